@@ -1,0 +1,275 @@
+"""Reference tables: the funding-window catalogue, its rules, and the published figures.
+
+Owns `data/windows.csv` (operator, eligible carriers, collaboration, TRL and
+aid ranges, years open, published success rate), `data/window_rules.csv`
+(knock-out thresholds and ranking weights per criterion, as European
+evaluations use), `data/figures.csv` (the published figures F1-F15 with
+their tolerance and source), and the computation of those figures on any
+row-level base (`reference_check`), synthetic or a real CEP export.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring import DATA_DIR
+from scoring.schema import CRITERIA, codes
+
+
+@dataclass(frozen=True)
+class Window:
+    code: str
+    operator: str
+    eligible_carriers: tuple[str, ...]
+    collaboration_required: bool
+    trl_min: int
+    trl_max: int
+    aid_min_eur: float
+    aid_max_eur: float
+    open_from: int
+    open_until: int | None
+    knockout_total: float | None
+    published_success_rate: float | None
+    source: str
+
+    def is_open(self, year: int) -> bool:
+        return self.open_from <= year and (self.open_until is None or year <= self.open_until)
+
+
+def _opt(v: str, cast):
+    return cast(v) if v.strip() else None
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, Window]:
+    """The funding windows, keyed by code; every window code has one entry."""
+    out = {}
+    with open(DATA_DIR / "windows.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            out[r["window"]] = Window(
+                code=r["window"], operator=r["operator"],
+                eligible_carriers=tuple(r["eligible_carriers"].split(";")),
+                collaboration_required=r["collaboration_required"] == "true",
+                trl_min=int(r["trl_min"]), trl_max=int(r["trl_max"]),
+                aid_min_eur=float(r["aid_min_eur"]), aid_max_eur=float(r["aid_max_eur"]),
+                open_from=int(r["open_from"]), open_until=_opt(r["open_until"], int),
+                knockout_total=_opt(r["knockout_total"], float),
+                published_success_rate=_opt(r["published_success_rate"], float),
+                source=r["source"])
+    missing = set(codes()["funding_window"]) - set(out)
+    if missing:
+        raise ValueError(f"data/windows.csv has no entry for window(s) {sorted(missing)}")
+    return out
+
+
+@lru_cache(maxsize=1)
+def window_rules() -> dict[str, dict[str, tuple[float | None, float]]]:
+    """{window: {criterion: (knock-out threshold or None, ranking weight)}}."""
+    out: dict[str, dict[str, tuple[float | None, float]]] = {}
+    with open(DATA_DIR / "window_rules.csv", encoding="utf-8", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["criterion"] not in CRITERIA or r["window"] not in catalogue():
+                raise ValueError(f"data/window_rules.csv: unknown window or criterion in {r}")
+            out.setdefault(r["window"], {})[r["criterion"]] = (_opt(r["knockout"], float), float(r["weight"]))
+    return out
+
+
+# --------------------------------------------------------------------------- eligibility
+
+#: Eligibility rules, in the order they are reported.
+RULES = ("closed", "carrier", "collaboration", "trl", "aid")
+
+
+def eligibility(frame: pd.DataFrame, window: str) -> np.ndarray:
+    """Per row, the first catalogue rule of `window` the dossier breaks ('' when eligible).
+
+    `frame` holds validated columns year, carrier_type, collaborative, trl,
+    aid_requested_eur; vectorised so that a whole window matrix costs little.
+    """
+    w = catalogue()[window]
+    n = len(frame)
+    out = np.full(n, "", dtype=object)
+    year = frame["year"].to_numpy(dtype=float)
+    checks = (
+        ("closed", (year < w.open_from) | ((w.open_until is not None) & (year > (w.open_until or 0)))),
+        ("carrier", ~frame["carrier_type"].isin(w.eligible_carriers).to_numpy()),
+        ("collaboration", w.collaboration_required & (frame["collaborative"].to_numpy(dtype=float) != 1)),
+        ("trl", (frame["trl"].to_numpy(dtype=float) < w.trl_min) | (frame["trl"].to_numpy(dtype=float) > w.trl_max)),
+        ("aid", (frame["aid_requested_eur"].to_numpy(dtype=float) < w.aid_min_eur)
+         | (frame["aid_requested_eur"].to_numpy(dtype=float) > w.aid_max_eur)),
+    )
+    for name, broken in checks:
+        out[(out == "") & np.asarray(broken, bool)] = name
+    return out
+
+
+def knockouts(scores: np.ndarray, window: str) -> np.ndarray:
+    """Per row, the knock-out rules of `window` failed by the criterion scores (n, 5).
+
+    Returns an object array of lists like ['scientific_quality<3', 'total<10'];
+    a missing score fails its threshold (an evaluator cannot pass what is absent).
+    """
+    rules = window_rules().get(window, {})
+    total_min = catalogue()[window].knockout_total
+    n = scores.shape[0]
+    out = np.empty(n, dtype=object)
+    for i in range(n):
+        out[i] = []
+    if not rules:
+        return out
+    idx = {c: CRITERIA.index(c) for c in rules}
+    for c, (thr, _w) in rules.items():
+        if thr is None:
+            continue
+        s = scores[:, idx[c]]
+        for i in np.flatnonzero(~(s >= thr)):
+            out[i].append(f"{c}<{thr:g}")
+    if total_min is not None:
+        total = np.nansum(scores[:, list(idx.values())], axis=1)
+        for i in np.flatnonzero(total < total_min):
+            out[i].append(f"total<{total_min:g}")
+    return out
+
+
+def ranking_score(scores: np.ndarray, window: str) -> np.ndarray:
+    """Weighted mean of the criterion scores with the window's weights (1 each by default).
+
+    Weights only rank dossiers inside a window's queue; they never change a probability.
+    """
+    rules = window_rules().get(window, {})
+    w = np.array([rules.get(c, (None, 1.0))[1] for c in CRITERIA])
+    filled = np.where(np.isnan(scores), 0.0, scores)
+    present = (~np.isnan(scores)).astype(float)
+    return (filled * w).sum(axis=1) / np.maximum((present * w).sum(axis=1), 1e-12)
+
+
+# --------------------------------------------------------------------------- published base rates
+
+@lru_cache(maxsize=1)
+def figures() -> pd.DataFrame:
+    return pd.read_csv(DATA_DIR / "figures.csv", dtype=str, keep_default_na=False)
+
+
+def published_rate_filiere(filiere: str) -> tuple[float, str]:
+    """Published success rate of a filière (F1 for e-santé, F2 for the others) and its figure id."""
+    f = figures().set_index("id")
+    fid = "F1" if filiere == "e_sante" else "F2"
+    return float(f.loc[fid, "value"]), fid
+
+
+def published_rate_window(window: str) -> tuple[float | None, str]:
+    """Published success rate of a window where the sources give one (None otherwise)."""
+    w = catalogue()[window]
+    return w.published_success_rate, w.source
+
+
+# --------------------------------------------------------------------------- figures on a base
+
+def _years(spec: str) -> tuple[int, int]:
+    a, b = spec.split("-")
+    return int(a), int(b)
+
+
+def _with_operator(base: pd.DataFrame) -> pd.DataFrame:
+    ops = {k: w.operator for k, w in catalogue().items()}
+    return base.assign(operator=base["funding_window"].map(ops))
+
+
+def _mask(base: pd.DataFrame, where: str) -> np.ndarray:
+    m = np.ones(len(base), bool)
+    for clause in filter(None, where.split("&")):
+        field, values = clause.split("=")
+        allowed = values.split("|")
+        col = base[field]
+        if field in ("collaborative", "labeled", "funded", "preliminary_interview"):
+            col = col.astype(float).map({1.0: "true", 0.0: "false"})
+        m &= col.isin(allowed).to_numpy()
+    return m
+
+
+@dataclass
+class FigureCheck:
+    id: str
+    figure: str
+    published: str
+    measured: str
+    ok: bool | None  # None: not computable from this base
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _rate(x: np.ndarray) -> float:
+    return float(np.mean(x)) if len(x) else float("nan")
+
+
+def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
+    """Compute every published figure a row-level base can show and compare it.
+
+    `base` is a validated frame with outcomes (labeled, funded) and years.
+    """
+    base = _with_operator(base)
+    success = (base["labeled"].to_numpy(dtype=float) == 1) & (base["funded"].to_numpy(dtype=float) == 1)
+    labeled = base["labeled"].to_numpy(dtype=float) == 1
+    year = base["year"].to_numpy(dtype=float)
+    out = []
+    for _, f in figures().iterrows():
+        if f["metric"] == "not_computable":
+            out.append(FigureCheck(f["id"], f["figure"], "-", "-", None, f["source"]))
+            continue
+        lo, hi = _years(f["years"])
+        inyears = (year >= lo) & (year <= hi)
+        b, s, lab = base[inyears], success[inyears], labeled[inyears]
+        value = None
+        m = f["metric"]
+        if m == "success_rate":
+            value = _rate(s[_mask(b, f["where"])])
+        elif m == "share_of_success":
+            value = _rate(_mask(b, f["where"])[s])
+        elif m == "share_of_labeled":
+            value = _rate(_mask(b, f["where"])[lab])
+        elif m == "share":
+            within = _mask(b, f["versus"])
+            value = _rate(_mask(b, f["where"])[within])
+        elif m == "count_ratio":
+            value = _mask(b, f["where"]).sum() / max(_mask(b, f["versus"]).sum(), 1)
+        elif m == "success_count_ratio":
+            value = (_mask(b, f["where"]) & s).sum() / max((_mask(b, f["versus"]) & s).sum(), 1)
+        elif m == "period_ratio":
+            blo, bhi = _years(f["base_years"])
+            before = base[(year >= blo) & (year <= bhi)]
+            value = _mask(b, f["where"]).sum() / max(_mask(before, f["where"]).sum(), 1)
+        if value is not None:
+            target, tol = float(f["value"]), float(f["tolerance"])
+            ok = bool(abs(value - target) <= tol + 1e-12)
+            out.append(FigureCheck(f["id"], f["figure"], f"{target:.3g} ± {tol:.2g}", f"{value:.3f}", ok,
+                                   f"n={len(b)}"))
+            continue
+        if m == "top_success":
+            counts = pd.Series(b[f["where"]].to_numpy()[s]).value_counts()
+            top = counts.index[0] if len(counts) else "-"
+            out.append(FigureCheck(f["id"], f["figure"], f["value"], f"{top} ({counts.iloc[0] if len(counts) else 0})",
+                                   top == f["value"]))
+        elif m == "rank_count":
+            counts = b[f["where"]].value_counts()
+            expected = f["value"].split(";")
+            got = list(counts.index[:len(expected)])
+            ok = all(g in e.split("|") for g, e in zip(got, expected))
+            out.append(FigureCheck(f["id"], f["figure"], f["value"], ";".join(got), ok))
+        elif m == "period_shape":
+            m_ = _mask(base, f["where"])
+            periods = [(y, y + 2) for y in range(lo, hi - 1)]
+            counts = [int((m_ & (year >= a) & (year <= z)).sum()) for a, z in periods]
+            shape = ["up" if b2 > a2 else "down" for a2, b2 in zip(counts, counts[1:])]
+            out.append(FigureCheck(f["id"], f["figure"], f["value"], ";".join(shape) + f" ({counts})",
+                                   ";".join(shape) == f["value"]))
+        else:
+            raise ValueError(f"data/figures.csv: figure {f['id']} has unknown metric {m!r}")
+    return out

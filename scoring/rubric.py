@@ -1,0 +1,199 @@
+"""The CEP criteria rubric: questionnaire answers -> five criterion scores, with evidence.
+
+The questions, answer labels and points live in `data/rubric.toml`. The rule,
+kept deliberately simple so that a project lead can redo it by hand:
+
+    score = 2.5 + sum_j w_j (points_j - 2.5) / sum_j w_j
+
+over the answered, applicable questions j of the criterion, rounded to the
+nearest half point. Each term w_j (points_j - 2.5) / sum w is that answer's
+*evidence*: positive, it raised the score above the scale's midpoint;
+negative, it lowered it. "na" (not applicable) answers are not zeros: they
+leave the mean. A criterion whose questions are all "na" is not applicable;
+one with applicable questions but none answered is missing. An expert score,
+when given, overrides the rubric and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.schema import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, questions
+
+MIDPOINT = 2.5
+
+#: Where a criterion score came from.
+SOURCES = ("expert", "rubric", "not_applicable", "missing")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    criterion: str
+    weight: float
+    na_allowed: bool
+    answers: tuple[str, ...]  # weakest first
+    points: dict[str, float]
+
+    def rank(self, answer: str) -> int:
+        return self.answers.index(answer)
+
+
+@lru_cache(maxsize=1)
+def rubric() -> dict[str, tuple[Question, ...]]:
+    """{criterion: its questions}, from data/rubric.toml."""
+    out: dict[str, list[Question]] = {c: [] for c in CRITERIA}
+    for q in questions():
+        pts = {a["code"]: float(a["points"]) for a in q["answers"]}
+        if not all(0.0 <= p <= 5.0 for p in pts.values()):
+            raise ValueError(f"data/rubric.toml: question {q['id']} has points outside 0-5")
+        out[q["criterion"]].append(Question(q["id"], q["criterion"], float(q["weight"]), bool(q["na_allowed"]),
+                                            tuple(pts), pts))
+    for c, qs in out.items():
+        if not 4 <= len(qs) <= 6:
+            raise ValueError(f"data/rubric.toml: criterion {c} has {len(qs)} questions; the rubric asks 4 to 6")
+    return {c: tuple(qs) for c, qs in out.items()}
+
+
+def all_questions() -> tuple[Question, ...]:
+    return tuple(q for qs in rubric().values() for q in qs)
+
+
+def question(qid: str) -> Question:
+    for q in all_questions():
+        if q.id == qid:
+            return q
+    raise KeyError(f"unknown question {qid!r}")
+
+
+def round_half(x: np.ndarray | float) -> np.ndarray | float:
+    """Round to the nearest half point, halves up (2.25 -> 2.5), as a person would."""
+    return np.floor(np.asarray(x, float) * 2 + 0.5) / 2
+
+
+# --------------------------------------------------------------------------- vectorised
+
+@dataclass
+class ScoreTable:
+    """Per row and criterion: the score used, the rubric's score and the source."""
+
+    score: np.ndarray  # (n, 5) float, NaN when not applicable or missing
+    rubric: np.ndarray  # (n, 5) float, rubric's score (NaN when it has none)
+    source: np.ndarray  # (n, 5) object, one of SOURCES
+
+    def frame(self) -> pd.DataFrame:
+        out = {}
+        for j, c in enumerate(CRITERIA):
+            out[f"criterion_{c}"] = self.score[:, j]
+            out[f"source_{c}"] = self.source[:, j]
+        return pd.DataFrame(out)
+
+
+def _answer_arrays(frame: pd.DataFrame, q: Question) -> tuple[np.ndarray, np.ndarray]:
+    """(points with NaN where not usable, mask of 'na' answers) for one question column."""
+    if q.id not in frame.columns:
+        n = len(frame)
+        return np.full(n, np.nan), np.zeros(n, bool)
+    col = frame[q.id]
+    pts = col.map(q.points).to_numpy(dtype=float, na_value=np.nan)
+    na = (col == NOT_APPLICABLE).to_numpy(dtype=bool, na_value=False)
+    return pts, na
+
+
+def rubric_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Vectorised rule: (raw unrounded score, all-na mask, nothing-usable mask), each (n, 5)."""
+    n = len(frame)
+    raw = np.full((n, len(CRITERIA)), np.nan)
+    all_na = np.zeros((n, len(CRITERIA)), bool)
+    for j, c in enumerate(CRITERIA):
+        num = np.zeros(n)
+        den = np.zeros(n)
+        na_count = np.zeros(n, int)
+        for q in rubric()[c]:
+            pts, na = _answer_arrays(frame, q)
+            used = ~np.isnan(pts)
+            num[used] += q.weight * (pts[used] - MIDPOINT)
+            den[used] += q.weight
+            na_count += na
+        has = den > 0
+        raw[has, j] = MIDPOINT + num[has] / den[has]
+        all_na[:, j] = na_count == len(rubric()[c])
+    return raw, all_na, np.isnan(raw)
+
+
+def score_table(frame: pd.DataFrame) -> ScoreTable:
+    """Criterion scores of every row of a validated frame: expert first, else rubric."""
+    raw, all_na, none = rubric_arrays(frame)
+    rub = np.clip(round_half(raw), 0.0, 5.0)
+    n = len(frame)
+    expert = np.column_stack([
+        frame[col].to_numpy(dtype=float, na_value=np.nan) if col in frame.columns else np.full(n, np.nan)
+        for col in SCORE_COLUMNS
+    ]) if n else np.zeros((0, len(CRITERIA)))
+    has_expert = ~np.isnan(expert)
+    score = np.where(has_expert, expert, rub)
+    source = np.where(has_expert, "expert", np.where(~none, "rubric", np.where(all_na, "not_applicable", "missing")))
+    return ScoreTable(score, rub, source.astype(object))
+
+
+# --------------------------------------------------------------------------- one dossier
+
+@dataclass(frozen=True)
+class Evidence:
+    question: str
+    answer: str
+    points: float
+    effect: float  # signed contribution to the unrounded score, in score points
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    criterion: str
+    score: float | None
+    source: str
+    rubric_score: float | None
+    expert_score: float | None
+    evidence: tuple[Evidence, ...]  # strongest effect first
+    missing: tuple[str, ...]  # applicable questions left unanswered
+    not_applicable: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["evidence"] = [asdict(e) for e in self.evidence]
+        d["missing"] = list(self.missing)
+        d["not_applicable"] = list(self.not_applicable)
+        return d
+
+
+def assess(row: dict[str, Any] | pd.Series) -> list[CriterionResult]:
+    """The five criterion results of one validated flat row, with their evidence."""
+    frame = pd.DataFrame([dict(row)])
+    table = score_table(frame)
+    out = []
+    for j, c in enumerate(CRITERIA):
+        qs = rubric()[c]
+        answered = [(q, row.get(q.id)) for q in qs]
+        usable = [(q, a) for q, a in answered if isinstance(a, str) and a in q.points]
+        den = sum(q.weight for q, _ in usable)
+        evidence = tuple(sorted(
+            (Evidence(q.id, a, q.points[a], q.weight * (q.points[a] - MIDPOINT) / den) for q, a in usable),
+            key=lambda e: -abs(e.effect)))
+        expert = row.get(SCORE_COLUMNS[j])
+        expert = None if expert is None or pd.isna(expert) else float(expert)
+        rub = table.rubric[0, j]
+        out.append(CriterionResult(
+            criterion=c,
+            score=None if np.isnan(table.score[0, j]) else float(table.score[0, j]),
+            source=str(table.source[0, j]),
+            rubric_score=None if np.isnan(rub) else float(rub),
+            expert_score=expert,
+            evidence=evidence,
+            missing=tuple(q.id for q, a in answered if not isinstance(a, str) or a == ""),
+            not_applicable=tuple(q.id for q, a in answered if a == NOT_APPLICABLE),
+        ))
+    return out

@@ -1,0 +1,625 @@
+"""The dossier: one funding application, its fields, codes and validation.
+
+This module owns the single description of a dossier (`FIELDS`), and derives
+from it everything else: the JSON Schema, the flat column list, the lossless
+conversion between the nested JSON form and the flat one-row form, the
+French-header mapping, and one vectorised validator used by every path (one
+dossier, a file, a million-row batch), so that the rules cannot drift apart.
+
+Errors name the row, the field, the value and the fix; a bad row is reported,
+never dropped or guessed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from scoring import DATA_DIR
+
+CRITERIA = (
+    "industrial_interest",
+    "scientific_quality",
+    "success_probability",
+    "data_quality",
+    "regulatory_readiness",
+)
+SCORE_COLUMNS = tuple(f"score_{c}" for c in CRITERIA)
+OUTCOMES = ("labeled", "funded")
+NOT_APPLICABLE = "na"
+MIN_YEAR = 2000
+MAX_BUDGET_EUR = 1e9
+
+
+@lru_cache(maxsize=1)
+def codes() -> dict[str, tuple[str, ...]]:
+    """Allowed codes per coded field, in the order of `data/codes.csv`."""
+    out: dict[str, list[str]] = {}
+    with open(DATA_DIR / "codes.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out.setdefault(row["field"], []).append(row["code"])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _fold(text: str) -> str:
+    """Case- and accent-insensitive form, for matching labels typed by people."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+@lru_cache(maxsize=1)
+def code_aliases() -> dict[str, dict[str, str]]:
+    """Per coded field, {folded French or English label: code}.
+
+    A CEP export writes "e-santé" or "Pharma / Biotech", not our codes; both
+    labels of `data/codes.csv` are accepted and mapped to the code.
+    """
+    out: dict[str, dict[str, str]] = {}
+    with open(DATA_DIR / "codes.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            m = out.setdefault(row["field"], {})
+            for text in (row["code"], row["fr"], row["en"]):
+                m[_fold(text)] = row["code"]
+    return out
+
+
+@lru_cache(maxsize=1)
+def questions() -> tuple[dict[str, Any], ...]:
+    """The questionnaire of `data/rubric.toml`, in file order."""
+    with open(DATA_DIR / "rubric.toml", "rb") as fh:
+        qs = tomllib.load(fh)["question"]
+    for q in qs:
+        if q["criterion"] not in CRITERIA:
+            raise ValueError(f"data/rubric.toml: question {q['id']} has unknown criterion {q['criterion']!r}")
+    return tuple(qs)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a dossier: its flat column, JSON path, kind and rule."""
+
+    name: str
+    path: tuple[str, ...]
+    kind: str  # str, code, int, float, bool, date, answer, score
+    required: bool = False
+    allowed: tuple[str, ...] = ()
+    lo: float | None = None
+    hi: float | None = None
+    description: str = ""
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
+
+
+def _build_fields() -> tuple[Field, ...]:
+    c = codes()
+    fs = [
+        Field("dossier_id", ("dossier_id",), "str", True, description="Unique identifier of the dossier"),
+        Field("acronym", ("acronym",), "str", description="Project acronym"),
+        Field("title", ("title",), "str", True, description="Project title"),
+        Field("year", ("year",), "int", True, lo=MIN_YEAR, description="Year the dossier is examined by the CEP"),
+        Field("submission_date", ("submission_date",), "date", description="Submission date (ISO 8601), within `year`"),
+        Field("filiere", ("filiere",), "code", True, c["filiere"], description="Sector (filière)"),
+        Field("funding_window", ("funding_window",), "code", True, c["funding_window"],
+              description="Funding window (guichet) targeted"),
+        Field("call", ("call",), "str", description="Specific call, e.g. Innov'Up, Pack IA, PRCE"),
+        Field("carrier_type", ("carrier_type",), "code", True, c["carrier_type"], description="Type of project carrier"),
+        Field("collaborative", ("collaborative",), "bool", True, description="Collaborative project (consortium)"),
+        Field("partner_academic", ("partners", "academic"), "bool", description="An academic partner is present"),
+        Field("partner_industrial", ("partners", "industrial"), "bool", description="An industrial partner is present"),
+        Field("partner_clinical", ("partners", "clinical"), "bool", description="A clinical partner is present"),
+        Field("n_partners", ("partners", "count"), "int", lo=0, hi=50,
+              description="Number of partners besides the carrier (0 when not collaborative)"),
+        Field("therapeutic_area", ("therapeutic_area",), "code", True, c["therapeutic_area"],
+              description="Main therapeutic area"),
+        Field("technology_axis", ("technology_axis",), "code", True, c["technology_axis"],
+              description="Main technology axis"),
+        Field("trl", ("trl",), "int", True, lo=1, hi=9, description="Technology readiness level at submission (1-9)"),
+        Field("budget_eur", ("budget_eur",), "float", True, lo=1.0, hi=MAX_BUDGET_EUR, description="Total budget (EUR)"),
+        Field("aid_requested_eur", ("aid_requested_eur",), "float", True, lo=0.0, hi=MAX_BUDGET_EUR,
+              description="Requested aid (EUR), at most the total budget"),
+        Field("duration_months", ("duration_months",), "int", True, lo=1, hi=120, description="Duration (months)"),
+        Field("preliminary_interview", ("preliminary_interview",), "bool",
+              description="A preliminary interview with an expert took place (practice since 2024)"),
+    ]
+    for q in questions():
+        allowed = tuple(a["code"] for a in q["answers"]) + ((NOT_APPLICABLE,) if q["na_allowed"] else ())
+        fs.append(Field(q["id"], ("answers", q["id"]), "answer", allowed=allowed, description=q["en"]))
+    for crit, col in zip(CRITERIA, SCORE_COLUMNS):
+        fs.append(Field(col, ("expert_scores", crit), "score", lo=0, hi=5,
+                        description=f"Expert score for {crit}, 0-5 in half points (overrides the rubric)"))
+    fs.append(Field("labeled", ("labeled",), "bool", description="Outcome: labelled by the CEP (historical rows)"))
+    fs.append(Field("funded", ("funded",), "bool", description="Outcome: funded by the window (historical rows)"))
+    return tuple(fs)
+
+
+FIELDS: tuple[Field, ...] = _build_fields()
+FIELD_BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS)
+ANSWER_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == "answer")
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
+
+
+# --------------------------------------------------------------------------- headers
+
+@lru_cache(maxsize=1)
+def french_headers() -> dict[str, str]:
+    """{folded header as a CEP export writes it: canonical column}, from data/headers_fr.csv."""
+    out = {}
+    with open(DATA_DIR / "headers_fr.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["column"] not in FIELD_BY_NAME and not row["column"].startswith("true_p_"):
+                raise ValueError(f"data/headers_fr.csv maps {row['header']!r} to unknown column {row['column']!r}")
+            out[_fold(row["header"])] = row["column"]
+    return out
+
+
+def canonical_columns(columns: Iterable[str]) -> dict[str, str]:
+    """Map each incoming header to its canonical name (French headers via the mapping).
+
+    Unknown headers map to themselves: they are passed through, never dropped.
+    """
+    fr = french_headers()
+    out = {}
+    for col in columns:
+        name = str(col).strip()
+        out[col] = name if name in FIELD_BY_NAME else fr.get(_fold(name), name)
+    return out
+
+
+def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename French headers to canonical names; refuse two headers meaning one column."""
+    mapping = canonical_columns(frame.columns)
+    seen: dict[str, str] = {}
+    for src, dst in mapping.items():
+        if dst in seen:
+            raise SchemaError(f"columns {seen[dst]!r} and {src!r} both mean {dst!r}; keep only one of them")
+        seen[dst] = src
+    return frame.rename(columns=mapping)
+
+
+# --------------------------------------------------------------------------- validation
+
+class SchemaError(ValueError):
+    """A file-level problem (a missing required column, two headers for one column)."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One reason a row is invalid."""
+
+    row: int  # 1-based position of the row in its file or list
+    field: str  # canonical column name (the dotted JSON path is in `path`)
+    value: Any
+    reason: str
+
+    @property
+    def path(self) -> str:
+        f = FIELD_BY_NAME.get(self.field)
+        return f.dotted if f else self.field
+
+    def message(self) -> str:
+        return f"row {self.row}, field {self.field!r}: value {_show(self.value)} {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "path": self.path, "value": _jsonable(self.value),
+                "reason": self.reason, "message": self.message()}
+
+
+def _show(value: Any) -> str:
+    if _is_missing(value):
+        return "(empty)"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _jsonable(value: Any) -> Any:
+    if _is_missing(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return value.isoformat()[:10]
+    return value
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+@dataclass
+class Validated:
+    """Result of validating a frame: typed values, one list of issues, the ok mask."""
+
+    frame: pd.DataFrame  # canonical columns, typed; passes through unknown columns
+    issues: list[Issue] = field(default_factory=list)
+    ok: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def issues_by_row(self) -> dict[int, list[Issue]]:
+        out: dict[int, list[Issue]] = {}
+        for i in self.issues:
+            out.setdefault(i.row, []).append(i)
+        return out
+
+    def reasons(self) -> np.ndarray:
+        """One '; '-joined reason string per row ('' for valid rows), in row order."""
+        out = np.full(len(self.frame), "", dtype=object)
+        for row, issues in self.issues_by_row().items():
+            out[row - self.first_row] = "; ".join(i.message() for i in issues)
+        return out
+
+    first_row: int = 1
+
+
+_TRUE = {"true", "1", "yes", "y", "oui", "o", "vrai", "t", "1.0", "x"}
+_FALSE = {"false", "0", "no", "n", "non", "faux", "f", "0.0"}
+
+
+def _blank(s: pd.Series) -> np.ndarray:
+    """Missing cells: NaN/None, or text that is only white space."""
+    miss = s.isna().to_numpy().copy()
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        txt = s[~miss]
+        if len(txt):
+            empty = np.zeros(len(s), bool)
+            empty[np.flatnonzero(~miss)] = (txt.astype(str).str.strip() == "").to_numpy()
+            miss |= empty
+    return miss
+
+
+def _as_text(s: pd.Series, miss: np.ndarray) -> pd.Series:
+    out = s.astype(object).where(~miss, None)
+    if out.dtype == object:
+        present = ~miss
+        if present.any():
+            vals = out[present]
+            if not all(isinstance(v, str) for v in vals.iloc[:1]):
+                vals = vals.map(lambda v: str(v.item() if isinstance(v, np.generic) else v))
+            out[present] = vals.str.strip()
+    return out
+
+
+class _Collector:
+    """Gathers issues column by column, vectorised: Python objects only for bad cells."""
+
+    def __init__(self, n: int, first_row: int):
+        self.issues: list[Issue] = []
+        self.bad = np.zeros(n, bool)
+        self.first_row = first_row
+
+    def add(self, mask: np.ndarray, name: str, values: pd.Series, reason: str | Any) -> None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        self.bad[idx] = True
+        raw = values.to_numpy(dtype=object)
+        for i in idx:
+            text = reason(raw[i]) if callable(reason) else reason
+            self.issues.append(Issue(int(i) + self.first_row, name, raw[i], text))
+
+
+def _allowed_text(allowed: tuple[str, ...]) -> str:
+    return ", ".join(allowed)
+
+
+def _check_numeric(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, hi: float | None) -> np.ndarray:
+    num = np.array(pd.to_numeric(raw.where(~miss), errors="coerce"), dtype=float)
+    not_number = ~miss & np.isnan(num)
+    kind = "a whole number" if col.kind == "int" else "a number"
+    bounds = _bounds_text(col.lo, hi)
+    out.add(not_number, col.name, raw, f"is not {kind}; give {kind}{bounds}")
+    checked = ~miss & ~not_number
+    if col.kind == "int":
+        frac = checked & (np.abs(num - np.round(num)) > 1e-9)
+        out.add(frac, col.name, raw, f"is not a whole number; give a whole number{bounds}")
+        checked &= ~frac
+    if col.lo is not None:
+        out.add(checked & (num < col.lo), col.name, raw, f"is below the minimum {col.lo:g}; allowed{bounds}")
+    if hi is not None:
+        out.add(checked & (num > hi), col.name, raw, f"is above the maximum {hi:g}; allowed{bounds}")
+    num[~checked] = np.nan
+    return num
+
+
+def _bounds_text(lo: float | None, hi: float | None) -> str:
+    if lo is not None and hi is not None:
+        return f" from {lo:g} to {hi:g}"
+    if lo is not None:
+        return f" of at least {lo:g}"
+    return f" of at most {hi:g}" if hi is not None else ""
+
+
+def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:
+    res = np.full(len(raw), np.nan)
+    if raw.dtype == bool:
+        return raw.to_numpy(dtype=float)
+    if pd.api.types.is_numeric_dtype(raw.dtype) and raw.dtype != object:
+        v = raw.to_numpy(dtype=float)
+        good = ~miss & np.isin(v, (0.0, 1.0))
+        out.add(~miss & ~good, col.name, raw, "is not a yes/no value; use true/false (or oui/non, 1/0)")
+        res[good] = v[good]
+        return res
+    txt = _as_text(raw, miss)
+    low = txt[~miss].astype(str).str.lower()
+    t = np.zeros(len(raw), bool)
+    f = np.zeros(len(raw), bool)
+    t[~miss] = low.isin(_TRUE).to_numpy()
+    f[~miss] = low.isin(_FALSE).to_numpy()
+    out.add(~miss & ~t & ~f, col.name, raw, "is not a yes/no value; use true/false (or oui/non, 1/0)")
+    res[t] = 1.0
+    res[f] = 0.0
+    return res
+
+
+def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Series:
+    txt = _as_text(raw, miss)
+    known = np.asarray(txt.isin(col.allowed).to_numpy(), bool) & ~miss
+    todo = ~miss & ~known
+    if todo.any():
+        aliases = code_aliases().get(col.name, {}) if col.kind == "code" else {}
+        mapped = txt[todo].map(lambda v: aliases.get(_fold(v)))
+        hit = mapped.notna().to_numpy()
+        txt.loc[txt.index[np.flatnonzero(todo)[hit]]] = mapped[hit].to_numpy()
+        unknown = np.zeros(len(raw), bool)
+        unknown[np.flatnonzero(todo)[~hit]] = True
+        what = "answer" if col.kind == "answer" else "code"
+        out.add(unknown, col.name, raw, f"is not a known {what}; allowed: {_allowed_text(col.allowed)}")
+        txt[unknown] = None
+    return txt
+
+
+def _check_score(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:
+    num = _check_numeric(col, raw, miss, out, col.hi)
+    off = ~np.isnan(num) & (np.abs(num * 2 - np.round(num * 2)) > 1e-9)
+    out.add(off, col.name, raw, "is not on the half-point scale; use 0, 0.5, 1, ... 5")
+    num[off] = np.nan
+    return num
+
+
+def _check_date(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, today: dt.date) -> pd.Series:
+    txt = _as_text(raw, miss)
+    parsed = pd.to_datetime(txt, format="ISO8601", errors="coerce")
+    bad = ~miss & parsed.isna().to_numpy()
+    out.add(bad, col.name, raw, "is not a date; write it as YYYY-MM-DD")
+    future = (parsed.dt.date > today).to_numpy(dtype=bool) & ~bad & ~miss
+    out.add(future, col.name, raw, f"is in the future (today is {today.isoformat()})")
+    return parsed.where(~future)
+
+
+def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row: int = 1,
+                   require: Iterable[str] = ()) -> Validated:
+    """Validate a flat frame (one dossier per row) in one vectorised pass.
+
+    `raw` may hold text (from CSV) or typed values (Parquet, JSON); French
+    headers are mapped first. `require` adds columns needed by the caller
+    (e.g. the outcomes for training). Raises SchemaError when a required
+    column is absent; every other problem is an Issue on its row.
+    """
+    today = today or dt.date.today()
+    frame = normalise_columns(raw).reset_index(drop=True)
+    required = list(REQUIRED_COLUMNS) + [c for c in require if c not in REQUIRED_COLUMNS]
+    absent = [c for c in required if c not in frame.columns]
+    if absent:
+        hints = {v: k for k, v in _french_examples().items()}
+        listed = ", ".join(f"{c!r}" + (f" (or {hints[c]!r})" if c in hints else "") for c in absent)
+        raise SchemaError(f"missing required column(s): {listed}; add them to the file header")
+    n = len(frame)
+    out = _Collector(n, first_row)
+    typed: dict[str, Any] = {}
+    for col in FIELDS:
+        if col.name not in frame.columns:
+            typed[col.name] = np.full(n, np.nan) if col.kind in ("int", "float", "bool", "score") else \
+                pd.Series([None] * n, dtype=object)
+            continue
+        s = frame[col.name]
+        miss = _blank(s)
+        if col.name in required:
+            out.add(miss, col.name, s, "is missing; this field is required")
+        if col.kind == "str":
+            typed[col.name] = _as_text(s, miss)
+        elif col.kind in ("code", "answer"):
+            typed[col.name] = _check_code(col, s, miss, out)
+        elif col.kind == "int" and col.name == "year":
+            typed[col.name] = _check_numeric(col, s, miss, out, today.year)
+        elif col.kind in ("int", "float"):
+            typed[col.name] = _check_numeric(col, s, miss, out, col.hi)
+        elif col.kind == "bool":
+            typed[col.name] = _check_bool(col, s, miss, out)
+        elif col.kind == "score":
+            typed[col.name] = _check_score(col, s, miss, out)
+        elif col.kind == "date":
+            typed[col.name] = _check_date(col, s, miss, out, today)
+    t = pd.DataFrame({k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in typed.items()})
+    _cross_checks(t, frame, out)
+    extras = [c for c in frame.columns if c not in FIELD_BY_NAME]
+    for c in extras:
+        t[c] = frame[c].to_numpy()
+    issues = sorted(out.issues, key=lambda i: (i.row, COLUMNS.index(i.field) if i.field in COLUMNS else 999))
+    v = Validated(t, issues, ~out.bad)
+    v.first_row = first_row
+    return v
+
+
+def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None:
+    budget, aid = t["budget_eur"].to_numpy(), t["aid_requested_eur"].to_numpy()
+    over = aid > budget  # NaN compares False: a missing value is reported once, above
+    out.add(over, "aid_requested_eur", t["aid_requested_eur"],
+            lambda v: f"is above budget_eur; the requested aid cannot exceed the total budget")
+    collab, n_part = t["collaborative"].to_numpy(), t["n_partners"].to_numpy()
+    out.add((collab == 0) & (n_part > 0), "n_partners", t["n_partners"],
+            "is more than 0 but collaborative is false; set collaborative to true or n_partners to 0")
+    out.add((collab == 1) & (n_part == 0), "n_partners", t["n_partners"],
+            "is 0 but collaborative is true; give the number of partners besides the carrier")
+    for p in ("partner_academic", "partner_industrial", "partner_clinical"):
+        out.add((collab == 0) & (t[p].to_numpy() == 1), p, t[p],
+                "is true but collaborative is false; a project without a consortium has no partners")
+    if "submission_date" in frame.columns:
+        sub_year = pd.to_datetime(t["submission_date"]).dt.year.to_numpy(dtype=float)
+        year = t["year"].to_numpy()
+        mismatch = ~np.isnan(sub_year) & ~np.isnan(year) & (sub_year != year)
+        out.add(mismatch, "submission_date", t["submission_date"].astype(str).str[:10],
+                "is not in the dossier's year; fix the date or the year")
+
+
+@lru_cache(maxsize=1)
+def _french_examples() -> dict[str, str]:
+    """{first French header listed for a column: column}, for error hints."""
+    out = {}
+    with open(DATA_DIR / "headers_fr.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            out.setdefault(row["header"], row["column"])
+    return {h: c for h, c in out.items()}
+
+
+# --------------------------------------------------------------------------- JSON <-> flat
+
+def _typed_value(f: Field, v: Any) -> Any:
+    """Convert one typed-frame cell to its JSON value (None when missing)."""
+    if _is_missing(v):
+        return None
+    if f.kind == "bool":
+        return bool(v)
+    if f.kind == "int":
+        return int(v)
+    if f.kind in ("float", "score"):
+        v = float(v)
+        return int(v) if f.kind == "float" and v.is_integer() else v
+    if f.kind == "date":
+        return pd.Timestamp(v).date().isoformat()
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def to_json(row: dict[str, Any] | pd.Series) -> dict[str, Any]:
+    """Flat row (canonical columns, typed) -> nested dossier JSON; missing fields are omitted."""
+    row = dict(row)
+    out: dict[str, Any] = {}
+    for f in FIELDS:
+        if f.name not in row:
+            continue
+        v = _typed_value(f, row[f.name])
+        if v is None:
+            continue
+        node = out
+        for key in f.path[:-1]:
+            node = node.setdefault(key, {})
+        node[f.path[-1]] = v
+    return out
+
+
+def from_json(doc: dict[str, Any]) -> dict[str, Any]:
+    """Nested dossier JSON -> flat row {column: value}; unknown keys raise with a hint.
+
+    Values are not validated here (`validate_records` does it, with the row numbers).
+    """
+    if not isinstance(doc, dict):
+        raise SchemaError(f"a dossier must be a JSON object, got {type(doc).__name__}")
+    flat: dict[str, Any] = {}
+    _walk(doc, (), flat)
+    return flat
+
+
+_GROUPS = {f.path[0] for f in FIELDS if len(f.path) > 1}
+_BY_PATH = {f.path: f for f in FIELDS}
+
+
+def _walk(node: dict[str, Any], prefix: tuple[str, ...], flat: dict[str, Any]) -> None:
+    for key, value in node.items():
+        path = prefix + (key,)
+        if path in _BY_PATH:
+            flat[_BY_PATH[path].name] = value
+        elif not prefix and key in _GROUPS:
+            if not isinstance(value, dict):
+                raise SchemaError(f"field {key!r} must be an object of sub-fields, got {value!r}")
+            _walk(value, path, flat)
+        else:
+            known = sorted(".".join(p) for p in _BY_PATH if p[:len(prefix)] == prefix)
+            raise SchemaError(f"unknown field {'.'.join(path)!r}; known fields here: {', '.join(known[:12])}"
+                              + (" ..." if len(known) > 12 else ""))
+
+
+def records_frame(docs: list[dict[str, Any]]) -> pd.DataFrame:
+    """Dossier JSON objects -> a flat frame with every canonical column."""
+    rows = [from_json(d) for d in docs]
+    return pd.DataFrame(rows, columns=list(COLUMNS), dtype=object)
+
+
+def validate_records(docs: list[dict[str, Any]], *, today: dt.date | None = None) -> Validated:
+    """Validate dossier JSON objects (row numbers are 1-based list positions)."""
+    return validate_frame(records_frame(docs), today=today)
+
+
+def load_json_dossiers(text: str) -> tuple[list[dict[str, Any]], bool]:
+    """Parse a JSON file holding one dossier or a list; returns (dossiers, was_a_list)."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if isinstance(data, list):
+        return data, True
+    return [data], False
+
+
+# --------------------------------------------------------------------------- JSON Schema
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (draft 2020-12) of one dossier, generated from FIELDS."""
+    root: dict[str, Any] = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "CEP dossier",
+        "description": "One health-innovation funding application as examined by the Medicen CEP.",
+        "type": "object",
+        "properties": {},
+        "required": [],
+        "additionalProperties": False,
+    }
+    for f in FIELDS:
+        node = root
+        for key in f.path[:-1]:
+            node = node["properties"].setdefault(key, {"type": "object", "properties": {}, "required": [],
+                                                       "additionalProperties": False})
+        node["properties"][f.path[-1]] = _field_schema(f)
+        if f.required:
+            node["required"].append(f.path[-1])
+    return root
+
+
+def _field_schema(f: Field) -> dict[str, Any]:
+    s: dict[str, Any] = {"description": f.description}
+    if f.kind in ("code", "answer"):
+        s.update(type="string", enum=list(f.allowed))
+    elif f.kind == "str":
+        s.update(type="string", minLength=1)
+    elif f.kind == "bool":
+        s["type"] = "boolean"
+    elif f.kind == "date":
+        s.update(type="string", format="date")
+    elif f.kind == "score":
+        s.update(type="number", minimum=0, maximum=5, multipleOf=0.5)
+    else:
+        s["type"] = "integer" if f.kind == "int" else "number"
+        if f.lo is not None:
+            s["minimum"] = f.lo
+        if f.hi is not None:
+            s["maximum"] = f.hi
+    return s
+
+
+def example() -> dict[str, Any]:
+    """A complete valid dossier (JSON form), as `cep-scoring example` prints it."""
+    with open(DATA_DIR / "example_dossier.json", encoding="utf-8") as fh:
+        return json.load(fh)
