@@ -1,9 +1,10 @@
 """The one translation table: every French and English label the tool shows.
 
-It merges three readable files of `data/`: `codes.csv` (labels of coded
-values), `rubric.toml` (questions and answers, kept with the rubric because
-experts tune them together) and `i18n.csv` (everything else: field names,
-interface text, reason templates). Keys are dotted: `filiere.e_sante`,
+It merges readable files of `data/`: `codes.csv` (labels of coded values),
+`rubric.toml` (questions and answers, kept with the rubric because experts
+tune them together), `i18n.csv` (the library's words: field and input
+names, reason and advice templates) and `i18n_ui.csv` (the app's words).
+A key defined twice is an error. Keys are dotted: `filiere.e_sante`,
 `field.trl`, `rubric.dq_access`, `rubric.dq_access.not_secured`, `ui.submit`.
 """
 
@@ -31,11 +32,15 @@ def table() -> dict[str, dict[str, str]]:
             out[f"rubric.{q['id']}"] = {"fr": q["fr"], "en": q["en"]}
             for a in q["answers"]:
                 out[f"rubric.{q['id']}.{a['code']}"] = {"fr": a["fr"], "en": a["en"]}
-    with open(DATA_DIR / "i18n.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["key"] in out:
-                raise ValueError(f"data/i18n.csv: key {row['key']!r} is already defined in codes.csv or rubric.toml")
-            out[row["key"]] = {"fr": row["fr"], "en": row["en"]}
+    for name in ("i18n.csv", "i18n_ui.csv"):
+        path = DATA_DIR / name
+        if not path.exists():
+            continue
+        with open(path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row["key"] in out:
+                    raise ValueError(f"data/{name}: key {row['key']!r} is defined twice")
+                out[row["key"]] = {"fr": row["fr"], "en": row["en"]}
     return out
 
 

@@ -1,0 +1,115 @@
+"""`cep-scoring`: a thin command-line shell over the library's tested functions.
+
+Each command parses its options, calls one library function and prints its
+result; exit code 1 when the input had errors (bad rows, failed figures),
+2 for usage errors (click's convention).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from scoring import io, schema
+
+
+def _echo_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2, allow_nan=False))
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="cep-scoring")
+def cli() -> None:
+    """Score health-innovation funding dossiers like Medicen's CEP (synthetic-data model: see the model card)."""
+
+
+@cli.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of one dossier."""
+    _echo_json(schema.json_schema())
+
+
+@cli.command("example")
+def example_cmd() -> None:
+    """Print a complete valid example dossier (JSON)."""
+    _echo_json(schema.example())
+
+
+@cli.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def validate_cmd(file: str, as_json: bool) -> None:
+    """Validate a CSV, XLSX, Parquet or JSON file of dossiers; every bad row is reported."""
+    try:
+        v = schema.validate_frame(io.read_table(file))
+    except schema.SchemaError as exc:
+        _fail(f"{file}: {exc}")
+    n_bad = int((~v.ok).sum())
+    if as_json:
+        _echo_json({"rows": len(v.ok), "valid": int(v.ok.sum()), "invalid": n_bad,
+                    "issues": [i.as_dict() for i in v.issues]})
+    else:
+        for issue in v.issues:
+            click.echo(issue.message())
+        click.echo(f"{file}: {len(v.ok)} rows, {int(v.ok.sum())} valid, {n_bad} invalid")
+    sys.exit(1 if n_bad else 0)
+
+
+@cli.command("generate")
+@click.option("--rows", type=click.IntRange(min=1), default=6000, show_default=True)
+@click.option("--seed", type=int, default=2025, show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="CSV, XLSX or Parquet file.")
+@click.option("--calibrate", is_flag=True,
+              help="Refit the generator's offsets to the published figures and save them in data/synthetic.toml.")
+def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None:
+    """Generate a synthetic CEP base (2019-2024) calibrated to the published figures."""
+    from scoring import synthetic
+
+    if calibrate:
+        synthetic.save_offsets(synthetic.calibrate())
+        click.echo(f"fitted offsets saved to {synthetic.PARAMS_PATH}")
+    if out:
+        io.write_table(synthetic.generate(rows, seed), out)
+        click.echo(f"wrote {rows} synthetic dossiers (seed {seed}) to {out}")
+    elif not calibrate:
+        _fail("give --out FILE (and/or --calibrate)")
+
+
+@cli.command("reference-check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def reference_check_cmd(file: str, as_json: bool) -> None:
+    """Compare a row-level base (synthetic or a CEP export) with the published figures F1-F15."""
+    from scoring.reference import reference_check
+
+    try:
+        v = schema.validate_frame(io.read_table(file), require=schema.OUTCOMES)
+    except schema.SchemaError as exc:
+        _fail(f"{file}: {exc}")
+    if not v.ok.all():
+        click.echo(f"{int((~v.ok).sum())} invalid rows left out of the figures (run `cep-scoring validate {file}`)",
+                   err=True)
+    checks = reference_check(v.frame[v.ok])
+    if as_json:
+        _echo_json([c.as_dict() for c in checks])
+    else:
+        click.echo(_table([("id", "figure", "published", "measured", "ok")] + [
+            (c.id, c.figure[:70], c.published, c.measured, "n/a" if c.ok is None else ("ok" if c.ok else "FAIL"))
+            for c in checks]))
+    sys.exit(0 if all(c.ok is not False for c in checks) else 1)
+
+
+def _table(rows: list[tuple]) -> str:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,161 @@
+"""Model inputs and their design matrix: what the likelihood model sees, and how.
+
+An *input* is what an explanation talks about: the five criterion scores and
+the dossier's context (filière, window, carrier, consortium, partners,
+therapeutic area, technology axis, TRL, budget, aid share, preliminary
+interview, year). `Design` turns a validated frame into a numeric matrix
+whose every column belongs to one input, or to a pair of inputs for the
+criterion x context interactions (a criterion weighs differently by filière,
+window and technology axis). That ownership is what makes the exact
+contributions of `scoring.explain` possible.
+
+Criterion columns are monotone by construction: piecewise-linear ramps and
+per-context slopes whose coefficients the model bounds at >= 0, so a better
+score can never lower a probability. A missing or not-applicable score has
+its own indicator column: the model learns what "no score" means instead of
+imputing one silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from scoring.schema import CRITERIA, codes
+
+KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
+CATEGORICAL = ("filiere", "funding_window", "carrier_type", "therapeutic_area", "technology_axis")
+INTERACTIONS = ("filiere", "funding_window", "technology_axis")
+CONTEXT = ("filiere", "funding_window", "carrier_type", "collaborative", "partners", "therapeutic_area",
+           "technology_axis", "trl", "budget_eur", "aid_ratio", "preliminary_interview", "year")
+INPUTS = CRITERIA + CONTEXT
+#: Inputs a project lead cannot change: actions never propose them.
+FIXED_INPUTS = ("filiere", "year", "therapeutic_area", "technology_axis")
+PARTNER_COLUMNS = ("partner_academic", "partner_industrial", "partner_clinical", "n_partners")
+
+
+def criterion_matrix(frame: pd.DataFrame) -> np.ndarray:
+    """The (n, 5) criterion scores the model uses: columns `criterion_<name>` of a scored frame."""
+    return np.column_stack([frame[f"criterion_{c}"].to_numpy(dtype=float) for c in CRITERIA])
+
+
+@dataclass
+class Design:
+    """Column layout of the model matrix, learnt from training rows.
+
+    Attributes describe each column j: `names[j]`, `owner[j]` (index into
+    `inputs`), `partner[j]` (second owner for an interaction, else -1),
+    `lower[j]` (0.0 for monotone columns, -inf otherwise). For interaction
+    columns the value is u(owner) * v(partner): `u_src[j]` is the criterion
+    index giving u, and v is the 0/1 indicator of level `v_level[j]`.
+    """
+
+    with_label: bool = False
+    year_range: tuple[float, float] = (2019.0, 2024.0)
+    budget_center: float = 13.5
+    names: list[str] = field(default_factory=list)
+    owner: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    partner: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    lower: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    u_src: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    inputs: tuple[str, ...] = INPUTS
+
+    def fit(self, frame: pd.DataFrame) -> "Design":
+        years = frame["year"].to_numpy(dtype=float)
+        self.year_range = (float(years.min()), float(years.max()))
+        self.budget_center = float(np.median(np.log(frame["budget_eur"].to_numpy(dtype=float))))
+        self.inputs = INPUTS + (("labeled",) if self.with_label else ())
+        self._layout()
+        return self
+
+    def _layout(self) -> None:
+        names, owner, partner, lower, u_src = [], [], [], [], []
+        idx = {name: i for i, name in enumerate(self.inputs)}
+
+        def col(name: str, own: str, mono: bool = False, pair: str | None = None, u: int = -1) -> None:
+            names.append(name)
+            owner.append(idx[own])
+            partner.append(idx[pair] if pair else -1)
+            lower.append(0.0 if mono else -np.inf)
+            u_src.append(u)
+
+        for j, c in enumerate(CRITERIA):
+            for k in KNOTS:
+                col(f"{c}:ramp{int(k)}", c, mono=True)
+            col(f"{c}:missing", c)
+            for ctx in INTERACTIONS:
+                for level in codes()[ctx]:
+                    col(f"{c}*{ctx}={level}", c, mono=True, pair=ctx, u=j)
+        for ctx in CATEGORICAL:
+            for level in codes()[ctx]:
+                col(f"{ctx}={level}", ctx)
+        col("collaborative", "collaborative")
+        for p in PARTNER_COLUMNS:
+            col(p, "partners")
+            col(f"{p}:missing", "partners")
+        for level in range(1, 10):
+            col(f"trl={level}", "trl")
+        col("log_budget", "budget_eur")
+        col("log_budget:over", "budget_eur")
+        col("aid_ratio", "aid_ratio")
+        col("aid_ratio:over_half", "aid_ratio")
+        col("preliminary_interview", "preliminary_interview")
+        col("year", "year")
+        if self.with_label:
+            col("labeled", "labeled", mono=True)
+        self.names, self.owner, self.partner = names, np.array(owner), np.array(partner)
+        self.lower, self.u_src = np.array(lower), np.array(u_src)
+
+    @property
+    def v_level(self) -> list[str | None]:
+        return [n.split("=", 1)[1] if "*" in n else None for n in self.names]
+
+    def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
+                  ) -> np.ndarray:
+        """Model matrix (n, p) of a validated frame and its (n, 5) criterion scores."""
+        n = len(frame)
+        blocks: list[np.ndarray] = []
+        filled = np.nan_to_num(scores, nan=0.0)
+        onehots = {ctx: _onehot(frame[ctx], codes()[ctx]) for ctx in CATEGORICAL}
+        for j in range(len(CRITERIA)):
+            s = filled[:, j:j + 1]
+            blocks.append(np.clip(s - KNOTS, 0.0, 1.0))
+            blocks.append(np.isnan(scores[:, j:j + 1]).astype(float))
+            for ctx in INTERACTIONS:
+                blocks.append(s * onehots[ctx])
+        blocks.extend(onehots[ctx] for ctx in CATEGORICAL)
+        blocks.append(_flag(frame["collaborative"]))
+        for p in PARTNER_COLUMNS:
+            v = frame[p].to_numpy(dtype=float) if p in frame.columns else np.full(n, np.nan)
+            if p == "n_partners":
+                v = np.log1p(v)
+            blocks.append(np.nan_to_num(v, nan=0.0)[:, None])
+            blocks.append(np.isnan(v).astype(float)[:, None])
+        blocks.append(_onehot(frame["trl"].to_numpy(dtype=float), tuple(float(t) for t in range(1, 10))))
+        lb = np.log(frame["budget_eur"].to_numpy(dtype=float)) - self.budget_center
+        blocks.append(np.column_stack([lb, np.maximum(lb, 0.0)]))
+        ratio = frame["aid_requested_eur"].to_numpy(dtype=float) / frame["budget_eur"].to_numpy(dtype=float)
+        blocks.append(np.column_stack([ratio, np.maximum(ratio - 0.5, 0.0)]))
+        blocks.append(_flag(frame["preliminary_interview"]))
+        year = np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range)
+        blocks.append(year[:, None])
+        if self.with_label:
+            blocks.append(np.asarray(labeled, float).reshape(n, 1))
+        return np.hstack(blocks)
+
+    def clipped_year(self, frame: pd.DataFrame) -> np.ndarray:
+        """Which rows' year lies outside the training years (the model holds it at the edge)."""
+        y = frame["year"].to_numpy(dtype=float)
+        return (y < self.year_range[0]) | (y > self.year_range[1])
+
+
+def _onehot(values, levels: tuple) -> np.ndarray:
+    v = np.asarray(values, dtype=object)
+    return np.column_stack([(v == level) for level in levels]).astype(float)
+
+
+def _flag(series: pd.Series) -> np.ndarray:
+    """0/1 column of a boolean field; a missing optional flag (preliminary interview) counts as no."""
+    return np.nan_to_num(series.to_numpy(dtype=float), nan=0.0)[:, None]

@@ -1,0 +1,273 @@
+"""The likelihood model: P(labelled), P(funded) and P(labelled and funded).
+
+Two glass-box additive logistic models (`AdditiveLogit`) over the columns of
+`scoring.features.Design`:
+
+* the label model, P(labelled | dossier);
+* the funding model, P(funded | dossier, labelled), trained on every row with
+  the label as an input bounded >= 0, so P(funded | labelled) can never fall
+  below P(funded | not labelled).
+
+They combine into P(success) = P(L) P(F | L) and P(funded) = P(L) P(F | L) +
+(1 - P(L)) P(F | not L): success is at most each of the other two by
+construction. Criterion columns carry coefficients bounded at >= 0 (L-BFGS-B),
+so monotonicity is a property of the fitted model, not a clipping after it.
+Each model is calibrated by a Platt map fitted on cross-validated
+(out-of-fold) logits; the map is affine with a positive slope, so it keeps
+monotonicity and the exact additivity of contributions in log-odds.
+Bootstrap refits give the uncertainty band.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
+
+from scoring.features import Design, criterion_matrix
+from scoring.reference import catalogue, eligibility
+from scoring.rubric import score_table
+from scoring.schema import CRITERIA, codes
+
+PENALTIES = (1e-3, 3e-3, 1e-2)
+N_FOLDS = 5
+N_BOOTSTRAP = 20
+BAND = (10, 90)  # percentiles of the bootstrap refits shown as the uncertainty band
+
+
+class AdditiveLogit:
+    """L2-penalised logistic regression with per-coefficient lower bounds.
+
+    Columns are scaled by their training standard deviation before the penalty
+    (so it treats them alike); a positive scaling keeps the bounds' meaning.
+    `fit(X, y)`, `decision_function(X)` (log-odds), `predict_proba(X)`.
+    """
+
+    def __init__(self, lower: np.ndarray, penalty: float = 1e-3):
+        self.lower = np.asarray(lower, float)
+        self.penalty = penalty
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
+            warm_start: "AdditiveLogit | None" = None) -> "AdditiveLogit":
+        X = np.asarray(X, float)
+        y = np.asarray(y, float)
+        if X.shape[1] != len(self.lower):
+            raise ValueError(f"X has {X.shape[1]} columns but the design has {len(self.lower)}")
+        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
+        w = w / w.sum()
+        scale = X.std(axis=0)
+        scale[scale < 1e-12] = 1.0
+        Xs = X / scale
+        p = X.shape[1]
+        prior = np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6)
+        theta0 = np.zeros(p + 1)
+        theta0[0] = np.log(prior / (1 - prior))
+        if warm_start is not None:  # bootstrap refits start from the full fit: same optimum, fewer steps
+            theta0 = np.concatenate(([warm_start.intercept_], warm_start.coef_ * scale))
+        lam = self.penalty
+
+        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            z = theta[0] + Xs @ theta[1:]
+            nll = -(w * (y * log_expit(z) + (1 - y) * log_expit(-z))).sum()
+            r = w * (expit(z) - y)
+            grad = np.concatenate(([r.sum()], Xs.T @ r + lam * theta[1:]))
+            return nll + 0.5 * lam * theta[1:] @ theta[1:], grad
+
+        bounds = [(None, None)] + [(0.0 if lo == 0.0 else None, None) for lo in self.lower]
+        res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 3000, "gtol": 1e-6})
+        self.intercept_ = float(res.x[0])
+        self.coef_ = res.x[1:] / scale
+        self.converged_ = bool(res.success)
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.intercept_ + np.asarray(X, float) @ self.coef_
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        p = expit(self.decision_function(X))
+        return np.column_stack([1 - p, p])
+
+
+@dataclass
+class Platt:
+    """Affine calibration map of log-odds, slope > 0: z_cal = a z + b."""
+
+    a: float = 1.0
+    b: float = 0.0
+
+    def fit(self, z: np.ndarray, y: np.ndarray) -> "Platt":
+        m = AdditiveLogit(lower=np.array([0.0]), penalty=0.0).fit(z[:, None], y)
+        self.a, self.b = max(float(m.coef_[0]), 1e-6), m.intercept_
+        return self
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.a * z + self.b
+
+
+@dataclass
+class CalibratedAdditive:
+    """One calibrated additive model: the fitted logit, its Platt map and bootstrap refits."""
+
+    model: AdditiveLogit
+    platt: Platt
+    penalty: float
+    cv_log_loss: dict[float, float]
+    boot_coef: np.ndarray  # (B, p)
+    boot_intercept: np.ndarray  # (B,)
+    background_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def logit(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated log-odds."""
+        return self.platt(self.model.decision_function(X))
+
+    def boot_logits(self, X: np.ndarray) -> np.ndarray:
+        """(n, B) calibrated log-odds of the bootstrap refits."""
+        return self.platt(X @ self.boot_coef.T + self.boot_intercept)
+
+
+def fit_calibrated(X: np.ndarray, y: np.ndarray, lower: np.ndarray, seed: int,
+                   n_bootstrap: int = N_BOOTSTRAP) -> CalibratedAdditive:
+    """Choose the penalty by K-fold log loss, fit the Platt map on out-of-fold logits, refit, bootstrap."""
+    rng = np.random.default_rng(seed)
+    folds = rng.permutation(len(y)) % N_FOLDS
+    cv: dict[float, float] = {}
+    oof: dict[float, np.ndarray] = {}
+    for lam in PENALTIES:
+        z = np.zeros(len(y))
+        for k in range(N_FOLDS):
+            tr, te = folds != k, folds == k
+            z[te] = AdditiveLogit(lower, lam).fit(X[tr], y[tr]).decision_function(X[te])
+        oof[lam] = z
+        cv[lam] = float(-(y * log_expit(z) + (1 - y) * log_expit(-z)).mean())
+    best = min(cv, key=cv.get)
+    platt = Platt().fit(oof[best], y)
+    model = AdditiveLogit(lower, best).fit(X, y)
+    boots = [AdditiveLogit(lower, best).fit(X[idx], y[idx], warm_start=model)
+             for idx in (rng.integers(0, len(y), len(y)) for _ in range(n_bootstrap))]
+    return CalibratedAdditive(model, platt, best, cv, np.array([b.coef_ for b in boots]),
+                              np.array([b.intercept_ for b in boots]), X.mean(axis=0))
+
+
+@dataclass
+class Scored:
+    """Probabilities of a batch of dossiers, with what they rest on."""
+
+    labeled: np.ndarray
+    funded: np.ndarray
+    success: np.ndarray
+    funded_if_labeled: np.ndarray
+    funded_if_not: np.ndarray
+    scores: np.ndarray  # (n, 5) criterion scores used
+    sources: np.ndarray  # (n, 5) expert / rubric / not_applicable / missing
+    labeled_band: np.ndarray | None = None  # (n, 2)
+    success_band: np.ndarray | None = None  # (n, 2)
+
+
+class CEPModel:
+    """The committee's likelihood model: `fit(frame)`, `predict(frame)`, `window_matrix(frame)`.
+
+    `frame` is a validated flat frame (scoring.schema.validate_frame(...).frame
+    rows that passed); training frames also hold `labeled` and `funded`.
+    """
+
+    name = "cep-additive-logit"
+
+    def __init__(self, seed: int = 0, n_bootstrap: int = N_BOOTSTRAP):
+        self.seed = seed
+        self.n_bootstrap = n_bootstrap
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, frame: pd.DataFrame) -> "CEPModel":
+        missing = [c for c in ("labeled", "funded") if c not in frame or frame[c].isna().any()]
+        if missing:
+            raise ValueError(f"training rows need both outcomes; {missing} missing in some rows "
+                             "(drop undecided dossiers or fill the outcome)")
+        if len(frame) < 200:
+            raise ValueError(f"{len(frame)} training rows: the model needs at least 200 decided dossiers")
+        scores = score_table(frame).score
+        y_lab = frame["labeled"].to_numpy(dtype=float)
+        y_fund = frame["funded"].to_numpy(dtype=float)
+        self.label_design_ = Design(with_label=False).fit(frame)
+        self.fund_design_ = Design(with_label=True).fit(frame)
+        X_lab = self.label_design_.transform(frame, scores)
+        X_fund = self.fund_design_.transform(frame, scores, y_lab)
+        self.label_ = fit_calibrated(X_lab, y_lab, self.label_design_.lower, self.seed, self.n_bootstrap)
+        self.fund_ = fit_calibrated(X_fund, y_fund, self.fund_design_.lower, self.seed + 1, self.n_bootstrap)
+        self.n_train_ = len(frame)
+        self.years_ = self.label_design_.year_range
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def matrices(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, object]:
+        """(X_label, X_fund at L=1, X_fund at L=0, scores, score table) of a validated frame."""
+        table = score_table(frame)
+        X_lab = self.label_design_.transform(frame, table.score)
+        n = len(frame)
+        X_f1 = self.fund_design_.transform(frame, table.score, np.ones(n))
+        X_f0 = X_f1.copy()
+        X_f0[:, -1] = 0.0  # the label column is the design's last
+        return X_lab, X_f1, X_f0, table.score, table
+
+    def predict(self, frame: pd.DataFrame, band: bool = False) -> Scored:
+        X_lab, X_f1, X_f0, scores, table = self.matrices(frame)
+        p_lab = expit(self.label_.logit(X_lab))
+        p_f1 = expit(self.fund_.logit(X_f1))
+        p_f0 = expit(self.fund_.logit(X_f0))
+        out = Scored(p_lab, p_lab * p_f1 + (1 - p_lab) * p_f0, p_lab * p_f1, p_f1, p_f0, scores, table.source)
+        if band:
+            b_lab = expit(self.label_.boot_logits(X_lab))
+            b_succ = b_lab * expit(self.fund_.boot_logits(X_f1))
+            out.labeled_band = np.percentile(b_lab, BAND, axis=1).T
+            out.success_band = np.percentile(b_succ, BAND, axis=1).T
+        return out
+
+    def predict_proba(self, frame: pd.DataFrame) -> pd.DataFrame:
+        s = self.predict(frame)
+        return pd.DataFrame({"p_labeled": s.labeled, "p_funded": s.funded, "p_success": s.success})
+
+    # ------------------------------------------------------------------ windows
+    def window_matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Every dossier under every window: eligibility and probabilities, ranked.
+
+        One row per (dossier, window): `row` (position in `frame`), `window`,
+        `eligible`, `rule` (first catalogue rule broken, '' when eligible),
+        `labeled`, `funded`, `success`, `rank` (1 = best eligible window by
+        P(success); ineligible windows rank after all eligible ones).
+        """
+        windows = codes()["funding_window"]
+        n = len(frame)
+        stacked = pd.concat([frame.assign(funding_window=w) for w in windows], ignore_index=True)
+        s = self.predict(stacked)
+        rule = np.concatenate([eligibility(frame, w) for w in windows])
+        out = pd.DataFrame({
+            "row": np.tile(np.arange(n), len(windows)),
+            "window": np.repeat(windows, n),
+            "eligible": rule == "",
+            "rule": rule,
+            "labeled": s.labeled,
+            "funded": s.funded,
+            "success": s.success,
+        })
+        out = out.sort_values(["row", "eligible", "success"], ascending=[True, False, False], kind="stable")
+        out["rank"] = out.groupby("row").cumcount() + 1
+        return out.reset_index(drop=True)
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "penalty_label": self.label_.penalty,
+            "penalty_funding": self.fund_.penalty,
+            "platt_label": [self.label_.platt.a, self.label_.platt.b],
+            "platt_funding": [self.fund_.platt.a, self.fund_.platt.b],
+            "n_bootstrap": self.n_bootstrap,
+            "n_train": self.n_train_,
+            "years": list(self.years_),
+            "n_columns_label": len(self.label_design_.names),
+            "n_columns_funding": len(self.fund_design_.names),
+            "windows": list(catalogue()),
+            "criteria": list(CRITERIA),
+        }

@@ -1,0 +1,59 @@
+"""The store's command-line commands, for `scoring.cli` to register:
+
+    cli.add_command(import_cmd)            # cep-scoring import FILE
+    cli.add_command(export_training_cmd)   # cep-scoring export-training --out FILE
+
+Both open the store named by `CEP_DB_URL` (the default SQLite file otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from scoring.schema import SchemaError
+from scoring.store.errors import ConflictError
+from scoring.store.repository import Store
+from scoring.store.transfer import export_training, import_file
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", default=lambda: os.environ.get("USER"), required=True, show_default="$USER",
+              help="Name recorded with every change.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_cmd(file: str, user: str, as_json: bool) -> None:
+    """Load a CEP export or a generated base (CSV, XLSX, Parquet, JSON) into the store; bad rows are reported.
+
+    Rows are matched on dossier_id: importing a file twice adds nothing, a changed row becomes a new version.
+    """
+    try:
+        with Store.from_env() as store:
+            report = import_file(store, file, user=user)
+    except (SchemaError, ConflictError, ValueError) as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for issue in report.issues:
+            click.echo(issue.message())
+        click.echo(report.summary())
+    sys.exit(1 if report.issues else 0)
+
+
+@click.command("export-training")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
+              help="CSV, XLSX or Parquet file to write.")
+def export_training_cmd(out: str) -> None:
+    """Write the committee's decided dossiers as a training base (canonical columns, dossier_id first)."""
+    try:
+        with Store.from_env() as store:
+            report = export_training(store, out)
+    except (SchemaError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(report.summary())
+    if not report.rows:
+        raise click.ClickException("the store holds no decided dossier; there is nothing to train on")

@@ -1,0 +1,129 @@
+"""The store's tables, as SQLAlchemy Core metadata (what the queries are written against).
+
+Every table is append-only: a change is a new row that supersedes the previous
+one (the highest version or id wins), so nothing is ever updated or deleted
+and the full history of a dossier can be read back. The migration
+`versions/0001_initial.py` creates these tables and the triggers that enforce
+the rule; `tests/store/test_migrations.py` checks that both stay identical.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+#: Constraint names are fixed so that later migrations can refer to them on every backend.
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+#: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+STATUSES = ("draft", "valid")
+ID_LENGTH = 64
+NAME_LENGTH = 128
+
+
+def _who_when() -> list[sa.Column]:
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(NAME_LENGTH), nullable=False),
+    ]
+
+
+def _dossier_ref() -> list[sa.SchemaItem]:
+    """The dossier a row belongs to, and the version it was made against."""
+    return [
+        sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=False,
+                  index=True),
+        sa.Column("dossier_version", sa.Integer, nullable=True),
+        sa.ForeignKeyConstraint(["dossier_id", "dossier_version"],
+                                ["dossier_versions.dossier_id", "dossier_versions.version"]),
+    ]
+
+
+dossiers = sa.Table(
+    "dossiers", metadata,
+    sa.Column("dossier_id", sa.String(ID_LENGTH), primary_key=True),
+    *_who_when(),
+)
+
+dossier_versions = sa.Table(
+    "dossier_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("payload", JSONType, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    *_who_when(),
+    # The optimistic lock: two writers that both loaded version N cannot both insert N+1.
+    sa.UniqueConstraint("dossier_id", "version"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.CheckConstraint("status IN ('draft', 'valid')", name="status_known"),
+)
+
+assessments = sa.Table(
+    "assessments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_dossier_ref(),
+    sa.Column("expert", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("scores", JSONType, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("answers", JSONType, nullable=False),
+    *_who_when(),
+)
+
+conflicts_of_interest = sa.Table(
+    "conflicts_of_interest", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_dossier_ref(),
+    sa.Column("expert", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    *_who_when(),
+)
+
+predictions = sa.Table(
+    "predictions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_dossier_ref(),
+    sa.Column("model_name", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("model_sha256", sa.String(64), nullable=False),
+    sa.Column("probabilities", JSONType, nullable=False),
+    sa.Column("explanation", JSONType, nullable=False),
+    *_who_when(),
+)
+
+decisions = sa.Table(
+    "decisions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_dossier_ref(),
+    sa.Column("labeled", sa.Boolean, nullable=False),
+    sa.Column("funded", sa.Boolean, nullable=True),
+    sa.Column("funding_window", sa.String(32), nullable=True),
+    sa.Column("decided_on", sa.Date, nullable=True),
+    sa.Column("amount_eur", sa.Float, nullable=True),
+    *_who_when(),
+    sa.CheckConstraint("amount_eur IS NULL OR amount_eur >= 0", name="amount_not_negative"),
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user_name", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(ID_LENGTH), nullable=False),
+    sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=True, index=True),
+    sa.Column("details", JSONType, nullable=False),
+)
+
+#: Tables the migration protects with "no UPDATE, no DELETE" triggers.
+APPEND_ONLY = tuple(metadata.tables)

@@ -1,0 +1,158 @@
+"""Files in and out of the store: importing a CEP export or a generated base, and
+exporting the committee's decided dossiers as a training base.
+
+Import validates the whole file with the schema's validator and reports each
+bad row (row, field, value, reason); the good rows are saved in one
+transaction, matched on `dossier_id`, so that importing a file twice adds
+nothing and a changed row becomes a new version. Columns that are not part of
+a dossier (e.g. a synthetic base's `true_p_*`) are left out and named in the
+report.
+
+Export writes the canonical columns (`schema.COLUMNS`, `dossier_id` first),
+one row per dossier whose label and funding are both decided, with its latest
+valid version and its latest decision; a criterion the dossier has no expert
+score for is filled with the committee's consensus when experts scored it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring import io, schema
+from scoring.rubric import round_half
+from scoring.schema import COLUMNS, CRITERIA, FIELD_BY_NAME, FIELDS, SCORE_COLUMNS, Issue
+from scoring.store.records import Outcome, id_issue, prepare_valid
+from scoring.store.repository import Store
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    rows: int
+    added: int  # dossiers new to the store
+    new_versions: int  # known dossiers whose row changed
+    unchanged: int
+    decisions: int  # outcomes recorded (new or changed)
+    issues: tuple[Issue, ...]
+    ignored_columns: tuple[str, ...]
+    path: str | None = None
+
+    @property
+    def bad_rows(self) -> int:
+        return len({i.row for i in self.issues})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "rows": self.rows, "added": self.added, "new_versions": self.new_versions,
+                "unchanged": self.unchanged, "decisions": self.decisions, "bad_rows": self.bad_rows,
+                "ignored_columns": list(self.ignored_columns), "issues": [i.as_dict() for i in self.issues]}
+
+    def summary(self) -> str:
+        text = (f"{self.path or 'table'}: {self.rows} rows; {self.added} dossiers added, {self.new_versions} new "
+                f"versions, {self.unchanged} unchanged, {self.decisions} decisions recorded, {self.bad_rows} bad rows "
+                f"not imported")
+        if self.ignored_columns:
+            text += f"; columns not part of a dossier, ignored: {', '.join(self.ignored_columns)}"
+        return text
+
+
+def import_frame(store: Store, frame: pd.DataFrame, *, user: str) -> ImportReport:
+    """Validate a flat table of dossiers and save its good rows (raises `schema.SchemaError` for a bad header)."""
+    v = schema.validate_frame(frame)
+    typed, ok, first = v.frame, v.ok.copy(), v.first_row
+    issues = list(v.issues) + _row_issues(typed, ok, first)
+    for i in issues:
+        ok[i.row - first] = False
+    records = typed.loc[ok, list(COLUMNS)].to_dict("records")
+    docs = [prepare_valid(r) for r in records]
+    outcomes = {d.dossier_id: Outcome(labeled=bool(r["labeled"]), funded=None if np.isnan(r["funded"])
+                                      else bool(r["funded"]), funding_window=r["funding_window"])
+                for d, r in zip(docs, records) if not np.isnan(r["labeled"])}
+    saved, n_decisions = store.ingest(docs, outcomes, user=user) if docs else ([], 0)
+    return ImportReport(
+        rows=len(typed),
+        added=sum(s.created and s.version == 1 for s in saved),
+        new_versions=sum(s.created and s.version > 1 for s in saved),
+        unchanged=sum(not s.created for s in saved),
+        decisions=n_decisions,
+        issues=tuple(sorted(issues, key=lambda i: i.row)),
+        ignored_columns=tuple(c for c in typed.columns if c not in FIELD_BY_NAME),
+    )
+
+
+def _row_issues(typed: pd.DataFrame, ok: np.ndarray, first: int) -> list[Issue]:
+    """What the schema cannot see: identifiers the store cannot hold, one row per dossier, outcomes in order."""
+    out = []
+    ids = typed["dossier_id"]
+    for i in np.flatnonzero(ok):
+        issue = id_issue(ids.iat[i], int(i) + first)
+        if issue:
+            out.append(issue)
+    dup = ids.notna().to_numpy() & ids.duplicated(keep=False).to_numpy()
+    for _, rows in ids[dup].groupby(ids[dup]).groups.items():
+        listed = ", ".join(str(r + first) for r in rows)
+        out.extend(Issue(int(r) + first, "dossier_id", ids.iat[r],
+                         f"appears on rows {listed}; a file holds one row per dossier") for r in rows)
+    funded_alone = ok & np.isnan(typed["labeled"].to_numpy(float)) & ~np.isnan(typed["funded"].to_numpy(float))
+    out.extend(Issue(int(i) + first, "labeled", None, "is missing while funded is given; give the label decision too")
+               for i in np.flatnonzero(funded_alone))
+    return out
+
+
+def import_file(store: Store, path: str | Path, *, user: str) -> ImportReport:
+    """Import a CSV, XLSX, Parquet or JSON file of dossiers (see `import_frame`)."""
+    return replace(import_frame(store, io.read_table(path), user=user), path=str(path))
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    rows: int  # dossiers written
+    pending: int  # labelled or not, but the window's answer is not known yet: left out
+    no_valid_version: int  # decided, but only drafts were ever saved: left out
+    consensus_filled: int  # score cells filled from the experts' consensus
+    path: str | None = None
+
+    def summary(self) -> str:
+        return (f"wrote {self.rows} decided dossiers to {self.path}; left out {self.pending} awaiting the funding "
+                f"decision and {self.no_valid_version} without a valid version; {self.consensus_filled} scores "
+                f"filled from the committee consensus")
+
+
+def training_frame(store: Store) -> tuple[pd.DataFrame, ExportReport]:
+    """The training base of the store's decided dossiers, in the canonical columns, and what was left out."""
+    latest = {d.dossier_id: d.payload for d in store.list_dossiers(status="valid")}
+    decided = store.decisions()
+    final = sorted(i for i, d in decided.items() if d.funded is not None)
+    consensus = store.consensus(final)
+    rows, filled = [], 0
+    for dossier_id in final:
+        if dossier_id not in latest:
+            continue
+        flat = schema.from_json(latest[dossier_id])
+        flat.update(labeled=decided[dossier_id].labeled, funded=decided[dossier_id].funded)
+        if dossier_id in consensus:
+            values = consensus[dossier_id].values()
+            for crit, col in zip(CRITERIA, SCORE_COLUMNS):
+                if flat.get(col) is None and values[crit] is not None:
+                    flat[col] = float(round_half(values[crit]))
+                    filled += 1
+        rows.append(flat)
+    frame = _typed(pd.DataFrame(rows, columns=list(COLUMNS), dtype=object))
+    return frame, ExportReport(rows=len(rows), pending=len(decided) - len(final),
+                               no_valid_version=sum(i not in latest for i in final), consensus_filled=filled)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Column types a reader keeps: whole numbers stay whole, yes/no stay booleans, empty cells stay empty."""
+    dtypes = {"int": "Int64", "bool": "boolean", "float": "float64", "score": "float64"}
+    return frame.astype({f.name: dtypes[f.kind] for f in FIELDS if f.kind in dtypes})
+
+
+def export_training(store: Store, out_path: str | Path) -> ExportReport:
+    """Write the training base (CSV, XLSX or Parquet, by extension) and say what it holds."""
+    frame, report = training_frame(store)
+    io.write_table(frame, out_path)
+    return replace(report, path=str(out_path))

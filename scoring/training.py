@@ -1,0 +1,190 @@
+"""Training: from a base of decided dossiers to a verified model directory and its card.
+
+`train()` validates the base (bad rows reported and left out, never guessed),
+keeps a hold-out by year (train up to 2023, test 2024) and reports it, fits
+the final model and the three baselines on every valid row, evaluates on a
+fresh synthetic base when the training base is synthetic (the sampling noise
+of a 6,000-row base hides calibration errors), and writes the model card.
+Deterministic: the same data and seed give the same files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring import __version__, io, persist, schema
+from scoring.evaluate import SMALL_GROUP, TARGETS, Baselines, evaluate
+from scoring.features import INPUTS
+from scoring.model import BAND, CEPModel, N_BOOTSTRAP, PENALTIES
+
+HOLDOUT_YEAR = 2024
+FRESH_ROWS = 60_000
+FRESH_SEED = 99
+SYNTHETIC_NOTICE = ("Trained on synthetic data calibrated to published aggregates (Medi'Scope 2025, base CEP "
+                    "Medicen 2022-2024); no real dossier was used. Probabilities illustrate the committee's "
+                    "published behaviour, they are not measured on real decisions.")
+
+
+@dataclass
+class TrainingReport:
+    rows_read: int
+    rows_used: int
+    bad_rows: list[schema.Issue] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    absent_columns: list[str] = field(default_factory=list)
+
+
+def read_training_base(path: str | Path) -> tuple[pd.DataFrame, TrainingReport]:
+    """Validate a training file; returns the valid decided rows and what was left out and why."""
+    raw = io.read_table(path)
+    v = schema.validate_frame(raw, require=schema.OUTCOMES)
+    undecided = v.frame["labeled"].isna() | v.frame["funded"].isna()
+    known = set(schema.COLUMNS) | {"true_p_labeled", "true_p_funded", "true_p_success"}
+    report = TrainingReport(
+        rows_read=len(raw), rows_used=int((v.ok & ~undecided.to_numpy()).sum()), bad_rows=list(v.issues),
+        ignored_columns=[c for c in v.frame.columns if c not in known],
+        absent_columns=[c for c in schema.COLUMNS if c not in schema.normalise_columns(raw).columns])
+    return v.frame[v.ok & ~undecided.to_numpy()].reset_index(drop=True), report
+
+
+def _sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N_BOOTSTRAP,
+          fresh_rows: int = FRESH_ROWS) -> tuple[persist.Bundle, TrainingReport]:
+    """Train, evaluate and save a model directory from a base of decided dossiers."""
+    frame, report = read_training_base(data)
+    if report.rows_used < 200:
+        raise ValueError(f"{data}: only {report.rows_used} valid decided rows; training needs at least 200")
+    synthetic = all(c in frame.columns for c in ("true_p_labeled", "true_p_funded", "true_p_success"))
+    years = frame["year"].to_numpy()
+    holdout = None
+    if (years == HOLDOUT_YEAR).sum() >= 100 and (years < HOLDOUT_YEAR).sum() >= 200:
+        past, test = frame[years < HOLDOUT_YEAR], frame[years == HOLDOUT_YEAR]
+        m = CEPModel(seed=seed, n_bootstrap=0).fit(past)
+        holdout = evaluate(m, Baselines().fit(past), test)
+    model = CEPModel(seed=seed, n_bootstrap=n_bootstrap).fit(frame)
+    baselines = Baselines().fit(frame)
+    fresh = None
+    if synthetic and fresh_rows:
+        from scoring.synthetic import generate
+
+        fresh_frame = schema.validate_frame(generate(fresh_rows, FRESH_SEED)).frame
+        fresh = evaluate(model, baselines, fresh_frame)
+    data_info = {
+        "source": Path(data).name,
+        "sha256": _sha256(data),
+        "rows_read": report.rows_read,
+        "rows_used": report.rows_used,
+        "bad_rows": len({i.row for i in report.bad_rows}),
+        "ignored_columns": report.ignored_columns,
+        "absent_columns": report.absent_columns,
+        "years": [int(years.min()), int(years.max())],
+        "synthetic": synthetic,
+        "description": SYNTHETIC_NOTICE if synthetic else
+        f"Trained on {report.rows_used} decided dossiers of {Path(data).name} (a user's CEP export).",
+    }
+    card = build_card(model, data_info, holdout, fresh, seed)
+    bundle_dir = persist.save(out, model, baselines, card, render_card(card))
+    return persist.load(bundle_dir), report
+
+
+def build_card(model: CEPModel, data_info: dict, holdout: dict | None, fresh: dict | None, seed: int) -> dict:
+    return {
+        "model": {"name": model.name, "version": __version__, "seed": seed, **model.describe()},
+        "data": data_info,
+        "libraries": persist.library_versions(),
+        "inputs": list(INPUTS),
+        "method": {
+            "estimator": "Two L2-penalised additive logistic models (label; funding given the label) over "
+                         "piecewise-linear criterion ramps, criterion x filière / window / axis slopes, and context "
+                         "columns; criterion and label coefficients bounded >= 0 (L-BFGS-B) so a better score "
+                         "never lowers a probability.",
+            "why": "On a 6,000-row base a glass-box additive model matches gradient boosting's AUC, is monotone "
+                   "by construction, and gives exact contributions at the speed of a matrix product.",
+            "penalty_grid": list(PENALTIES),
+            "calibration": "Platt map (slope > 0) fitted on 5-fold out-of-fold log-odds, per model.",
+            "uncertainty": f"{model.n_bootstrap} bootstrap refits; the band is their {BAND[0]}th-{BAND[1]}th "
+                           "percentiles.",
+            "explanations": "Exact interventional SHAP values in calibrated log-odds (closed form for an "
+                            "additive model with pairwise terms; the Platt slope multiplies each one). They are "
+                            "shown in probability points by one per-dossier factor (p - p_base) / (z - z_base), "
+                            "which keeps them summing exactly to the probability and keeps their signs and order. "
+                            "P(success) = P(L) P(F|L): its contributions combine the two models' by the exact "
+                            "product rule d(ab) = da (b + b0)/2 + db (a + a0)/2.",
+        },
+        "evaluation": {"holdout_2024": holdout, "fresh_synthetic": fresh,
+                       "fresh_synthetic_rows": FRESH_ROWS if fresh else 0, "fresh_synthetic_seed": FRESH_SEED,
+                       "small_group_rows": SMALL_GROUP},
+        "intended_use": "Decision support for Medicen's CEP and for project leads self-assessing a dossier "
+                        "before submission: it ranks and explains, it does not decide. Each number comes with "
+                        "its explanation and uncertainty band.",
+        "limits": [
+            "Trained on synthetic data unless retrained on a real CEP export: the shipped model reproduces "
+            "published aggregates, not real committee decisions.",
+            "Windows with few training dossiers (i-Demo, RHU, FEDER) have wide uncertainty bands.",
+            "RHU has had no call since 2021; years after the training range are scored as the last year.",
+            "The rubric's answers are self-declared: a project lead can overstate them; experts' scores "
+            "override the rubric when entered.",
+        ],
+    }
+
+
+def _fmt(v: Any) -> str:
+    return "-" if v is None else f"{v:.3f}"
+
+
+def _metric_rows(report: dict) -> list[str]:
+    rows = ["| target | scorer | AUC | Brier | log loss | ECE |", "|---|---|---|---|---|---|"]
+    for t in TARGETS:
+        e = report["targets"][t]
+        scorers = [("model", e["model"])] + ([("oracle", e["oracle"])] if e["oracle"] else []) + \
+            list(e["baselines"].items())
+        for name, m in scorers:
+            rows.append(f"| {t} | {name} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | {_fmt(m['log_loss'])} | "
+                        f"{_fmt(m['ece'])} |")
+    return rows
+
+
+def _group_rows(report: dict) -> list[str]:
+    rows = ["| target | group | value | rows | AUC | ECE | note |", "|---|---|---|---|---|---|---|"]
+    for t in ("labeled", "success"):
+        for g in report["targets"][t]["groups"]:
+            note = f"small (< {SMALL_GROUP} rows): ECE mostly noise" if g["small"] else ""
+            rows.append(f"| {t} | {g['by']} | {g['value']} | {g['n']} | {_fmt(g['auc'])} | {_fmt(g['ece'])} | {note} |")
+    return rows
+
+
+def render_card(card: dict) -> str:
+    d, m, ev = card["data"], card["model"], card["evaluation"]
+    lines = [f"# Model card: {m['name']} {m['version']}", ""]
+    if d["synthetic"]:
+        lines += [f"> **{d['description']}**", ""]
+    lines += ["## Data", "",
+              f"- Source: `{d['source']}` (SHA-256 `{d['sha256'][:16]}...`), years {d['years'][0]}-{d['years'][1]}",
+              f"- Rows read {d['rows_read']}, used {d['rows_used']}, left out (invalid or undecided) "
+              f"{d['rows_read'] - d['rows_used']}",
+              f"- Columns ignored: {', '.join(d['ignored_columns']) or 'none'}; "
+              f"absent: {', '.join(d['absent_columns']) or 'none'}", "",
+              "## Method", ""]
+    lines += [f"- **{k}**: {v}" for k, v in card["method"].items()]
+    lines += ["", f"- Penalty chosen: label {m['penalty_label']}, funding {m['penalty_funding']}; "
+                  f"Platt maps label {m['platt_label']}, funding {m['platt_funding']}",
+              f"- Inputs: {', '.join(card['inputs'])}", ""]
+    for key, title in (("fresh_synthetic", f"Evaluation on a fresh synthetic base ({ev['fresh_synthetic_rows']} rows, "
+                                           f"seed {ev['fresh_synthetic_seed']})"),
+                       ("holdout_2024", "Hold-out by year (trained up to 2023, tested on 2024)")):
+        if ev[key]:
+            lines += [f"## {title}", ""] + _metric_rows(ev[key]) + ["", "### Calibration by group", ""] + \
+                _group_rows(ev[key]) + [""]
+    lines += ["## Intended use", "", card["intended_use"], "", "## Limits", ""]
+    lines += [f"- {x}" for x in card["limits"]]
+    lines += ["", "## Libraries", ""] + [f"- {k} {v}" for k, v in card["libraries"].items()] + [""]
+    return "\n".join(lines)
