@@ -9,7 +9,6 @@ Both open the store named by `CEP_DB_URL` (the default SQLite file otherwise).
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -22,8 +21,8 @@ from scoring.store.transfer import export_training, import_file
 
 @click.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--user", default=lambda: os.environ.get("USER"), required=True, show_default="$USER",
-              help="Name recorded with every change.")
+@click.option("--user", envvar="USER", required=True, show_envvar=True,
+              help="Name recorded with every change (default: $USER).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def import_cmd(file: str, user: str, as_json: bool) -> None:
     """Load a CEP export or a generated base (CSV, XLSX, Parquet, JSON) into the store; bad rows are reported.

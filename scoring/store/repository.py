@@ -33,8 +33,9 @@ from scoring.store.records import (Assessment, AuditEntry, Decision, DossierVers
                                    SaveResult, canonical_json, check_answers, check_name, check_probabilities,
                                    check_scores, from_row, prepare)
 
-#: Columns too large to copy into the audit log; their row keeps them, the entry keeps the rest.
-_BULKY = ("payload", "answers", "explanation", "created_at", "created_by")
+#: Columns an audit entry's details leave out: large JSON the row itself keeps, and who and when,
+#: which the entry holds as columns of its own.
+_NOT_IN_DETAILS = ("payload", "answers", "explanation", "created_at", "created_by")
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
@@ -56,7 +57,7 @@ class Store:
     >>> store.save_dossier(doc, user="alice", expected_version=None)  # doctest: +SKIP
     """
 
-    def __init__(self, url: str, *, consensus: ConsensusSettings | None = None):
+    def __init__(self, url: str | sa.URL, *, consensus: ConsensusSettings | None = None):
         self.engine = db.create_engine(url)
         self.consensus_settings = consensus or ConsensusSettings()
         db.upgrade(self.engine)
@@ -102,7 +103,7 @@ class Store:
         conn.execute(audit_log.insert(), [{
             "at": now, "user_name": user, "action": action, "entity": table.name, "entity_id": str(key),
             "dossier_id": r.get("dossier_id"),
-            "details": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k not in _BULKY},
+            "details": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k not in _NOT_IN_DETAILS},
         } for key, r in zip(keys, rows)])
         return keys
 
@@ -185,6 +186,7 @@ class Store:
         return out
 
     def latest_version(self, dossier_id: str) -> DossierVersion | None:
+        """The latest version of a dossier, or None when it was never saved."""
         with self._read() as conn:
             return self._heads(conn, [dossier_id]).get(dossier_id)
 
@@ -198,15 +200,19 @@ class Store:
                     dossier_versions.c.dossier_id == dossier_id, dossier_versions.c.version == version)).first()
                 found = row and from_row(DossierVersion, row)
         if not found:
-            raise KeyError(f"dossier {dossier_id!r}" + (f" has no version {version}" if version else " is not in the store"))
+            raise KeyError(f"dossier {dossier_id!r}" + (f" has no version {version}" if version is not None
+                                                 else " is not in the store"))
         return found
+
+    def _rows_about(self, table: sa.Table, record: type, dossier_id: str, order: str = "id") -> list[Any]:
+        """Every row of `table` about a dossier, as records, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(table).where(table.c.dossier_id == dossier_id).order_by(table.c[order]))
+            return [from_row(record, r) for r in rows]
 
     def versions(self, dossier_id: str) -> list[DossierVersion]:
         """Every saved version of a dossier, oldest first."""
-        with self._read() as conn:
-            rows = conn.execute(sa.select(dossier_versions).where(dossier_versions.c.dossier_id == dossier_id)
-                                .order_by(dossier_versions.c.version))
-            return [from_row(DossierVersion, r) for r in rows]
+        return self._rows_about(dossier_versions, DossierVersion, dossier_id, "version")
 
     def list_dossiers(self, *, status: str | None = None) -> list[DossierVersion]:
         """The latest version of every dossier, by id; with `status`, the latest version of that status."""
@@ -235,6 +241,7 @@ class Store:
         user = check_name(user, "user")
         expert = check_name(expert or user, "expert")
         scores = check_scores(scores)
+        answers = None if answers is None else check_answers(answers)
         if not isinstance(notes, str):
             raise TypeError(f"notes must be text, got {type(notes).__name__}")
         with db.write_transaction(self.engine) as conn:
@@ -242,8 +249,7 @@ class Store:
             if (dossier_id, expert) in self._standing_conflicts(conn, dossier_id):
                 raise ConflictOfInterestError(dossier_id, expert)
             row = {"dossier_id": dossier_id, "dossier_version": head.version, "expert": expert, "scores": scores,
-                   "notes": notes, "answers": check_answers(head.payload.get("answers", {}) if answers is None
-                                                            else answers)}
+                   "notes": notes, "answers": dict(head.payload.get("answers", {})) if answers is None else answers}
             [key] = self._append(conn, assessments, [row], user=user, action="assess")
         return Assessment(id=key, **row)
 
@@ -268,7 +274,7 @@ class Store:
     def _standing_conflicts(conn: sa.Connection, dossier_id: str | None = None) -> set[tuple[str, str]]:
         """(dossier_id, expert) pairs whose latest declaration is an active conflict of interest."""
         t = conflicts_of_interest
-        latest = sa.select(sa.func.max(t.c.id)).group_by(t.c.dossier_id, t.c.expert)
+        latest = _superseding(t, t.c.expert)
         if dossier_id is not None:
             latest = latest.where(t.c.dossier_id == dossier_id)
         return {(r.dossier_id, r.expert) for r in conn.execute(sa.select(t.c.dossier_id, t.c.expert)
@@ -281,7 +287,7 @@ class Store:
     def _panels(self, conn: sa.Connection, dossier_id: str | None = None) -> dict[str, dict[str, Assessment]]:
         """{dossier: {expert: latest assessment}}, leaving out experts with a standing conflict."""
         t = assessments
-        latest = sa.select(sa.func.max(t.c.id)).group_by(t.c.dossier_id, t.c.expert)
+        latest = _superseding(t, t.c.expert)
         if dossier_id is not None:
             latest = latest.where(t.c.dossier_id == dossier_id)
         conflicted = self._standing_conflicts(conn, dossier_id)
@@ -338,10 +344,8 @@ class Store:
         return Prediction(id=key, **row)
 
     def predictions(self, dossier_id: str) -> list[Prediction]:
-        with self._read() as conn:
-            rows = conn.execute(sa.select(predictions).where(predictions.c.dossier_id == dossier_id)
-                                .order_by(predictions.c.id))
-            return [from_row(Prediction, r) for r in rows]
+        """Every prediction made on a dossier, oldest first."""
+        return self._rows_about(predictions, Prediction, dossier_id)
 
     def record_decision(self, dossier_id: str, *, labeled: bool, user: str, funded: bool | None = None,
                         funding_window: str | None = None, decided_on: dt.date | None = None,
@@ -367,7 +371,7 @@ class Store:
     @staticmethod
     def _latest(conn: sa.Connection, table: sa.Table, dossier_ids: Sequence[str] | None) -> dict[str, sa.Row]:
         """Latest row (highest id) per dossier of an append-only table."""
-        latest = sa.select(sa.func.max(table.c.id)).group_by(table.c.dossier_id)
+        latest = _superseding(table)
         if dossier_ids is None:
             return {r.dossier_id: r for r in conn.execute(sa.select(table).where(table.c.id.in_(latest)))}
         out = {}
@@ -380,16 +384,18 @@ class Store:
 
     def history(self, dossier_id: str) -> list[AuditEntry]:
         """Every change made to a dossier and around it (versions, scores, conflicts, predictions, decisions)."""
-        with self._read() as conn:
-            rows = conn.execute(sa.select(audit_log).where(audit_log.c.dossier_id == dossier_id)
-                                .order_by(audit_log.c.id))
-            return [from_row(AuditEntry, r) for r in rows]
+        return self._rows_about(audit_log, AuditEntry, dossier_id)
 
 
 def _check_expected(dossier_id: str, expected: int | None, head: DossierVersion | None) -> None:
     current = head.version if head else None
     if current != expected:
         raise ConflictError(dossier_id, expected, current, head and head.created_by, head and head.created_at)
+
+
+def _superseding(table: sa.Table, *per: sa.Column) -> sa.Select:
+    """Ids of the rows no later row supersedes: the highest id per dossier (and per `per`)."""
+    return sa.select(sa.func.max(table.c.id)).group_by(table.c.dossier_id, *per)
 
 
 def _latest_versions(where: sa.ColumnElement[bool]) -> sa.Select:
