@@ -113,3 +113,109 @@ def _table(rows: list[tuple]) -> str:
 
 def main() -> None:
     cli()
+
+
+def _load_bundle(model_dir: str | None):
+    from scoring.persist import ModelLoadError, load
+
+    try:
+        return load(model_dir)
+    except ModelLoadError as exc:
+        _fail(str(exc))
+
+
+@cli.command("train")
+@click.option("--data", type=click.Path(dir_okay=False, exists=True), default="data/cep_synthetic.csv",
+              show_default=True, help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.")
+@click.option("--out", type=click.Path(file_okay=False), default="models/default", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def train_cmd(data: str, out: str, seed: int) -> None:
+    """Fit the model and its baselines, evaluate, write the model card and manifest."""
+    from scoring.training import train
+
+    try:
+        bundle, report = train(data, out, seed=seed)
+    except (schema.SchemaError, ValueError) as exc:
+        _fail(f"{data}: {exc}")
+    bad = sorted({i.row for i in report.bad_rows})
+    click.echo(f"{data}: {report.rows_read} rows read, {report.rows_used} used for training")
+    if bad:
+        click.echo(f"{len(bad)} rows left out as invalid (first: " +
+                   "; ".join(i.message() for i in report.bad_rows[:3]) + ")")
+    if report.ignored_columns:
+        click.echo(f"ignored columns (not part of a dossier): {', '.join(report.ignored_columns)}")
+    if report.absent_columns:
+        click.echo(f"absent optional columns (treated as missing inputs): {', '.join(report.absent_columns)}")
+    click.echo(f"model {bundle.name} written to {out} (sha256 {bundle.sha256[:12]}); card: {out}/card.md")
+
+
+@cli.command("evaluate")
+@click.option("--data", type=click.Path(dir_okay=False, exists=True), required=True)
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
+              help="Model directory (default: models/default).")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate_cmd(data: str, model_dir: str | None, as_json: bool) -> None:
+    """Score every row of FILE as test data: model, baselines and oracle (when true_p_* columns exist)."""
+    from scoring.evaluate import evaluate
+    from scoring.training import read_training_base
+
+    bundle = _load_bundle(model_dir)
+    try:
+        frame, report = read_training_base(data)
+    except schema.SchemaError as exc:
+        _fail(f"{data}: {exc}")
+    result = evaluate(bundle.model, bundle.baselines, frame)
+    result["model"] = {"name": bundle.name, "sha256": bundle.sha256}
+    if as_json:
+        _echo_json(result)
+        return
+    from scoring.training import group_rows, metric_rows
+
+    click.echo(f"{data}: {report.rows_used} rows evaluated ({report.rows_read - report.rows_used} left out)")
+    click.echo("\n".join(metric_rows(result)))
+    click.echo("\n".join(group_rows(result)))
+
+
+@cli.command("score")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
+def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None) -> None:
+    """Score and explain one dossier (JSON) or a list of dossiers."""
+    from scoring.explain import InvalidDossiers, explain
+    from scoring.textreport import render
+
+    try:
+        docs, was_list = schema.load_json_dossiers(Path(file).read_text(encoding="utf-8"))
+        results = explain(docs, _load_bundle(model_dir), lang)
+    except schema.SchemaError as exc:
+        _fail(f"{file}: {exc}")
+    except InvalidDossiers as exc:
+        for issue in exc.issues:
+            click.echo(issue.message(), err=True)
+        _fail(f"{file}: {len({i.row for i in exc.issues})} invalid dossier(s); fix the fields above")
+    if as_json:
+        _echo_json(results if was_list else results[0])
+    else:
+        click.echo("\n\n".join(render(r, lang) for r in results))
+
+
+@cli.command("bench")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--quick", is_flag=True, help="A small run (about 30 s) instead of the full measurement.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
+def bench_cmd(as_json: bool, quick: bool, model_dir: str | None) -> None:
+    """Measure latency of one dossier and batch throughput, beside their baselines, in one run."""
+    from scoring.bench import bench_single
+    from scoring.benchmark_batch import bench_batch
+
+    bundle = _load_bundle(model_dir)
+    result = {"single": bench_single(bundle, quick), "batch": bench_batch(bundle, quick)}
+    if as_json:
+        _echo_json(result)
+        return
+    for section, values in result.items():
+        click.echo(f"[{section}]")
+        for k, v in values.items():
+            click.echo(f"  {k}: {v:.1f}" if isinstance(v, float) else f"  {k}: {v}")

@@ -26,13 +26,15 @@ import pandas as pd
 from scoring.schema import CRITERIA, codes
 
 KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
+#: A context level gets its own criterion slopes only with this many training
+#: dossiers; thinner levels (a small window, a rare axis) share the common slopes,
+#: which they cannot estimate alone without miscalibrating.
+MIN_SUPPORT = 500
 CATEGORICAL = ("filiere", "funding_window", "carrier_type", "therapeutic_area", "technology_axis")
 INTERACTIONS = ("filiere", "funding_window", "technology_axis")
 CONTEXT = ("filiere", "funding_window", "carrier_type", "collaborative", "partners", "therapeutic_area",
            "technology_axis", "trl", "budget_eur", "aid_ratio", "preliminary_interview", "year")
 INPUTS = CRITERIA + CONTEXT
-#: Inputs a project lead cannot change: actions never propose them.
-FIXED_INPUTS = ("filiere", "year", "therapeutic_area", "technology_axis")
 PARTNER_COLUMNS = ("partner_academic", "partner_industrial", "partner_clinical", "n_partners")
 
 
@@ -61,12 +63,15 @@ class Design:
     lower: np.ndarray = field(default_factory=lambda: np.zeros(0))
     u_src: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     inputs: tuple[str, ...] = INPUTS
+    sloped: dict[str, tuple[str, ...]] = field(default_factory=dict)  # context levels with their own slopes
 
     def fit(self, frame: pd.DataFrame) -> "Design":
         years = frame["year"].to_numpy(dtype=float)
         self.year_range = (float(years.min()), float(years.max()))
         self.budget_center = float(np.median(np.log(frame["budget_eur"].to_numpy(dtype=float))))
         self.inputs = INPUTS + (("labeled",) if self.with_label else ())
+        self.sloped = {ctx: tuple(level for level in codes()[ctx] if (frame[ctx] == level).sum() >= MIN_SUPPORT)
+                       for ctx in INTERACTIONS}
         self._layout()
         return self
 
@@ -86,7 +91,7 @@ class Design:
                 col(f"{c}:ramp{int(k)}", c, mono=True)
             col(f"{c}:missing", c)
             for ctx in INTERACTIONS:
-                for level in codes()[ctx]:
+                for level in self.sloped[ctx]:
                     col(f"{c}*{ctx}={level}", c, mono=True, pair=ctx, u=j)
         for ctx in CATEGORICAL:
             for level in codes()[ctx]:
@@ -119,12 +124,14 @@ class Design:
         blocks: list[np.ndarray] = []
         filled = np.nan_to_num(scores, nan=0.0)
         onehots = {ctx: _onehot(frame[ctx], codes()[ctx]) for ctx in CATEGORICAL}
+        sloped = {ctx: onehots[ctx][:, [codes()[ctx].index(level) for level in self.sloped[ctx]]]
+                  for ctx in INTERACTIONS}
         for j in range(len(CRITERIA)):
             s = filled[:, j:j + 1]
             blocks.append(np.clip(s - KNOTS, 0.0, 1.0))
             blocks.append(np.isnan(scores[:, j:j + 1]).astype(float))
             for ctx in INTERACTIONS:
-                blocks.append(s * onehots[ctx])
+                blocks.append(s * sloped[ctx])
         blocks.extend(onehots[ctx] for ctx in CATEGORICAL)
         blocks.append(_flag(frame["collaborative"]))
         for p in PARTNER_COLUMNS:

@@ -122,7 +122,7 @@ def build_card(model: CEPModel, data_info: dict, holdout: dict | None, fresh: di
         },
         "evaluation": {"holdout_2024": holdout, "fresh_synthetic": fresh,
                        "fresh_synthetic_rows": FRESH_ROWS if fresh else 0, "fresh_synthetic_seed": FRESH_SEED,
-                       "small_group_rows": SMALL_GROUP},
+                       "smallgroup_rows": SMALL_GROUP},
         "intended_use": "Decision support for Medicen's CEP and for project leads self-assessing a dossier "
                         "before submission: it ranks and explains, it does not decide. Each number comes with "
                         "its explanation and uncertainty band.",
@@ -141,7 +141,7 @@ def _fmt(v: Any) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def _metric_rows(report: dict) -> list[str]:
+def metric_rows(report: dict) -> list[str]:
     rows = ["| target | scorer | AUC | Brier | log loss | ECE |", "|---|---|---|---|---|---|"]
     for t in TARGETS:
         e = report["targets"][t]
@@ -153,7 +153,7 @@ def _metric_rows(report: dict) -> list[str]:
     return rows
 
 
-def _group_rows(report: dict) -> list[str]:
+def group_rows(report: dict) -> list[str]:
     rows = ["| target | group | value | rows | AUC | ECE | note |", "|---|---|---|---|---|---|---|"]
     for t in ("labeled", "success"):
         for g in report["targets"][t]["groups"]:
@@ -182,8 +182,8 @@ def render_card(card: dict) -> str:
                                            f"seed {ev['fresh_synthetic_seed']})"),
                        ("holdout_2024", "Hold-out by year (trained up to 2023, tested on 2024)")):
         if ev[key]:
-            lines += [f"## {title}", ""] + _metric_rows(ev[key]) + ["", "### Calibration by group", ""] + \
-                _group_rows(ev[key]) + [""]
+            lines += [f"## {title}", ""] + metric_rows(ev[key]) + ["", "### Calibration by group", ""] + \
+                group_rows(ev[key]) + [""]
     lines += ["## Intended use", "", card["intended_use"], "", "## Limits", ""]
     lines += [f"- {x}" for x in card["limits"]]
     lines += ["", "## Libraries", ""] + [f"- {k} {v}" for k, v in card["libraries"].items()] + [""]

@@ -1,0 +1,28 @@
+# The two commands of the README. Both set up a local virtual environment first.
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+
+.PHONY: app test model data bench
+
+app: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(BIN)/streamlit run ui/app.py
+
+test: $(VENV)/.installed
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -rs $(PYTEST_ARGS)
+
+# Rebuild the shipped dataset and model exactly (deterministic: same bytes).
+data: $(VENV)/.installed
+	$(BIN)/cep-scoring generate --rows 6000 --seed 2025 --out data/cep_synthetic.csv
+
+model: $(VENV)/.installed
+	$(BIN)/cep-scoring train --data data/cep_synthetic.csv --out models/default
+
+bench: $(VENV)/.installed
+	$(BIN)/cep-scoring bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@

@@ -1,0 +1,167 @@
+"""Explanations: exact additivity, honest actions, reasons that match the contributions, both languages."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import shap
+
+from scoring import schema
+from scoring.explain import InvalidDossiers, contributions, explain, logit_contributions
+from scoring.features import INPUTS
+from scoring.model import AdditiveLogit, CalibratedAdditive, Platt
+from scoring.synthetic import generate
+
+KEYS = {"criteria", "probabilities", "contributions", "reasons", "actions", "windows", "model"}
+
+
+@pytest.fixture(scope="module")
+def result(bundle):
+    return explain([schema.example()], bundle, "en")[0]
+
+
+def test_output_has_exactly_the_contract_keys(result):
+    assert set(result) == KEYS
+    assert set(result["probabilities"]) >= {"labeled", "funded", "success", "base_rate", "band"}
+    assert set(result["contributions"]) == {"labeled", "success"}
+    assert {"field", "from", "to", "gain"} <= set(result["actions"][0])
+    assert {"window", "eligible", "labeled", "success"} <= set(result["windows"][0])
+    assert {"name", "sha256", "training_data"} <= set(result["model"])
+
+
+@pytest.mark.parametrize("target", ["labeled", "success"])
+def test_contributions_add_up_to_the_probability_shown(result, target):
+    c = result["contributions"][target]
+    assert c["base"] + sum(c["values"].values()) == pytest.approx(result["probabilities"][target], abs=1e-9)
+    assert set(c["values"]) == set(INPUTS)
+
+
+def test_additivity_holds_for_many_dossiers_against_the_models_own_decision_function(bundle):
+    frame = schema.validate_frame(generate(2000, seed=77)).frame
+    c = contributions(bundle.model, frame)
+    pred = bundle.model.predict(frame)
+    for target, p in (("labeled", pred.labeled), ("success", pred.success)):
+        base, values = c[target]
+        assert np.max(np.abs(base + values.sum(axis=1) - p)) < 1e-9
+    X_lab = bundle.model.matrices(frame)[0]
+    z0, phi = logit_contributions(bundle.model.label_, bundle.model.label_design_, X_lab)
+    own = bundle.model.label_.platt(bundle.model.label_.model.decision_function(X_lab))
+    assert np.max(np.abs(z0 + phi.sum(axis=1) - own)) < 1e-9
+
+
+def test_closed_form_equals_shap_exact_explainer_on_the_inputs(bundle):
+    """Our values are SHAP values: shap's exact explainer over input groups agrees."""
+    design = bundle.model.label_design_
+    cal = bundle.model.label_
+    frame = schema.validate_frame(generate(60, seed=9)).frame
+    X = bundle.model.matrices(frame)[0]
+    background = X[:40]
+    k = len(design.inputs)
+    groups = [np.flatnonzero((design.owner == i) & (design.partner < 0)) for i in range(k)]
+    # pair columns are products of two inputs' values: rebuild them from the masked parts
+    pairs = np.flatnonzero(design.partner >= 0)
+    from scoring.explain import _plan
+
+    plan = _plan(design)
+
+    def f(masked_inputs):
+        out = []
+        for row in masked_inputs:
+            x = np.zeros(X.shape[1])
+            for i in range(k):
+                src = int(row[i])  # each input comes from the dossier (-1) or a background row
+                take = X[explained] if src < 0 else background[src]
+                x[groups[i]] = take[groups[i]]
+            for n, j in enumerate(pairs):
+                su, sv = int(row[design.owner[j]]), int(row[design.partner[j]])
+                xu = X[explained] if su < 0 else background[su]
+                xv = X[explained] if sv < 0 else background[sv]
+                x[j] = xu[plan.u_cols[n]].sum() * xv[plan.v_col[n]]
+            out.append(cal.logit(x[None, :])[0])
+        return np.array(out)
+
+    # Exact Shapley over k inputs with a background of row indices, as shap.ExactExplainer defines it
+    explained = 3
+    bg_idx = np.tile(np.arange(len(background))[:, None], (1, k)).astype(float)
+    masker = shap.maskers.Independent(bg_idx, max_samples=len(background))
+    ex = shap.explainers.Exact(f, masker)
+    sv = ex(-np.ones((1, k)))
+    z0, phi = logit_contributions(cal, design, X[explained:explained + 1], background.mean(axis=0))
+    assert np.allclose(sv.values[0], phi[0], atol=1e-8)
+    assert sv.base_values[0] == pytest.approx(z0[0], abs=1e-8)
+
+
+def test_actions_deliver_the_gain_they_announce(bundle, result):
+    base = schema.example()
+    p0 = result["probabilities"]["success"]
+    for a in result["actions"]:
+        doc = copy.deepcopy(base)
+        _, key = a["field"].split(".")
+        assert doc["answers"][key] == a["from"]
+        doc["answers"][key] = a["to"]
+        p1 = explain([doc], bundle)[0]["probabilities"]["success"]
+        assert p1 - p0 == pytest.approx(a["gain"], abs=1e-12)
+        assert a["gain"] > 0
+
+
+def test_actions_are_best_first_cheapest_first_at_equal_gain(result):
+    keys = [(-round(a["gain"], 4), a["cost"]) for a in result["actions"]]
+    assert keys == sorted(keys)
+
+
+def test_labelling_set_brings_a_weak_dossier_over_the_line(bundle):
+    doc = schema.example()
+    doc["answers"].update({"ii_medical_need": "assumed", "ii_business_model": "none", "sq_methodology": "outlined",
+                           "sp_roadmap": "none"})
+    res = explain([doc], bundle)[0]
+    assert res["probabilities"]["labeled"] < 0.5
+    chosen = [a for a in res["actions"] if a["in_labelling_set"]]
+    assert chosen
+    for a in chosen:
+        doc["answers"][a["field"].split(".")[1]] = a["to"]
+    assert explain([doc], bundle)[0]["probabilities"]["labeled"] >= 0.5
+
+
+def test_reasons_name_the_inputs_with_the_largest_contributions(result):
+    values = result["contributions"]["success"]["values"]
+    ranked = sorted(values, key=values.get)
+    against = [r["input"] for r in result["reasons"] if r["kind"] == "against"]
+    favour = [r["input"] for r in result["reasons"] if r["kind"] == "for"]
+    assert against == [i for i in ranked[:3] if values[i] < -5e-4]
+    assert favour == [i for i in ranked[::-1][:3] if values[i] > 5e-4]
+    assert any(r["kind"] == "advice" for r in result["reasons"])
+
+
+def test_reason_sentence_shows_signed_points(result):
+    r = next(r for r in result["reasons"] if r["kind"] == "against")
+    assert f"{100 * r['value']:+.1f}".replace("-", "\u2212") in r["text"]
+
+
+def test_same_dossier_same_explanation(bundle):
+    a = explain([schema.example()], bundle, "fr")
+    b = explain([schema.example()], bundle, "fr")
+    assert a == b
+
+
+def test_french_and_english_differ_only_in_words(bundle):
+    fr, en = explain([schema.example()], bundle, "fr")[0], explain([schema.example()], bundle, "en")[0]
+    assert fr["probabilities"]["success"] == en["probabilities"]["success"]
+    assert fr["reasons"][0]["text"] != en["reasons"][0]["text"]
+
+
+def test_window_list_is_ranked_with_eligibility(result):
+    eligible = [w for w in result["windows"] if w["eligible"]]
+    assert [w["success"] for w in eligible] == sorted((w["success"] for w in eligible), reverse=True)
+    assert all(w["rule"] for w in result["windows"] if not w["eligible"])
+
+
+def test_invalid_dossier_raises_with_field(bundle):
+    doc = schema.example()
+    doc["trl"] = 42
+    with pytest.raises(InvalidDossiers) as err:
+        explain([doc], bundle)
+    assert err.value.issues[0].field == "trl"

@@ -1,0 +1,144 @@
+"""The likelihood model: consistent, monotone by construction, calibrated, refuses tampered files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from scoring import persist, schema
+from scoring.evaluate import ece, evaluate
+from scoring.schema import CRITERIA, SCORE_COLUMNS
+from scoring.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return schema.validate_frame(generate(3000, seed=321)).frame
+
+
+def test_success_is_at_most_labelled_and_funded(bundle, frame):
+    s = bundle.model.predict(frame)
+    assert np.all(s.success <= s.labeled + 1e-12) and np.all(s.success <= s.funded + 1e-12)
+    assert np.all(s.funded_if_labeled >= s.funded_if_not - 1e-12)
+
+
+def test_criterion_and_label_coefficients_are_bounded_in_the_model(bundle):
+    for cal, design in ((bundle.model.label_, bundle.model.label_design_),
+                        (bundle.model.fund_, bundle.model.fund_design_)):
+        mono = design.lower == 0.0
+        assert mono.sum() >= 5 * 5
+        assert np.all(cal.model.coef_[mono] >= 0) and np.all(cal.boot_coef[:, mono] >= 0)
+        assert cal.platt.a > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), crit=st.sampled_from(CRITERIA), steps=st.integers(1, 10), data=st.data())
+def test_a_better_criterion_score_never_lowers_any_probability(bundle, seed, crit, steps, data):
+    row = schema.validate_frame(generate(1, seed)).frame
+    col = f"score_{crit}"
+    start = data.draw(st.sampled_from([x / 2 for x in range(0, 11 - steps)]))
+    lo, hi = row.copy(), row.copy()
+    lo[col], hi[col] = start, start + steps / 2
+    a, b = bundle.model.predict(lo), bundle.model.predict(hi)
+    for name in ("labeled", "funded", "success"):
+        assert getattr(b, name)[0] >= getattr(a, name)[0] - 1e-12, name
+
+
+def test_window_matrix_ranks_eligible_windows_first(bundle, dossier):
+    frame = schema.validate_records([dossier]).frame
+    wm = bundle.model.window_matrix(frame)
+    assert list(wm["rank"]) == list(range(1, 9))
+    eligible = wm[wm["eligible"]]
+    assert list(eligible["success"]) == sorted(eligible["success"], reverse=True)
+    assert wm["eligible"].iloc[: len(eligible)].all()
+    assert set(wm.loc[~wm["eligible"], "rule"]) <= {"closed", "carrier", "collaboration", "trl", "aid"}
+    target = wm[wm["window"] == dossier["funding_window"]]
+    assert target["success"].iloc[0] == pytest.approx(bundle.model.predict(frame).success[0])
+
+
+def test_calibrated_overall_and_per_group_on_fresh_data(bundle):
+    fresh = schema.validate_frame(generate(20000, seed=4242)).frame
+    report = evaluate(bundle.model, None, fresh)
+    for target in ("labeled", "success"):
+        entry = report["targets"][target]
+        assert entry["model"]["ece"] <= 0.02
+        for g in entry["groups"]:
+            if g["n"] >= 2000:  # ECE of even the true probabilities is ~0.03 below 2,000 rows
+                assert g["ece"] <= 0.04, (target, g)
+
+
+def test_uncertainty_band_is_wider_for_thin_windows(bundle, dossier):
+    frame = schema.validate_records([dossier]).frame
+    thick = bundle.model.predict(frame.assign(funding_window="bpifrance"), band=True)
+    thin = bundle.model.predict(frame.assign(funding_window="i_demo"), band=True)
+    width = lambda s: s.success_band[0, 1] - s.success_band[0, 0]
+    assert width(thin) > width(thick) > 0
+
+
+def test_missing_answers_are_reported_not_imputed(bundle, dossier):
+    for q in ("dq_access", "dq_volume", "dq_consent_hosting", "dq_interoperability", "dq_curation"):
+        del dossier["answers"][q]
+    s = bundle.model.predict(schema.validate_records([dossier]).frame)
+    assert s.sources[0, CRITERIA.index("data_quality")] == "missing"
+    assert np.isnan(s.scores[0, CRITERIA.index("data_quality")])
+
+
+def test_ece_of_perfect_probabilities_is_small_and_of_a_shift_is_the_shift():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.05, 0.95, 200_000)
+    y = rng.random(p.size) < p
+    assert ece(y, p) < 0.005
+    assert ece(y, np.clip(p + 0.05, 0, 1)) == pytest.approx(0.05, abs=0.006)
+
+
+# --------------------------------------------------------------------------- persistence
+
+def _copy(tmp_path):
+    d = tmp_path / "m"
+    shutil.copytree(persist.DEFAULT_MODEL_DIR, d)
+    return d
+
+
+def test_tampered_model_is_refused_before_unpickling(tmp_path, monkeypatch):
+    d = _copy(tmp_path)
+    data = bytearray((d / "model.joblib").read_bytes())
+    data[100] ^= 0xFF
+    (d / "model.joblib").write_bytes(bytes(data))
+    monkeypatch.setattr("joblib.load", lambda *a, **k: pytest.fail("unpickled a tampered file"))
+    with pytest.raises(persist.ModelLoadError, match="SHA-256 does not match"):
+        persist.load(d)
+
+
+def test_truncated_model_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    (d / "model.joblib").write_bytes((d / "model.joblib").read_bytes()[:1000])
+    with pytest.raises(persist.ModelLoadError, match="truncated"):
+        persist.load(d)
+
+
+def test_library_version_mismatch_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    m = json.loads((d / "manifest.json").read_text())
+    m["libraries"]["scikit-learn"] = "0.24.2"
+    (d / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(persist.ModelLoadError, match="trained with scikit-learn 0.24.2"):
+        persist.load(d)
+
+
+def test_missing_manifest_is_refused(tmp_path):
+    d = _copy(tmp_path)
+    (d / "manifest.json").unlink()
+    with pytest.raises(persist.ModelLoadError, match="not a model directory"):
+        persist.load(d)
+
+
+def test_card_states_synthetic_training_data(bundle):
+    assert bundle.card["data"]["synthetic"] is True
+    assert "synthetic data calibrated to published aggregates" in bundle.identity()["training_data"]
+    md = (persist.DEFAULT_MODEL_DIR / "card.md").read_text()
+    assert "synthetic data calibrated to published aggregates" in md and "| success | oracle |" in md

@@ -1,0 +1,93 @@
+"""The rubric's rule: transparent, additive evidence, N/A is not zero, expert overrides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from scoring import rubric, schema
+from scoring.rubric import MIDPOINT, assess, round_half
+
+
+def row_of(doc):
+    return schema.validate_records([doc]).frame.iloc[0].to_dict()
+
+
+def test_each_criterion_has_four_to_six_questions_with_labels_in_both_languages():
+    from scoring.i18n import t
+
+    for crit, qs in rubric.rubric().items():
+        assert 4 <= len(qs) <= 6, crit
+        for q in qs:
+            assert t(f"rubric.{q.id}", "fr") and t(f"rubric.{q.id}", "en")
+            assert list(q.points.values()) == sorted(q.points.values()), f"{q.id}: answers not weakest first"
+
+
+def test_score_is_the_documented_weighted_mean_rounded_to_half_points(dossier):
+    row = row_of(dossier)
+    for res in assess(row):
+        qs = [q for q in rubric.rubric()[res.criterion] if row.get(q.id) in q.points]
+        w = np.array([q.weight for q in qs])
+        pts = np.array([q.points[row[q.id]] for q in qs])
+        assert res.rubric_score == round_half((w * pts).sum() / w.sum())
+        assert res.source == "rubric"
+
+
+def test_evidence_adds_up_to_the_unrounded_score(dossier):
+    row = row_of(dossier)
+    raw, _, _ = rubric.rubric_arrays(pd.DataFrame([row]))
+    for j, res in enumerate(assess(row)):
+        assert MIDPOINT + sum(e.effect for e in res.evidence) == pytest.approx(raw[0, j], abs=1e-12)
+
+
+def test_evidence_says_which_answers_raised_and_lowered(dossier):
+    dossier["answers"]["dq_access"] = "not_secured"
+    dossier["answers"]["dq_volume"] = "multicentre"
+    dq = next(r for r in assess(row_of(dossier)) if r.criterion == "data_quality")
+    effects = {e.question: e.effect for e in dq.evidence}
+    assert effects["dq_access"] < 0 < effects["dq_volume"]
+
+
+def test_not_applicable_is_left_out_not_a_zero(dossier):
+    base = next(r for r in assess(row_of(dossier)) if r.criterion == "data_quality")
+    dossier["answers"]["dq_interoperability"] = "na"
+    after = next(r for r in assess(row_of(dossier)) if r.criterion == "data_quality")
+    assert after.not_applicable == ("dq_interoperability",)
+    assert "dq_interoperability" not in {e.question for e in after.evidence}
+    assert after.rubric_score >= base.rubric_score - 0.5  # the partial answer left the mean; not scored as 0
+
+
+def test_criterion_with_nothing_applicable_is_reported_as_such(dossier):
+    for q in rubric.rubric()["data_quality"]:
+        dossier["answers"][q.id] = "na"
+    dq = next(r for r in assess(row_of(dossier)) if r.criterion == "data_quality")
+    assert dq.source == "not_applicable" and dq.score is None
+
+
+def test_unanswered_questions_are_reported_missing(dossier):
+    del dossier["answers"]["sq_team"]
+    sq = next(r for r in assess(row_of(dossier)) if r.criterion == "scientific_quality")
+    assert sq.missing == ("sq_team",) and sq.source == "rubric"
+
+
+def test_expert_score_overrides_the_rubric_and_says_so(dossier):
+    dossier["expert_scores"] = {"industrial_interest": 4.5}
+    ii = next(r for r in assess(row_of(dossier)) if r.criterion == "industrial_interest")
+    assert (ii.score, ii.source, ii.expert_score) == (4.5, "expert", 4.5)
+    assert ii.rubric_score is not None and ii.evidence
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_better_answer_never_lowers_the_criterion_score(data, ):
+    doc = schema.example()
+    q = data.draw(st.sampled_from(rubric.all_questions()))
+    lo, hi = sorted(data.draw(st.lists(st.sampled_from(q.answers), min_size=2, max_size=2, unique=True)),
+                    key=q.rank)
+    scores = []
+    for a in (lo, hi):
+        doc["answers"][q.id] = a
+        scores.append(next(r.score for r in assess(row_of(doc)) if r.criterion == q.criterion))
+    assert scores[1] >= scores[0]

@@ -1,0 +1,136 @@
+"""The dossier schema: rejections name row, field, value and fix; JSON <-> flat is lossless."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from scoring import schema
+from scoring.synthetic import generate
+
+
+def issues_of(doc, **kw):
+    return schema.validate_records([doc], **kw).issues
+
+
+def test_example_is_valid_against_validator_and_json_schema(dossier):
+    assert issues_of(dossier) == []
+    jsonschema.validate(dossier, schema.json_schema())
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("filiere", "biotech", "not a known code; allowed: pharma_biotech, medtech, dm_div, e_sante"),
+    ("funding_window", "fui", "not a known code"),
+    ("trl", 12, "above the maximum 9"),
+    ("trl", 3.5, "not a whole number"),
+    ("trl", "high", "not a whole number"),
+    ("budget_eur", -5, "below the minimum"),
+    ("collaborative", "maybe", "not a yes/no value"),
+    ("submission_date", "15/03/2024", "not a date; write it as YYYY-MM-DD"),
+    ("title", "", "is missing; this field is required"),
+])
+def test_bad_values_are_rejected_with_field_and_reason(dossier, field, value, needle):
+    dossier[field] = value
+    found = [i for i in issues_of(dossier) if i.field == field]
+    assert found, f"{field}={value!r} was accepted"
+    assert needle in found[0].message()
+    assert found[0].message().startswith(f"row 1, field '{field}'")
+
+
+def test_year_in_the_future_is_rejected(dossier):
+    dossier["year"] = 2031
+    dossier.pop("submission_date")
+    msg = [i.message() for i in issues_of(dossier, today=dt.date(2026, 11, 23))]
+    assert any("'year'" in m and "in the future" in m for m in msg)
+
+
+def test_aid_above_budget_is_rejected(dossier):
+    dossier["aid_requested_eur"] = dossier["budget_eur"] + 1
+    [issue] = issues_of(dossier)
+    assert issue.field == "aid_requested_eur" and "cannot exceed the total budget" in issue.reason
+
+
+def test_partners_must_agree_with_collaboration(dossier):
+    dossier["collaborative"] = False
+    fields = {i.field for i in issues_of(dossier)}
+    assert {"n_partners", "partner_clinical"} <= fields
+
+
+def test_unknown_answer_and_not_applicable_where_not_allowed(dossier):
+    dossier["answers"]["dq_access"] = "maybe"
+    dossier["answers"]["ii_medical_need"] = "na"
+    fields = {i.field for i in issues_of(dossier)}
+    assert fields == {"dq_access", "ii_medical_need"}
+
+
+def test_expert_score_must_be_on_half_points(dossier):
+    dossier["expert_scores"] = {"data_quality": 3.3}
+    [issue] = issues_of(dossier)
+    assert issue.field == "score_data_quality" and "half-point" in issue.reason
+
+
+def test_unknown_json_field_is_refused_with_known_fields(dossier):
+    dossier["answers"]["dq_acces"] = "agreement"
+    with pytest.raises(schema.SchemaError, match="unknown field 'answers.dq_acces'"):
+        schema.validate_records([dossier])
+
+
+def test_missing_required_column_is_a_file_level_error():
+    frame = pd.DataFrame({"dossier_id": ["a"]})
+    with pytest.raises(schema.SchemaError, match="missing required column.*'filiere' \\(or 'Filière'\\)"):
+        schema.validate_frame(frame)
+
+
+def test_every_bad_row_is_reported_none_dropped():
+    base = generate(50, seed=3).astype(object)
+    base.loc[[4, 17], "trl"] = 0
+    base.loc[17, "filiere"] = "x"
+    v = schema.validate_frame(base)
+    assert len(v.frame) == 50
+    assert sorted({i.row for i in v.issues}) == [5, 18]
+    assert list(np.flatnonzero(~v.ok)) == [4, 17]
+
+
+def test_french_headers_and_labels_are_mapped(dossier):
+    flat = schema.from_json(dossier)
+    fr = {"Filière": "e-santé", "Guichet": "Région Île-de-France", "Type de porteur": "TPE / PME",
+          "Collaboratif": "oui", "Année": "2024"}
+    canon = {"filiere", "funding_window", "carrier_type", "collaborative", "year"}
+    row = {k: v for k, v in flat.items() if k not in canon} | fr
+    v = schema.validate_frame(pd.DataFrame([row]).astype(str))
+    assert v.issues == []
+    assert v.frame.loc[0, "filiere"] == "e_sante" and v.frame.loc[0, "funding_window"] == "region_idf"
+
+
+def test_two_headers_for_one_column_are_refused():
+    with pytest.raises(schema.SchemaError, match="both mean 'year'"):
+        schema.normalise_columns(pd.DataFrame({"year": [1], "Année": [2]}))
+
+
+def test_json_to_flat_to_json_is_lossless(dossier):
+    dossier["expert_scores"] = {"scientific_quality": 4.5}
+    dossier["labeled"] = True
+    v = schema.validate_records([dossier])
+    assert schema.to_json(v.frame.iloc[0]) == dossier
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_flat_to_json_to_flat_is_lossless(seed):
+    flat = schema.validate_frame(generate(3, seed)).frame
+    again = schema.validate_records([schema.to_json(r) for r in flat.to_dict("records")]).frame
+    for col in schema.COLUMNS:
+        a, b = flat[col].to_numpy(dtype=object), again[col].to_numpy(dtype=object)
+        assert all((pd.isna(x) and pd.isna(y)) or x == y for x, y in zip(a, b)), col
+
+
+def test_json_schema_lists_every_code():
+    s = schema.json_schema()
+    assert s["properties"]["filiere"]["enum"] == list(schema.codes()["filiere"])
+    assert set(s["required"]) >= {"dossier_id", "filiere", "funding_window", "trl", "budget_eur"}
+    assert s["properties"]["expert_scores"]["properties"]["data_quality"]["multipleOf"] == 0.5
