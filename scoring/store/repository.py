@@ -121,6 +121,10 @@ class Store:
         typed, with its issues in the result.
         """
         user = check_name(user, "user")
+        if expected_version is not None and (isinstance(expected_version, bool) or not isinstance(expected_version, int)
+                                             or expected_version < 1):
+            raise ValueError(f"expected_version must be the version number the editor opened (1, 2, ...) or None "
+                             f"for a new dossier, got {expected_version!r}")
         doc = prepare(payload, draft=draft)
         try:
             with db.write_transaction(self.engine) as conn:

@@ -26,7 +26,7 @@ import pandas as pd
 from scoring import io, schema
 from scoring.rubric import round_half
 from scoring.schema import COLUMNS, CRITERIA, FIELD_BY_NAME, FIELDS, SCORE_COLUMNS, Issue
-from scoring.store.records import Outcome, id_issue, prepare_valid
+from scoring.store.records import Outcome, check_name, id_issue, prepare_valid
 from scoring.store.repository import Store
 
 
@@ -61,6 +61,7 @@ class ImportReport:
 
 def import_frame(store: Store, frame: pd.DataFrame, *, user: str) -> ImportReport:
     """Validate a flat table of dossiers and save its good rows (raises `schema.SchemaError` for a bad header)."""
+    user = check_name(user, "user")
     v = schema.validate_frame(frame)
     typed, ok, first = v.frame, v.ok.copy(), v.first_row
     issues = list(v.issues) + _row_issues(typed, ok, first)

@@ -95,9 +95,11 @@ def test_outcomes_are_decisions_not_dossier_fields(store, dossier):
         store.save_dossier(dossier(labeled=True), user="alice", expected_version=None)
 
 
-def test_every_change_names_its_author(store, dossier):
+def test_every_change_names_its_author_and_version(store, dossier):
     with pytest.raises(ValueError, match="user must be a non-empty name"):
         store.save_dossier(dossier(), user="  ", expected_version=None)
+    with pytest.raises(ValueError, match="expected_version"):
+        store.save_dossier(dossier(), user="alice", expected_version="1")
 
 
 def test_history_shows_every_change_in_order(store, dossier):
