@@ -69,8 +69,7 @@ def test_french_headers_and_a_missing_required_column(store, base):
 def test_export_training_base_columns_rows_and_formats(store, base, tmp_path):
     import_frame(store, base, user="secretary")
     store.record_decision("CEP-3", labeled=False, funded=None, user="secretary")  # funding not known: left out
-    store.save_dossier({"dossier_id": "DRAFT-1", "title": "brouillon", "submission_date": "2024-01-15"}, user="lead",
-                       expected_version=None, draft=True)
+    store.save_dossier({"dossier_id": "DRAFT-1", "title": "brouillon"}, user="lead", expected_version=None, draft=True)
     store.record_decision("DRAFT-1", labeled=True, funded=True, user="secretary")  # no valid version: left out
     frame, report = training_frame(store)
     assert list(frame.columns) == list(COLUMNS) and frame.columns[0] == "dossier_id"

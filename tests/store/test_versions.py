@@ -65,8 +65,7 @@ def test_invalid_dossier_is_refused_listing_issues(store, dossier):
 
 
 def test_incomplete_draft_is_saved_and_reopened(store):
-    draft = {"dossier_id": "AUTO-1", "title": "Mon projet", "submission_date": "2024-03-01",
-             "answers": {"ii_medical_need": "interviews"}}
+    draft = {"dossier_id": "AUTO-1", "title": "Mon projet", "answers": {"ii_medical_need": "interviews"}}
     r = store.save_dossier(draft, user="lead", expected_version=None, draft=True)
     assert (r.status, r.version) == ("draft", 1)
     assert {"year", "filiere"} <= {i.field for i in r.issues}
