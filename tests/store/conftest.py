@@ -51,7 +51,7 @@ class PostgresServer:
         self.bindir = bindir
         self.dir = Path(tempfile.mkdtemp(prefix="cep-pg-"))
         self.port = _free_port()
-        self._prefix: list[str] = []
+        self._as: dict[str, int] = {}
         if os.geteuid() == 0:
             # initdb refuses to run as root: run the server as Debian's postgres user.
             try:
@@ -59,12 +59,12 @@ class PostgresServer:
             except KeyError:
                 pytest.fail("running as root and there is no 'postgres' user to run PostgreSQL as")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
-            self._prefix = ["runuser", "-u", "postgres", "--"]
+            self._as = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
         self._databases = itertools.count()
 
     def _run(self, *args: str) -> None:
-        cmd = self._prefix + [str(self.bindir / args[0]), *args[1:]]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=self.dir, **self._as)
         if done.returncode:
             log = self.dir / "server.log"
             pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}\n"
@@ -78,8 +78,11 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(data), "-l", str(self.dir / "server.log"), "-o", options, "-w", "start")
 
     def stop(self) -> None:
-        self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            if (self.dir / "data" / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(self.dir / "data"), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
     def new_database(self) -> str:
         """URL of an empty schema of the test database: much faster than CREATE DATABASE, as isolated."""
@@ -98,9 +101,11 @@ def pg_server():
                         "apt-get install postgresql")
         pytest.skip(SKIP_REASON)
     server = PostgresServer(bindir)
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
