@@ -1,0 +1,45 @@
+"""Fixtures of the app's tests: the app under AppTest, on the default model, with a private store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from scoring import schema
+
+APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
+TIMEOUT = 30  # seconds per run: the first one loads the model
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path) -> AppTest:
+    """The app, run once, on its first page; the dossier store is a fresh SQLite file."""
+    monkeypatch.setenv("CEP_DB_URL", f"sqlite:///{tmp_path / 'cep.db'}")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def upload(at: AppTest, key: str, name: str, content: bytes, mime: str) -> AppTest:
+    at.file_uploader(key=key).set_value((name, content, mime))
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def example_bytes(**changes) -> bytes:
+    doc = schema.example()
+    doc.update(changes)
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+def texts(at: AppTest) -> str:
+    """Every text the page shows (markdown, captions, alerts, metrics), joined, for containment checks."""
+    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
+             for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)

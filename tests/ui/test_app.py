@@ -1,0 +1,269 @@
+"""The app under Streamlit's AppTest: every page, the form with good and bad input, the result,
+the triage queue's order, the portfolio with bad rows, the model card; and the app's configuration."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scoring import i18n, schema
+from scoring.i18n import t
+from scoring.synthetic import generate
+from tests.ui.conftest import example_bytes, texts, upload
+from ui import components, form, queue
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = {
+    "self_assessment": (None, "ui.sa.title"),
+    "triage": ("pages/triage.py", "ui.triage.title"),
+    "portfolio": ("pages/portfolio.py", "ui.pf.title"),
+    "model": ("pages/model_card.py", "ui.model.title"),
+}
+
+
+# --------------------------------------------------------------------------- every page
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_opens_in_french_and_switches_to_english(app, name):
+    path, title = PAGES[name]
+    if path:
+        app.switch_page(path).run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == t(title, "fr")
+    app.session_state[components.LANG_KEY] = True  # the sidebar's toggle (see below why not clicked)
+    app.run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == t(title, "en")
+
+
+def test_the_sidebar_names_the_model_and_says_the_data_are_synthetic(app, bundle):
+    # The sidebar is drawn by ui/app.py for every page. (AppTest drops the sidebar of st.navigation
+    # apps after the first run, so it is read there.)
+    sidebar = "\n".join(c.value for c in app.sidebar.caption)
+    assert t("ui.notice.synthetic", "fr") in sidebar
+    assert bundle.name in sidebar and bundle.sha256[:12] in sidebar
+
+
+# --------------------------------------------------------------------------- self-assessment
+
+def _fill_context(at, doc: dict) -> None:
+    """Type the example dossier's context into the first step's widgets, as a user would."""
+    flat = schema.from_json(doc)
+    for f in form.FORM_FIELDS:
+        if f.kind == "answer" or f.name not in flat:
+            continue
+        if f.name in form.PARTNER_FIELDS and not flat["collaborative"]:
+            continue
+        key, value = form.key(f), flat[f.name]
+        if f.kind == "str":
+            at.text_input(key=key).input(value)
+        elif f.kind in ("int", "float"):
+            at.number_input(key=key).set_value(value)
+        elif f.kind == "date":
+            at.date_input(key=key).set_value(pd.Timestamp(value).date())
+        elif f.kind == "code" or f.name == "preliminary_interview":
+            at.selectbox(key=key).select(value)
+        else:
+            at.checkbox(key=key).check() if value else at.checkbox(key=key).uncheck()
+        if f.name == "collaborative":
+            at.run()  # the partner fields appear once the project is collaborative
+
+
+def _answer_every_step(at, doc: dict) -> None:
+    for _criterion in schema.CRITERIA:
+        at.button(key="sa.next").click().run()
+        assert not at.exception, at.exception
+        for radio in at.radio:
+            qid = radio.key.removeprefix(form.PREFIX + "answers.")
+            if qid in doc["answers"]:
+                radio.set_value(doc["answers"][qid])
+
+
+def test_form_with_good_input_gives_an_explained_result(app):
+    doc = schema.example()
+    _fill_context(app, doc)
+    app.run()
+    _answer_every_step(app, doc)
+    app.button(key="sa.evaluate").click().run()
+    assert not app.exception, app.exception
+    assert app.radio(key="sa.step").value == len(form.STEPS) - 1
+    metrics = {m.label: m.value for m in app.metric}
+    for target in ("labeled", "success", "funded"):
+        assert re.fullmatch(r"\d+\u202f%", metrics[t(f"ui.prob.{target}", "fr")])
+    shown = texts(app)
+    for key in ("ui.reason.for", "ui.reason.against"):
+        assert t(key, "fr") in shown
+    assert "Medi'Scope 2025" in shown  # the filière's published base rate, with its source
+    assert len(app.get("vega_lite_chart")) >= 3  # criteria, contributions, windows
+    assert t("ui.report.download", "fr") in [b.label for b in app.download_button]
+
+
+def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
+    doc = schema.example()
+    doc["aid_requested_eur"] = doc["budget_eur"] + 1
+    del doc["title"]
+    _fill_context(app, doc)
+    app.button(key="sa.evaluate").click().run()
+    assert not app.exception, app.exception
+    assert app.radio(key="sa.step").value == 0  # back to the step holding the problems
+    errors = "\n".join(e.value for e in app.error)
+    assert f"{t('ui.field.title', 'fr')} (title) : {t('ui.issue.missing', 'fr')}" in errors
+    assert f"{t('ui.field.aid_requested_eur', 'fr')} (aid_requested_eur)" in errors
+    assert not app.metric
+
+
+def test_a_draft_reloads_into_the_form_and_evaluates(app):
+    upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
+    assert t("ui.draft.loaded", "fr", source="draft.json") in texts(app)
+    assert app.text_input(key="sa.f.title").value == schema.example()["title"]
+    app.button(key="sa.evaluate").click().run()
+    assert not app.exception, app.exception
+    assert t("ui.prob.success", "fr") in [m.label for m in app.metric]
+
+
+def test_a_draft_value_the_form_cannot_take_is_listed(app):
+    upload(app, "sa.draft_upload", "draft.json", example_bytes(filiere="astrophysics"), "application/json")
+    warning = "\n".join(w.value for w in app.warning)
+    assert f"{t('ui.field.filiere', 'fr')} (filiere)" in warning and "astrophysics" in warning
+    assert app.selectbox(key="sa.f.filiere").value is None
+
+
+def test_a_file_that_is_not_a_dossier_is_refused_with_its_reason(app):
+    upload(app, "sa.draft_upload", "draft.json", example_bytes(colour="blue"), "application/json")
+    assert "colour" in "\n".join(e.value for e in app.error)
+
+
+# --------------------------------------------------------------------------- triage
+
+def _queue(at) -> pd.DataFrame:
+    [table] = [d.value for d in at.dataframe if t("ui.queue.rank", "fr") in d.value.columns]
+    return table
+
+
+def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
+    app.switch_page("pages/triage.py").run()
+    app.button(key="tr.examples").click().run()
+    assert not app.exception, app.exception
+    q = _queue(app)
+    p = q[t("ui.queue.p_labeled", "fr")].to_numpy()
+    assert len(q) == 12 and (p[:-1] >= p[1:]).all()
+    assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}
+    top = q[t("ui.queue.dossier_id", "fr")].iloc[0]
+    assert app.selectbox(key="tr.pick").value == top
+    for c in schema.CRITERIA:  # the experts find the leading dossier poor on every criterion
+        app.number_input(key=f"tr.score.{top}.{c}").set_value(0.5)
+    app.text_area(key=f"tr.note.{top}").input("équipe clinique absente")
+    app.run()
+    assert not app.exception, app.exception
+    q = _queue(app)
+    row = q[q[t("ui.queue.dossier_id", "fr")] == top].iloc[0]
+    assert row[t("ui.queue.rank", "fr")] > 1
+    assert row[t("ui.queue.notes", "fr")] == "équipe clinique absente"
+    assert {b.label for b in app.download_button} >= {t("ui.download.table", "fr", fmt=f) for f in ("CSV", "XLSX")}
+
+
+def test_triage_lists_bad_rows_and_queues_the_others(app):
+    raw = generate(5, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES]).astype(object)
+    raw.loc[2, "trl"] = "douze"
+    app.switch_page("pages/triage.py").run()
+    upload(app, "tr.upload", "session.csv", raw.to_csv(index=False).encode(), "text/csv")
+    bad = [d.value for d in app.dataframe if t("ui.col.problem", "fr") in d.value.columns][0]
+    assert list(bad[t("ui.col.row", "fr")]) == [3] and "trl" in bad[t("ui.col.problem", "fr")].iloc[0]
+    assert len(_queue(app)) == 4
+
+
+def test_window_rules_mark_ineligible_and_knocked_out_dossiers(bundle):
+    from scoring.explain import explain
+
+    eligible = schema.example()
+    wrong_carrier = {**schema.example(), "dossier_id": "X-CARRIER", "carrier_type": "academic",
+                     "funding_window": "bpifrance"}
+    europe = {**schema.example(), "dossier_id": "X-EU", "funding_window": "horizon_europe", "budget_eur": 2_000_000,
+              "aid_requested_eur": 1_000_000, "expert_scores": {c: 2.0 for c in schema.CRITERIA}}
+    docs = [eligible, wrong_carrier, europe]
+    q = queue.build(docs, explain(docs, bundle, "fr"), (0.0, 0.0), "fr").set_index("dossier_id")
+    assert q.loc[eligible["dossier_id"], "band"] == "recommend"  # thresholds at 0: every ready dossier qualifies
+    assert q.loc["X-CARRIER", "band"] == "not_ready" and t("rule.carrier", "fr") in q.loc["X-CARRIER", "blocking"]
+    assert q.loc["X-EU", "band"] == "not_ready"
+    assert t("ui.triage.knockout_total", "fr", threshold="10") in q.loc["X-EU", "blocking"]
+
+
+# --------------------------------------------------------------------------- portfolio
+
+def test_portfolio_scores_every_row_and_lists_the_bad_ones(app):
+    raw = generate(60, 3).astype(object)
+    raw.loc[3, "trl"] = "douze"
+    raw.loc[10, "filiere"] = "astrophysique"
+    app.switch_page("pages/portfolio.py").run()
+    upload(app, "pf.upload", "base.csv", raw.to_csv(index=False).encode(), "text/csv")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics[t("ui.pf.rows", "fr")] == "60" and metrics[t("ui.pf.invalid", "fr")] == "2"
+    bad = [d.value for d in app.dataframe if t("ui.col.problem", "fr") in d.value.columns][0]
+    assert list(bad[t("ui.col.row", "fr")]) == [4, 11]
+    [results] = [d.value for d in app.dataframe if "status" in d.value.columns]
+    assert len(results) == 60 and list(results["status"]).count("error") == 2
+    assert results["p_success"].notna().sum() == 58
+    assert len(app.get("vega_lite_chart")) == 2
+    assert t("ui.download.table", "fr", fmt="CSV") in [b.label for b in app.download_button]
+
+
+def test_portfolio_explains_a_file_it_cannot_read(app):
+    app.switch_page("pages/portfolio.py").run()
+    upload(app, "pf.upload", "base.csv", b"a,b\n1,2\n", "text/csv")
+    assert "filiere" in "\n".join(e.value for e in app.error)
+
+
+# --------------------------------------------------------------------------- model card
+
+def test_model_page_shows_metrics_against_oracle_and_baselines(app):
+    app.switch_page("pages/model_card.py").run()
+    [metrics] = [d.value for d in app.dataframe]
+    names = set(metrics[t("ui.model.scorer", "fr")])
+    assert {t("ui.scorer.model", "fr"), t("ui.scorer.logistic", "fr")} <= names
+    assert app.get("vega_lite_chart")
+    assert t("ui.model.limits", "fr") in [h.value for h in app.header]
+
+
+# --------------------------------------------------------------------------- configuration and labels
+
+def test_configuration_keeps_everything_local():
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["maxUploadSize"] == components.MAX_UPLOAD_MB
+    assert "http" not in json.dumps(config["theme"])
+
+
+def test_every_ui_label_exists_in_both_languages():
+    table = i18n.table()
+    used = set()
+    for path in (ROOT / "ui").rglob("*.py"):
+        used |= set(re.findall(r"""["'](ui\.[a-z_.]+[a-z_])["']""", path.read_text(encoding="utf-8")))
+    families = [f"ui.field.{f.name}" for f in schema.FIELDS if f.kind not in ("answer", "score")]
+    families += [f"ui.help.{f.name}" for f in form.FORM_FIELDS if f.kind != "answer"]
+    families += [f"ui.sa.step.{s}" for s in form.STEPS] + [f"ui.sa.group.{g}" for g, _ in form.CONTEXT_GROUPS]
+    families += [f"ui.band.{b}" for b in queue.BANDS]
+    assert sorted(k for k in used | set(families) if k not in table) == []
+    with open(ROOT / "data" / "i18n_ui.csv", encoding="utf-8") as fh:
+        assert all(line.startswith("ui.") for line in list(fh)[1:])
+
+
+def test_the_form_covers_every_dossier_field_and_round_trips_a_draft():
+    covered = {f.name for f in form.FORM_FIELDS}
+    assert covered == {f.name for f in schema.FIELDS if f.kind != "score" and f.name not in schema.OUTCOMES}
+    state, rejected = form.state_from_doc(schema.example(), "fr")
+    assert rejected == []
+    assert form.doc_from_state(state) == schema.example()
+
+
+def test_a_project_without_consortium_has_no_partners():
+    state, _ = form.state_from_doc({**schema.example(), "collaborative": False,
+                                    "partners": {"academic": False, "industrial": False, "clinical": False,
+                                                 "count": 0}}, "fr")
+    state[form.key(schema.FIELD_BY_NAME["partner_clinical"])] = True  # ticked before unticking "collaborative"
+    assert form.doc_from_state(state)["partners"] == {"academic": False, "industrial": False, "clinical": False,
+                                                     "count": 0}

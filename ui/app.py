@@ -1,0 +1,39 @@
+"""Entry point of the app: `streamlit run ui/app.py`.
+
+Sets the language toggle, loads the model once for every session, and hands
+over to the four pages (self-assessment, expert triage, portfolio, model card).
+"""
+
+import os
+
+# Must precede numpy's import: one scoring is a few small matrix products, and a
+# multi-threaded BLAS inside Streamlit's thread pool makes it ten times slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Streamlit puts only ui/ on the path; the pages import the `ui` package from the repository root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st  # noqa: E402
+
+from ui import components  # noqa: E402
+
+PAGES = Path(__file__).resolve().parent / "pages"
+
+# No page or navigation icons: a ":material/...:" one becomes the tab's icon, fetched from
+# fonts.gstatic.com, and emoji need a colour-emoji font the machine may not have.
+st.set_page_config(page_title="CEP Medicen", layout="wide",
+                   menu_items={"Get help": None, "Report a bug": None, "About": None})
+
+components.language_toggle()
+bundle = components.bundle()
+page = st.navigation([
+    st.Page(PAGES / "self_assessment.py", title=components.tr("ui.nav.self_assessment"), default=True),
+    st.Page(PAGES / "triage.py", title=components.tr("ui.nav.triage")),
+    st.Page(PAGES / "portfolio.py", title=components.tr("ui.nav.portfolio")),
+    st.Page(PAGES / "model_card.py", title=components.tr("ui.nav.model")),
+])
+components.sidebar_footer(bundle)
+page.run()

@@ -1,0 +1,319 @@
+"""Shared pieces of the app: language, model, labels, uploads, downloads and charts.
+
+Charts are drawn here from the plain data the library returns (the library
+never draws), with Altair, whose renderer Streamlit serves itself: no CDN.
+Every visible word comes from the translation table through `tr`.
+"""
+
+from __future__ import annotations
+
+import io as _bytes_io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from scoring import io, persist
+from scoring.i18n import code_label, t
+from scoring.explain import explain
+from scoring.schema import FIELD_BY_NAME, Issue
+from ui import shaping
+
+LANG_KEY = "app.lang_en"
+#: Key prefixes of the pages' value widgets (choices, numbers, texts); buttons and uploaders have other keys.
+VALUE_WIDGETS = ("sa.f.", "sa.step", "sa.contrib_target", "tr.score.", "tr.note.", "tr.decision.", "tr.bands",
+                 "tr.pick", "pf.target", "mc.evaluation", "mc.target", "store.user", "sa.store_pick")
+MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
+POSITIVE, NEGATIVE, NEUTRAL, ACCENT = "#1a7f37", "#c0392b", "#8c959f", "#0b5cad"
+
+
+# --------------------------------------------------------------------------- language
+
+def lang() -> str:
+    return "en" if st.session_state.get(LANG_KEY) else "fr"
+
+
+def tr(key: str, **fmt: object) -> str:
+    return t(key, lang(), **fmt)
+
+
+def _relabel() -> None:
+    # A choice widget shows its options' labels; after a language change the browser keeps showing
+    # the old label (or none) until the server sends the value again, which an assignment forces.
+    for k in list(st.session_state):
+        if k.startswith(VALUE_WIDGETS):
+            st.session_state[k] = st.session_state[k]
+
+
+def language_toggle() -> None:
+    # French is the default; the toggle is the only place English is chosen.
+    st.sidebar.toggle(t("ui.lang.toggle", "fr"), key=LANG_KEY, persist_state="session", on_change=_relabel)
+
+
+def labels(options: Any, label: Any) -> dict[Any, str]:
+    """{option: its label in this run's language}; pass `.get` as a widget's format_func.
+
+    Labels are computed now, not when the widget formats them later, so that a
+    formatter never reads a language other than the one the page was drawn in.
+    """
+    return {o: label(o) for o in options}
+
+
+def pct(p: float | None) -> str:
+    return shaping.pct(p, lang())
+
+
+def points(v: float) -> str:
+    return shaping.points(v, lang())
+
+
+def band(lo_hi: list[float]) -> str:
+    return shaping.band(lo_hi, lang())
+
+
+def base_rates(probabilities: dict[str, Any]) -> tuple[str, str]:
+    return shaping.base_rates(probabilities, lang())
+
+
+# --------------------------------------------------------------------------- model
+
+def model_dir() -> Path:
+    """`CEP_MODEL_DIR` when set (a retrained model, a development model), else models/default."""
+    return Path(os.environ.get("CEP_MODEL_DIR") or persist.DEFAULT_MODEL_DIR)
+
+
+@st.cache_resource(show_spinner=False)
+def _load(directory: str) -> persist.Bundle:
+    return persist.load(directory)
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _explain(doc_json: str, lang: str, directory: str) -> dict[str, Any]:
+    return explain([json.loads(doc_json)], _load(directory), lang)[0]
+
+
+def explain_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """The full explanation of one valid dossier, computed once per dossier, language and model."""
+    return _explain(json.dumps(doc, sort_keys=True, ensure_ascii=False), lang(), str(model_dir()))
+
+
+def bundle() -> persist.Bundle:
+    """The verified model, loaded once per server process; a clear stop when it cannot be trusted."""
+    try:
+        return _load(str(model_dir()))
+    except persist.ModelLoadError as exc:
+        st.error(tr("ui.model.load_error", error=str(exc)))
+        st.stop()
+
+
+def notice(card: dict[str, Any]) -> str:
+    return shaping.notice(card, lang())
+
+
+def sidebar_footer(b: persist.Bundle) -> None:
+    ident = b.identity()
+    with st.sidebar:
+        st.divider()
+        st.caption(tr("ui.footer.model", name=ident["name"], sha=ident["sha256"][:12]))
+        st.caption(notice(b.card))
+        st.caption(tr("ui.footer.local"))
+
+
+# --------------------------------------------------------------------------- labels
+
+def field_label(name: str) -> str:
+    return shaping.field_label(name, lang())
+
+
+def issue_text(issue: Issue) -> str:
+    """One validation problem, naming the field as the user sees it and its JSON path."""
+    f = FIELD_BY_NAME.get(issue.field)
+    missing = issue.value is None or (isinstance(issue.value, float) and pd.isna(issue.value)) or \
+        (isinstance(issue.value, str) and not issue.value.strip())
+    if missing:
+        # An empty required field only ever fails the "required" rule; that one reason is translated here.
+        reason = tr("ui.issue.missing") if f is not None and f.required else issue.reason
+        return tr("ui.issue.line", field=field_label(issue.field), path=issue.path, reason=reason)
+    value = issue.value.item() if hasattr(issue.value, "item") else issue.value
+    return tr("ui.issue.line_value", field=field_label(issue.field), path=issue.path, value=value,
+              reason=issue.reason)
+
+
+def issues_frame(issues: list[Issue], **extra: object) -> pd.DataFrame:
+    """Issues as a table with translated headers, one row per problem."""
+    return pd.DataFrame([{**{tr(f"ui.col.{k}"): v for k, v in extra.items()},
+                          tr("ui.col.row"): i.row, tr("ui.col.field"): field_label(i.field),
+                          tr("ui.col.path"): i.path, tr("ui.col.problem"): issue_text(i)} for i in issues])
+
+
+# --------------------------------------------------------------------------- files
+
+def upload_help(formats: str) -> str:
+    return tr("ui.upload.help", formats=formats, mb=MAX_UPLOAD_MB)
+
+
+def read_upload(uploaded: Any) -> pd.DataFrame:
+    """Read an uploaded table through the library's one reader (same rules as the command line).
+
+    The bytes go to a private temporary directory, removed at once: the reader works on paths.
+    """
+    io.suffix(uploaded.name)
+    with tempfile.TemporaryDirectory(prefix="cep-ui-") as d:
+        path = Path(d) / Path(uploaded.name).name
+        path.write_bytes(uploaded.getvalue())
+        return io.read_table(path)
+
+
+def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+    """A frame as CSV, XLSX or Parquet bytes; spreadsheet formats get formula neutralisation."""
+    buf = _bytes_io.BytesIO()
+    if fmt == "csv":
+        buf.write(io.neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    elif fmt == "xlsx":
+        io.neutralise_formulas(frame).to_excel(buf, index=False, engine="openpyxl")
+    else:
+        frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "parquet": "application/octet-stream", "json": "application/json", "html": "text/html"}
+
+
+def download_table(frame: pd.DataFrame, stem: str, formats: tuple[str, ...], key: str) -> None:
+    """One download button per format, each file built only when clicked."""
+    cols = st.columns(len(formats))
+    for col, fmt in zip(cols, formats):
+        col.download_button(tr("ui.download.table", fmt=fmt.upper()), data=lambda f=fmt: table_bytes(frame, f),
+                            file_name=f"{stem}.{fmt}", mime=MIME[fmt], key=f"{key}.{fmt}", on_click="ignore",
+                            icon=":material/download:")
+
+
+def json_bytes(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- explanations
+
+def show_reasons(reasons: list[dict[str, Any]]) -> None:
+    """Reasons for and against side by side, then the advice."""
+    cols = st.columns(2)
+    for col, kind in zip(cols, ("for", "against")):
+        with col:
+            st.markdown(f"**{tr(f'ui.reason.{kind}')}**")
+            found = [r["text"] for r in reasons if r["kind"] == kind]
+            st.markdown("\n".join(f"- {text}" for text in found) or tr("ui.reason.none"))
+    for r in reasons:
+        if r["kind"] == "advice":
+            st.info(r["text"], icon=":material/lightbulb:")
+
+
+def show_evidence(criteria: list[dict[str, Any]]) -> None:
+    """Per criterion, the answers that moved its score, strongest first."""
+    for c in criteria:
+        score = "—" if c["score"] is None else f"{c['score']:g}/5"
+        source = c["source_label"]
+        with st.expander(f"{c['label']} : {score} ({source})"):
+            if c["evidence"]:
+                st.dataframe(pd.DataFrame([{tr("ui.col.question"): e["question_label"],
+                                            tr("ui.col.answer"): e["answer_label"],
+                                            tr("ui.col.effect"): round(e["effect"], 2)} for e in c["evidence"]]),
+                             hide_index=True)
+            if c["missing"]:
+                st.caption(tr("ui.evidence.missing", questions="; ".join(tr(f"rubric.{q}") for q in c["missing"])))
+            if c["source"] == "expert":
+                st.caption(tr("ui.evidence.expert", rubric="—" if c["rubric_score"] is None else
+                              f"{c['rubric_score']:g}/5"))
+
+
+def show_actions(actions: list[dict[str, Any]]) -> None:
+    """Answer changes, best first, each with its gain; those that together reach the labelling line are marked."""
+    if not actions:
+        st.caption(tr("ui.actions.none"))
+        return
+    # Each sentence already ends with its gain in points.
+    lines = [f"- {a['text']}" + (f" · **{tr('ui.actions.in_set')}**" if a["in_labelling_set"] else "")
+             for a in actions]
+    st.markdown("\n".join(lines))
+    if any(a["in_labelling_set"] for a in actions):
+        st.caption(tr("ui.actions.labelling_set_help"))
+
+
+def show_missing(missing: list[str]) -> None:
+    """What the model had to do without, in the user's words; unanswered questions grouped by criterion."""
+    if not missing:
+        return
+    lines = [shaping.missing_label(m, lang()) for m in missing if not m.startswith("answers.")]
+    unanswered = [m.removeprefix("answers.") for m in missing if m.startswith("answers.")]
+    if unanswered:
+        lines.append(tr("ui.missing.questions", n=len(unanswered)))
+    with st.expander(tr("ui.report.missing") + f" ({len(missing)})", icon=":material/help:"):
+        st.markdown("\n".join(f"- {line}" for line in lines))
+        if unanswered:
+            st.caption("; ".join(tr(f"rubric.{q}") for q in unanswered))
+
+
+# --------------------------------------------------------------------------- charts
+
+def _names_axis(field: str, order: list[str]) -> alt.Y:
+    """A vertical axis of names, in the given order, wide enough to read them whole."""
+    return alt.Y(field, sort=order, title=None, axis=alt.Axis(labelLimit=320))
+
+
+def criteria_chart(criteria: list[dict[str, Any]]) -> alt.Chart:
+    """The five criterion scores on the 0-5 scale, each labelled with where it came from."""
+    df = pd.DataFrame([{"criterion": c["label"], "score": c["score"] or 0.0,
+                        "shown": ("—" if c["score"] is None else f"{c['score']:g}/5") + f" · {c['source_label']}",
+                        "source": c["source"]} for c in criteria])
+    base = alt.Chart(df).encode(
+        y=_names_axis("criterion:N", list(df["criterion"])),
+        x=alt.X("score:Q", scale=alt.Scale(domain=[0, 5]), axis=alt.Axis(values=list(range(6))),
+                title=tr("ui.chart.score_axis")),
+        tooltip=[alt.Tooltip("criterion:N", title=tr("ui.chart.criterion")),
+                 alt.Tooltip("shown:N", title=tr("ui.chart.score"))])
+    bars = base.mark_bar(color=ACCENT).encode(opacity=alt.condition(alt.datum.source == "expert", alt.value(1.0),
+                                                                     alt.value(0.75)))
+    return (bars + base.mark_text(align="left", dx=4).encode(text="shown:N")).properties(height=alt.Step(34))
+
+
+def contributions_chart(contrib: dict[str, Any]) -> alt.Chart:
+    """Waterfall in probability points, from the average dossier to this one."""
+    df = pd.DataFrame(shaping.waterfall_rows(contrib, lang()))
+    df["right"] = df[["start", "end"]].max(axis=1)
+    colours = alt.Scale(domain=["up", "down", "total"], range=[POSITIVE, NEGATIVE, NEUTRAL])
+    base = alt.Chart(df).encode(y=_names_axis("step:N", list(df["step"])))
+    bars = base.mark_bar().encode(
+        x=alt.X("start:Q", title=tr("ui.chart.points_axis")), x2="end:Q",
+        color=alt.Color("kind:N", scale=colours, legend=None),
+        tooltip=[alt.Tooltip("step:N", title=tr("ui.chart.input")), alt.Tooltip("label:N", title=tr("ui.chart.points"))])
+    text = base.mark_text(align="left", dx=4).encode(x="right:Q", text="label:N")
+    return (bars + text).properties(height=alt.Step(28))
+
+
+def windows_chart(windows: list[dict[str, Any]]) -> alt.Chart:
+    """P(labelled) and P(labelled and funded) under every window; an ineligible one is faded and names its rule."""
+    rows = []
+    for w in windows:
+        name = w["label"] if w["eligible"] else f"{w['label']} — {w['rule_text']}"
+        for measure in ("success", "labeled"):
+            rows.append({"window": name, "measure": tr(f"ui.prob.{measure}"), "p": 100 * w[measure],
+                         "eligible": w["eligible"]})
+    df = pd.DataFrame(rows)
+    return alt.Chart(df).mark_bar().encode(
+        y=_names_axis("window:N", list(dict.fromkeys(df["window"]))),
+        yOffset=alt.YOffset("measure:N", sort=None),
+        x=alt.X("p:Q", title=tr("ui.chart.percent_axis")),
+        color=alt.Color("measure:N", title=None, sort=None, legend=alt.Legend(orient="top")),
+        opacity=alt.condition("datum.eligible", alt.value(1.0), alt.value(0.35)),
+        tooltip=[alt.Tooltip("window:N", title=tr("ui.chart.window")), alt.Tooltip("measure:N", title=" "),
+                 alt.Tooltip("p:Q", format=".0f", title="%")],
+    ).properties(height=alt.Step(16))
+
+
+def code_axis(frame: pd.DataFrame, column: str) -> pd.Series:
+    return frame[column].map(lambda c: code_label(column, c, lang()) if isinstance(c, str) else c)

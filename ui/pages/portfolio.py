@@ -1,0 +1,154 @@
+"""Portfolio (analyst): a whole file of dossiers scored, summarised by filière x window, and downloaded.
+
+Every input row comes back, in order, with its status: a bad row is listed
+with its reasons and kept in the download, never dropped. The file is scored
+in chunks so the progress bar moves; the result is kept for the session, so
+changing a chart does not score the file again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from scoring import DATA_DIR, io
+from scoring.schema import CRITERIA, SchemaError, validate_frame
+from ui import components as ui
+
+RESULT = "pf.result"  # {"name": file name, "token": upload id, "frame": scored frame}
+CHUNK = 2_000
+FORMATS = ("csv", "xlsx", "parquet")
+
+
+def _score_chunk(raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every row of `raw` with status, error, criterion scores, probabilities and best window,
+    the valid rows' filière and window codes with their probabilities, for the charts)."""
+    model = ui.bundle().model
+    v = validate_frame(raw, first_row=first_row)
+    out = raw.reset_index(drop=True).copy()
+    out["status"] = np.where(v.ok, "ok", "error")
+    out["error"] = v.reasons()
+    ok = np.flatnonzero(v.ok)
+    cols = {f"criterion_{c}": np.full(len(out), np.nan) for c in CRITERIA}
+    cols |= {k: np.full(len(out), np.nan) for k in ("p_labeled", "p_funded", "p_success")}
+    best = np.full(len(out), None, dtype=object)
+    if len(ok):
+        frame = v.frame.iloc[ok].reset_index(drop=True)
+        pred = model.predict(frame)
+        for j, c in enumerate(CRITERIA):
+            cols[f"criterion_{c}"][ok] = pred.scores[:, j]
+        cols["p_labeled"][ok], cols["p_funded"][ok], cols["p_success"][ok] = pred.labeled, pred.funded, pred.success
+        wm = model.window_matrix(frame)
+        top = wm[(wm["rank"] == 1) & wm["eligible"]]
+        best[ok[top["row"].to_numpy()]] = top["window"].to_numpy()
+    for k, values in cols.items():
+        out[k] = values
+    out["best_window"] = best
+    summary = v.frame.loc[v.ok, ["filiere", "funding_window"]].assign(
+        p_labeled=cols["p_labeled"][ok], p_success=cols["p_success"][ok])
+    return out, summary
+
+
+def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    bar = st.progress(0.0, text=ui.tr("ui.pf.scoring", done=0, total=len(raw)))
+    parts = []
+    for start in range(0, len(raw), CHUNK):
+        parts.append(_score_chunk(raw.iloc[start:start + CHUNK], first_row=start + 1))
+        done = min(start + CHUNK, len(raw))
+        bar.progress(done / len(raw), text=ui.tr("ui.pf.scoring", done=done, total=len(raw)))
+    bar.empty()
+    return pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True)
+
+
+def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
+    g = ok.assign(filiere=ui.code_axis(ok, "filiere"), window=ui.code_axis(ok, "funding_window")) \
+        .groupby(["filiere", "window"], as_index=False).agg(expected=("p_success", "sum"), n=("p_success", "size"))
+    base = alt.Chart(g).encode(x=alt.X("window:N", title=ui.tr("input.funding_window")),
+                               y=alt.Y("filiere:N", title=ui.tr("input.filiere")))
+    cells = base.mark_rect().encode(
+        color=alt.Color("expected:Q", title=ui.tr("ui.pf.expected_short"), scale=alt.Scale(scheme="blues")),
+        tooltip=[alt.Tooltip("filiere:N", title=ui.tr("input.filiere")),
+                 alt.Tooltip("window:N", title=ui.tr("input.funding_window")),
+                 alt.Tooltip("n:Q", title=ui.tr("ui.pf.dossiers")),
+                 alt.Tooltip("expected:Q", format=".1f", title=ui.tr("ui.pf.expected_short"))])
+    text = base.mark_text().encode(text=alt.Text("expected:Q", format=".1f"),
+                                   color=alt.condition(alt.datum.expected > g["expected"].max() / 2,
+                                                       alt.value("white"), alt.value("black")))
+    return (cells + text).properties(height=220)
+
+
+def _distribution_chart(ok: pd.DataFrame, target: str) -> alt.Chart:
+    df = pd.DataFrame({"p": 100 * ok[f"p_{target}"], "filiere": ui.code_axis(ok, "filiere")})
+    return alt.Chart(df).mark_bar(opacity=0.8).encode(
+        x=alt.X("p:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=ui.tr("ui.chart.percent_axis")),
+        y=alt.Y("count():Q", stack=True, title=ui.tr("ui.pf.dossiers")),
+        color=alt.Color("filiere:N", title=ui.tr("input.filiere"), legend=alt.Legend(orient="bottom")),
+        tooltip=[alt.Tooltip("filiere:N"), alt.Tooltip("count():Q", title=ui.tr("ui.pf.dossiers"))],
+    ).properties(height=260)
+
+
+def _take(name: str, token: str, read) -> None:
+    try:
+        raw = read()
+        scored, summary = _score(raw)
+    except SchemaError as exc:
+        st.session_state[RESULT] = {"name": name, "token": token, "error": str(exc)}
+        return
+    st.session_state[RESULT] = {"name": name, "token": token, "frame": scored, "summary": summary}
+
+
+# --------------------------------------------------------------------------- page
+
+st.title(ui.tr("ui.pf.title"))
+st.caption(ui.tr("ui.pf.intro"))
+c1, c2 = st.columns([3, 1])
+uploaded = c1.file_uploader(ui.tr("ui.pf.upload"), type=["csv", "xlsx", "parquet"], key="pf.upload",
+                            help=ui.upload_help("CSV, XLSX, Parquet"))
+use_example = c2.button(ui.tr("ui.pf.example"), key="pf.example", icon=":material/science:",
+                        help=ui.tr("ui.pf.example_help"))
+current = st.session_state.get(RESULT)
+if uploaded is not None and (current is None or current["token"] != uploaded.file_id):
+    _take(uploaded.name, uploaded.file_id, lambda: ui.read_upload(uploaded))
+elif use_example:
+    example = DATA_DIR / "cep_synthetic.csv"
+    _take(example.name, "example", lambda: io.read_table(example))
+current = st.session_state.get(RESULT)
+if current is None:
+    st.info(ui.tr("ui.pf.empty"), icon=":material/info:")
+    st.stop()
+if "error" in current:
+    st.error(ui.tr("ui.pf.file_error", name=current["name"], error=current["error"]), icon=":material/error:")
+    st.stop()
+
+scored, ok = current["frame"], current["summary"]
+bad = scored[scored["status"] != "ok"]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(ui.tr("ui.pf.rows"), len(scored))
+c2.metric(ui.tr("ui.pf.valid"), len(ok))
+c3.metric(ui.tr("ui.pf.invalid"), len(bad))
+c4.metric(ui.tr("ui.pf.expected"), f"{ok['p_success'].sum():.1f}")
+
+if len(bad):
+    st.subheader(ui.tr("ui.pf.bad_rows", n=len(bad)))
+    st.caption(ui.tr("ui.pf.bad_rows_help"))
+    st.dataframe(pd.DataFrame({ui.tr("ui.col.row"): bad.index + 1, ui.tr("ui.col.problem"): bad["error"]}),
+                 hide_index=True)
+
+if len(ok):
+    st.subheader(ui.tr("ui.pf.expected_title"))
+    st.caption(ui.tr("ui.pf.expected_help"))
+    st.altair_chart(_expected_chart(ok), width="stretch")
+    st.subheader(ui.tr("ui.pf.distribution"))
+    targets = ui.labels(("success", "labeled"), lambda x: ui.tr(f"ui.prob.{x}"))
+    target = st.radio(ui.tr("ui.contrib.target"), list(targets), horizontal=True, key="pf.target",
+                      format_func=targets.get)
+    st.altair_chart(_distribution_chart(ok, target), width="stretch")
+
+st.subheader(ui.tr("ui.pf.table"))
+st.dataframe(scored, hide_index=True, column_config={
+    k: st.column_config.NumberColumn(format="percent") for k in ("p_labeled", "p_funded", "p_success")})
+ui.download_table(scored, f"{Path(current['name']).stem}_scored", FORMATS, key="pf.download")

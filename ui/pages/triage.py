@@ -1,0 +1,187 @@
+"""Expert triage (committee): several dossiers, scored by the experts or by the rubric, in one queue.
+
+Files are read and validated by the library; rows it refuses are listed with
+their reasons, never dropped in silence. Each expert score, note and decision
+is a widget kept for the whole session, so moving between dossiers loses
+nothing; the queue is rebuilt from them on every run (explanations are
+cached per dossier, so only a changed dossier is scored again).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from scoring.rubric import rubric
+from scoring.schema import CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame
+from scoring.synthetic import generate
+from ui import components as ui
+from ui import queue, store_link
+
+LOADED = "tr.loaded"  # {"docs": [dossier JSON without expert scores], "bad": [(file, Issue)]}
+EXAMPLE_ROWS, EXAMPLE_SEED = 12, 5
+SCALE = (0.0, 5.0)
+
+
+def _score_key(dossier_id: str, criterion: str) -> str:
+    return f"tr.score.{dossier_id}.{criterion}"
+
+
+def _note_key(dossier_id: str) -> str:
+    return f"tr.note.{dossier_id}"
+
+
+def _decision_key(dossier_id: str) -> str:
+    return f"tr.decision.{dossier_id}"
+
+
+# --------------------------------------------------------------------------- loading (callbacks)
+
+def _take(frames: list[tuple[str, pd.DataFrame]], bad: list[tuple[str, Issue]]) -> None:
+    """Validate every file's rows; keep the valid ones as dossiers, list the others with why."""
+    docs, seen = [], set()
+    for name, raw in frames:
+        try:
+            v = validate_frame(raw)
+        except SchemaError as exc:
+            bad.append((name, Issue(0, ui.tr("ui.triage.whole_file"), None, str(exc))))
+            continue
+        bad += [(name, i) for i in v.issues]
+        for i, row in enumerate(v.frame.to_dict("records")):
+            if not v.ok[i]:
+                continue
+            if row["dossier_id"] in seen:
+                bad.append((name, Issue(i + 1, "dossier_id", row["dossier_id"], ui.tr("ui.triage.duplicate"))))
+                continue
+            seen.add(row["dossier_id"])
+            # Scores given in the file become the experts' starting values, editable like any other.
+            for c, col in zip(CRITERIA, SCORE_COLUMNS):
+                if pd.notna(row.get(col)):
+                    st.session_state[_score_key(row["dossier_id"], c)] = float(row[col])
+            docs.append(to_json({k: v for k, v in row.items() if k not in OUTCOMES and k not in SCORE_COLUMNS}))
+    st.session_state[LOADED] = {"docs": docs, "bad": bad}
+
+
+def _load_files() -> None:
+    frames, bad = [], []
+    for f in st.session_state.get("tr.upload") or []:
+        try:
+            frames.append((f.name, ui.read_upload(f)))
+        except SchemaError as exc:
+            bad.append((f.name, Issue(0, ui.tr("ui.triage.whole_file"), None, str(exc))))
+    _take(frames, bad)
+
+
+def _load_examples() -> None:
+    raw = generate(EXAMPLE_ROWS, EXAMPLE_SEED)
+    _take([(ui.tr("ui.triage.examples_name"), raw.drop(columns=[*SCORE_COLUMNS, *OUTCOMES], errors="ignore"))], [])
+
+
+# --------------------------------------------------------------------------- drawing
+
+def _expert_doc(doc: dict) -> dict:
+    given = {c: st.session_state.get(_score_key(doc["dossier_id"], c)) for c in CRITERIA}
+    given = {c: v for c, v in given.items() if v is not None}
+    return {**doc, "expert_scores": given} if given else doc
+
+
+def _anchors(criterion: str, doc: dict, result: dict) -> str:
+    """The rubric's anchors for one criterion: its score, the dossier's answers, the scale."""
+    crit = next(c for c in result["criteria"] if c["criterion"] == criterion)
+    answers = doc.get("answers", {})
+    lines = [ui.tr("ui.triage.rubric_score", score="—" if crit["rubric_score"] is None else
+                   f"{crit['rubric_score']:g}/5")]
+    for q in rubric()[criterion]:
+        a = answers.get(q.id)
+        shown = ui.tr("ui.answer.na") if a == "na" else ui.tr(f"rubric.{q.id}.{a}") if a else ui.tr(
+            "ui.triage.unanswered")
+        ladder = " < ".join(ui.tr(f"rubric.{q.id}.{x}") for x in q.answers)
+        lines.append(f"- **{ui.tr(f'rubric.{q.id}')}** {shown}  \n  _{ladder}_")
+    lines.append(ui.tr("ui.triage.scale"))
+    return "\n".join(lines)
+
+
+def _detail(row: pd.Series, doc: dict, result: dict) -> None:
+    i = row["dossier_id"]
+    st.markdown(f"### {row['rank']}. {i} — {row['acronym'] or ''}")
+    st.caption(doc["title"])
+    left, right = st.columns([2, 3])
+    with left:
+        st.markdown(f"**{ui.tr('ui.triage.expert_scores')}**")
+        st.caption(ui.tr("ui.triage.expert_help"))
+        for c in result["criteria"]:
+            placeholder = ui.tr("ui.triage.keep_rubric", score="—" if c["rubric_score"] is None else
+                                f"{c['rubric_score']:g}")
+            st.number_input(c["label"], min_value=SCALE[0], max_value=SCALE[1], value=None, step=0.5,
+                            key=_score_key(i, c["criterion"]), placeholder=placeholder, format="%.1f",
+                            help=_anchors(c["criterion"], doc, result), persist_state="session")
+    with right:
+        c1, c2 = st.columns(2)
+        c1.metric(ui.tr("ui.prob.labeled"), ui.pct(row["p_labeled"]))
+        c2.metric(ui.tr("ui.prob.success"), ui.pct(row["p_success"]))
+        st.markdown(f"**{ui.tr('ui.queue.band')}** : {row['band_label']}")
+        if row["blocking"]:
+            st.error(ui.tr("ui.triage.blocked", rules=row["blocking"]), icon=":material/block:")
+        ui.show_reasons(result["reasons"])
+        st.text_area(ui.tr("ui.triage.notes"), key=_note_key(i), persist_state="session")
+        outcomes = ui.labels((True, False), lambda v: ui.tr("ui.decision.labeled" if v else "ui.decision.not_labeled"))
+        st.selectbox(ui.tr("ui.triage.decision"), list(outcomes), index=None, key=_decision_key(i),
+                     placeholder=ui.tr("ui.decision.none"), persist_state="session", format_func=outcomes.get)
+    ui.show_evidence(result["criteria"])
+
+
+def _queue_table(q: pd.DataFrame) -> None:
+    shown = ["rank", "dossier_id", "acronym", "window", "p_labeled", "p_success", "band_label", "blocking",
+             *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes"]
+    percent = dict(format="percent", min_value=0.0, max_value=1.0)
+    st.dataframe(q[shown].rename(columns=lambda c: queue.column_title(c, ui.lang())), hide_index=True,
+                 column_config={queue.column_title("p_labeled", ui.lang()): st.column_config.ProgressColumn(**percent),
+                                queue.column_title("p_success", ui.lang()): st.column_config.ProgressColumn(**percent),
+                                queue.column_title("ranking_score", ui.lang()): st.column_config.NumberColumn(
+                                    format="%.2f")},
+                 key="tr.queue_table")
+
+
+# --------------------------------------------------------------------------- page
+
+st.title(ui.tr("ui.triage.title"))
+st.caption(ui.tr("ui.triage.intro"))
+c1, c2 = st.columns([3, 1])
+c1.file_uploader(ui.tr("ui.triage.upload"), type=["json", "csv", "xlsx"], accept_multiple_files=True,
+                 key="tr.upload", on_change=_load_files, help=ui.upload_help("JSON, CSV, XLSX"))
+c2.button(ui.tr("ui.triage.examples"), on_click=_load_examples, key="tr.examples", icon=":material/science:",
+          help=ui.tr("ui.triage.examples_help"))
+
+loaded = st.session_state.get(LOADED)
+if loaded and loaded["bad"]:
+    with st.expander(ui.tr("ui.triage.bad_rows", n=len(loaded["bad"])), expanded=True, icon=":material/warning:"):
+        st.dataframe(pd.concat([ui.issues_frame([i], file=name) for name, i in loaded["bad"]], ignore_index=True),
+                     hide_index=True)
+if not loaded or not loaded["docs"]:
+    st.info(ui.tr("ui.triage.empty"), icon=":material/info:")
+    st.stop()
+
+lo, hi = st.slider(ui.tr("ui.triage.thresholds"), 0, 100, (35, 60), step=5, key="tr.bands", persist_state="session",
+                   help=ui.tr("ui.triage.thresholds_help"), format="%d %%")
+docs = [_expert_doc(d) for d in loaded["docs"]]
+with st.spinner(ui.tr("ui.triage.scoring")):
+    results = [ui.explain_doc(d) for d in docs]
+ids = [d["dossier_id"] for d in docs]
+notes = {i: st.session_state.get(_note_key(i)) or "" for i in ids}
+decisions = {i: st.session_state.get(_decision_key(i)) for i in ids}
+q = queue.build(docs, results, (lo / 100, hi / 100), ui.lang(), notes, decisions)
+
+counts = q["band"].value_counts()
+cols = st.columns(len(queue.BANDS))
+for col, band in zip(cols, queue.BANDS):
+    col.metric(ui.tr(f"ui.band.{band}"), int(counts.get(band, 0)))
+_queue_table(q)
+ui.download_table(queue.export_frame(q, ui.lang()), "file_cep", ("csv", "xlsx"), key="tr.export")
+
+by_id = dict(zip(ids, zip(docs, results)))
+labels = {r.dossier_id: f"{r.rank}. {r.dossier_id} — {r.acronym or ''} ({r.band_label})" for r in q.itertuples()}
+pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.get, key="tr.pick")
+_detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
+
+store_link.triage_panel(docs, {d["dossier_id"]: d.get("expert_scores", {}) for d in docs},
+                        {i: n for i, n in notes.items() if n}, {i: v for i, v in decisions.items() if v is not None})

@@ -1,0 +1,95 @@
+"""The committee's triage queue: dossiers, their explanations and each window's rules -> one sorted table.
+
+Pure (no Streamlit), so the order and the bands are tested without a browser.
+The windows' rules are the catalogue's (`scoring.reference`): eligibility
+(carrier, collaboration, TRL, aid, window closed), knock-out thresholds per
+criterion and overall where the window has them, and ranking weights that
+order dossiers inside a window without changing any probability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.i18n import code_label, t
+from scoring.reference import eligibility, knockouts, ranking_score
+from scoring.schema import CRITERIA, validate_records
+
+BANDS = ("recommend", "discuss", "not_ready")
+
+
+def _knockout_text(rule: str, lang: str) -> str:
+    """'scientific_quality<3' -> 'Qualité scientifique < 3'; 'total<10' -> its sentence."""
+    name, _, threshold = rule.partition("<")
+    if name == "total":
+        return t("ui.triage.knockout_total", lang, threshold=threshold)
+    return t("ui.triage.knockout", lang, criterion=t(f"criterion.{name}", lang), threshold=threshold)
+
+
+def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tuple[float, float], lang: str,
+          notes: dict[str, str] | None = None, decisions: dict[str, bool | None] | None = None) -> pd.DataFrame:
+    """One row per dossier, sorted by P(labelled) (best first; ranking score breaks ties).
+
+    `bands` = (discuss from, recommend from) on P(labelled), 0-1. A dossier
+    that breaks an eligibility rule or a knock-out threshold of its window is
+    not ready whatever its probability, and the rule is named.
+    """
+    notes, decisions = notes or {}, decisions or {}
+    frame = validate_records(docs).frame
+    scores = np.array([[np.nan if c["score"] is None else c["score"] for c in r["criteria"]] for r in results],
+                      dtype=float).reshape(len(results), len(CRITERIA))
+    rule = np.full(len(docs), "", dtype=object)
+    knocked = np.empty(len(docs), dtype=object)
+    rank_score = np.zeros(len(docs))
+    windows = frame["funding_window"].to_numpy()
+    for w in set(windows):
+        m = windows == w
+        rule[m] = eligibility(frame[m], w)
+        for idx, failed in zip(np.flatnonzero(m), knockouts(scores[m], w)):
+            knocked[idx] = failed
+        rank_score[m] = ranking_score(scores[m], w)
+    rows = []
+    for i, (doc, res) in enumerate(zip(docs, results)):
+        p = res["probabilities"]
+        blocking = [t(f"rule.{rule[i]}", lang)] if rule[i] else []
+        blocking += [_knockout_text(k, lang) for k in knocked[i]]
+        if blocking:
+            band = "not_ready"
+        else:
+            band = "recommend" if p["labeled"] >= bands[1] else "discuss" if p["labeled"] >= bands[0] else "not_ready"
+        row = {"dossier_id": doc["dossier_id"], "acronym": doc.get("acronym", ""), "title": doc["title"],
+               "filiere": code_label("filiere", doc["filiere"], lang),
+               "window": code_label("funding_window", doc["funding_window"], lang),
+               "p_labeled": p["labeled"], "p_success": p["success"], "band": band,
+               "band_label": t(f"ui.band.{band}", lang), "blocking": "; ".join(blocking),
+               "ranking_score": float(rank_score[i])}
+        for c in res["criteria"]:
+            row[f"score_{c['criterion']}"] = c["score"]
+            row[f"source_{c['criterion']}"] = c["source_label"]
+        row["reasons"] = " | ".join(r["text"] for r in res["reasons"])
+        row["notes"] = notes.get(doc["dossier_id"], "")
+        decision = decisions.get(doc["dossier_id"])
+        row["decision"] = "" if decision is None else t("ui.decision.labeled" if decision else
+                                                        "ui.decision.not_labeled", lang)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out = out.sort_values(["p_labeled", "ranking_score"], ascending=False, kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out.insert(out.columns.get_loc("ranking_score") + 1, "window_rank",
+               out.groupby("window")["ranking_score"].rank(ascending=False, method="min").astype(int))
+    return out
+
+
+def export_frame(queue: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The queue with translated headers, as the committee downloads it."""
+    return queue.drop(columns=["band"]).rename(columns=lambda c: column_title(c, lang))
+
+
+def column_title(column: str, lang: str) -> str:
+    for prefix in ("score_", "source_"):
+        if column.startswith(prefix) and column[len(prefix):] in CRITERIA:
+            return t(f"ui.queue.{prefix[:-1]}", lang, criterion=t(f"criterion.{column[len(prefix):]}", lang))
+    return t(f"ui.queue.{column}", lang)

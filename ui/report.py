@@ -1,0 +1,160 @@
+"""The downloadable self-assessment report: one self-contained HTML file.
+
+Inline CSS, charts as plain HTML bars, no script, no font, no image, no link
+to fetch: it opens offline, prints to PDF from any browser, and can be sent
+as it is. Every user-typed text is escaped. Built from the same plain result
+(`scoring.explain`) and the same rows (`ui.shaping`) as the app's page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from typing import Any
+
+from scoring.i18n import code_label, t
+from scoring.schema import FIELD_BY_NAME, NOT_APPLICABLE, from_json
+from ui import form, shaping
+
+CSS = """
+body{font-family:system-ui,'Segoe UI',Roboto,Arial,sans-serif;color:#1f2328;max-width:60rem;margin:2rem auto;
+padding:0 1rem;line-height:1.45}
+h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem;
+margin-top:2rem}
+.meta{color:#57606a;font-size:.9rem}.notice{background:#fff8c5;border:1px solid #d4a72c;padding:.6rem .8rem;
+border-radius:6px;font-size:.9rem}
+.probs{display:flex;gap:1rem;flex-wrap:wrap}.prob{border:1px solid #d0d7de;border-radius:6px;padding:.6rem 1rem;
+min-width:14rem}.prob .v{font-size:2rem;font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:.9rem}td,th{border-bottom:1px solid #eaeef2;padding:.3rem .4rem;
+text-align:left;vertical-align:top}
+.bar{background:#eaeef2;height:.8rem;border-radius:3px;position:relative;min-width:8rem}
+.wide .bar{min-width:24rem}
+.bar span{position:absolute;top:0;bottom:0;border-radius:3px}
+.up{background:#1a7f37}.down{background:#c0392b}.total{background:#8c959f}.fill{background:#0b5cad}
+.for{color:#1a7f37}.against{color:#c0392b}.muted{color:#57606a}
+@media print{.notice{break-inside:avoid}section{break-inside:avoid}}
+"""
+
+
+def _bar(start: float, end: float, kind: str, lo: float = 0.0, hi: float = 100.0) -> str:
+    """A horizontal bar from `start` to `end` on the [lo, hi] scale (percent of the cell's width)."""
+    a, b = sorted((start, end))
+    left = 100 * (a - lo) / (hi - lo)
+    width = max(100 * (b - a) / (hi - lo), 0.5)
+    return f'<div class="bar"><span class="{kind}" style="left:{left:.2f}%;width:{width:.2f}%"></span></div>'
+
+
+def _rows(cells: list[list[str]], header: list[str]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in cells)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _probabilities(p: dict[str, Any], lang: str) -> str:
+    boxes = []
+    for target in ("labeled", "success"):
+        label = t(f"ui.prob.{target}", lang)
+        boxes.append(f'<div class="prob"><div>{escape(label)}</div>'
+                     f'<div class="v">{shaping.pct(p[target], lang)}</div>'
+                     f'<div class="muted">{escape(shaping.band(p["band"][target], lang))}</div></div>')
+    filiere, window = shaping.base_rates(p, lang)
+    return (f'<div class="probs">{"".join(boxes)}</div><p>{escape(p["summary"])}</p>'
+            f"<ul><li>{escape(filiere)}</li><li>{escape(window)}</li></ul>")
+
+
+def _reasons(reasons: list[dict[str, Any]], lang: str) -> str:
+    items = []
+    for r in reasons:
+        kind = t(f"ui.reason.{r['kind']}", lang)
+        items.append(f'<li class="{r["kind"]}"><strong>{escape(kind)}</strong> {escape(r["text"])}</li>')
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def _criteria(criteria: list[dict[str, Any]], lang: str) -> str:
+    cells = []
+    for c in criteria:
+        score = "—" if c["score"] is None else f"{c['score']:g}/5"
+        evidence = "<br>".join(
+            f'<span class="{"for" if e["effect"] >= 0 else "against"}">{e["effect"]:+.2f}</span> '
+            f'{escape(e["question_label"])} — {escape(e["answer_label"])}' for e in c["evidence"])
+        cells.append([escape(c["label"]), score, _bar(0, c["score"] or 0, "fill", 0, 5),
+                      escape(c["source_label"]), evidence])
+    return _rows(cells, [t(k, lang) for k in ("ui.col.criterion", "ui.col.score", "ui.col.scale", "ui.col.source",
+                                              "ui.col.evidence")])
+
+
+def _contributions(contrib: dict[str, Any], lang: str) -> str:
+    rows = shaping.waterfall_rows(contrib, lang)
+    hi = max(max(r["start"], r["end"]) for r in rows)
+    lo = min(0.0, *(min(r["start"], r["end"]) for r in rows))
+    cells = [[escape(r["step"]), escape(r["label"]), _bar(r["start"], r["end"], r["kind"], lo, hi)] for r in rows]
+    return f'<div class="wide">{_rows(cells, [t("ui.col.input", lang), t("ui.col.points", lang), ""])}</div>'
+
+
+def _actions(actions: list[dict[str, Any]], lang: str) -> str:
+    if not actions:
+        return f'<p class="muted">{escape(t("ui.actions.none", lang))}</p>'
+    cells = [[escape(a["text"]), escape(shaping.points(a["gain"], lang)),
+              escape(t("ui.actions.labelling_set", lang)) if a["in_labelling_set"] else ""] for a in actions]
+    return _rows(cells, [t("ui.col.action", lang), t("ui.col.gain", lang), t("ui.col.labelling_set", lang)])
+
+
+def _windows(windows: list[dict[str, Any]], lang: str) -> str:
+    cells = [[escape(w["label"]),
+              escape(t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]),
+              shaping.pct(w["labeled"], lang) + _bar(0, 100 * w["labeled"], "fill"),
+              shaping.pct(w["success"], lang) + _bar(0, 100 * w["success"], "fill")] for w in windows]
+    return _rows(cells, [t("ui.col.window", lang), t("ui.col.eligibility", lang), t("ui.prob.labeled", lang),
+                         t("ui.prob.success", lang)])
+
+
+def _display(name: str, value: Any, lang: str) -> str:
+    f = FIELD_BY_NAME[name]
+    if f.kind == "code":
+        return code_label(name, value, lang)
+    if f.kind == "answer":
+        return t(f"rubric.{name}.{value}", lang) if value != NOT_APPLICABLE else t("ui.answer.na", lang)
+    if f.kind == "bool":
+        return t("value.yes" if value else "value.no", lang)
+    if f.kind == "float":
+        return f"{value:,.0f} €".replace(",", "\u202f")
+    return str(value)
+
+
+def _dossier(doc: dict[str, Any], lang: str) -> str:
+    flat = from_json(doc)
+    cells = [[escape(shaping.field_label(f.name, lang)), escape(_display(f.name, flat[f.name], lang))]
+             for f in form.FORM_FIELDS if f.name in flat]
+    return _rows(cells, [t("ui.col.field", lang), t("ui.col.value", lang)])
+
+
+def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any], lang: str,
+               when: dt.datetime) -> str:
+    """The report of one explained dossier: every number with its explanation, the date and the model."""
+    model = result["model"]
+    title = t("ui.report.title", lang)
+    name = " — ".join(escape(str(doc[k])) for k in ("dossier_id", "acronym", "title") if doc.get(k))
+    p = result["probabilities"]
+    missing = "".join(f"<li>{escape(shaping.missing_label(m, lang))}</li>" for m in p["missing_inputs"])
+    sections = [
+        ("ui.report.probabilities", _probabilities(p, lang)),
+        ("ui.report.reasons", _reasons(result["reasons"], lang)),
+        ("ui.report.criteria", _criteria(result["criteria"], lang)),
+        ("ui.report.contributions", f'<p class="muted">{escape(t("ui.contrib.explain", lang))}</p>'
+         + _contributions(result["contributions"]["success"], lang)),
+        ("ui.report.actions", _actions(result["actions"], lang)),
+        ("ui.report.windows", _windows(result["windows"], lang)),
+    ]
+    if missing:
+        sections.append(("ui.report.missing", f"<ul>{missing}</ul>"))
+    sections.append(("ui.report.dossier", _dossier(doc, lang)))
+    body = "".join(f"<section><h2>{escape(t(k, lang))}</h2>{html}</section>" for k, html in sections)
+    meta = escape(t("ui.report.meta", lang, date=when.strftime("%Y-%m-%d %H:%M"), name=model["name"],
+                    sha=model["sha256"]))
+    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+            f"<h1>{escape(title)}</h1><p><strong>{name}</strong></p><p class=\"meta\">{meta}</p>"
+            f'<p class="notice">{escape(shaping.notice(card, lang))}</p>{body}'
+            f'<footer class="meta"><p>{escape(t("ui.report.footer", lang))}</p><p>{meta}</p></footer>'
+            "</body></html>")
