@@ -15,8 +15,9 @@ test: $(VENV)/.installed
 data: $(VENV)/.installed
 	$(BIN)/cep-scoring generate --rows 6000 --seed 2025 --out data/cep_synthetic.csv
 
+# One BLAS thread: floating-point sums then run in one order, so the bytes are the same everywhere.
 model: $(VENV)/.installed
-	$(BIN)/cep-scoring train --data data/cep_synthetic.csv --out models/default
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/cep-scoring train --data data/cep_synthetic.csv --out models/default
 
 bench: $(VENV)/.installed
 	$(BIN)/cep-scoring bench

@@ -111,10 +111,6 @@ def _table(rows: list[tuple]) -> str:
     return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def main() -> None:
-    cli()
-
-
 def _load_bundle(model_dir: str | None):
     from scoring.persist import ModelLoadError, load
 
@@ -219,3 +215,22 @@ def bench_cmd(as_json: bool, quick: bool, model_dir: str | None) -> None:
         click.echo(f"[{section}]")
         for k, v in values.items():
             click.echo(f"  {k}: {v:.1f}" if isinstance(v, float) else f"  {k}: {v}")
+
+
+def _register_commands() -> None:
+    """Commands whose logic lives with the module that owns it (store, batch)."""
+    from scoring.store.commands import export_training_cmd, import_cmd
+
+    for command in (import_cmd, export_training_cmd):
+        cli.add_command(command)
+
+
+_register_commands()
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -25,11 +25,11 @@ import pandas as pd
 from scipy.special import expit
 
 from scoring import schema
-from scoring.features import CRITERIA, INPUTS, Design
+from scoring.features import CRITERIA, INPUTS, MODEL_COLUMNS, Design
 from scoring.i18n import code_label, t
 from scoring.model import CEPModel, CalibratedAdditive
 from scoring.reference import published_rate_filiere, published_rate_window
-from scoring.rubric import Question, all_questions, assess
+from scoring.rubric import Question, ScoreTable, all_questions, assess, row_scores, scores_of
 
 LABELLING_LINE = 0.5  # P(labelled) at which the committee is more likely to label than not
 PROMISING = 0.25  # below this P(success) in every open window, the advice is to re-plan
@@ -103,13 +103,14 @@ def _to_probability(base_z: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np
     return p0, phi * slope[:, None]
 
 
-def contributions(model: CEPModel, frame: pd.DataFrame) -> dict[str, Any]:
+def contributions(model: CEPModel, frame: pd.DataFrame, table: ScoreTable | None = None,
+                  matrices: tuple | None = None) -> dict[str, Any]:
     """Exact contributions of every input to P(labelled) and P(success), vectorised.
 
     Returns {"inputs": names, "labeled": (base, values), "success": (base, values)}
     on the 0-1 scale: base + values.sum(1) equals model.predict(frame)'s probability.
     """
-    X_lab, X_f1, _, _, _ = model.matrices(frame)
+    X_lab, X_f1, _, _, _ = matrices or model.matrices(frame, table)
     zl0, phil = logit_contributions(model.label_, model.label_design_, X_lab)
     bg = model.fund_.background_mean.copy()
     bg[-1] = 1.0  # success is funding *given the label*: the label is held at 1 in the background too
@@ -179,27 +180,26 @@ def _moves(row: dict[str, Any]) -> list[tuple[Question, str, str, int]]:
     return out
 
 
-def _apply(frame: pd.DataFrame, moves: list[list[tuple[Question, str, str, int]]]) -> pd.DataFrame:
-    """One copy of the single-row `frame` per move set, with the answers changed."""
-    out = pd.concat([frame] * len(moves), ignore_index=True)
-    for i, ms in enumerate(moves):
-        for q, _, b, _ in ms:
-            out.at[i, q.id] = b
-    return out
+def _predict_moves(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str, Any],
+                   move_sets: list[list[tuple[Question, str, str, int]]]):
+    """Predictions of dossier `row` (model rows `base`) with each set of answer changes applied."""
+    rescored = [row_scores({**row, **{q.id: b for q, _, b, _ in ms}}) for ms in move_sets]
+    scores = np.array([r[0] for r in rescored])
+    sources = np.array([r[1] for r in rescored], dtype=object)
+    return model.what_if(base, ScoreTable(scores, scores, sources))
 
 
-def actions(model: CEPModel, frame: pd.DataFrame, lang: str, p_success: float, p_labeled: float
-            ) -> list[dict[str, Any]]:
+def actions(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str, Any], lang: str,
+            p_success: float, p_labeled: float) -> list[dict[str, Any]]:
     """Answer changes that raise P(success) the most, each gain recomputed by the model.
 
     Best first, cheapest first at equal gain; the smallest set of changes that
     brings P(labelled) over the labelling line is flagged `in_labelling_set`.
     """
-    row = frame.iloc[0].to_dict()
     moves = _moves(row)
     if not moves:
         return []
-    pred = model.predict(_apply(frame, [[m] for m in moves]))
+    pred = _predict_moves(model, base, row, [[m] for m in moves])
     gains, lab_gains = pred.success - p_success, pred.labeled - p_labeled
     order = sorted(range(len(moves)), key=lambda i: (-round(gains[i], 4), moves[i][3]))
     chosen, seen = [], set()
@@ -208,7 +208,7 @@ def actions(model: CEPModel, frame: pd.DataFrame, lang: str, p_success: float, p
             chosen.append(i)
             seen.add(moves[i][0].id)
     chosen = chosen[:N_ACTIONS]
-    labelling = _labelling_set(model, frame, moves, lab_gains, p_labeled)
+    labelling = _labelling_set(model, base, row, moves, lab_gains, p_labeled)
     for i in labelling:
         if i not in chosen:
             chosen.append(i)
@@ -225,8 +225,8 @@ def actions(model: CEPModel, frame: pd.DataFrame, lang: str, p_success: float, p
     return out
 
 
-def _labelling_set(model: CEPModel, frame: pd.DataFrame, moves, lab_gains: np.ndarray, p_labeled: float
-                   ) -> list[int]:
+def _labelling_set(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str, Any], moves,
+                   lab_gains: np.ndarray, p_labeled: float) -> list[int]:
     """Indices of the smallest set of moves (distinct questions) reaching the labelling line, or []."""
     if p_labeled >= LABELLING_LINE:
         return []
@@ -238,7 +238,7 @@ def _labelling_set(model: CEPModel, frame: pd.DataFrame, moves, lab_gains: np.nd
     top = sorted(best_per_q.values(), key=lambda i: -lab_gains[i])[:8]
     for size in range(1, MAX_SET + 1):
         sets = list(combinations(top, size))
-        pl = model.predict(_apply(frame, [[moves[i] for i in s] for s in sets])).labeled
+        pl = _predict_moves(model, base, row, [[moves[i] for i in s] for s in sets]).labeled
         ok = np.flatnonzero(pl >= LABELLING_LINE)
         if len(ok):
             best = max(ok, key=lambda k: (pl[k], -sum(moves[i][3] for i in sets[k])))
@@ -248,12 +248,18 @@ def _labelling_set(model: CEPModel, frame: pd.DataFrame, moves, lab_gains: np.nd
 
 # --------------------------------------------------------------------------- one dossier
 
-def _windows(model: CEPModel, frame: pd.DataFrame, lang: str) -> list[dict[str, Any]]:
-    wm = model.window_matrix(frame)
-    return [{"window": r.window, "label": code_label("funding_window", r.window, lang), "eligible": bool(r.eligible),
-             "rule": r.rule, "rule_text": t(f"rule.{r.rule}", lang) if r.rule else "",
-             "labeled": float(r.labeled), "funded": float(r.funded), "success": float(r.success)}
-            for r in wm.itertuples()]
+def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str) -> list[dict[str, Any]]:
+    wm = model.window_matrix(frame, table)
+    return [{"window": r["window"], "label": code_label("funding_window", r["window"], lang),
+             "eligible": bool(r["eligible"]), "rule": r["rule"], "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
+             "labeled": float(r["labeled"]), "funded": float(r["funded"]), "success": float(r["success"])}
+            for r in _records(wm)]
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as dicts; one conversion of the whole frame (pandas' to_dict walks Arrow text cell by cell)."""
+    cols = list(frame.columns)
+    return [dict(zip(cols, values)) for values in frame.to_numpy(dtype=object)]
 
 
 def _window_advice(windows: list[dict[str, Any]], target: str, p_success: float, lang: str) -> str:
@@ -282,18 +288,28 @@ def _missing_inputs(row: dict[str, Any], crit: list, model: CEPModel) -> list[st
 def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[str, Any]]:
     """Full explanation of each row of a validated frame (all rows valid)."""
     model: CEPModel = bundle.model
-    pred = model.predict(frame, band=True)
-    contrib = contributions(model, frame)
+    rows = _records(frame)
+    crits = [assess(row) for row in rows]
+    per_row = [scores_of(c) for c in crits]
+    table = ScoreTable(np.array([s for s, _ in per_row]), np.array([s for s, _ in per_row]),
+                       np.array([src for _, src in per_row], dtype=object))
+    mats = model.matrices(frame, table)
+    X_lab, X_f1 = mats[0], mats[1]
+    pred = model.predict(frame, band=True, matrices=mats)
+    contrib = contributions(model, frame, matrices=mats)
     out = []
+    # the many what-if predictions below copy only what the model reads
+    narrow = frame[list(MODEL_COLUMNS)].reset_index(drop=True)
     for i in range(len(frame)):
-        one = frame.iloc[[i]].reset_index(drop=True)
-        row = one.iloc[0].to_dict()
-        crit = assess(row)
+        one = narrow.iloc[[i]].reset_index(drop=True)
+        row = rows[i]
+        crit = crits[i]
+        one_table = ScoreTable(table.score[i:i + 1], table.rubric[i:i + 1], table.source[i:i + 1])
         scores = {c.criterion: c.score for c in crit}
         p = {"labeled": float(pred.labeled[i]), "funded": float(pred.funded[i]), "success": float(pred.success[i])}
         rate_f, fig = published_rate_filiere(row["filiere"])
         rate_w, source_w = published_rate_window(row["funding_window"])
-        windows = _windows(model, one, lang)
+        windows = _windows(model, one, one_table, lang)
         result = {
             "criteria": [_criterion_dict(c, lang) for c in crit],
             "probabilities": {
@@ -314,7 +330,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
                 for target in ("labeled", "success")
             },
             "reasons": _reasons(contrib["success"][1][i], row, scores, crit, lang),
-            "actions": actions(model, one, lang, p["success"], p["labeled"]),
+            "actions": actions(model, (X_lab[i:i + 1], X_f1[i:i + 1]), row, lang, p["success"], p["labeled"]),
             "windows": windows,
             "model": bundle.identity(),
         }

@@ -19,6 +19,7 @@ imputing one silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ CONTEXT = ("filiere", "funding_window", "carrier_type", "collaborative", "partne
            "technology_axis", "trl", "budget_eur", "aid_ratio", "preliminary_interview", "year")
 INPUTS = CRITERIA + CONTEXT
 PARTNER_COLUMNS = ("partner_academic", "partner_industrial", "partner_clinical", "n_partners")
+#: Dossier columns the design reads besides the criterion scores (and eligibility rules too).
+MODEL_COLUMNS = CATEGORICAL + ("collaborative",) + PARTNER_COLUMNS + (
+    "trl", "budget_eur", "aid_requested_eur", "preliminary_interview", "year")
 
 
 def criterion_matrix(frame: pd.DataFrame) -> np.ndarray:
@@ -43,7 +47,7 @@ def criterion_matrix(frame: pd.DataFrame) -> np.ndarray:
     return np.column_stack([frame[f"criterion_{c}"].to_numpy(dtype=float) for c in CRITERIA])
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: explanation plans are cached per design
 class Design:
     """Column layout of the model matrix, learnt from training rows.
 
@@ -113,26 +117,48 @@ class Design:
         self.names, self.owner, self.partner = names, np.array(owner), np.array(partner)
         self.lower, self.u_src = np.array(lower), np.array(u_src)
 
-    @property
-    def v_level(self) -> list[str | None]:
-        return [n.split("=", 1)[1] if "*" in n else None for n in self.names]
-
     def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
                   ) -> np.ndarray:
         """Model matrix (n, p) of a validated frame and its (n, 5) criterion scores."""
-        n = len(frame)
-        blocks: list[np.ndarray] = []
+        return self.with_scores(self._context(frame, labeled), scores)
+
+    def with_scores(self, context: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Model matrix from the context columns (or a full matrix: its context part is kept)
+        and criterion scores; what-if questions change only the scores, so they skip the frame."""
+        context = context[:, context.shape[1] - self._n_context():]
         filled = np.nan_to_num(scores, nan=0.0)
-        onehots = {ctx: _onehot(frame[ctx], codes()[ctx]) for ctx in CATEGORICAL}
-        sloped = {ctx: onehots[ctx][:, [codes()[ctx].index(level) for level in self.sloped[ctx]]]
+        sloped = {ctx: context[:, [self._onehot_at(ctx, level) for level in self.sloped[ctx]]]
                   for ctx in INTERACTIONS}
+        blocks: list[np.ndarray] = []
         for j in range(len(CRITERIA)):
             s = filled[:, j:j + 1]
             blocks.append(np.clip(s - KNOTS, 0.0, 1.0))
             blocks.append(np.isnan(scores[:, j:j + 1]).astype(float))
             for ctx in INTERACTIONS:
                 blocks.append(s * sloped[ctx])
-        blocks.extend(onehots[ctx] for ctx in CATEGORICAL)
+        blocks.append(context)
+        return np.hstack(blocks)
+
+    def with_level(self, X: np.ndarray, ctx: str, level: str, scores: np.ndarray) -> np.ndarray:
+        """Model matrix X with categorical `ctx` set to `level` on every row (its slopes follow)."""
+        context = X[:, X.shape[1] - self._n_context():].copy()
+        start = self._onehot_at(ctx, codes()[ctx][0])
+        context[:, start:start + len(codes()[ctx])] = 0.0
+        context[:, self._onehot_at(ctx, level)] = 1.0
+        return self.with_scores(context, scores)
+
+    def _n_context(self) -> int:
+        return int(np.sum(self.owner >= len(CRITERIA)))
+
+    def _onehot_at(self, ctx: str, level: str) -> int:
+        """Position of the one-hot column ctx=level inside the context part (categoricals lead it)."""
+        before = sum(len(codes()[c]) for c in CATEGORICAL[:CATEGORICAL.index(ctx)])
+        return before + codes()[ctx].index(level)
+
+    def _context(self, frame: pd.DataFrame, labeled: np.ndarray | None) -> np.ndarray:
+        """Every column that does not depend on the criterion scores, in layout order."""
+        n = len(frame)
+        blocks = [_onehot(frame[ctx], codes()[ctx]) for ctx in CATEGORICAL]
         blocks.append(_flag(frame["collaborative"]))
         for p in PARTNER_COLUMNS:
             v = frame[p].to_numpy(dtype=float) if p in frame.columns else np.full(n, np.nan)
@@ -152,15 +178,18 @@ class Design:
             blocks.append(np.asarray(labeled, float).reshape(n, 1))
         return np.hstack(blocks)
 
-    def clipped_year(self, frame: pd.DataFrame) -> np.ndarray:
-        """Which rows' year lies outside the training years (the model holds it at the edge)."""
-        y = frame["year"].to_numpy(dtype=float)
-        return (y < self.year_range[0]) | (y > self.year_range[1])
+
+@lru_cache(maxsize=32)
+def _positions(levels: tuple) -> dict:
+    return {level: i for i, level in enumerate(levels)}
 
 
 def _onehot(values, levels: tuple) -> np.ndarray:
-    v = np.asarray(values, dtype=object)
-    return np.column_stack([(v == level) for level in levels]).astype(float)
+    # a dict lookup per cell: no per-call set-up, so one row costs microseconds and a million, a fraction of a second
+    pos = _positions(levels)
+    arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    idx = np.fromiter((pos.get(v, -1) for v in arr), dtype=np.int64, count=len(arr))
+    return (idx[:, None] == np.arange(len(levels))).astype(float)
 
 
 def _flag(series: pd.Series) -> np.ndarray:

@@ -28,8 +28,8 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
 from scoring.features import Design, criterion_matrix
-from scoring.reference import catalogue, eligibility
-from scoring.rubric import score_table
+from scoring.reference import catalogue, eligibility_matrix
+from scoring.rubric import ScoreTable, score_table
 from scoring.schema import CRITERIA, codes
 
 PENALTIES = (1e-3, 3e-3, 1e-2)
@@ -202,9 +202,14 @@ class CEPModel:
         return self
 
     # ------------------------------------------------------------------ predict
-    def matrices(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, object]:
-        """(X_label, X_fund at L=1, X_fund at L=0, scores, score table) of a validated frame."""
-        table = score_table(frame)
+    def matrices(self, frame: pd.DataFrame, table: ScoreTable | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, ScoreTable]:
+        """(X_label, X_fund at L=1, X_fund at L=0, scores, score table) of a validated frame.
+
+        `table` passes criterion scores already computed (the single-dossier path
+        scores one row many ways and must not redo the rubric each time).
+        """
+        table = score_table(frame) if table is None else table
         X_lab = self.label_design_.transform(frame, table.score)
         n = len(frame)
         X_f1 = self.fund_design_.transform(frame, table.score, np.ones(n))
@@ -212,8 +217,26 @@ class CEPModel:
         X_f0[:, -1] = 0.0  # the label column is the design's last
         return X_lab, X_f1, X_f0, table.score, table
 
-    def predict(self, frame: pd.DataFrame, band: bool = False) -> Scored:
-        X_lab, X_f1, X_f0, scores, table = self.matrices(frame)
+    def predict(self, frame: pd.DataFrame, band: bool = False, table: ScoreTable | None = None,
+                matrices: tuple | None = None) -> Scored:
+        """Probabilities of each row; `matrices` reuses the output of `matrices(frame)`."""
+        return self._scored(*(matrices or self.matrices(frame, table)), band)
+
+    def what_if(self, base: tuple[np.ndarray, np.ndarray], table: ScoreTable) -> Scored:
+        """One dossier under each row of criterion scores in `table`.
+
+        `base` is the dossier's (X_label, X_fund at L=1) rows from `matrices`:
+        answer changes move only the criterion scores, so its context columns
+        are reused for every variant instead of rebuilt from the frame.
+        """
+        k = len(table.score)
+        X_lab = self.label_design_.with_scores(np.repeat(base[0], k, axis=0), table.score)
+        X_f1 = self.fund_design_.with_scores(np.repeat(base[1], k, axis=0), table.score)
+        X_f0 = X_f1.copy()
+        X_f0[:, -1] = 0.0
+        return self._scored(X_lab, X_f1, X_f0, table.score, table, False)
+
+    def _scored(self, X_lab, X_f1, X_f0, scores, table: ScoreTable, band: bool) -> Scored:
         p_lab = expit(self.label_.logit(X_lab))
         p_f1 = expit(self.fund_.logit(X_f1))
         p_f0 = expit(self.fund_.logit(X_f0))
@@ -225,12 +248,8 @@ class CEPModel:
             out.success_band = np.percentile(b_succ, BAND, axis=1).T
         return out
 
-    def predict_proba(self, frame: pd.DataFrame) -> pd.DataFrame:
-        s = self.predict(frame)
-        return pd.DataFrame({"p_labeled": s.labeled, "p_funded": s.funded, "p_success": s.success})
-
     # ------------------------------------------------------------------ windows
-    def window_matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None) -> pd.DataFrame:
         """Every dossier under every window: eligibility and probabilities, ranked.
 
         One row per (dossier, window): `row` (position in `frame`), `window`,
@@ -239,22 +258,31 @@ class CEPModel:
         P(success); ineligible windows rank after all eligible ones).
         """
         windows = codes()["funding_window"]
-        n = len(frame)
-        stacked = pd.concat([frame.assign(funding_window=w) for w in windows], ignore_index=True)
-        s = self.predict(stacked)
-        rule = np.concatenate([eligibility(frame, w) for w in windows])
+        n, k = len(frame), len(windows)
+        X_lab, X_f1, _, _, table = self.matrices(frame, table)
+        per_window = []
+        for w in windows:  # only the window's one-hot block and its interactions change
+            xl = self.label_design_.with_level(X_lab, "funding_window", w, table.score)
+            xf = self.fund_design_.with_level(X_f1, "funding_window", w, table.score)
+            xf0 = xf.copy()
+            xf0[:, -1] = 0.0
+            per_window.append(self._scored(xl, xf, xf0, table.score, table, False))
+        rule = eligibility_matrix(frame, windows).T.ravel()
+        success = np.concatenate([s.success for s in per_window])
+        row = np.tile(np.arange(n), k)
+        eligible = rule == ""
+        order = np.lexsort((-success, ~eligible, row))
         out = pd.DataFrame({
-            "row": np.tile(np.arange(n), len(windows)),
-            "window": np.repeat(windows, n),
-            "eligible": rule == "",
+            "row": row,
+            "window": np.repeat(np.array(windows, dtype=object), n),
+            "eligible": eligible,
             "rule": rule,
-            "labeled": s.labeled,
-            "funded": s.funded,
-            "success": s.success,
-        })
-        out = out.sort_values(["row", "eligible", "success"], ascending=[True, False, False], kind="stable")
-        out["rank"] = out.groupby("row").cumcount() + 1
-        return out.reset_index(drop=True)
+            "labeled": np.concatenate([s.labeled for s in per_window]),
+            "funded": np.concatenate([s.funded for s in per_window]),
+            "success": success,
+        }).iloc[order].reset_index(drop=True)
+        out["rank"] = np.tile(np.arange(1, k + 1), n)
+        return out
 
     def describe(self) -> dict:
         return {

@@ -90,22 +90,31 @@ def eligibility(frame: pd.DataFrame, window: str) -> np.ndarray:
     """Per row, the first catalogue rule of `window` the dossier breaks ('' when eligible).
 
     `frame` holds validated columns year, carrier_type, collaborative, trl,
-    aid_requested_eur; vectorised so that a whole window matrix costs little.
+    aid_requested_eur.
     """
-    w = catalogue()[window]
-    n = len(frame)
-    out = np.full(n, "", dtype=object)
+    return eligibility_matrix(frame, (window,))[:, 0]
+
+
+def eligibility_matrix(frame: pd.DataFrame, windows: tuple[str, ...]) -> np.ndarray:
+    """(n, len(windows)) first rule broken per row and window; the columns are read once for all windows."""
     year = frame["year"].to_numpy(dtype=float)
-    checks = (
-        ("closed", (year < w.open_from) | ((w.open_until is not None) & (year > (w.open_until or 0)))),
-        ("carrier", ~frame["carrier_type"].isin(w.eligible_carriers).to_numpy()),
-        ("collaboration", w.collaboration_required & (frame["collaborative"].to_numpy(dtype=float) != 1)),
-        ("trl", (frame["trl"].to_numpy(dtype=float) < w.trl_min) | (frame["trl"].to_numpy(dtype=float) > w.trl_max)),
-        ("aid", (frame["aid_requested_eur"].to_numpy(dtype=float) < w.aid_min_eur)
-         | (frame["aid_requested_eur"].to_numpy(dtype=float) > w.aid_max_eur)),
-    )
-    for name, broken in checks:
-        out[(out == "") & np.asarray(broken, bool)] = name
+    carrier = frame["carrier_type"].to_numpy(dtype=object)
+    collab = frame["collaborative"].to_numpy(dtype=float)
+    trl = frame["trl"].to_numpy(dtype=float)
+    aid = frame["aid_requested_eur"].to_numpy(dtype=float)
+    out = np.full((len(frame), len(windows)), "", dtype=object)
+    for k, window in enumerate(windows):
+        w = catalogue()[window]
+        checks = (
+            ("closed", (year < w.open_from) | ((w.open_until is not None) & (year > (w.open_until or 0)))),
+            ("carrier", ~np.isin(carrier, w.eligible_carriers)),
+            ("collaboration", w.collaboration_required & (collab != 1)),
+            ("trl", (trl < w.trl_min) | (trl > w.trl_max)),
+            ("aid", (aid < w.aid_min_eur) | (aid > w.aid_max_eur)),
+        )
+        col = out[:, k]
+        for name, broken in checks:
+            col[(col == "") & np.asarray(broken, bool)] = name
     return out
 
 

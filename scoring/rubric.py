@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from scoring.schema import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, questions
 
@@ -100,7 +102,11 @@ def _answer_arrays(frame: pd.DataFrame, q: Question) -> tuple[np.ndarray, np.nda
         n = len(frame)
         return np.full(n, np.nan), np.zeros(n, bool)
     col = frame[q.id]
-    pts = col.map(q.points).to_numpy(dtype=float, na_value=np.nan)
+    if isinstance(col.dtype, pd.StringDtype):  # validated text is Arrow-backed: look answers up in Arrow
+        where = pc.index_in(pa.array(col), value_set=pa.array(list(q.points)))
+        pts = np.append(list(q.points.values()), np.nan)[where.fill_null(len(q.points)).to_numpy(zero_copy_only=False)]
+    else:
+        pts = col.map(q.points).to_numpy(dtype=float, na_value=np.nan)
     na = (col == NOT_APPLICABLE).to_numpy(dtype=bool, na_value=False)
     return pts, na
 
@@ -170,30 +176,67 @@ class CriterionResult:
         return d
 
 
+def _criterion(c: str, row: dict[str, Any]) -> tuple[list, float, float, tuple[str, ...]]:
+    """(usable (question, answer) pairs, num, den, not-applicable ids) of one criterion on one row.
+
+    The sum runs in question order, as in `rubric_arrays`, so both paths give the same bits.
+    """
+    usable = []
+    num = den = 0.0
+    na = []
+    for q in rubric()[c]:
+        a = row.get(q.id)
+        if isinstance(a, str) and a in q.points:
+            usable.append((q, a))
+            num += q.weight * (q.points[a] - MIDPOINT)
+            den += q.weight
+        elif a == NOT_APPLICABLE:
+            na.append(q.id)
+    return usable, num, den, tuple(na)
+
+
+def _decide(c: str, j: int, row: dict[str, Any], usable: list, num: float, den: float,
+            na: tuple[str, ...]) -> tuple[float | None, str, float | None, float | None]:
+    """(score, source, rubric score, expert score): the expert overrides the rubric."""
+    rub = float(np.clip(round_half(MIDPOINT + num / den), 0.0, 5.0)) if usable else None
+    expert = row.get(SCORE_COLUMNS[j])
+    expert = None if expert is None or pd.isna(expert) else float(expert)
+    if expert is not None:
+        return expert, "expert", rub, expert
+    if rub is not None:
+        return rub, "rubric", rub, expert
+    return None, ("not_applicable" if len(na) == len(rubric()[c]) else "missing"), rub, expert
+
+
 def assess(row: dict[str, Any] | pd.Series) -> list[CriterionResult]:
-    """The five criterion results of one validated flat row, with their evidence."""
-    frame = pd.DataFrame([dict(row)])
-    table = score_table(frame)
+    """The five criterion results of one validated flat row, with their evidence.
+
+    Plain Python on one row: the single-dossier path is latency-bound.
+    """
+    row = dict(row)
     out = []
     for j, c in enumerate(CRITERIA):
-        qs = rubric()[c]
-        answered = [(q, row.get(q.id)) for q in qs]
-        usable = [(q, a) for q, a in answered if isinstance(a, str) and a in q.points]
-        den = sum(q.weight for q, _ in usable)
+        usable, num, den, na = _criterion(c, row)
+        score, source, rub, expert = _decide(c, j, row, usable, num, den, na)
         evidence = tuple(sorted(
             (Evidence(q.id, a, q.points[a], q.weight * (q.points[a] - MIDPOINT) / den) for q, a in usable),
             key=lambda e: -abs(e.effect)))
-        expert = row.get(SCORE_COLUMNS[j])
-        expert = None if expert is None or pd.isna(expert) else float(expert)
-        rub = table.rubric[0, j]
         out.append(CriterionResult(
-            criterion=c,
-            score=None if np.isnan(table.score[0, j]) else float(table.score[0, j]),
-            source=str(table.source[0, j]),
-            rubric_score=None if np.isnan(rub) else float(rub),
-            expert_score=expert,
-            evidence=evidence,
-            missing=tuple(q.id for q, a in answered if not isinstance(a, str) or a == ""),
-            not_applicable=tuple(q.id for q, a in answered if a == NOT_APPLICABLE),
+            criterion=c, score=score, source=source, rubric_score=rub, expert_score=expert, evidence=evidence,
+            missing=tuple(q.id for q in rubric()[c] if not isinstance(row.get(q.id), str) or row.get(q.id) == ""),
+            not_applicable=na,
         ))
     return out
+
+
+def row_scores(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(scores (5,), sources (5,)) of one row, without the evidence: for what-if questions."""
+    decided = [_decide(c, j, row, *_criterion(c, row)) for j, c in enumerate(CRITERIA)]
+    return (np.array([np.nan if d[0] is None else d[0] for d in decided]),
+            np.array([d[1] for d in decided], dtype=object))
+
+
+def scores_of(results: list[CriterionResult]) -> tuple[np.ndarray, np.ndarray]:
+    """(scores (5,), sources (5,)) of `assess` results, as `score_table` lays them out."""
+    return (np.array([np.nan if r.score is None else r.score for r in results]),
+            np.array([r.source for r in results], dtype=object))

@@ -54,45 +54,43 @@ def test_additivity_holds_for_many_dossiers_against_the_models_own_decision_func
 
 
 def test_closed_form_equals_shap_exact_explainer_on_the_inputs(bundle):
-    """Our values are SHAP values: shap's exact explainer over input groups agrees."""
-    design = bundle.model.label_design_
-    cal = bundle.model.label_
-    frame = schema.validate_frame(generate(60, seed=9)).frame
-    X = bundle.model.matrices(frame)[0]
-    background = X[:40]
-    k = len(design.inputs)
-    groups = [np.flatnonzero((design.owner == i) & (design.partner < 0)) for i in range(k)]
-    # pair columns are products of two inputs' values: rebuild them from the masked parts
-    pairs = np.flatnonzero(design.partner >= 0)
+    """Our values are SHAP values: shap's exact explainer, run over model inputs, agrees to 1e-8.
+
+    Eight inputs vary (the five criteria and the three contexts with their own
+    slopes, so the pair terms are exercised); the others are held at the
+    dossier's values in the background too, which keeps 2^8 coalitions.
+    """
     from scoring.explain import _plan
 
+    design, cal = bundle.model.label_design_, bundle.model.label_
+    frame = schema.validate_frame(generate(60, seed=9)).frame
+    X = bundle.model.matrices(frame)[0]
+    k, explained = len(design.inputs), 3
+    varying = [design.inputs.index(n) for n in ("industrial_interest", "scientific_quality", "success_probability",
+                                                "data_quality", "regulatory_readiness", "filiere",
+                                                "funding_window", "technology_axis")]
     plan = _plan(design)
+    singles = [np.flatnonzero((design.owner == i) & (design.partner < 0)) for i in range(k)]
 
-    def f(masked_inputs):
-        out = []
-        for row in masked_inputs:
-            x = np.zeros(X.shape[1])
-            for i in range(k):
-                src = int(row[i])  # each input comes from the dossier (-1) or a background row
-                take = X[explained] if src < 0 else background[src]
-                x[groups[i]] = take[groups[i]]
-            for n, j in enumerate(pairs):
-                su, sv = int(row[design.owner[j]]), int(row[design.partner[j]])
-                xu = X[explained] if su < 0 else background[su]
-                xv = X[explained] if sv < 0 else background[sv]
-                x[j] = xu[plan.u_cols[n]].sum() * xv[plan.v_col[n]]
-            out.append(cal.logit(x[None, :])[0])
-        return np.array(out)
+    def compose(sources):
+        """Design row whose input i comes from row sources[i] of X (-1: the explained dossier)."""
+        rows = [X[explained] if int(s) < 0 else X[20 + int(s)] for s in sources]
+        x = np.zeros(X.shape[1])
+        for i in range(k):
+            x[singles[i]] = rows[i][singles[i]]
+        for n, j in enumerate(plan.pair):
+            x[j] = rows[design.owner[j]][plan.u_cols[n]].sum() * rows[design.partner[j]][plan.v_col[n]]
+        return x
 
-    # Exact Shapley over k inputs with a background of row indices, as shap.ExactExplainer defines it
-    explained = 3
-    bg_idx = np.tile(np.arange(len(background))[:, None], (1, k)).astype(float)
-    masker = shap.maskers.Independent(bg_idx, max_samples=len(background))
-    ex = shap.explainers.Exact(f, masker)
-    sv = ex(-np.ones((1, k)))
+    bg = -np.ones((25, k))
+    bg[:, varying] = np.arange(25)[:, None]
+    f = lambda m: cal.logit(np.array([compose(r) for r in m]))
+    sv = shap.explainers.Exact(f, shap.maskers.Independent(bg, max_samples=25))(-np.ones((1, k)))
+    background = np.array([compose(r) for r in bg])
     z0, phi = logit_contributions(cal, design, X[explained:explained + 1], background.mean(axis=0))
     assert np.allclose(sv.values[0], phi[0], atol=1e-8)
     assert sv.base_values[0] == pytest.approx(z0[0], abs=1e-8)
+    assert np.abs(phi[0, varying]).min() > 0  # every varying input, pairs included, was really exercised
 
 
 def test_actions_deliver_the_gain_they_announce(bundle, result):

@@ -32,7 +32,7 @@ def test_eligibility_names_the_rule_broken(dossier):
 def test_knockouts_apply_european_thresholds():
     import numpy as np
 
-    scores = np.array([[3.0, 3.0, 3.0, 2.0, 2.0], [4.0, 2.5, 4.0, 5.0, 5.0], [3.0, 3.0, 3.5, 0, 0]])
+    scores = np.array([[3.0, 3.0, 3.0, 2.0, 2.0], [4.0, 2.5, 4.0, 5.0, 5.0], [3.5, 3.0, 3.5, 0, 0]])
     ko = reference.knockouts(scores, "horizon_europe")
     assert ko[0] == ["total<10"]
     assert ko[1] == ["scientific_quality<3"]

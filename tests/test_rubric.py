@@ -91,3 +91,15 @@ def test_better_answer_never_lowers_the_criterion_score(data, ):
         doc["answers"][q.id] = a
         scores.append(next(r.score for r in assess(row_of(doc)) if r.criterion == q.criterion))
     assert scores[1] >= scores[0]
+
+
+def test_one_row_path_agrees_with_the_vectorised_table_bit_for_bit():
+    from scoring.synthetic import generate
+
+    frame = schema.validate_frame(generate(400, seed=17)).frame
+    frame[list(schema.SCORE_COLUMNS)] = np.nan  # rubric scores, not the committee's
+    table = rubric.score_table(frame)
+    for i, row in enumerate(frame.to_dict("records")):
+        scores, sources = rubric.scores_of(assess(row))
+        assert np.array_equal(scores, table.score[i], equal_nan=True)
+        assert list(sources) == list(table.source[i])

@@ -1,0 +1,39 @@
+"""The shipped model meets the issue's targets on a fresh 60,000-row base from another seed."""
+
+from __future__ import annotations
+
+import pytest
+
+from scoring import schema
+from scoring.evaluate import evaluate
+from scoring.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def report(bundle):
+    fresh = schema.validate_frame(generate(60_000, seed=99)).frame
+    return evaluate(bundle.model, bundle.baselines, fresh)
+
+
+@pytest.mark.parametrize("target", ["labeled", "success"])
+def test_auc_within_a_hundredth_of_the_oracle(report, target):
+    e = report["targets"][target]
+    assert e["oracle"]["auc"] - e["model"]["auc"] <= 0.01
+
+
+@pytest.mark.parametrize("target", ["labeled", "success"])
+def test_calibrated_overall_and_in_every_group_of_1000_rows(report, target):
+    e = report["targets"][target]
+    assert e["model"]["ece"] <= 0.03
+    big = [g for g in e["groups"] if g["n"] >= 1000]
+    assert len(big) >= 10
+    assert all(g["ece"] <= 0.03 for g in big), [(g["value"], round(g["ece"], 3)) for g in big if g["ece"] > 0.03]
+
+
+@pytest.mark.parametrize("target", ["labeled", "success"])
+def test_ahead_of_score_sum_and_base_rates_not_behind_logistic(report, target):
+    e = report["targets"][target]
+    auc = e["model"]["auc"]
+    assert auc > e["baselines"]["score_sum"]["auc"] and auc > e["baselines"]["base_rate"]["auc"]
+    assert auc >= e["baselines"]["logistic"]["auc"]
+    assert e["model"]["log_loss"] <= e["baselines"]["logistic"]["log_loss"]
