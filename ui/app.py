@@ -20,7 +20,8 @@ import streamlit as st  # noqa: E402
 
 from ui import components  # noqa: E402
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit would run a pages/ folder's scripts on their own, without this entry point.
+VIEWS = Path(__file__).resolve().parent / "views"
 
 # No page or navigation icons: a ":material/...:" one becomes the tab's icon, fetched from
 # fonts.gstatic.com, and emoji need a colour-emoji font the machine may not have.
@@ -30,10 +31,10 @@ st.set_page_config(page_title="CEP Medicen", layout="wide",
 components.language_toggle()
 bundle = components.bundle()
 page = st.navigation([
-    st.Page(PAGES / "self_assessment.py", title=components.tr("ui.nav.self_assessment"), default=True),
-    st.Page(PAGES / "triage.py", title=components.tr("ui.nav.triage")),
-    st.Page(PAGES / "portfolio.py", title=components.tr("ui.nav.portfolio")),
-    st.Page(PAGES / "model_card.py", title=components.tr("ui.nav.model")),
+    st.Page(VIEWS / "self_assessment.py", title=components.tr("ui.nav.self_assessment"), default=True),
+    st.Page(VIEWS / "triage.py", title=components.tr("ui.nav.triage")),
+    st.Page(VIEWS / "portfolio.py", title=components.tr("ui.nav.portfolio")),
+    st.Page(VIEWS / "model_card.py", title=components.tr("ui.nav.model")),
 ])
 components.sidebar_footer(bundle)
 page.run()

@@ -19,8 +19,8 @@ import pandas as pd
 import streamlit as st
 
 from scoring import io, persist
-from scoring.i18n import code_label, t
 from scoring.explain import explain
+from scoring.i18n import code_label, t
 from scoring.schema import FIELD_BY_NAME, Issue
 from ui import shaping
 
@@ -140,6 +140,8 @@ def issue_text(issue: Issue) -> str:
         reason = tr("ui.issue.missing") if f is not None and f.required else issue.reason
         return tr("ui.issue.line", field=field_label(issue.field), path=issue.path, reason=reason)
     value = issue.value.item() if hasattr(issue.value, "item") else issue.value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a number typed as 200000 reads back as 200000, not 200000.0
     return tr("ui.issue.line_value", field=field_label(issue.field), path=issue.path, value=value,
               reason=issue.reason)
 
@@ -245,7 +247,7 @@ def show_actions(actions: list[dict[str, Any]]) -> None:
 
 
 def show_missing(missing: list[str]) -> None:
-    """What the model had to do without, in the user's words; unanswered questions grouped by criterion."""
+    """What the model had to do without, in the user's words; the unanswered questions counted, then listed."""
     if not missing:
         return
     lines = [shaping.missing_label(m, lang()) for m in missing if not m.startswith("answers.")]
@@ -316,4 +318,4 @@ def windows_chart(windows: list[dict[str, Any]]) -> alt.Chart:
 
 
 def code_axis(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column].map(lambda c: code_label(column, c, lang()) if isinstance(c, str) else c)
+    return frame[column].map(lambda c: code_label(column, c, lang()))

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from scoring.i18n import code_label, t
-from scoring.schema import FIELD_BY_NAME, NOT_APPLICABLE, from_json
+from scoring.schema import FIELD_BY_NAME, from_json
 from ui import form, shaping
 
 CSS = """
@@ -113,7 +113,7 @@ def _display(name: str, value: Any, lang: str) -> str:
     if f.kind == "code":
         return code_label(name, value, lang)
     if f.kind == "answer":
-        return t(f"rubric.{name}.{value}", lang) if value != NOT_APPLICABLE else t("ui.answer.na", lang)
+        return shaping.answer_label(name, value, lang)
     if f.kind == "bool":
         return t("value.yes" if value else "value.no", lang)
     if f.kind == "float":

@@ -10,7 +10,7 @@ from typing import Any
 
 from scoring.i18n import t
 from scoring.rubric import SOURCES
-from scoring.schema import CRITERIA, FIELD_BY_NAME, SCORE_COLUMNS
+from scoring.schema import CRITERIA, FIELD_BY_NAME, NOT_APPLICABLE, SCORE_COLUMNS
 
 TOP_INPUTS = 8  # inputs shown one by one in a waterfall; the others are summed into one step
 
@@ -73,6 +73,11 @@ def field_label(name: str, lang: str) -> str:
     if name in SCORE_COLUMNS:
         return t("ui.field.expert_score", lang, criterion=t(f"criterion.{CRITERIA[SCORE_COLUMNS.index(name)]}", lang))
     return t(f"ui.field.{name}", lang) if f is not None else name
+
+
+def answer_label(qid: str, answer: str, lang: str) -> str:
+    """Display label of a rubric answer, "not applicable" included."""
+    return t("ui.answer.na", lang) if answer == NOT_APPLICABLE else t(f"rubric.{qid}.{answer}", lang)
 
 
 def notice(card: dict[str, Any], lang: str) -> str:

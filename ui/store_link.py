@@ -62,7 +62,11 @@ def _save_draft(doc: dict[str, Any]) -> None:
 
 
 def _reopen(dossier_id: str, load_draft: Callable[[object, str], None]) -> None:
-    version = store().load_dossier(dossier_id)
+    try:
+        version = store().load_dossier(dossier_id)
+    except KeyError as exc:
+        _say("error", ui.tr("ui.store.refused", error=str(exc)))
+        return
     load_draft(version.payload, ui.tr("ui.store.source", id=dossier_id, version=version.version))
     st.session_state[DRAFT_VERSION] = (dossier_id, version.version)
 

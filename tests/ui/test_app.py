@@ -20,9 +20,9 @@ from ui import components, form, queue
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = {
     "self_assessment": (None, "ui.sa.title"),
-    "triage": ("pages/triage.py", "ui.triage.title"),
-    "portfolio": ("pages/portfolio.py", "ui.pf.title"),
-    "model": ("pages/model_card.py", "ui.model.title"),
+    "triage": ("views/triage.py", "ui.triage.title"),
+    "portfolio": ("views/portfolio.py", "ui.pf.title"),
+    "model": ("views/model_card.py", "ui.model.title"),
 }
 
 
@@ -138,6 +138,20 @@ def test_a_file_that_is_not_a_dossier_is_refused_with_its_reason(app):
     assert "colour" in "\n".join(e.value for e in app.error)
 
 
+def test_a_draft_saved_in_the_local_store_reopens(app):
+    upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
+    app.text_input(key="store.user").input("Alice").run()
+    app.button(key="sa.store_save").click().run()
+    doc_id = schema.example()["dossier_id"]
+    assert t("ui.store.draft_saved", "fr", id=doc_id, version=1) in texts(app)
+    app.button(key="sa.clear").click().run()
+    assert app.text_input(key="sa.f.title").value == ""
+    assert app.selectbox(key="sa.store_pick").value == doc_id
+    app.button(key="sa.store_reopen").click().run()
+    assert not app.exception, app.exception
+    assert app.text_input(key="sa.f.title").value == schema.example()["title"]
+
+
 # --------------------------------------------------------------------------- triage
 
 def _queue(at) -> pd.DataFrame:
@@ -146,7 +160,7 @@ def _queue(at) -> pd.DataFrame:
 
 
 def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
-    app.switch_page("pages/triage.py").run()
+    app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
     assert not app.exception, app.exception
     q = _queue(app)
@@ -170,7 +184,7 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
 def test_triage_lists_bad_rows_and_queues_the_others(app):
     raw = generate(5, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES]).astype(object)
     raw.loc[2, "trl"] = "douze"
-    app.switch_page("pages/triage.py").run()
+    app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", "session.csv", raw.to_csv(index=False).encode(), "text/csv")
     bad = [d.value for d in app.dataframe if t("ui.col.problem", "fr") in d.value.columns][0]
     assert list(bad[t("ui.col.row", "fr")]) == [3] and "trl" in bad[t("ui.col.problem", "fr")].iloc[0]
@@ -193,13 +207,34 @@ def test_window_rules_mark_ineligible_and_knocked_out_dossiers(bundle):
     assert t("ui.triage.knockout_total", "fr", threshold="10") in q.loc["X-EU", "blocking"]
 
 
+def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
+    from scoring.store import Store
+
+    app.switch_page("views/triage.py").run()
+    app.button(key="tr.examples").click().run()
+    top = app.selectbox(key="tr.pick").value
+    app.number_input(key=f"tr.score.{top}.scientific_quality").set_value(4.5)
+    app.text_area(key=f"tr.note.{top}").input("dossier solide")
+    app.selectbox(key=f"tr.decision.{top}").select(True)
+    app.text_input(key="store.user").input("Comité")
+    app.run()
+    app.button(key="tr.store_save").click().run()
+    assert not app.exception, app.exception
+    assert t("ui.store.triage_saved", "fr", n=12, new=12, assessed=1, decided=1) in texts(app)
+    store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
+    assessment = store.scores_visible_to("Comité", top).assessments[0]
+    assert assessment.scores == {"scientific_quality": 4.5} and assessment.notes == "dossier solide"
+    assert store.decision(top).labeled is True
+    store.close()
+
+
 # --------------------------------------------------------------------------- portfolio
 
 def test_portfolio_scores_every_row_and_lists_the_bad_ones(app):
     raw = generate(60, 3).astype(object)
     raw.loc[3, "trl"] = "douze"
     raw.loc[10, "filiere"] = "astrophysique"
-    app.switch_page("pages/portfolio.py").run()
+    app.switch_page("views/portfolio.py").run()
     upload(app, "pf.upload", "base.csv", raw.to_csv(index=False).encode(), "text/csv")
     metrics = {m.label: m.value for m in app.metric}
     assert metrics[t("ui.pf.rows", "fr")] == "60" and metrics[t("ui.pf.invalid", "fr")] == "2"
@@ -213,7 +248,7 @@ def test_portfolio_scores_every_row_and_lists_the_bad_ones(app):
 
 
 def test_portfolio_explains_a_file_it_cannot_read(app):
-    app.switch_page("pages/portfolio.py").run()
+    app.switch_page("views/portfolio.py").run()
     upload(app, "pf.upload", "base.csv", b"a,b\n1,2\n", "text/csv")
     assert "filiere" in "\n".join(e.value for e in app.error)
 
@@ -221,7 +256,7 @@ def test_portfolio_explains_a_file_it_cannot_read(app):
 # --------------------------------------------------------------------------- model card
 
 def test_model_page_shows_metrics_against_oracle_and_baselines(app):
-    app.switch_page("pages/model_card.py").run()
+    app.switch_page("views/model_card.py").run()
     [metrics] = [d.value for d in app.dataframe]
     names = set(metrics[t("ui.model.scorer", "fr")])
     assert {t("ui.scorer.model", "fr"), t("ui.scorer.logistic", "fr")} <= names

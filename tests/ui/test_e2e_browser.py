@@ -154,6 +154,10 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
             _idle(page)
             page.get_by_text(t("ui.prob.success", "fr"), exact=True).first.wait_for(timeout=30_000)
             body = page.locator('[data-testid="stMain"]').inner_text()
+            with page.expect_download() as download:
+                page.get_by_role("button", name=t("ui.report.download", "fr")).click()
+            report_name = download.value.suggested_filename
+            report = Path(download.value.path()).read_text(encoding="utf-8")
         finally:
             # Also on failure: the screenshot shows where the form stopped.
             SCREENSHOT.parent.mkdir(exist_ok=True)
@@ -162,4 +166,5 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
     for key in ("ui.prob.labeled", "ui.prob.success", "ui.reason.for", "ui.reason.against", "ui.report.download"):
         assert t(key, "fr") in body, key
     assert "%" in body and "Medi'Scope 2025" in body
+    assert report_name.endswith(".html") and "CEP-E2E-001" in report
     assert outside == [], f"the page asked outside hosts for {outside}"

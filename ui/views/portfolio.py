@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 
 from scoring import DATA_DIR, io
-from scoring.schema import CRITERIA, SchemaError, validate_frame
+from scoring.batch import score_frame
+from scoring.schema import SchemaError, validate_frame
 from ui import components as ui
 
 RESULT = "pf.result"  # {"name": file name, "token": upload id, "frame": scored frame}
@@ -25,32 +25,15 @@ FORMATS = ("csv", "xlsx", "parquet")
 
 
 def _score_chunk(raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(every row of `raw` with status, error, criterion scores, probabilities and best window,
-    the valid rows' filière and window codes with their probabilities, for the charts)."""
-    model = ui.bundle().model
+    """(every row of `raw`, scored by the batch library; the valid rows' filière and window codes with
+    their probabilities, for the charts)."""
+    scored = score_frame(raw, ui.bundle(), first_row=first_row)
+    # The scored rows keep the file's own headers and spellings ("Filière", "e-santé"); the charts need
+    # the codes, and only the validator reads them from those spellings.
     v = validate_frame(raw, first_row=first_row)
-    out = raw.reset_index(drop=True).copy()
-    out["status"] = np.where(v.ok, "ok", "error")
-    out["error"] = v.reasons()
-    ok = np.flatnonzero(v.ok)
-    cols = {f"criterion_{c}": np.full(len(out), np.nan) for c in CRITERIA}
-    cols |= {k: np.full(len(out), np.nan) for k in ("p_labeled", "p_funded", "p_success")}
-    best = np.full(len(out), None, dtype=object)
-    if len(ok):
-        frame = v.frame.iloc[ok].reset_index(drop=True)
-        pred = model.predict(frame)
-        for j, c in enumerate(CRITERIA):
-            cols[f"criterion_{c}"][ok] = pred.scores[:, j]
-        cols["p_labeled"][ok], cols["p_funded"][ok], cols["p_success"][ok] = pred.labeled, pred.funded, pred.success
-        wm = model.window_matrix(frame)
-        top = wm[(wm["rank"] == 1) & wm["eligible"]]
-        best[ok[top["row"].to_numpy()]] = top["window"].to_numpy()
-    for k, values in cols.items():
-        out[k] = values
-    out["best_window"] = best
     summary = v.frame.loc[v.ok, ["filiere", "funding_window"]].assign(
-        p_labeled=cols["p_labeled"][ok], p_success=cols["p_success"][ok])
-    return out, summary
+        p_labeled=scored["p_labeled"].to_numpy()[v.ok], p_success=scored["p_success"].to_numpy()[v.ok])
+    return scored, summary
 
 
 def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,8 +50,9 @@ def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
     g = ok.assign(filiere=ui.code_axis(ok, "filiere"), window=ui.code_axis(ok, "funding_window")) \
         .groupby(["filiere", "window"], as_index=False).agg(expected=("p_success", "sum"), n=("p_success", "size"))
-    base = alt.Chart(g).encode(x=alt.X("window:N", title=ui.tr("input.funding_window")),
-                               y=alt.Y("filiere:N", title=ui.tr("input.filiere")))
+    base = alt.Chart(g).encode(
+        x=alt.X("window:N", title=ui.tr("input.funding_window"), axis=alt.Axis(labelAngle=-30, labelLimit=200)),
+        y=alt.Y("filiere:N", title=ui.tr("input.filiere"), axis=alt.Axis(labelLimit=200)))
     cells = base.mark_rect().encode(
         color=alt.Color("expected:Q", title=ui.tr("ui.pf.expected_short"), scale=alt.Scale(scheme="blues")),
         tooltip=[alt.Tooltip("filiere:N", title=ui.tr("input.filiere")),
@@ -78,7 +62,7 @@ def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
     text = base.mark_text().encode(text=alt.Text("expected:Q", format=".1f"),
                                    color=alt.condition(alt.datum.expected > g["expected"].max() / 2,
                                                        alt.value("white"), alt.value("black")))
-    return (cells + text).properties(height=220)
+    return (cells + text).properties(height=alt.Step(40))
 
 
 def _distribution_chart(ok: pd.DataFrame, target: str) -> alt.Chart:
@@ -105,7 +89,7 @@ def _take(name: str, token: str, read) -> None:
 
 st.title(ui.tr("ui.pf.title"))
 st.caption(ui.tr("ui.pf.intro"))
-c1, c2 = st.columns([3, 1])
+c1, c2 = st.columns([3, 2])
 uploaded = c1.file_uploader(ui.tr("ui.pf.upload"), type=["csv", "xlsx", "parquet"], key="pf.upload",
                             help=ui.upload_help("CSV, XLSX, Parquet"))
 use_example = c2.button(ui.tr("ui.pf.example"), key="pf.example", icon=":material/science:",

@@ -9,6 +9,8 @@ cached per dossier, so only a changed dossier is scored again).
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -16,10 +18,10 @@ from scoring.rubric import rubric
 from scoring.schema import CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame
 from scoring.synthetic import generate
 from ui import components as ui
-from ui import queue, store_link
+from ui import queue, shaping, store_link
 
 LOADED = "tr.loaded"  # {"docs": [dossier JSON without expert scores], "bad": [(file, Issue)]}
-EXAMPLE_ROWS, EXAMPLE_SEED = 12, 5
+EXAMPLE_ROWS, EXAMPLE_SEED = 12, 11  # a seed whose dossiers fall in all three bands
 SCALE = (0.0, 5.0)
 
 
@@ -93,8 +95,7 @@ def _anchors(criterion: str, doc: dict, result: dict) -> str:
                    f"{crit['rubric_score']:g}/5")]
     for q in rubric()[criterion]:
         a = answers.get(q.id)
-        shown = ui.tr("ui.answer.na") if a == "na" else ui.tr(f"rubric.{q.id}.{a}") if a else ui.tr(
-            "ui.triage.unanswered")
+        shown = shaping.answer_label(q.id, a, ui.lang()) if a else ui.tr("ui.triage.unanswered")
         ladder = " < ".join(ui.tr(f"rubric.{q.id}.{x}") for x in q.answers)
         lines.append(f"- **{ui.tr(f'rubric.{q.id}')}** {shown}  \n  _{ladder}_")
     lines.append(ui.tr("ui.triage.scale"))
@@ -133,20 +134,19 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
 def _queue_table(q: pd.DataFrame) -> None:
     shown = ["rank", "dossier_id", "acronym", "window", "p_labeled", "p_success", "band_label", "blocking",
              *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes"]
-    percent = dict(format="percent", min_value=0.0, max_value=1.0)
-    st.dataframe(q[shown].rename(columns=lambda c: queue.column_title(c, ui.lang())), hide_index=True,
-                 column_config={queue.column_title("p_labeled", ui.lang()): st.column_config.ProgressColumn(**percent),
-                                queue.column_title("p_success", ui.lang()): st.column_config.ProgressColumn(**percent),
-                                queue.column_title("ranking_score", ui.lang()): st.column_config.NumberColumn(
-                                    format="%.2f")},
-                 key="tr.queue_table")
+    table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"])
+    title = partial(queue.column_title, lang=ui.lang())
+    percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100)
+    st.dataframe(table.rename(columns=title), hide_index=True, key="tr.queue_table",
+                 column_config={title("p_labeled"): percent, title("p_success"): percent,
+                                title("ranking_score"): st.column_config.NumberColumn(format="%.2f")})
 
 
 # --------------------------------------------------------------------------- page
 
 st.title(ui.tr("ui.triage.title"))
 st.caption(ui.tr("ui.triage.intro"))
-c1, c2 = st.columns([3, 1])
+c1, c2 = st.columns([3, 2])
 c1.file_uploader(ui.tr("ui.triage.upload"), type=["json", "csv", "xlsx"], accept_multiple_files=True,
                  key="tr.upload", on_change=_load_files, help=ui.upload_help("JSON, CSV, XLSX"))
 c2.button(ui.tr("ui.triage.examples"), on_click=_load_examples, key="tr.examples", icon=":material/science:",

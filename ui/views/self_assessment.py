@@ -17,7 +17,7 @@ from scoring.i18n import code_label
 from scoring.rubric import rubric, score_table
 from scoring.schema import CRITERIA, FIELD_BY_NAME, MIN_YEAR, NOT_APPLICABLE, SchemaError, from_json, load_json_dossiers
 from ui import components as ui
-from ui import form, report, store_link
+from ui import form, report, shaping, store_link
 
 STEP = "sa.step"
 ATTEMPTED = "sa.attempted"  # an evaluation was asked for: missing required fields are now errors
@@ -89,7 +89,7 @@ def _draft_panel(doc: dict) -> None:
         c1, c2 = st.columns(2)
         c1.download_button(ui.tr("ui.draft.download"), data=lambda: ui.json_bytes(doc),
                            file_name=f"{doc.get('dossier_id') or ui.tr('ui.draft.file_stem')}.json",
-                           mime="application/json", key="sa.draft_download", on_click="ignore",
+                           mime=ui.MIME["json"], key="sa.draft_download", on_click="ignore",
                            icon=":material/download:")
         c2.button(ui.tr("ui.draft.clear"), on_click=_clear_form, key="sa.clear", icon=":material/restart_alt:")
         st.file_uploader(ui.tr("ui.draft.upload"), type=["json"], key="sa.draft_upload",
@@ -112,14 +112,10 @@ def _label(name: str) -> str:
     return ui.field_label(name) + (" *" if FIELD_BY_NAME[name].required else "")
 
 
-def _help(name: str) -> str:
-    return ui.tr(f"ui.help.{name}")
-
-
 def _context_widget(name: str) -> None:
     f = FIELD_BY_NAME[name]
     k = form.key(f)
-    common = dict(key=k, help=_help(name), persist_state="session")
+    common = dict(key=k, help=ui.tr(f"ui.help.{name}"), persist_state="session")
     if f.kind == "str":
         st.text_input(_label(name), **common)
     elif f.kind == "code":
@@ -160,7 +156,7 @@ def _criterion_step(criterion: str, issues: dict, doc_flat: dict) -> None:
     st.caption(ui.tr("ui.sa.rubric_rule"))
     for q in rubric()[criterion]:
         answers = ui.labels(q.answers + ((NOT_APPLICABLE,) if q.na_allowed else ()),
-                            lambda a: ui.tr("ui.answer.na") if a == NOT_APPLICABLE else ui.tr(f"rubric.{q.id}.{a}"))
+                            lambda a: shaping.answer_label(q.id, a, ui.lang()))
         st.radio(ui.tr(f"rubric.{q.id}"), list(answers), index=None, key=form.key(FIELD_BY_NAME[q.id]),
                  format_func=answers.get, persist_state="session")
         _inline(q.id, issues, True, doc_flat)
@@ -191,21 +187,17 @@ def _issues_summary(issues: dict) -> None:
     st.error(ui.tr("ui.sa.fix_first") + "\n" + "\n".join(lines), icon=":material/error:")
 
 
-def _results(doc: dict, issues: dict) -> None:
+def _results(doc: dict) -> None:
     scored = st.session_state.get(SCORED)
     if scored is None:
-        if st.session_state.get(ATTEMPTED) and issues:
-            _issues_summary(issues)
-        else:
-            st.info(ui.tr("ui.sa.not_scored"), icon=":material/info:")
+        st.info(ui.tr("ui.sa.not_scored"), icon=":material/info:")
         return
     if scored != doc:
         st.warning(ui.tr("ui.sa.stale"), icon=":material/update:")
-    result = ui.explain_doc(scored)
-    show_result(scored, result)
+    _show_result(scored, ui.explain_doc(scored))
 
 
-def show_result(doc: dict, result: dict) -> None:
+def _show_result(doc: dict, result: dict) -> None:
     p = result["probabilities"]
     c1, c2, c3 = st.columns(3)
     base = p["base_rate"]["filiere"]["value"]
@@ -242,10 +234,11 @@ def show_result(doc: dict, result: dict) -> None:
     ui.show_missing(p["missing_inputs"])
 
     st.subheader(ui.tr("ui.report.download_title"))
-    now = dt.datetime.now()
-    html = report.build_html(doc, result, ui.bundle().card, ui.lang(), now)
-    st.download_button(ui.tr("ui.report.download"), data=html.encode("utf-8"),
-                       file_name=f"rapport_{doc['dossier_id']}_{now:%Y%m%d}.html", mime="text/html",
+    card, lang = ui.bundle().card, ui.lang()
+    st.download_button(ui.tr("ui.report.download"),
+                       data=lambda: report.build_html(doc, result, card, lang, dt.datetime.now()).encode("utf-8"),
+                       file_name=f"{ui.tr('ui.report.file_stem')}_{doc['dossier_id']}_{dt.date.today():%Y%m%d}.html",
+                       mime=ui.MIME["html"],
                        key="sa.report", on_click="ignore", type="primary", icon=":material/description:")
     st.caption(ui.tr("ui.report.download_help"))
 
@@ -264,12 +257,12 @@ steps = ui.labels(range(len(form.STEPS)), lambda i: f"{i + 1}. {ui.tr(f'ui.sa.st
 step = st.radio(ui.tr("ui.sa.steps"), list(steps), key=STEP, horizontal=True, persist_state="session",
                 format_func=steps.get)
 name = form.STEPS[step]
+if attempted and issues:
+    _issues_summary(issues)
 if name == "context":
     _context_step(issues, attempted, doc_flat)
 elif name == "results":
-    _results(doc, issues)
+    _results(doc)
 else:
     _criterion_step(name, issues, doc_flat)
-if attempted and issues and name != "results":
-    st.caption(ui.tr("ui.sa.issue_count", n=sum(len(v) for v in issues.values())))
 _nav(step)
