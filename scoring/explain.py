@@ -324,11 +324,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
                              rate=_pct(rate_f), p=_pct(p["success"])),
                 "missing_inputs": _missing_inputs(row, crit, model),
             },
-            "contributions": {
-                target: {"base": float(contrib[target][0][i]),
-                         "values": {name: float(v) for name, v in zip(INPUTS, contrib[target][1][i])}}
-                for target in ("labeled", "success")
-            },
+            "contributions": {target: _contribution_dict(contrib[target], i) for target in ("labeled", "success")},
             "reasons": _reasons(contrib["success"][1][i], row, scores, crit, lang),
             "actions": actions(model, (X_lab[i:i + 1], X_f1[i:i + 1]), row, lang, p["success"], p["labeled"]),
             "windows": windows,
@@ -338,6 +334,14 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
                                   "text": _window_advice(windows, row["funding_window"], p["success"], lang)})
         out.append(result)
     return out
+
+
+def _contribution_dict(target: tuple[np.ndarray, np.ndarray], i: int) -> dict[str, Any]:
+    """Base, per-input values and their totals for the criteria and for the context."""
+    values = {name: float(v) for name, v in zip(INPUTS, target[1][i])}
+    return {"base": float(target[0][i]), "values": values,
+            "groups": {"criteria": sum(values[c] for c in CRITERIA),
+                       "context": sum(v for name, v in values.items() if name not in CRITERIA)}}
 
 
 def _criterion_dict(c, lang: str) -> dict[str, Any]:

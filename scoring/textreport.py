@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scoring.explain import input_label
 from scoring.i18n import t
 
 
@@ -41,8 +42,10 @@ def render(result: dict[str, Any], lang: str = "fr") -> str:
     succ = result["contributions"]["success"]
     lines.append(f"== {t('text.contributions', lang)}")
     lines.append(f"  {t('text.base', lang)}: {100 * succ['base']:.1f}")
+    for group in ("criteria", "context"):
+        lines.append(f"  {t(f'text.group_{group}', lang)}: {100 * succ['groups'][group]:+.1f}")
     for name, v in sorted(succ["values"].items(), key=lambda kv: -abs(kv[1])):
-        lines.append(f"  {100 * v:+6.1f}  {name}")
+        lines.append(f"  {100 * v:+6.1f}  {input_label(name, lang)}")
     lines.append(f"== {t('text.reasons', lang)}")
     for r in result["reasons"]:
         tag = {"for": t("text.for", lang), "against": t("text.against", lang)}.get(r["kind"], "->")

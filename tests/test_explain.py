@@ -38,6 +38,7 @@ def test_contributions_add_up_to_the_probability_shown(result, target):
     c = result["contributions"][target]
     assert c["base"] + sum(c["values"].values()) == pytest.approx(result["probabilities"][target], abs=1e-9)
     assert set(c["values"]) == set(INPUTS)
+    assert c["groups"]["criteria"] + c["groups"]["context"] == pytest.approx(sum(c["values"].values()), abs=1e-12)
 
 
 def test_additivity_holds_for_many_dossiers_against_the_models_own_decision_function(bundle):
