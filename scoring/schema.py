@@ -373,17 +373,27 @@ def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
                          for v, m in zip(raw.to_numpy(), miss)], dtype=object)
     else:
         low = _as_text(raw, miss).str.lower()
-    t = low.isin(_TRUE).to_numpy(dtype=bool) & ~miss
-    f = low.isin(_FALSE).to_numpy(dtype=bool) & ~miss
+    t = _isin(low, _TRUE) & ~miss
+    f = _isin(low, _FALSE) & ~miss
     out.add(~miss & ~t & ~f, col.name, raw, "is not a yes/no value; use true/false (or oui/non, 1/0)")
     res[t] = 1.0
     res[f] = 0.0
     return res
 
 
+def _isin(s: pd.Series, values: Iterable[str]) -> np.ndarray:
+    if isinstance(s.dtype, pd.StringDtype):  # pandas' isin goes through Arrow too, at twice the cost
+        arr = pa.array(s)
+        return pc.is_in(arr, value_set=pa.array(list(values), arr.type)).fill_null(False).to_numpy(zero_copy_only=False)
+    if s.dtype == object:  # Python strings (JSON, Excel): a set lookup per cell, no per-call set-up
+        allowed = set(values)
+        return np.fromiter((v in allowed for v in s.to_numpy()), bool, len(s))
+    return s.isin(values).to_numpy(dtype=bool)
+
+
 def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Series:
     txt = _as_text(raw, miss)
-    known = np.asarray(txt.isin(col.allowed).to_numpy(), bool) & ~miss
+    known = _isin(txt, col.allowed) & ~miss
     todo = ~miss & ~known
     if todo.any():
         aliases = code_aliases().get(col.name, {}) if col.kind == "code" else {}
