@@ -103,10 +103,11 @@ def _answer_arrays(frame: pd.DataFrame, q: Question) -> tuple[np.ndarray, np.nda
         return np.full(n, np.nan), np.zeros(n, bool)
     col = frame[q.id]
     if isinstance(col.dtype, pd.StringDtype):  # validated text is Arrow-backed: look answers up in Arrow
-        where = pc.index_in(pa.array(col), value_set=pa.array(list(q.points)))
-        pts = np.append(list(q.points.values()), np.nan)[where.fill_null(len(q.points)).to_numpy(zero_copy_only=False)]
-    else:
-        pts = col.map(q.points).to_numpy(dtype=float, na_value=np.nan)
+        arr = pa.array(col)
+        where = pc.index_in(arr, value_set=pa.array(list(q.points))).fill_null(len(q.points))
+        pts = np.append(list(q.points.values()), np.nan)[where.to_numpy(zero_copy_only=False)]
+        return pts, pc.equal(arr, NOT_APPLICABLE).fill_null(False).to_numpy(zero_copy_only=False)
+    pts = col.map(q.points).to_numpy(dtype=float, na_value=np.nan)
     na = (col == NOT_APPLICABLE).to_numpy(dtype=bool, na_value=False)
     return pts, na
 
@@ -123,8 +124,9 @@ def rubric_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
         for q in rubric()[c]:
             pts, na = _answer_arrays(frame, q)
             used = ~np.isnan(pts)
-            num[used] += q.weight * (pts[used] - MIDPOINT)
-            den[used] += q.weight
+            # adding 0.0 where unused keeps every sum bit for bit, without gathering and scattering
+            num += np.where(used, q.weight * (pts - MIDPOINT), 0.0)
+            den += np.where(used, q.weight, 0.0)
             na_count += na
         has = den > 0
         raw[has, j] = MIDPOINT + num[has] / den[has]
@@ -143,8 +145,8 @@ def score_table(frame: pd.DataFrame) -> ScoreTable:
     ]) if n else np.zeros((0, len(CRITERIA)))
     has_expert = ~np.isnan(expert)
     score = np.where(has_expert, expert, rub)
-    source = np.where(has_expert, "expert", np.where(~none, "rubric", np.where(all_na, "not_applicable", "missing")))
-    return ScoreTable(score, rub, source.astype(object))
+    kind = np.where(has_expert, 0, np.where(~none, 1, np.where(all_na, 2, 3)))  # positions in SOURCES
+    return ScoreTable(score, rub, np.array(SOURCES, dtype=object)[kind])
 
 
 # --------------------------------------------------------------------------- one dossier
