@@ -64,6 +64,12 @@ def labels(options: Any, label: Any) -> dict[Any, str]:
     return {o: label(o) for o in options}
 
 
+def target_choice(key: str) -> str:
+    """Which probability a chart shows: P(labelled and funded) first, or P(labelled)."""
+    targets = labels(("success", "labeled"), lambda x: tr(f"ui.prob.{x}"))
+    return st.radio(tr("ui.contrib.target"), list(targets), horizontal=True, key=key, format_func=targets.get)
+
+
 def pct(p: float | None) -> str:
     return shaping.pct(p, lang())
 

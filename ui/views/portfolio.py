@@ -66,13 +66,15 @@ def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
 
 
 def _distribution_chart(ok: pd.DataFrame, target: str) -> alt.Chart:
-    df = pd.DataFrame({"p": 100 * ok[f"p_{target}"], "filiere": ui.code_axis(ok, "filiere")})
-    return alt.Chart(df).mark_bar(opacity=0.8).encode(
-        x=alt.X("p:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=ui.tr("ui.chart.percent_axis")),
-        y=alt.Y("count():Q", stack=True, title=ui.tr("ui.pf.dossiers")),
-        color=alt.Color("filiere:N", title=ui.tr("input.filiere"), legend=alt.Legend(orient="bottom")),
-        tooltip=[alt.Tooltip("filiere:N"), alt.Tooltip("count():Q", title=ui.tr("ui.pf.dossiers"))],
-    ).properties(height=260)
+    """Per window, one box per filière: the spread of the chosen probability."""
+    df = pd.DataFrame({"p": 100 * ok[f"p_{target}"].to_numpy(), "filiere": ui.code_axis(ok, "filiere").to_numpy(),
+                       "window": ui.code_axis(ok, "funding_window").to_numpy()})
+    return alt.Chart(df).mark_boxplot(extent="min-max", size=10).encode(
+        x=alt.X("p:Q", scale=alt.Scale(domain=[0, 100]), title=ui.tr("ui.chart.percent_axis")),
+        y=alt.Y("window:N", title=None, axis=alt.Axis(labelLimit=240)),
+        yOffset="filiere:N",
+        color=alt.Color("filiere:N", title=ui.tr("input.filiere"), legend=alt.Legend(orient="top")),
+    ).properties(height=alt.Step(14))
 
 
 def _take(name: str, token: str, read) -> None:
@@ -127,9 +129,8 @@ if len(ok):
     st.caption(ui.tr("ui.pf.expected_help"))
     st.altair_chart(_expected_chart(ok), width="stretch")
     st.subheader(ui.tr("ui.pf.distribution"))
-    targets = ui.labels(("success", "labeled"), lambda x: ui.tr(f"ui.prob.{x}"))
-    target = st.radio(ui.tr("ui.contrib.target"), list(targets), horizontal=True, key="pf.target",
-                      format_func=targets.get)
+    st.caption(ui.tr("ui.pf.distribution_help"))
+    target = ui.target_choice("pf.target")
     st.altair_chart(_distribution_chart(ok, target), width="stretch")
 
 st.subheader(ui.tr("ui.pf.table"))

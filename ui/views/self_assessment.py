@@ -206,8 +206,7 @@ def _show_result(doc: dict, result: dict) -> None:
     c2.metric(ui.tr("ui.prob.success"), ui.pct(p["success"]), delta=ui.tr("ui.prob.vs_base", pts=ui.points(
         p["success"] - base)), help=ui.tr("ui.prob.band_help") + " " + ui.band(p["band"]["success"]))
     c3.metric(ui.tr("ui.prob.funded"), ui.pct(p["funded"]), help=ui.tr("ui.prob.funded_help"))
-    st.caption(" · ".join([ui.band(p["band"]["labeled"]) + " (" + ui.tr("ui.prob.labeled") + ")",
-                           ui.band(p["band"]["success"]) + " (" + ui.tr("ui.prob.success") + ")"]))
+    st.caption(ui.tr("ui.prob.bands", labeled=ui.band(p["band"]["labeled"]), success=ui.band(p["band"]["success"])))
     filiere, window = ui.base_rates(p)
     st.info(f"**{p['summary']}**\n\n- {filiere}\n- {window}", icon=":material/groups:")
 
@@ -220,9 +219,7 @@ def _show_result(doc: dict, result: dict) -> None:
 
     st.subheader(ui.tr("ui.report.contributions"))
     st.caption(ui.tr("ui.contrib.explain"))
-    targets = ui.labels(("success", "labeled"), lambda x: ui.tr(f"ui.prob.{x}"))
-    target = st.radio(ui.tr("ui.contrib.target"), list(targets), horizontal=True, key="sa.contrib_target",
-                      format_func=targets.get)
+    target = ui.target_choice("sa.contrib_target")
     st.altair_chart(ui.contributions_chart(result["contributions"][target]), width="stretch")
 
     st.subheader(ui.tr("ui.report.actions"))
