@@ -117,6 +117,17 @@ def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
     assert not app.metric
 
 
+@pytest.mark.xfail(reason="scoring.explain: the labelling-set search fails when a dossier has fewer answer "
+                          "changes than its set size (IndexError in features.with_scores); library bug reported")
+def test_a_form_with_a_single_answer_gives_a_result(app):
+    doc = schema.example()
+    doc["answers"] = {"ii_medical_need": "interviews"}
+    upload(app, "sa.draft_upload", "draft.json", json.dumps(doc).encode(), "application/json")
+    app.button(key="sa.evaluate").click().run()
+    assert not app.exception, app.exception
+    assert t("ui.prob.success", "fr") in [m.label for m in app.metric]
+
+
 def test_a_draft_reloads_into_the_form_and_evaluates(app):
     upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
     assert t("ui.draft.loaded", "fr", source="draft.json") in texts(app)
@@ -262,6 +273,18 @@ def test_model_page_shows_metrics_against_oracle_and_baselines(app):
     assert {t("ui.scorer.model", "fr"), t("ui.scorer.logistic", "fr")} <= names
     assert app.get("vega_lite_chart")
     assert t("ui.model.limits", "fr") in [h.value for h in app.header]
+
+
+def test_a_model_that_cannot_be_trusted_stops_the_app_with_its_reason(monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.conftest import APP, TIMEOUT
+
+    monkeypatch.setenv("CEP_MODEL_DIR", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert "manifest.json" in "\n".join(e.value for e in at.error)
+    assert not at.title  # no page is drawn on a model that failed its checks
 
 
 # --------------------------------------------------------------------------- configuration and labels
