@@ -1,0 +1,643 @@
+"""Portfolio scoring: every row of a CSV, XLSX or Parquet file, streamed file to file.
+
+`score_frame` scores one in-memory table (the portfolio page uses it);
+`run_batch` streams a file through it chunk by chunk, so memory stays flat
+whatever the file size, and writes every input row, in order, with all its
+columns, followed by the columns of `output_columns()`.
+
+The hot path holds no Python object per row: validation, rubric and model
+are vectorised over the chunk, and the best window comes from the model's
+structure rather than from re-scoring the chunk under each window. The
+model is additive in log-odds and a window enters it only through its
+one-hot column and the criterion x window slopes, so a dossier's log-odds
+under any window is its log-odds under its own window plus the difference
+of those few terms: one (n, 6) x (6, windows) product per model.
+
+Chunks are scored by worker processes (one per core) while the parent
+reads ahead and writes in order; the output depends on the input, the
+model, the chunk size and the day only (validation refuses future years
+and dates), never on the number of workers or on timing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+import re
+import sys
+import time
+import zipfile
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+from scipy.special import expit
+
+from scoring.explain import contributions
+from scoring.features import INPUTS
+from scoring.io import FORMULA_PREFIXES
+from scoring.reference import eligibility_matrix
+from scoring.schema import CRITERIA, SchemaError, codes, validate_frame
+
+SUFFIXES = (".csv", ".xlsx", ".parquet")
+CHUNK_ROWS = 20_000  # the chunk's design matrices (3 x rows x ~200 floats) stay near 100 MB
+CSV_BLOCK_BYTES = 8 << 20
+XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included
+CRITERION_COLUMNS = tuple(f"criterion_{c}" for c in CRITERIA)
+PROBABILITY_COLUMNS = ("p_labeled", "p_funded", "p_success")
+WINDOW_COLUMNS = ("best_window", "best_window_p_success")
+TARGETS = ("labeled", "success")
+N_REASONS = 3
+_TEXT_COLUMNS = {"status", "error", "best_window"} | {f"reason_{k}" for k in range(1, N_REASONS + 1)}
+_PREFIXES = pa.array(FORMULA_PREFIXES)
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # "-5" is data to a spreadsheet, not a formula
+
+
+def output_columns(explain: bool = False) -> tuple[str, ...]:
+    """The columns a batch adds after the input's own, in order."""
+    cols = ("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + WINDOW_COLUMNS
+    if explain:
+        cols += tuple(f"reason_{k}" for k in range(1, N_REASONS + 1))
+        for target in TARGETS:
+            cols += (f"base_{target}",) + tuple(f"contrib_{target}__{name}" for name in INPUTS)
+    return cols
+
+
+def output_schema(explain: bool = False) -> pa.Schema:
+    return pa.schema([(c, pa.string() if c in _TEXT_COLUMNS else pa.float64()) for c in output_columns(explain)])
+
+
+# --------------------------------------------------------------------------- one chunk
+
+def score_frame(raw: pd.DataFrame, bundle, explain: bool = False, *, first_row: int = 1,
+                today: dt.date | None = None) -> pd.DataFrame:
+    """Every row of `raw` with its own columns, then the batch columns (see `output_columns`).
+
+    Invalid rows are kept with status "error" and the reason; `first_row` is
+    the 1-based number of raw's first row in its file, for those reasons.
+    Raises SchemaError when a required column is absent.
+    """
+    out = _score_columns(raw, bundle.model, explain, first_row, today)
+    kept = raw.drop(columns=[c for c in raw.columns if c in out])  # a re-scored output gets fresh results
+    return pd.concat([kept, pd.DataFrame(out, index=raw.index)], axis=1)
+
+
+def _score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, today: dt.date | None
+                   ) -> dict[str, np.ndarray]:
+    v = validate_frame(raw, first_row=first_row, today=today)
+    ok = v.ok
+    reasons = v.reasons()
+    reasons[ok] = None
+    out: dict[str, np.ndarray] = {"status": np.where(ok, "ok", "error").astype(object), "error": reasons}
+    frame = v.frame if ok.all() else v.frame[ok].reset_index(drop=True)
+    scored = _score_valid(frame, model, explain) if len(frame) else {}
+    for name in output_columns(explain)[2:]:
+        text = name in _TEXT_COLUMNS
+        col = np.full(len(ok), None if text else np.nan, dtype=object if text else float)
+        if name in scored:
+            col[ok] = scored[name]
+        out[name] = col
+    return out
+
+
+def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndarray]:
+    """Batch columns of valid rows: one design-matrix pass serves scores, probabilities and windows."""
+    matrices = model.matrices(frame)
+    X_lab, X_f1, _, scores, _ = matrices
+    pred = model._scored(*matrices, False)
+    out = dict(zip(CRITERION_COLUMNS, scores.T))
+    out.update(p_labeled=pred.labeled, p_funded=pred.funded, p_success=pred.success)
+    z_lab, z_f1 = model.label_.logit(X_lab), model.fund_.logit(X_f1)
+    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, scores, z_lab, z_f1)
+    if explain:
+        out.update(_explanations(model, frame, matrices))
+    return out
+
+
+def _window_terms(design, coef: np.ndarray, windows: tuple[str, ...]) -> np.ndarray:
+    """(1 + criteria, windows): log-odds a window adds, as a constant and per criterion score point."""
+    fw = design.inputs.index("funding_window")
+    terms = np.zeros((1 + len(CRITERIA), len(windows)))
+    for j, name in enumerate(design.names):
+        level = name.split("=", 1)[-1]  # "funding_window=anr", "scientific_quality*funding_window=anr"
+        if design.owner[j] == fw and name.startswith("funding_window="):
+            terms[0, windows.index(level)] += coef[j]
+        elif design.partner[j] == fw and design.u_src[j] >= 0:
+            terms[1 + design.u_src[j], windows.index(level)] += coef[j]
+        elif fw in (design.owner[j], design.partner[j]):
+            raise NotImplementedError(f"design column {name!r} uses the window in a way batch windows do not know")
+    return terms
+
+
+def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarray, z_f1: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the eligible window with the highest P(success) and that probability (None, NaN if none).
+
+    Same choice as the first eligible row of `CEPModel.window_matrix`, ties to the catalogue order.
+    """
+    windows = codes()["funding_window"]
+    n = len(frame)
+    u = np.column_stack([np.ones(n), np.nan_to_num(scores, nan=0.0)])
+    own = pd.Index(windows).get_indexer(frame["funding_window"])
+    rows = np.arange(n)
+    z = []
+    for cal, design, z_own in ((model.label_, model.label_design_, z_lab), (model.fund_, model.fund_design_, z_f1)):
+        d = u @ _window_terms(design, cal.model.coef_, windows)
+        z.append(z_own[:, None] + cal.platt.a * (d - d[rows, own][:, None]))
+    success = expit(z[0]) * expit(z[1])
+    eligible = eligibility_matrix(frame, windows) == ""
+    ranked = np.where(eligible, success, -np.inf)
+    best = ranked.argmax(axis=1)
+    has = eligible.any(axis=1)
+    names = np.array(windows, dtype=object)[best]
+    names[~has] = None
+    return names, np.where(has, success[rows, best], np.nan)
+
+
+def _explanations(model, frame: pd.DataFrame, matrices: tuple) -> dict[str, np.ndarray]:
+    """Exact contributions to both probabilities, and the three inputs that move P(success) the most."""
+    c = contributions(model, frame, matrices=matrices)
+    out: dict[str, np.ndarray] = {}
+    for target in TARGETS:
+        base, values = c[target]
+        out[f"base_{target}"] = base
+        out.update((f"contrib_{target}__{name}", values[:, k]) for k, name in enumerate(c["inputs"]))
+    values = c["success"][1]
+    top = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :N_REASONS]
+    names = np.array(c["inputs"], dtype=object)[top]
+    amounts = np.char.mod("%+.3f", np.take_along_axis(values, top, axis=1)).astype(object)
+    text = names + ": " + amounts
+    out.update((f"reason_{k + 1}", text[:, k]) for k in range(N_REASONS))
+    return out
+
+
+# --------------------------------------------------------------------------- file to file
+
+@dataclass(frozen=True)
+class Summary:
+    """What a batch did: rows written, rows in error, wall time."""
+
+    rows: int
+    errors: int
+    seconds: float
+    output: str
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def line(self) -> str:
+        return (f"{self.rows:,} rows scored, {self.errors:,} in error, in {self.seconds:.1f} s "
+                f"({self.rows_per_s:,.0f} rows/s) -> {self.output}")
+
+
+def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
+              chunk_rows: int = CHUNK_ROWS, progress: Callable[[int, int | None], None] | None = None,
+              workers: int | None = None) -> Summary:
+    """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
+
+    `progress(rows_done, rows_total_or_None)` is called after each chunk.
+    `workers` defaults to one process per core. The output is written to a
+    temporary file beside `output_path` and renamed when complete, so a
+    failed run never leaves half a file. Raises SchemaError for a file-level
+    problem (unreadable, empty, a required column missing).
+    """
+    start = time.perf_counter()
+    src, dst = Path(input_path), Path(output_path)
+    for p in (src, dst):
+        if p.suffix.lower() not in SUFFIXES:
+            raise SchemaError(f"{p}: unsupported file type {p.suffix or '(none)'!r}; use {', '.join(SUFFIXES)}")
+    if not src.is_file():
+        raise SchemaError(f"{src}: no such file")
+    if dst.exists() and dst.resolve() == src.resolve():
+        raise SchemaError(f"{dst}: the output would overwrite the input; choose another file")
+    reader = _open_reader(src, chunk_rows)
+    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), reader.schema)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    done = errors = 0
+    try:
+        with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or os.cpu_count() or 1) as scorer:
+            for job, (payload, n_errors) in scorer.map(reader.jobs()):
+                writer.write(payload)
+                done += job.rows
+                errors += n_errors
+                if progress:
+                    progress(done, reader.total)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return Summary(done, errors, time.perf_counter() - start, str(dst))
+
+
+@dataclass
+class _Plan:
+    """What every chunk of one run shares: the model, the options, the input's and output's layout."""
+
+    model: Any
+    explain: bool
+    today: dt.date  # once per run: a batch running past midnight validates every row against one day
+    source: Path
+    sink: str
+    schema: pa.Schema  # of the input rows as Arrow
+
+    def __post_init__(self) -> None:
+        header = _score_columns(pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today)
+        self.kept = [i for i, name in enumerate(self.schema.names) if name not in header]
+        self.outputs = output_schema(self.explain)
+        self.output = pa.schema([self.schema.field(i) for i in self.kept] + list(self.outputs))
+
+
+@dataclass
+class _Job:
+    """Consecutive input rows, as the parent read them: CSV bytes, an Arrow IPC stream or worksheet cells."""
+
+    first_row: int
+    rows: int
+    csv: bytes | None = None
+    ipc: bytes | None = None
+    cells: pd.DataFrame | None = None
+
+
+def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int]:
+    """Parse, validate, score and render one chunk: (what the writer appends, rows in error)."""
+    table = _parse_job(plan, job)
+    raw = job.cells if job.cells is not None else table.to_pandas()
+    out = _score_columns(raw, plan.model, plan.explain, job.first_row, plan.today)
+    outputs = pa.table([pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs],
+                       schema=plan.outputs)
+    n_errors = int((out["status"] == "error").sum())
+    if plan.sink == ".xlsx":
+        cells = [table.column(i).to_pylist() for i in plan.kept] if table is not None else \
+            [job.cells.iloc[:, i].tolist() for i in plan.kept]
+        cols = cells + [col.to_pylist() for col in outputs.columns]
+        return [[_safe_cell(v) for v in row] for row in zip(*cols)], n_errors
+    if table is None:  # worksheet cells have no column type: CSV and Parquet get their text
+        table = pa.table([pa.array([None if v is None else str(v) for v in job.cells[c]], pa.large_string())
+                          for c in job.cells.columns], schema=plan.schema)
+    full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
+    if plan.sink == ".csv":
+        sink = pa.BufferOutputStream()
+        with pcsv.CSVWriter(sink, plan.output, write_options=pcsv.WriteOptions(include_header=False)) as w:
+            for batch in _neutralise(full).to_batches():
+                if batch.num_rows:  # pyarrow 26 writes garbage for an empty batch when there is no header
+                    w.write_batch(batch)
+        return sink.getvalue().to_pybytes(), n_errors
+    return _to_ipc(full), n_errors
+
+
+def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
+    if job.ipc is not None:
+        return pa.ipc.open_stream(job.ipc).read_all()
+    if job.csv is None:
+        return None
+    try:
+        table = pcsv.read_csv(pa.py_buffer(job.csv), read_options=pcsv.ReadOptions(
+            column_names=plan.schema.names, use_threads=False, block_size=len(job.csv) + 1),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=_CSV_TEXT(plan.schema.names))
+    except pa.ArrowInvalid as exc:
+        raise SchemaError(f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1}: "
+                          f"{_first_line(exc)}") from None
+    if table.num_rows != job.rows:
+        raise SchemaError(f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1} could not be told "
+                          "apart; end lines with \\n or \\r\\n and close every quoted value")
+    return table
+
+
+def _CSV_TEXT(names: list[str]) -> pcsv.ConvertOptions:
+    # text only: the validator types the cells and reports the ones that do not fit, with their row
+    return pcsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[""],
+                               strings_can_be_null=True, quoted_strings_can_be_null=True)
+
+
+def _to_ipc(table: pa.Table) -> bytes:
+    """Arrow IPC bytes: a sliced table travels with its rows only, not the buffers it was cut from."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+# ---------------------------------------------------------------- scoring in worker processes
+
+_worker_plan: list[_Plan] = []
+
+
+def _init_worker(plan: _Plan) -> None:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)  # one process per core already; BLAS threads on top would only contend
+    _worker_plan[:] = [plan]
+
+
+def _worker_job(job: _Job) -> tuple[bytes | list, int]:
+    return _run_job(_worker_plan[0], job)
+
+
+class _Scorer:
+    """Runs jobs in order: inline with one worker, else in a process pool a few jobs ahead."""
+
+    def __init__(self, plan: _Plan, workers: int):
+        self.plan = plan
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.limits = None
+
+    def __enter__(self) -> "_Scorer":
+        if self.workers > 1:
+            # fork shares the loaded model and modules at no cost; elsewhere spawn is the safe default
+            ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                            initargs=(self.plan,))
+        else:
+            from threadpoolctl import threadpool_limits
+
+            self.limits = threadpool_limits(1)  # the workers' single BLAS thread, hence their very bits
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
+        if self.limits:
+            self.limits.restore_original_limits()
+
+    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, tuple[bytes | list, int]]]:
+        if self.pool is None:
+            for job in jobs:
+                yield job, _run_job(self.plan, job)
+            return
+        pending: deque = deque()
+        for job in jobs:
+            pending.append((job, self.pool.submit(_worker_job, job)))
+            if len(pending) > 2 * self.workers:  # bounded read-ahead keeps memory flat
+                job, fut = pending.popleft()
+                yield job, fut.result()
+        while pending:
+            job, fut = pending.popleft()
+            yield job, fut.result()
+
+
+# --------------------------------------------------------------------------- readers
+
+@dataclass
+class _Reader:
+    schema: pa.Schema  # of the rows as Arrow; worksheet columns as text
+    total: int | None  # rows, when the file says so up front
+    jobs: Callable[[], Iterator[_Job]]
+
+
+def _open_reader(path: Path, chunk_rows: int) -> _Reader:
+    kind = path.suffix.lower()
+    if path.stat().st_size == 0:
+        raise SchemaError(f"{path}: the file is empty; a batch file needs at least its header row")
+    try:
+        if kind == ".csv":
+            return _csv_reader(path, chunk_rows)
+        if kind == ".parquet":
+            return _parquet_reader(path, chunk_rows)
+        return _xlsx_reader(path, chunk_rows)
+    except (pa.ArrowInvalid, OSError, zipfile.BadZipFile, KeyError) as exc:
+        raise SchemaError(f"{path}: cannot be read as {kind[1:].upper()} ({_first_line(exc)})") from None
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _csv_reader(path: Path, chunk_rows: int) -> _Reader:
+    with pcsv.open_csv(path) as probe:
+        schema = pa.schema([(n, pa.large_string()) for n in probe.schema.names])
+    return _Reader(schema, None, lambda: _csv_jobs(path, chunk_rows))
+
+
+def _record_ends(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(end of each record, whether it is an empty line) in CSV bytes that start at a record.
+
+    A newline ends a record when an even number of quotes precede it: a quoted
+    value's own quotes are doubled, so only newlines inside values see an odd count.
+    """
+    newlines = np.flatnonzero(buf == 0x0A)
+    ends = newlines[np.searchsorted(np.flatnonzero(buf == 0x22), newlines) % 2 == 0]
+    starts = np.concatenate(([0], ends + 1))[:len(ends)]
+    length = ends - starts
+    empty = (length == 0) | ((length == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 0x0D))
+    return ends, empty
+
+
+def _csv_jobs(path: Path, chunk_rows: int) -> Iterator[_Job]:
+    """Cut the file's bytes into runs of `chunk_rows` records; workers parse them in parallel.
+
+    Empty lines are not rows (as for every CSV reader here); the last record may lack its newline.
+    """
+    with open(path, "rb") as fh:
+        data = b""
+        first = 1
+        header = True
+        eof = False
+        while not eof:
+            more = fh.read(CSV_BLOCK_BYTES)
+            eof = not more
+            data += more
+            if eof and data and not data.endswith(b"\n"):
+                data += b"\n"
+            ends, empty = _record_ends(np.frombuffer(data, np.uint8))
+            cut = 0
+            if header and len(ends):  # the header record is not a row
+                cut, header = int(ends[0]) + 1, False
+                ends, empty = ends[1:], empty[1:]
+            rows = ends[~empty]
+            k = 0
+            while len(rows) - k >= chunk_rows or (eof and len(rows) > k):
+                take = min(chunk_rows, len(rows) - k)
+                stop = int(rows[k + take - 1]) + 1
+                yield _Job(first, take, csv=data[cut:stop])
+                first, k, cut = first + take, k + take, stop
+            data = data[cut:]
+
+
+def _parquet_reader(path: Path, chunk_rows: int) -> _Reader:
+    pf = pq.ParquetFile(path)
+
+    def jobs() -> Iterator[_Job]:
+        held: list[pa.Table] = []
+        n_held = 0
+        first = 1
+        for batch in pf.iter_batches(batch_size=chunk_rows):
+            held.append(pa.Table.from_batches([batch]))
+            n_held += batch.num_rows
+            while n_held >= chunk_rows:
+                table = pa.concat_tables(held)
+                yield _Job(first, chunk_rows, ipc=_to_ipc(table.slice(0, chunk_rows)))
+                first += chunk_rows
+                n_held -= chunk_rows
+                held = [table.slice(chunk_rows)] if n_held else []
+        if n_held:
+            yield _Job(first, n_held, ipc=_to_ipc(pa.concat_tables(held)))
+
+    return _Reader(pf.schema_arrow, pf.metadata.num_rows, jobs)
+
+
+def _xlsx_reader(path: Path, chunk_rows: int) -> _Reader:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    ws = wb.worksheets[0]
+    cells = list(next(ws.iter_rows(max_row=1, values_only=True), None) or ())
+    while cells and cells[-1] is None:
+        cells.pop()
+    if not cells:
+        raise SchemaError(f"{path}: the first worksheet has no header row")
+    names = [str(h).strip() if h is not None else f"Unnamed: {i}" for i, h in enumerate(cells)]
+    width = len(names)
+
+    def frame(rows: list[tuple]) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=names, dtype=object)
+
+    def jobs() -> Iterator[_Job]:
+        rows: list[tuple] = []
+        blank = 0  # empty rows are held back: trailing ones are formatting, not dossiers
+        first = 1
+        try:
+            for row in ws.iter_rows(min_row=2, values_only=True):
+                row = tuple(row[:width]) + (None,) * (width - len(row))
+                if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
+                    blank += 1
+                    continue
+                rows.extend([(None,) * width] * blank + [row])
+                blank = 0
+                while len(rows) >= chunk_rows:
+                    yield _Job(first, chunk_rows, cells=frame(rows[:chunk_rows]))
+                    first += chunk_rows
+                    rows = rows[chunk_rows:]
+            if rows:
+                yield _Job(first, len(rows), cells=frame(rows))
+        finally:
+            wb.close()
+
+    return _Reader(pa.schema([(n, pa.large_string()) for n in names]), max((ws.max_row or 1) - 1, 0), jobs)
+
+
+# --------------------------------------------------------------------------- writers
+
+def _neutralise(table: pa.Table) -> pa.Table:
+    """Quote text cells a spreadsheet would run as a formula (scoring.io's rule), in Arrow."""
+    cols = []
+    for col in table.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=_PREFIXES.cast(col.type))
+            if pc.any(risky).as_py():
+                risky = pc.and_not(risky, pc.match_substring_regex(col, _PLAIN_NUMBER))
+                quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+                col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+        cols.append(col)
+    return pa.table(cols, schema=table.schema)
+
+
+def _safe_cell(v: Any) -> Any:
+    """One worksheet cell: `_neutralise`'s rule, and no NaN (a workbook cannot hold one)."""
+    if isinstance(v, str):
+        return "'" + v if v.startswith(FORMULA_PREFIXES) and not re.match(_PLAIN_NUMBER, v) else v
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+class _Writer:
+    """Appends what `_run_job` rendered, chunk after chunk, to one output file."""
+
+    def __init__(self, path: Path, plan: _Plan):
+        self.path = path
+        self.plan = plan
+
+    def __enter__(self) -> "_Writer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _CsvWriter(_Writer):
+    def __init__(self, path: Path, plan: _Plan):
+        super().__init__(path, plan)
+        self.out = open(path, "wb")
+        pcsv.write_csv(plan.output.empty_table(), self.out)
+
+    def write(self, payload: bytes) -> None:
+        self.out.write(payload)
+
+    def close(self) -> None:
+        self.out.close()
+
+
+class _ParquetWriter(_Writer):
+    def __init__(self, path: Path, plan: _Plan):
+        super().__init__(path, plan)
+        self.out = pq.ParquetWriter(path, plan.output)
+
+    def write(self, payload: bytes) -> None:
+        self.out.write_table(pa.ipc.open_stream(payload).read_all())
+
+    def close(self) -> None:
+        self.out.close()
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip whose entries all carry one date: a workbook's bytes then depend on its content only."""
+
+    DATE = (1980, 1, 1, 0, 0, 0)
+    DATE_TIME = dt.datetime(*DATE)
+
+    def writestr(self, zinfo_or_arcname, data, *args, **kwargs):
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = self._info(zinfo_or_arcname)
+        super().writestr(zinfo_or_arcname, data, *args, **kwargs)
+
+    def write(self, filename, arcname=None, *args, **kwargs):
+        with open(filename, "rb") as src, self.open(self._info(arcname or filename), "w") as out:
+            while block := src.read(1 << 20):
+                out.write(block)
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(str(name), self.DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        return info
+
+
+class _XlsxWriter(_Writer):
+    def __init__(self, path: Path, plan: _Plan):
+        super().__init__(path, plan)
+        import openpyxl
+
+        self.book = openpyxl.Workbook(write_only=True)
+        self.book.properties.created = self.book.properties.modified = _FixedTimeZip.DATE_TIME  # not the run's time
+        self.sheet = self.book.create_sheet("scores")
+        self.sheet.append(plan.output.names)
+        self.rows = 1
+
+    def write(self, payload: list) -> None:
+        self.rows += len(payload)
+        if self.rows > XLSX_MAX_ROWS:
+            raise SchemaError(f"more than {XLSX_MAX_ROWS - 1:,} rows do not fit in a worksheet; "
+                              "write the output as .csv or .parquet")
+        for row in payload:
+            self.sheet.append(row)
+
+    def close(self) -> None:
+        from openpyxl.writer.excel import ExcelWriter
+
+        # openpyxl's own save stamps the time into the file; its writer on a fixed-date zip does not
+        ExcelWriter(self.book, _FixedTimeZip(self.path, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()
+
+
+def _open_writer(path: Path, plan: _Plan) -> _Writer:
+    return {".csv": _CsvWriter, ".parquet": _ParquetWriter, ".xlsx": _XlsxWriter}[plan.sink](path, plan)

@@ -1,0 +1,199 @@
+"""Batch scoring file to file: every row in order, chunk edges, formats, neutralisation, odd files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from scoring.batch import output_columns, run_batch, score_frame
+from scoring.cli_batch import batch_cmd
+from scoring.features import INPUTS
+from scoring.schema import SchemaError, validate_frame
+from tests.batch.conftest import read, write
+
+FORMATS = ("csv", "xlsx", "parquet")
+
+
+def _broken(portfolio: pd.DataFrame, rows: list[int]) -> pd.DataFrame:
+    bad = portfolio.copy()
+    bad["trl"] = bad["trl"].astype(str)
+    bad.loc[rows, "trl"] = "twelve"
+    return bad
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 8])
+def test_a_bad_row_at_either_edge_of_a_chunk_is_reported_with_its_file_row(tmp_path, bundle, portfolio, chunk_rows):
+    edges = [0, chunk_rows - 1, chunk_rows, 2 * chunk_rows - 1, len(portfolio) - 1]
+    src = write(_broken(portfolio, edges), tmp_path / "in.csv")
+    summary = run_batch(src, tmp_path / "out.csv", bundle, chunk_rows=chunk_rows, workers=1)
+    out = read(tmp_path / "out.csv")
+    assert summary.rows == len(portfolio) and summary.errors == len(edges)
+    assert list(np.flatnonzero(out["status"] == "error")) == edges
+    for i in edges:
+        assert out.loc[i, "error"].startswith(f"row {i + 1}, field 'trl': value 'twelve'")
+    assert (out.loc[out["status"] == "ok", "error"] == "").all()
+    assert (out.loc[out["status"] == "error", "p_success"] == "").all()
+
+
+def test_rows_keep_their_order_and_columns_across_chunks_and_workers(tmp_path, bundle, portfolio):
+    src = write(portfolio, tmp_path / "in.csv")
+    run_batch(src, tmp_path / "one.csv", bundle, chunk_rows=6, workers=1)
+    run_batch(src, tmp_path / "two.csv", bundle, chunk_rows=6, workers=2)
+    out = read(tmp_path / "two.csv")
+    assert list(out.columns) == list(portfolio.columns) + list(output_columns())
+    assert list(out["dossier_id"]) == list(portfolio["dossier_id"])
+    assert (tmp_path / "one.csv").read_bytes() == (tmp_path / "two.csv").read_bytes()
+
+
+@pytest.mark.parametrize("src_format", FORMATS)
+@pytest.mark.parametrize("dst_format", FORMATS)
+def test_every_format_in_and_out_gives_the_same_scores(tmp_path, bundle, portfolio, src_format, dst_format):
+    src = write(portfolio, tmp_path / f"in.{src_format}")
+    run_batch(src, tmp_path / f"out.{dst_format}", bundle, chunk_rows=16, workers=1)
+    out = read(tmp_path / f"out.{dst_format}")
+    expected = score_frame(validate_frame(portfolio).frame, bundle)
+    assert len(out) == len(portfolio) and list(out["dossier_id"]) == list(portfolio["dossier_id"])
+    assert list(out.columns) == list(portfolio.columns) + list(output_columns())
+    assert (out["status"] == "ok").all()
+    digits = 1e-15 if dst_format == "xlsx" else 0.0  # openpyxl writes numbers with 16 significant digits
+    for col in ("p_labeled", "p_funded", "p_success", "criterion_data_quality", "best_window_p_success"):
+        got = pd.to_numeric(out[col].replace("", None)).to_numpy(dtype=float)
+        assert np.allclose(got, expected[col].to_numpy(dtype=float), rtol=digits, atol=0, equal_nan=True), col
+    assert list(out["best_window"].replace("", None).fillna("-")) == list(expected["best_window"].fillna("-"))
+
+
+def test_batch_probabilities_are_the_models_own_and_the_best_window_its_window_matrix_choice(bundle, portfolio):
+    frame = validate_frame(portfolio).frame
+    out = score_frame(frame, bundle)
+    pred = bundle.model.predict(frame)
+    for name, p in (("p_labeled", pred.labeled), ("p_funded", pred.funded), ("p_success", pred.success)):
+        assert np.array_equal(out[name].to_numpy(), p), name
+    wm = bundle.model.window_matrix(frame)
+    best = wm[wm["eligible"]].groupby("row").first()
+    assert list(out.loc[best.index, "best_window"]) == list(best["window"])
+    assert np.allclose(out.loc[best.index, "best_window_p_success"], best["success"], rtol=0, atol=1e-12)
+    assert out.drop(index=best.index)["best_window"].isna().all()  # no window open to those dossiers
+
+
+@pytest.mark.parametrize("dst_format", ["csv", "xlsx"])
+def test_spreadsheet_outputs_neutralise_formulas_but_not_numbers(tmp_path, bundle, portfolio, dst_format):
+    frame = portfolio.copy()
+    frame.loc[0, "title"] = "=HYPERLINK(\"http://x\",\"click\")"
+    frame.loc[1, "acronym"] = "@SUM(A1:A9)"
+    frame["note"] = ["+33 1 23", "-2+3", "-5", "+1.5e3"] + ["plain"] * (len(frame) - 4)
+    src = write(frame, tmp_path / "in.parquet")
+    run_batch(src, tmp_path / f"out.{dst_format}", bundle, workers=1)
+    out = read(tmp_path / f"out.{dst_format}")
+    assert out.loc[0, "title"] == "'=HYPERLINK(\"http://x\",\"click\")"
+    assert out.loc[1, "acronym"] == "'@SUM(A1:A9)"
+    assert list(out["note"][:4].astype(str)) == ["'+33 1 23", "'-2+3", "-5", "+1.5e3"]
+    run_batch(src, tmp_path / "out.parquet", bundle, workers=1)
+    assert read(tmp_path / "out.parquet").loc[0, "title"] == frame.loc[0, "title"]  # data format: left as is
+
+
+def test_a_file_of_only_bad_rows_is_all_errors_with_the_same_columns(tmp_path, bundle, portfolio):
+    src = write(_broken(portfolio, list(range(len(portfolio)))), tmp_path / "in.csv")
+    summary = run_batch(src, tmp_path / "out.parquet", bundle, chunk_rows=8, workers=2)
+    out = read(tmp_path / "out.parquet")
+    assert summary.errors == summary.rows == len(portfolio)
+    assert (out["status"] == "error").all() and out["p_success"].isna().all() and out["best_window"].isna().all()
+    assert list(out.columns)[-len(output_columns()):] == list(output_columns())
+    assert out["p_success"].dtype == float
+
+
+def test_a_header_only_file_gives_a_header_only_output_and_an_empty_file_a_clear_error(tmp_path, bundle, portfolio):
+    src = write(portfolio.head(0), tmp_path / "in.csv")
+    summary = run_batch(src, tmp_path / "out.csv", bundle, workers=1)
+    assert summary.rows == 0
+    assert (tmp_path / "out.csv").read_text().splitlines() == [
+        ",".join(f'"{c}"' for c in list(portfolio.columns) + list(output_columns()))]
+    (tmp_path / "zero.csv").write_bytes(b"")
+    with pytest.raises(SchemaError, match="the file is empty"):
+        run_batch(tmp_path / "zero.csv", tmp_path / "zero-out.csv", bundle, workers=1)
+    assert not (tmp_path / "zero-out.csv").exists()
+
+
+def test_unknown_columns_are_kept_where_they_were(tmp_path, bundle, portfolio):
+    frame = portfolio.copy()
+    frame.insert(3, "internal_ref", [f"REF-{i}" for i in range(len(frame))])
+    frame["comment"] = "à revoir"
+    src = write(frame, tmp_path / "in.xlsx")
+    run_batch(src, tmp_path / "out.csv", bundle, workers=1)
+    out = read(tmp_path / "out.csv")
+    assert list(out.columns[:len(frame.columns)]) == list(frame.columns)
+    assert list(out["internal_ref"]) == list(frame["internal_ref"]) and (out["comment"] == "à revoir").all()
+
+
+def test_french_headers_are_read_through_the_mapping_and_written_back_as_given(tmp_path, bundle, portfolio):
+    frame = portfolio.rename(columns={"filiere": "Filière", "funding_window": "Guichet", "year": "Année"})
+    frame["Filière"] = frame["Filière"].replace({"e_sante": "e-santé", "pharma_biotech": "Pharma / Biotech"})
+    src = write(frame, tmp_path / "in.csv")
+    run_batch(src, tmp_path / "out.csv", bundle, workers=1)
+    out = read(tmp_path / "out.csv")
+    assert {"Filière", "Guichet", "Année"} <= set(out.columns) and (out["status"] == "ok").all()
+    assert list(out["Filière"]) == list(frame["Filière"])
+
+
+def test_a_missing_required_column_stops_the_batch_before_writing(tmp_path, bundle, portfolio):
+    src = write(portfolio.drop(columns=["trl"]), tmp_path / "in.csv")
+    with pytest.raises(SchemaError, match="missing required column.*'trl'"):
+        run_batch(src, tmp_path / "out.csv", bundle, workers=1)
+    assert not list(tmp_path.glob("*out*"))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_same_input_and_model_give_the_same_bytes(tmp_path, bundle, portfolio, fmt):
+    src = write(_broken(portfolio, [3]), tmp_path / "in.csv")
+    run_batch(src, tmp_path / f"a.{fmt}", bundle, explain=True, chunk_rows=9, workers=1)
+    run_batch(src, tmp_path / f"b.{fmt}", bundle, explain=True, chunk_rows=9, workers=2)
+    assert (tmp_path / f"a.{fmt}").read_bytes() == (tmp_path / f"b.{fmt}").read_bytes()
+
+
+def test_explanations_add_up_to_each_probability(tmp_path, bundle, portfolio):
+    src = write(_broken(portfolio, [5]), tmp_path / "in.parquet")
+    run_batch(src, tmp_path / "out.parquet", bundle, explain=True, chunk_rows=16, workers=1)
+    out = read(tmp_path / "out.parquet")
+    ok = out[out["status"] == "ok"]
+    for target in ("labeled", "success"):
+        total = ok[f"base_{target}"] + ok[[f"contrib_{target}__{i}" for i in INPUTS]].sum(axis=1)
+        assert np.max(np.abs(total - ok[f"p_{target}"])) < 1e-6
+    top = ok[[f"contrib_success__{i}" for i in INPUTS]].abs().to_numpy().argmax(axis=1)
+    assert [r.split(":")[0] for r in ok["reason_1"]] == [INPUTS[k] for k in top]
+    assert out.loc[5, ["reason_1", "contrib_success__trl"]].isna().all()
+
+
+def test_quoted_newlines_and_blank_lines_do_not_shift_rows(tmp_path, bundle, portfolio):
+    frame = portfolio.copy()
+    frame.loc[[6, 7, 8], "title"] = ["two\nlines", "\"quoted\"\nand\r\nmore", "\n"]
+    path = tmp_path / "in.csv"
+    write(_broken(frame, [8]), path)
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[:5] + [b""] + lines[5:]) + b"\n\n")  # an empty line between rows, two at the end
+    run_batch(path, tmp_path / "out.parquet", bundle, chunk_rows=7, workers=1)
+    out = read(tmp_path / "out.parquet")
+    assert list(out["dossier_id"]) == list(frame["dossier_id"])
+    assert list(out.loc[[6, 7], "title"]) == ["two\nlines", "\"quoted\"\nand\r\nmore"]
+    assert list(np.flatnonzero(out["status"] == "error")) == [8] and out.loc[8, "error"].startswith("row 9,")
+
+
+def test_scoring_an_output_again_replaces_its_results_instead_of_doubling_them(tmp_path, bundle, portfolio):
+    src = write(portfolio, tmp_path / "in.csv")
+    run_batch(src, tmp_path / "once.csv", bundle, workers=1)
+    run_batch(tmp_path / "once.csv", tmp_path / "twice.csv", bundle, workers=1)
+    assert (tmp_path / "once.csv").read_bytes() == (tmp_path / "twice.csv").read_bytes()
+
+
+def test_cli_exit_code_says_whether_some_rows_failed(tmp_path, portfolio):
+    good = write(portfolio, tmp_path / "good.csv")
+    bad = write(_broken(portfolio, [2]), tmp_path / "bad.csv")
+    runner = CliRunner()
+    ok = runner.invoke(batch_cmd, ["--input", good, "--output", str(tmp_path / "g.parquet")])
+    assert ok.exit_code == 0, ok.output
+    assert f"{len(portfolio)} rows scored, 0 in error" in ok.stderr
+    failed = runner.invoke(batch_cmd, ["--input", bad, "--output", str(tmp_path / "b.csv"), "--explain"])
+    assert failed.exit_code == 1 and "1 in error" in failed.stderr
+    assert "reason_1" in read(tmp_path / "b.csv").columns
+    missing = runner.invoke(batch_cmd, ["--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "x.csv")])
+    assert missing.exit_code == 1 and "no such file" in missing.output
