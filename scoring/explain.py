@@ -236,7 +236,7 @@ def _labelling_set(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: di
         if j is None or lab_gains[i] > lab_gains[j]:
             best_per_q[m[0].id] = i
     top = sorted(best_per_q.values(), key=lambda i: -lab_gains[i])[:8]
-    for size in range(1, MAX_SET + 1):
+    for size in range(1, min(MAX_SET, len(top)) + 1):
         sets = list(combinations(top, size))
         pl = _predict_moves(model, base, row, [[moves[i] for i in s] for s in sets]).labeled
         ok = np.flatnonzero(pl >= LABELLING_LINE)

@@ -164,3 +164,15 @@ def test_invalid_dossier_raises_with_field(bundle):
     with pytest.raises(InvalidDossiers) as err:
         explain([doc], bundle)
     assert err.value.issues[0].field == "trl"
+
+
+@pytest.mark.parametrize("answers", [{}, {"ii_medical_need": "interviews"},
+                                     {"ii_medical_need": "interviews", "dq_access": "negotiating"}])
+def test_a_dossier_with_few_answers_still_gets_a_full_explanation(bundle, answers):
+    doc = schema.example()
+    doc["answers"] = answers
+    res = explain([doc], bundle)[0]
+    assert set(res) == KEYS
+    assert all(a["gain"] > 0 for a in res["actions"])
+    missing = res["probabilities"]["missing_inputs"]
+    assert any(m.startswith("answers.") for m in missing)
