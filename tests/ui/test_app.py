@@ -117,8 +117,6 @@ def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
     assert not app.metric
 
 
-@pytest.mark.xfail(reason="scoring.explain: the labelling-set search fails when a dossier has fewer answer "
-                          "changes than its set size (IndexError in features.with_scores); library bug reported")
 def test_a_form_with_a_single_answer_gives_a_result(app):
     doc = schema.example()
     doc["answers"] = {"ii_medical_need": "interviews"}
