@@ -42,10 +42,15 @@ def example_cmd() -> None:
     _echo_json(schema.example())
 
 
+LANG = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
+                    help="Language of the messages.")
+
+
 @cli.command("validate")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def validate_cmd(file: str, as_json: bool) -> None:
+@LANG
+def validate_cmd(file: str, as_json: bool, lang: str) -> None:
     """Validate a CSV, XLSX, Parquet or JSON file of dossiers; every bad row is reported."""
     try:
         v = schema.validate_frame(io.read_table(file))
@@ -54,10 +59,10 @@ def validate_cmd(file: str, as_json: bool) -> None:
     n_bad = int((~v.ok).sum())
     if as_json:
         _echo_json({"rows": len(v.ok), "valid": int(v.ok.sum()), "invalid": n_bad,
-                    "issues": [i.as_dict() for i in v.issues]})
+                    "issues": [i.as_dict(lang) for i in v.issues]})
     else:
         for issue in v.issues:
-            click.echo(issue.message())
+            click.echo(issue.message(lang))
         click.echo(f"{file}: {len(v.ok)} rows, {int(v.ok.sum())} valid, {n_bad} invalid")
     sys.exit(1 if n_bad else 0)
 
@@ -175,7 +180,7 @@ def evaluate_cmd(data: str, model_dir: str | None, as_json: bool) -> None:
 @cli.command("score")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True))
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@LANG
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
 def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None) -> None:
     """Score and explain one dossier (JSON) or a list of dossiers."""
@@ -189,7 +194,7 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None) -> Non
         _fail(f"{file}: {exc}")
     except InvalidDossiers as exc:
         for issue in exc.issues:
-            click.echo(issue.message(), err=True)
+            click.echo(issue.message(lang), err=True)
         _fail(f"{file}: {len({i.row for i in exc.issues})} invalid dossier(s); fix the fields above")
     if as_json:
         _echo_json(results if was_list else results[0])

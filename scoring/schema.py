@@ -200,24 +200,53 @@ class SchemaError(ValueError):
 
 @dataclass(frozen=True)
 class Issue:
-    """One reason a row is invalid."""
+    """One reason a row is invalid.
+
+    Issues raised by the validator carry a `code` and its `params`: their words
+    come from the translation table (`issue.<code>`), in French or English.
+    `reason` is the English text, kept for logs and for issues made elsewhere.
+    """
 
     row: int  # 1-based position of the row in its file or list
     field: str  # canonical column name (the dotted JSON path is in `path`)
     value: Any
     reason: str
+    code: str = ""
+    params: tuple = ()
 
     @property
     def path(self) -> str:
         f = FIELD_BY_NAME.get(self.field)
         return f.dotted if f else self.field
 
-    def message(self) -> str:
-        return f"row {self.row}, field {self.field!r}: value {_show(self.value)} {self.reason}"
+    def reason_in(self, lang: str = "en") -> str:
+        return _reason(self.code, dict(self.params), lang) if self.code else self.reason
 
-    def as_dict(self) -> dict[str, Any]:
+    def message(self, lang: str = "en") -> str:
+        from scoring.i18n import t
+
+        return t("issue.message", lang, row=self.row, field=self.field, value=_show(self.value),
+                 reason=self.reason_in(lang))
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
         return {"row": self.row, "field": self.field, "path": self.path, "value": _jsonable(self.value),
-                "reason": self.reason, "message": self.message()}
+                "code": self.code, "reason": self.reason_in(lang), "message": self.message(lang)}
+
+
+def _reason(code: str, params: dict[str, Any], lang: str) -> str:
+    from scoring.i18n import t
+
+    bounds = params.get("bounds")
+    if bounds is not None:  # (lo, hi), either may be None
+        lo, hi = bounds
+        key = "issue.bounds_range" if lo is not None and hi is not None else \
+            "issue.bounds_min" if lo is not None else "issue.bounds_max"
+        params = dict(params, bounds=t(key, lang, lo=_num(lo), hi=_num(hi)))
+    return t(f"issue.{code}", lang, **params)
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None else f"{v:g}"
 
 
 def _show(value: Any) -> str:
@@ -305,15 +334,16 @@ class _Collector:
         self.bad = np.zeros(n, bool)
         self.first_row = first_row
 
-    def add(self, mask: np.ndarray, name: str, values: pd.Series, reason: str | Any) -> None:
+    def add(self, mask: np.ndarray, name: str, values: pd.Series, code: str, **params: Any) -> None:
         idx = np.flatnonzero(mask)
         if not len(idx):
             return
         self.bad[idx] = True
         raw = values.iloc[idx].to_numpy(dtype=object)  # only the bad cells become Python objects
+        reason = _reason(code, params, "en")
+        frozen = tuple(sorted(params.items()))
         for i, value in zip(idx, raw):
-            text = reason(value) if callable(reason) else reason
-            self.issues.append(Issue(int(i) + self.first_row, name, value, text))
+            self.issues.append(Issue(int(i) + self.first_row, name, value, reason, code, frozen))
 
 
 def _allowed_text(allowed: tuple[str, ...]) -> str:
@@ -321,21 +351,23 @@ def _allowed_text(allowed: tuple[str, ...]) -> str:
 
 
 def _check_numeric(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, hi: float | None,
-                   above: str | None = None) -> np.ndarray:
+                   today: dt.date | None = None) -> np.ndarray:
     num = _to_number(raw.where(~miss))
     not_number = ~miss & np.isnan(num)
-    kind = "a whole number" if col.kind == "int" else "a number"
-    bounds = _bounds_text(col.lo, hi)
-    out.add(not_number, col.name, raw, f"is not {kind}; give {kind}{bounds}")
+    bounds = (col.lo, hi)
+    out.add(not_number, col.name, raw, "not_whole" if col.kind == "int" else "not_number", bounds=bounds)
     checked = ~miss & ~not_number
     if col.kind == "int":
         frac = checked & (np.abs(num - np.round(num)) > 1e-9)
-        out.add(frac, col.name, raw, f"is not a whole number; give a whole number{bounds}")
+        out.add(frac, col.name, raw, "not_whole", bounds=bounds)
         checked &= ~frac
     if col.lo is not None:
-        out.add(checked & (num < col.lo), col.name, raw, f"is below the minimum {col.lo:g}; allowed{bounds}")
+        out.add(checked & (num < col.lo), col.name, raw, "below_min", lo=f"{col.lo:g}", bounds=bounds)
     if hi is not None:
-        out.add(checked & (num > hi), col.name, raw, above or f"is above the maximum {hi:g}; allowed{bounds}")
+        if today is not None:
+            out.add(checked & (num > hi), col.name, raw, "future_year", today=today.isoformat())
+        else:
+            out.add(checked & (num > hi), col.name, raw, "above_max", hi=f"{hi:g}", bounds=bounds)
     num[~checked] = np.nan
     return num
 
@@ -350,14 +382,6 @@ def _to_number(raw: pd.Series) -> np.ndarray:
     return np.array(pd.to_numeric(raw, errors="coerce"), dtype=float)
 
 
-def _bounds_text(lo: float | None, hi: float | None) -> str:
-    if lo is not None and hi is not None:
-        return f" from {lo:g} to {hi:g}"
-    if lo is not None:
-        return f" of at least {lo:g}"
-    return f" of at most {hi:g}" if hi is not None else ""
-
-
 def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:
     res = np.full(len(raw), np.nan)
     if raw.dtype == bool:
@@ -365,7 +389,7 @@ def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
     if pd.api.types.is_numeric_dtype(raw.dtype) and raw.dtype != object:
         v = raw.to_numpy(dtype=float)
         good = ~miss & np.isin(v, (0.0, 1.0))
-        out.add(~miss & ~good, col.name, raw, "is not a yes/no value; use true/false (or oui/non, 1/0)")
+        out.add(~miss & ~good, col.name, raw, "not_bool")
         res[good] = v[good]
         return res
     if raw.dtype == object:  # JSON and Excel hold real booleans: read them as they are
@@ -375,7 +399,7 @@ def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
         low = _as_text(raw, miss).str.lower()
     t = _isin(low, _TRUE) & ~miss
     f = _isin(low, _FALSE) & ~miss
-    out.add(~miss & ~t & ~f, col.name, raw, "is not a yes/no value; use true/false (or oui/non, 1/0)")
+    out.add(~miss & ~t & ~f, col.name, raw, "not_bool")
     res[t] = 1.0
     res[f] = 0.0
     return res
@@ -402,8 +426,8 @@ def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
         txt.loc[txt.index[np.flatnonzero(todo)[hit]]] = mapped[hit].to_numpy()
         unknown = np.zeros(len(raw), bool)
         unknown[np.flatnonzero(todo)[~hit]] = True
-        what = "answer" if col.kind == "answer" else "code"
-        out.add(unknown, col.name, raw, f"is not a known {what}; allowed: {_allowed_text(col.allowed)}")
+        out.add(unknown, col.name, raw, "unknown_answer" if col.kind == "answer" else "unknown_code",
+                allowed=_allowed_text(col.allowed))
         txt[unknown] = None
     return txt
 
@@ -411,7 +435,7 @@ def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
 def _check_score(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:
     num = _check_numeric(col, raw, miss, out, col.hi)
     off = ~np.isnan(num) & (np.abs(num * 2 - np.round(num * 2)) > 1e-9)
-    out.add(off, col.name, raw, "is not on the half-point scale; use 0, 0.5, 1, ... 5")
+    out.add(off, col.name, raw, "half_point")
     num[off] = np.nan
     return num
 
@@ -420,9 +444,9 @@ def _check_date(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, t
     txt = _as_text(raw, miss)
     parsed = pd.to_datetime(txt, format="ISO8601", errors="coerce")
     bad = ~miss & parsed.isna().to_numpy()
-    out.add(bad, col.name, raw, "is not a date; write it as YYYY-MM-DD")
+    out.add(bad, col.name, raw, "not_date")
     future = (parsed > pd.Timestamp(today)).to_numpy(dtype=bool) & ~bad & ~miss
-    out.add(future, col.name, raw, f"is in the future (today is {today.isoformat()})")
+    out.add(future, col.name, raw, "future_date", today=today.isoformat())
     return parsed.where(~future)
 
 
@@ -454,14 +478,13 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
         s = frame[col.name]
         miss = _blank(s)
         if col.name in required:
-            out.add(miss, col.name, s, "is missing; this field is required")
+            out.add(miss, col.name, s, "required")
         if col.kind == "str":
             typed[col.name] = _as_text(s, miss)
         elif col.kind in ("code", "answer"):
             typed[col.name] = _check_code(col, s, miss, out)
         elif col.kind == "int" and col.name == "year":
-            typed[col.name] = _check_numeric(col, s, miss, out, today.year,
-                                             f"is in the future (today is {today.isoformat()}); give the CEP year")
+            typed[col.name] = _check_numeric(col, s, miss, out, today.year, today)
         elif col.kind in ("int", "float"):
             typed[col.name] = _check_numeric(col, s, miss, out, col.hi)
         elif col.kind == "bool":
@@ -486,21 +509,21 @@ def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None
     budget, aid = t["budget_eur"].to_numpy(), t["aid_requested_eur"].to_numpy()
     over = aid > budget  # NaN compares False: a missing value is reported once, above
     out.add(over, "aid_requested_eur", t["aid_requested_eur"],
-            lambda v: f"is above budget_eur; the requested aid cannot exceed the total budget")
+            "aid_above_budget")
     collab, n_part = t["collaborative"].to_numpy(), t["n_partners"].to_numpy()
     out.add((collab == 0) & (n_part > 0), "n_partners", t["n_partners"],
-            "is more than 0 but collaborative is false; set collaborative to true or n_partners to 0")
+            "partners_without_consortium")
     out.add((collab == 1) & (n_part == 0), "n_partners", t["n_partners"],
-            "is 0 but collaborative is true; give the number of partners besides the carrier")
+            "consortium_without_partners")
     for p in ("partner_academic", "partner_industrial", "partner_clinical"):
         out.add((collab == 0) & (t[p].to_numpy() == 1), p, t[p],
-                "is true but collaborative is false; a project without a consortium has no partners")
+                "partner_without_consortium")
     if "submission_date" in frame.columns:
         sub_year = pd.to_datetime(t["submission_date"]).dt.year.to_numpy(dtype=float)
         year = t["year"].to_numpy()
         mismatch = ~np.isnan(sub_year) & ~np.isnan(year) & (sub_year != year)
         out.add(mismatch, "submission_date", t["submission_date"].astype(str).str[:10],
-                "is not in the dossier's year; fix the date or the year")
+                "date_not_in_year")
 
 
 @lru_cache(maxsize=1)

@@ -33,7 +33,7 @@ def test_validate_reports_every_bad_row_and_fails(tmp_path):
     frame.loc[9, "funding_window"] = "fui"
     path = tmp_path / "base.csv"
     frame.to_csv(path, index=False)
-    r = run("validate", str(path))
+    r = run("validate", str(path), "--lang", "en")
     assert r.exit_code == 1
     assert "row 4, field 'trl'" in r.output and "row 10, field 'funding_window'" in r.output
     assert "20 rows, 18 valid, 2 invalid" in r.output
@@ -77,7 +77,7 @@ def test_score_json_single_and_list(tmp_path, dossier):
 def test_score_invalid_dossier_names_the_field(tmp_path, dossier):
     dossier["filiere"] = "pharma"
     r = CliRunner().invoke(cli, ["score", write_json(tmp_path / "a.json", dossier)])
-    assert r.exit_code == 1 and "field 'filiere'" in r.output
+    assert r.exit_code == 1 and "champ « filiere »" in r.output and "n'est pas un code connu" in r.output
 
 
 def test_retraining_on_xlsx_with_french_headers_and_missing_columns(tmp_path):

@@ -42,6 +42,14 @@ def test_bad_values_are_rejected_with_field_and_reason(dossier, field, value, ne
     assert found[0].message().startswith(f"row 1, field '{field}'")
 
 
+def test_reasons_are_translated_from_the_same_code(dossier):
+    dossier["trl"] = 12
+    [issue] = issues_of(dossier)
+    assert issue.code == "above_max"
+    assert issue.message("fr") == "ligne 1, champ « trl » : la valeur 12 dépasse le maximum 9 ; valeurs admises de 1 à 9"
+    assert issue.message("en") == "row 1, field 'trl': value 12 is above the maximum 9; allowed from 1 to 9"
+
+
 def test_year_in_the_future_is_rejected(dossier):
     dossier["year"] = 2031
     dossier.pop("submission_date")

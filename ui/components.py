@@ -21,7 +21,7 @@ import streamlit as st
 from scoring import io, persist
 from scoring.explain import explain
 from scoring.i18n import code_label, t
-from scoring.schema import FIELD_BY_NAME, Issue
+from scoring.schema import Issue
 from ui import shaping
 
 LANG_KEY = "app.lang_en"
@@ -138,18 +138,15 @@ def field_label(name: str) -> str:
 
 def issue_text(issue: Issue) -> str:
     """One validation problem, naming the field as the user sees it and its JSON path."""
-    f = FIELD_BY_NAME.get(issue.field)
     missing = issue.value is None or (isinstance(issue.value, float) and pd.isna(issue.value)) or \
         (isinstance(issue.value, str) and not issue.value.strip())
     if missing:
-        # An empty required field only ever fails the "required" rule; that one reason is translated here.
-        reason = tr("ui.issue.missing") if f is not None and f.required else issue.reason
-        return tr("ui.issue.line", field=field_label(issue.field), path=issue.path, reason=reason)
+        return tr("ui.issue.line", field=field_label(issue.field), path=issue.path, reason=issue.reason_in(lang()))
     value = issue.value.item() if hasattr(issue.value, "item") else issue.value
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # a number typed as 200000 reads back as 200000, not 200000.0
     return tr("ui.issue.line_value", field=field_label(issue.field), path=issue.path, value=value,
-              reason=issue.reason)
+              reason=issue.reason_in(lang()))
 
 
 def issues_frame(issues: list[Issue], **extra: object) -> pd.DataFrame:

@@ -112,8 +112,9 @@ def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
     assert not app.exception, app.exception
     assert app.radio(key="sa.step").value == 0  # back to the step holding the problems
     errors = "\n".join(e.value for e in app.error)
-    assert f"{t('ui.field.title', 'fr')} (title) : {t('ui.issue.missing', 'fr')}" in errors
+    assert f"{t('ui.field.title', 'fr')} (title) : {t('issue.required', 'fr')}" in errors
     assert f"{t('ui.field.aid_requested_eur', 'fr')} (aid_requested_eur)" in errors
+    assert "l'aide demandée ne peut pas dépasser le budget total" in errors  # the library's reason, in French
     assert not app.metric
 
 
