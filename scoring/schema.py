@@ -352,7 +352,7 @@ def _allowed_text(allowed: tuple[str, ...]) -> str:
 
 def _check_numeric(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, hi: float | None,
                    today: dt.date | None = None) -> np.ndarray:
-    num = _to_number(raw.where(~miss))
+    num = _to_number(raw, miss)
     not_number = ~miss & np.isnan(num)
     bounds = (col.lo, hi)
     out.add(not_number, col.name, raw, "not_whole" if col.kind == "int" else "not_number", bounds=bounds)
@@ -372,14 +372,26 @@ def _check_numeric(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector
     return num
 
 
-def _to_number(raw: pd.Series) -> np.ndarray:
-    """Floats, NaN where a cell is not a number."""
+def _to_number(raw: pd.Series, miss: np.ndarray) -> np.ndarray:
+    """Floats, NaN where a cell is missing or not a number."""
+    if raw.dtype == object:  # Python values (JSON, Excel): converted one by one, with no pandas set-up per call
+        return np.fromiter((np.nan if m else _float(v) for v, m in zip(raw.to_numpy(), miss)), float, len(raw))
+    raw = raw.where(~miss)
     if isinstance(raw.dtype, pd.StringDtype):
         try:  # Arrow's parser is several times faster and agrees with pandas' on every text it accepts
             return np.array(pc.cast(pa.array(raw), pa.float64()).to_numpy(zero_copy_only=False))
         except pa.ArrowInvalid:
             pass  # some cell is not a plain number (spaces, a typo): pandas' parser marks which
     return np.array(pd.to_numeric(raw, errors="coerce"), dtype=float)
+
+
+def _float(v: Any) -> float:
+    if isinstance(v, (bool, np.bool_)):
+        return float(v)  # as pandas reads a boolean cell: 1 or 0
+    try:
+        return float(v.strip() if isinstance(v, str) else v)
+    except (TypeError, ValueError):
+        return np.nan
 
 
 def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:
