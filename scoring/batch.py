@@ -13,15 +13,19 @@ one-hot column and the criterion x window slopes, so a dossier's log-odds
 under any window is its log-odds under its own window plus the difference
 of those few terms: one (n, 6) x (6, windows) product per model.
 
-Chunks are scored by worker processes (one per core) while the parent
-reads ahead and writes in order; the output depends on the input, the
-model, the chunk size and the day only (validation refuses future years
-and dates), never on the number of workers or on timing.
+Worker processes (one per core) parse, score and render the chunks; the
+parent only cuts the input into runs of rows and appends the rendered runs
+in order. The output depends on the input, the model, the chunk size and
+the day only (validation refuses future years and dates), never on the
+number of workers or on timing.
 """
 
 from __future__ import annotations
 
+import csv
+import ctypes
 import datetime as dt
+import io
 import multiprocessing
 import os
 import re
@@ -49,8 +53,9 @@ from scoring.reference import eligibility_matrix
 from scoring.schema import CRITERIA, SchemaError, codes, validate_frame
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
-CHUNK_ROWS = 20_000  # the chunk's design matrices (3 x rows x ~200 floats) stay near 100 MB
-CSV_BLOCK_BYTES = 8 << 20
+CHUNK_ROWS = 10_000  # ~3 KB of design matrices a row: a process's working set stays near 100 MB
+CSV_BLOCK_BYTES = 4 << 20
+MAX_RECORD_BYTES = 64 << 20  # a dossier is a few KB: a longer row is a quote left open, not data to hold
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included
 CRITERION_COLUMNS = tuple(f"criterion_{c}" for c in CRITERIA)
 PROBABILITY_COLUMNS = ("p_labeled", "p_funded", "p_success")
@@ -58,7 +63,7 @@ WINDOW_COLUMNS = ("best_window", "best_window_p_success")
 TARGETS = ("labeled", "success")
 N_REASONS = 3
 _TEXT_COLUMNS = {"status", "error", "best_window"} | {f"reason_{k}" for k in range(1, N_REASONS + 1)}
-_PREFIXES = pa.array(FORMULA_PREFIXES)
+_PREFIX_BYTES = np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)  # one ASCII byte each
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # "-5" is data to a spreadsheet, not a formula
 
 
@@ -113,7 +118,7 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndar
     """Batch columns of valid rows: one design-matrix pass serves scores, probabilities and windows."""
     matrices = model.matrices(frame)
     X_lab, X_f1, _, scores, _ = matrices
-    pred = model._scored(*matrices, False)
+    pred = model._scored(*matrices, False)  # CEPModel.predict's own arithmetic, on the matrices built once here
     out = dict(zip(CRITERION_COLUMNS, scores.T))
     out.update(p_labeled=pred.labeled, p_funded=pred.funded, p_success=pred.success)
     z_lab, z_f1 = model.label_.logit(X_lab), model.fund_.logit(X_f1)
@@ -227,9 +232,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     done = errors = 0
     try:
         with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or os.cpu_count() or 1) as scorer:
-            for job, (payload, n_errors) in scorer.map(reader.jobs()):
+            for rows, (payload, n_errors) in scorer.map(reader.jobs()):
                 writer.write(payload)
-                done += job.rows
+                done += rows
                 errors += n_errors
                 if progress:
                     progress(done, reader.total)
@@ -303,7 +308,7 @@ def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
     try:
         table = pcsv.read_csv(pa.py_buffer(job.csv), read_options=pcsv.ReadOptions(
             column_names=plan.schema.names, use_threads=False, block_size=len(job.csv) + 1),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=_CSV_TEXT(plan.schema.names))
+            parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=_as_text(plan.schema.names))
     except pa.ArrowInvalid as exc:
         raise SchemaError(f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1}: "
                           f"{_first_line(exc)}") from None
@@ -313,7 +318,7 @@ def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
     return table
 
 
-def _CSV_TEXT(names: list[str]) -> pcsv.ConvertOptions:
+def _as_text(names: list[str]) -> pcsv.ConvertOptions:
     # text only: the validator types the cells and reports the ones that do not fit, with their row
     return pcsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[""],
                                strings_can_be_null=True, quoted_strings_can_be_null=True)
@@ -336,7 +341,23 @@ def _init_worker(plan: _Plan) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)  # one process per core already; BLAS threads on top would only contend
+    _reuse_freed_memory()
     _worker_plan[:] = [plan]
+
+
+def _reuse_freed_memory() -> None:
+    """glibc: serve a chunk's large arrays from the heap and keep the pages when they are freed.
+
+    By default each design matrix is a fresh mapping whose pages fault in one by one and are
+    returned on free; on a VM that cost a third of the model's time. The next chunk now reuses
+    the last one's pages, so memory is flat at one chunk's working set.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: its defaults stand
+        return
+    libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD, glibc's ceiling on 64-bit
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
 
 
 def _worker_job(job: _Job) -> tuple[bytes | list, int]:
@@ -370,20 +391,21 @@ class _Scorer:
         if self.limits:
             self.limits.restore_original_limits()
 
-    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, tuple[bytes | list, int]]]:
+    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[int, tuple[bytes | list, int]]]:
+        """(rows, what `_run_job` returned) per job, in input order."""
         if self.pool is None:
             for job in jobs:
-                yield job, _run_job(self.plan, job)
+                yield job.rows, _run_job(self.plan, job)
             return
         pending: deque = deque()
         for job in jobs:
-            pending.append((job, self.pool.submit(_worker_job, job)))
-            if len(pending) > 2 * self.workers:  # bounded read-ahead keeps memory flat
-                job, fut = pending.popleft()
-                yield job, fut.result()
+            pending.append((job.rows, self.pool.submit(_worker_job, job)))
+            if len(pending) > self.workers:  # one job queued per worker: busy workers, flat memory
+                rows, fut = pending.popleft()
+                yield rows, fut.result()
         while pending:
-            job, fut = pending.popleft()
-            yield job, fut.result()
+            rows, fut = pending.popleft()
+            yield rows, fut.result()
 
 
 # --------------------------------------------------------------------------- readers
@@ -414,54 +436,85 @@ def _first_line(exc: Exception) -> str:
 
 
 def _csv_reader(path: Path, chunk_rows: int) -> _Reader:
-    with pcsv.open_csv(path) as probe:
-        schema = pa.schema([(n, pa.large_string()) for n in probe.schema.names])
-    return _Reader(schema, None, lambda: _csv_jobs(path, chunk_rows))
+    # the header is read here, the rows by the workers: the parent never holds parsed rows
+    records = _Records(path)
+    with open(path, "rb") as fh:
+        while not len(records.ends) and records.feed(fh.read(1 << 16)):
+            pass
+    head = records.data[:records.ends[0]] if len(records.ends) else records.data
+    try:
+        names = next(csv.reader(io.StringIO(head.decode("utf-8-sig"))), [])
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path}: not UTF-8 text; save the file as CSV UTF-8") from None
+    return _Reader(pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows))
 
 
-def _record_ends(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(end of each record, whether it is an empty line) in CSV bytes that start at a record.
+class _Records:
+    """CSV bytes read so far and where their records end, found block by block.
 
     A newline ends a record when an even number of quotes precede it: a quoted
     value's own quotes are doubled, so only newlines inside values see an odd count.
     """
-    newlines = np.flatnonzero(buf == 0x0A)
-    ends = newlines[np.searchsorted(np.flatnonzero(buf == 0x22), newlines) % 2 == 0]
-    starts = np.concatenate(([0], ends + 1))[:len(ends)]
-    length = ends - starts
-    empty = (length == 0) | ((length == 1) & (buf[np.minimum(starts, len(buf) - 1)] == 0x0D))
-    return ends, empty
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data = b""
+        self.ends = np.zeros(0, np.int64)  # positions of record-ending newlines in `data`
+        self.quoted = False  # whether `data` ends inside a quoted value
+
+    def feed(self, more: bytes) -> bool:
+        new = np.frombuffer(more, np.uint8)
+        newlines, quotes = np.flatnonzero(new == 0x0A), np.flatnonzero(new == 0x22)
+        inside = (np.searchsorted(quotes, newlines) + self.quoted) % 2 == 1
+        self.ends = np.concatenate((self.ends, len(self.data) + newlines[~inside]))
+        self.quoted ^= bool(len(quotes) % 2)
+        self.data += more
+        if len(self.data) - (self.ends[-1] + 1 if len(self.ends) else 0) > MAX_RECORD_BYTES:
+            raise SchemaError(f"{self.path}: a row longer than {MAX_RECORD_BYTES >> 20} MB; "
+                              "a quoted value is probably never closed")
+        return bool(more)
+
+    def drop(self, n: int) -> None:
+        self.data = self.data[n:]
+        self.ends = self.ends[self.ends >= n] - n
+
+    def rows(self) -> np.ndarray:
+        """Ends of the records that are rows: empty lines are not (as for every CSV reader here)."""
+        starts = np.concatenate(([0], self.ends[:-1] + 1))
+        buf = np.frombuffer(self.data, np.uint8)
+        cr = buf[np.minimum(starts, max(len(buf) - 1, 0))] == 0x0D if len(buf) else np.zeros(0, bool)
+        empty = (self.ends == starts) | ((self.ends == starts + 1) & cr)
+        return self.ends[~empty]
 
 
 def _csv_jobs(path: Path, chunk_rows: int) -> Iterator[_Job]:
-    """Cut the file's bytes into runs of `chunk_rows` records; workers parse them in parallel.
+    """Cut the file's bytes into runs of `chunk_rows` rows; the workers parse them in parallel."""
+    records = _Records(path)
+    first = 1
+    header = True
 
-    Empty lines are not rows (as for every CSV reader here); the last record may lack its newline.
-    """
+    def runs(final: bool) -> Iterator[_Job]:
+        nonlocal first, header
+        if header and len(records.ends):
+            records.drop(int(records.ends[0]) + 1)  # the header record is not a row
+            header = False
+        rows = records.rows()
+        k = cut = 0
+        while not header and (len(rows) - k >= chunk_rows or (final and len(rows) > k)):
+            take = min(chunk_rows, len(rows) - k)
+            stop = int(rows[k + take - 1]) + 1
+            yield _Job(first, take, csv=records.data[cut:stop])
+            first, k, cut = first + take, k + take, stop
+        records.drop(cut)
+
     with open(path, "rb") as fh:
-        data = b""
-        first = 1
-        header = True
-        eof = False
-        while not eof:
-            more = fh.read(CSV_BLOCK_BYTES)
-            eof = not more
-            data += more
-            if eof and data and not data.endswith(b"\n"):
-                data += b"\n"
-            ends, empty = _record_ends(np.frombuffer(data, np.uint8))
-            cut = 0
-            if header and len(ends):  # the header record is not a row
-                cut, header = int(ends[0]) + 1, False
-                ends, empty = ends[1:], empty[1:]
-            rows = ends[~empty]
-            k = 0
-            while len(rows) - k >= chunk_rows or (eof and len(rows) > k):
-                take = min(chunk_rows, len(rows) - k)
-                stop = int(rows[k + take - 1]) + 1
-                yield _Job(first, take, csv=data[cut:stop])
-                first, k, cut = first + take, k + take, stop
-            data = data[cut:]
+        while records.feed(fh.read(CSV_BLOCK_BYTES)):
+            yield from runs(final=False)
+    if records.data and not records.data.endswith(b"\n"):
+        records.feed(b"\n")  # the last row may lack its newline
+    yield from runs(final=True)
+    if records.data.strip():
+        raise SchemaError(f"{path}: from row {first} on, a quoted value is never closed")
 
 
 def _parquet_reader(path: Path, chunk_rows: int) -> _Reader:
@@ -533,13 +586,34 @@ def _neutralise(table: pa.Table) -> pa.Table:
     cols = []
     for col in table.columns:
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            risky = pc.is_in(pc.utf8_slice_codeunits(col, 0, 1), value_set=_PREFIXES.cast(col.type))
-            if pc.any(risky).as_py():
-                risky = pc.and_not(risky, pc.match_substring_regex(col, _PLAIN_NUMBER))
+            risky = _starts_with_formula(col)
+            if risky.any():
+                risky &= ~pc.match_substring_regex(col, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
                 quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
-                col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+                col = pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, col, empty), col)
         cols.append(col)
     return pa.table(cols, schema=table.schema)
+
+
+def _starts_with_formula(col: pa.ChunkedArray) -> np.ndarray:
+    """Per cell, whether its text starts with a formula character, read from the first byte in place.
+
+    Arrow's own kernels would first copy every cell's first character into a new array;
+    on a wide CSV that copy was a tenth of the batch's time.
+    """
+    parts = [np.zeros(0, bool)]
+    for chunk in col.chunks:
+        if not len(chunk):
+            continue
+        _, offsets, data = chunk.buffers()
+        width = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
+        at = np.frombuffer(offsets, width, len(chunk) + 1, chunk.offset * width.itemsize)
+        chars = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
+        risky = (at[1:] > at[:-1]) & np.isin(chars[np.minimum(at[:-1], len(chars) - 1)], _PREFIX_BYTES)
+        if chunk.null_count:
+            risky &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        parts.append(risky)
+    return np.concatenate(parts)
 
 
 def _safe_cell(v: Any) -> Any:

@@ -76,7 +76,9 @@ def _portfolios(directory: Path, sizes: tuple[int, ...], seed: int) -> dict[int,
             for n in sizes:
                 rows = min(BLOCK, n - k * BLOCK)
                 if rows > 0:
-                    writers.setdefault(n, pcsv.CSVWriter(files[n], table.schema)).write_table(table.slice(0, rows))
+                    if n not in writers:
+                        writers[n] = pcsv.CSVWriter(files[n], table.schema)
+                    writers[n].write_table(table.slice(0, rows))
     finally:
         for w in writers.values():
             w.close()

@@ -197,3 +197,24 @@ def test_cli_exit_code_says_whether_some_rows_failed(tmp_path, portfolio):
     assert "reason_1" in read(tmp_path / "b.csv").columns
     missing = runner.invoke(batch_cmd, ["--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "x.csv")])
     assert missing.exit_code == 1 and "no such file" in missing.output
+
+
+def test_crlf_line_ends_and_a_last_row_without_newline_are_read(tmp_path, bundle, portfolio):
+    path = tmp_path / "in.csv"
+    write(portfolio, path)
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n").rstrip(b"\r\n"))
+    summary = run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=7, workers=1)
+    out = read(tmp_path / "out.csv")
+    assert summary.rows == len(portfolio) and (out["status"] == "ok").all()
+    assert list(out["dossier_id"]) == list(portfolio["dossier_id"])
+
+
+def test_a_quote_never_closed_is_a_clear_error_not_a_giant_row(tmp_path, bundle, portfolio):
+    path = tmp_path / "in.csv"
+    write(portfolio, path)
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3].replace(b",", b',"', 1)
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(SchemaError, match="never closed"):
+        run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=100, workers=1)
+    assert not (tmp_path / "out.csv").exists()
