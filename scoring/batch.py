@@ -211,7 +211,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
     `progress(rows_done, rows_total_or_None)` is called after each chunk.
-    `workers` defaults to one process per core. The output is written to a
+    `workers` defaults to one process per usable core. The output is written to a
     temporary file beside `output_path` and renamed when complete, so a
     failed run never leaves half a file. Raises SchemaError for a file-level
     problem (unreadable, empty, a required column missing).
@@ -231,7 +231,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     tmp = dst.with_name(f".{dst.name}.partial")
     done = errors = 0
     try:
-        with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or os.cpu_count() or 1) as scorer:
+        with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or _cores()) as scorer:
             for rows, (payload, n_errors) in scorer.map(reader.jobs()):
                 writer.write(payload)
                 done += rows
@@ -242,6 +242,11 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     finally:
         tmp.unlink(missing_ok=True)
     return Summary(done, errors, time.perf_counter() - start, str(dst))
+
+
+def _cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 @dataclass
