@@ -117,11 +117,11 @@ def _score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, toda
 def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndarray]:
     """Batch columns of valid rows: one design-matrix pass serves scores, probabilities and windows."""
     matrices = model.matrices(frame)
-    X_lab, X_f1, _, scores, _ = matrices
-    pred = model._scored(*matrices, False)  # CEPModel.predict's own arithmetic, on the matrices built once here
+    X_lab, scores = matrices.label, matrices.scores
+    pred = model.scored(matrices)  # CEPModel.predict's own arithmetic, on the matrices built once here
     out = dict(zip(CRITERION_COLUMNS, scores.T))
     out.update(p_labeled=pred.labeled, p_funded=pred.funded, p_success=pred.success)
-    z_lab, z_f1 = model.label_.logit(X_lab), model.fund_.logit(X_f1)
+    z_lab, z_f1 = model.label_.logit(X_lab), model.fund_logit(X_lab)
     out["best_window"], out["best_window_p_success"] = _best_window(model, frame, scores, z_lab, z_f1)
     if explain:
         out.update(_explanations(model, frame, matrices))

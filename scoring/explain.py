@@ -27,7 +27,7 @@ from scipy.special import expit
 from scoring import schema
 from scoring.features import CRITERIA, INPUTS, MODEL_COLUMNS, Design
 from scoring.i18n import code_label, t
-from scoring.model import CEPModel, CalibratedAdditive
+from scoring.model import CEPModel, CalibratedAdditive, Matrices
 from scoring.reference import published_rate_filiere, published_rate_window
 from scoring.rubric import Question, ScoreTable, all_questions, assess, row_scores, scores_of
 
@@ -104,13 +104,14 @@ def _to_probability(base_z: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np
 
 
 def contributions(model: CEPModel, frame: pd.DataFrame, table: ScoreTable | None = None,
-                  matrices: tuple | None = None) -> dict[str, Any]:
+                  matrices: Matrices | None = None) -> dict[str, Any]:
     """Exact contributions of every input to P(labelled) and P(success), vectorised.
 
     Returns {"inputs": names, "labeled": (base, values), "success": (base, values)}
     on the 0-1 scale: base + values.sum(1) equals model.predict(frame)'s probability.
     """
-    X_lab, X_f1, _, _, _ = matrices or model.matrices(frame, table)
+    m = matrices or model.matrices(frame, table)
+    X_lab, X_f1 = m.label, m.fund
     zl0, phil = logit_contributions(model.label_, model.label_design_, X_lab)
     bg = model.fund_.background_mean.copy()
     bg[-1] = 1.0  # success is funding *given the label*: the label is held at 1 in the background too
@@ -180,7 +181,7 @@ def _moves(row: dict[str, Any]) -> list[tuple[Question, str, str, int]]:
     return out
 
 
-def _predict_moves(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str, Any],
+def _predict_moves(model: CEPModel, base: np.ndarray, row: dict[str, Any],
                    move_sets: list[list[tuple[Question, str, str, int]]]):
     """Predictions of dossier `row` (model rows `base`) with each set of answer changes applied."""
     rescored = [row_scores({**row, **{q.id: b for q, _, b, _ in ms}}) for ms in move_sets]
@@ -189,7 +190,7 @@ def _predict_moves(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: di
     return model.what_if(base, ScoreTable(scores, scores, sources))
 
 
-def actions(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str, Any], lang: str,
+def actions(model: CEPModel, base: np.ndarray, row: dict[str, Any], lang: str,
             p_success: float, p_labeled: float) -> list[dict[str, Any]]:
     """Answer changes that raise P(success) the most, each gain recomputed by the model.
 
@@ -225,7 +226,7 @@ def actions(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str,
     return out
 
 
-def _labelling_set(model: CEPModel, base: tuple[np.ndarray, np.ndarray], row: dict[str, Any], moves,
+def _labelling_set(model: CEPModel, base: np.ndarray, row: dict[str, Any], moves,
                    lab_gains: np.ndarray, p_labeled: float) -> list[int]:
     """Indices of the smallest set of moves (distinct questions) reaching the labelling line, or []."""
     if p_labeled >= LABELLING_LINE:
@@ -294,8 +295,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
     table = ScoreTable(np.array([s for s, _ in per_row]), np.array([s for s, _ in per_row]),
                        np.array([src for _, src in per_row], dtype=object))
     mats = model.matrices(frame, table)
-    X_lab, X_f1 = mats[0], mats[1]
-    pred = model.predict(frame, band=True, matrices=mats)
+    pred = model.scored(mats, band=True)
     contrib = contributions(model, frame, matrices=mats)
     out = []
     # the many what-if predictions below copy only what the model reads
@@ -326,7 +326,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
             },
             "contributions": {target: _contribution_dict(contrib[target], i) for target in ("labeled", "success")},
             "reasons": _reasons(contrib["success"][1][i], row, scores, crit, lang),
-            "actions": actions(model, (X_lab[i:i + 1], X_f1[i:i + 1]), row, lang, p["success"], p["labeled"]),
+            "actions": actions(model, mats.label[i:i + 1], row, lang, p["success"], p["labeled"]),
             "windows": windows,
             "model": bundle.identity(),
         }

@@ -119,33 +119,48 @@ class Design:
 
     def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
                   ) -> np.ndarray:
-        """Model matrix (n, p) of a validated frame and its (n, 5) criterion scores."""
-        return self.with_scores(self._context(frame, labeled), scores)
+        """Model matrix (n, p) of a validated frame and its (n, 5) criterion scores.
 
-    def with_scores(self, context: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Model matrix from the context columns (or a full matrix: its context part is kept)
-        and criterion scores; what-if questions change only the scores, so they skip the frame."""
-        context = context[:, context.shape[1] - self._n_context():]
-        filled = np.nan_to_num(scores, nan=0.0)
-        sloped = {ctx: context[:, [self._onehot_at(ctx, level) for level in self.sloped[ctx]]]
-                  for ctx in INTERACTIONS}
-        blocks: list[np.ndarray] = []
-        for j in range(len(CRITERIA)):
-            s = filled[:, j:j + 1]
-            blocks.append(np.clip(s - KNOTS, 0.0, 1.0))
-            blocks.append(np.isnan(scores[:, j:j + 1]).astype(float))
-            for ctx in INTERACTIONS:
-                blocks.append(s * sloped[ctx])
-        blocks.append(context)
-        return np.hstack(blocks)
+        Written into one array allocated once: on a portfolio chunk, fresh
+        memory for every intermediate block costs more than the arithmetic.
+        """
+        X = np.empty((len(frame), len(self.names)))
+        self._fill_context(frame, labeled, X[:, X.shape[1] - self._n_context():])
+        self._fill_scores(X, scores)
+        return X
+
+    def with_scores(self, X: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Model matrix with the context part of X (rows of `transform`) and new criterion scores;
+        what-if questions change only the scores, so they skip the frame."""
+        n_ctx = self._n_context()
+        out = np.empty((len(X), len(self.names)))
+        out[:, -n_ctx:] = X[:, -n_ctx:]
+        self._fill_scores(out, scores)
+        return out
 
     def with_level(self, X: np.ndarray, ctx: str, level: str, scores: np.ndarray) -> np.ndarray:
         """Model matrix X with categorical `ctx` set to `level` on every row (its slopes follow)."""
-        context = X[:, X.shape[1] - self._n_context():].copy()
-        start = self._onehot_at(ctx, codes()[ctx][0])
-        context[:, start:start + len(codes()[ctx])] = 0.0
-        context[:, self._onehot_at(ctx, level)] = 1.0
-        return self.with_scores(context, scores)
+        out = X.copy()
+        start = out.shape[1] - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
+        out[:, start:start + len(codes()[ctx])] = 0.0
+        out[:, start + codes()[ctx].index(level)] = 1.0
+        self._fill_scores(out, scores)
+        return out
+
+    def _fill_scores(self, X: np.ndarray, scores: np.ndarray) -> None:
+        """Write the criterion columns (the first part of X) from the scores and X's own one-hot columns."""
+        ctx0 = X.shape[1] - self._n_context()
+        filled = np.nan_to_num(scores, nan=0.0)
+        col = 0
+        for j in range(len(CRITERIA)):
+            s = filled[:, j:j + 1]
+            X[:, col:col + len(KNOTS)] = np.clip(s - KNOTS, 0.0, 1.0)
+            X[:, col + len(KNOTS)] = np.isnan(scores[:, j])
+            col += len(KNOTS) + 1
+            for ctx in INTERACTIONS:
+                idx = [ctx0 + self._onehot_at(ctx, level) for level in self.sloped[ctx]]
+                X[:, col:col + len(idx)] = s * X[:, idx]
+                col += len(idx)
 
     def _n_context(self) -> int:
         return int(np.sum(self.owner >= len(CRITERIA)))
@@ -155,28 +170,37 @@ class Design:
         before = sum(len(codes()[c]) for c in CATEGORICAL[:CATEGORICAL.index(ctx)])
         return before + codes()[ctx].index(level)
 
-    def _context(self, frame: pd.DataFrame, labeled: np.ndarray | None) -> np.ndarray:
-        """Every column that does not depend on the criterion scores, in layout order."""
+    def _fill_context(self, frame: pd.DataFrame, labeled: np.ndarray | None, out: np.ndarray) -> None:
+        """Write every column that does not depend on the criterion scores into `out`, in layout order."""
         n = len(frame)
-        blocks = [_onehot(frame[ctx], codes()[ctx]) for ctx in CATEGORICAL]
-        blocks.append(_flag(frame["collaborative"]))
+        col = 0
+
+        def put(block: np.ndarray) -> None:
+            nonlocal col
+            block = block.reshape(n, -1)
+            out[:, col:col + block.shape[1]] = block
+            col += block.shape[1]
+
+        for ctx in CATEGORICAL:
+            put(_onehot(frame[ctx], codes()[ctx]))
+        put(_flag(frame["collaborative"]))
         for p in PARTNER_COLUMNS:
             v = frame[p].to_numpy(dtype=float) if p in frame.columns else np.full(n, np.nan)
             if p == "n_partners":
                 v = np.log1p(v)
-            blocks.append(np.nan_to_num(v, nan=0.0)[:, None])
-            blocks.append(np.isnan(v).astype(float)[:, None])
-        blocks.append(_onehot(frame["trl"].to_numpy(dtype=float), tuple(float(t) for t in range(1, 10))))
+            put(np.nan_to_num(v, nan=0.0))
+            put(np.isnan(v))
+        put(_onehot(frame["trl"].astype(float), tuple(float(t) for t in range(1, 10))))
         lb = np.log(frame["budget_eur"].to_numpy(dtype=float)) - self.budget_center
-        blocks.append(np.column_stack([lb, np.maximum(lb, 0.0)]))
+        put(lb)
+        put(np.maximum(lb, 0.0))
         ratio = frame["aid_requested_eur"].to_numpy(dtype=float) / frame["budget_eur"].to_numpy(dtype=float)
-        blocks.append(np.column_stack([ratio, np.maximum(ratio - 0.5, 0.0)]))
-        blocks.append(_flag(frame["preliminary_interview"]))
-        year = np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range)
-        blocks.append(year[:, None])
+        put(ratio)
+        put(np.maximum(ratio - 0.5, 0.0))
+        put(_flag(frame["preliminary_interview"]))
+        put(np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range))
         if self.with_label:
-            blocks.append(np.asarray(labeled, float).reshape(n, 1))
-        return np.hstack(blocks)
+            put(np.asarray(labeled, float))
 
 
 @lru_cache(maxsize=32)
@@ -185,10 +209,11 @@ def _positions(levels: tuple) -> dict:
 
 
 def _onehot(values, levels: tuple) -> np.ndarray:
-    # a dict lookup per cell: no per-call set-up, so one row costs microseconds and a million, a fraction of a second
-    pos = _positions(levels)
-    arr = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
-    idx = np.fromiter((pos.get(v, -1) for v in arr), dtype=np.int64, count=len(arr))
+    if len(values) > 64:  # a portfolio: pandas hashes the whole column in C
+        idx = pd.Categorical(values, categories=list(levels)).codes.astype(np.int64)
+    else:  # a dossier and its what-ifs: a dict lookup per cell, without pandas' per-call set-up
+        pos = _positions(levels)
+        idx = np.fromiter((pos.get(v, -1) for v in np.asarray(values, dtype=object)), dtype=np.int64, count=len(values))
     return (idx[:, None] == np.arange(len(levels))).astype(float)
 
 

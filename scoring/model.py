@@ -21,6 +21,7 @@ Bootstrap refits give the uncertainty band.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -167,6 +168,23 @@ class Scored:
     success_band: np.ndarray | None = None  # (n, 2)
 
 
+class Matrices(NamedTuple):
+    """Model matrix of a batch (the label design), criterion scores and their table.
+
+    The funding design is the same matrix plus the label column: its logits
+    are computed from this one (`CEPModel.fund_logit`), never copied.
+    """
+
+    label: np.ndarray
+    scores: np.ndarray
+    table: ScoreTable
+
+    @property
+    def fund(self) -> np.ndarray:
+        """The funding design at L=1, materialised (for explanations only)."""
+        return np.hstack([self.label, np.ones((len(self.label), 1))])
+
+
 class CEPModel:
     """The committee's likelihood model: `fit(frame)`, `predict(frame)`, `window_matrix(frame)`.
 
@@ -193,6 +211,8 @@ class CEPModel:
         y_fund = frame["funded"].to_numpy(dtype=float)
         self.label_design_ = Design(with_label=False).fit(frame)
         self.fund_design_ = Design(with_label=True).fit(frame)
+        # `matrices` builds the funding matrix from the label one: the layouts must agree but for the label
+        assert self.fund_design_.names[:-1] == self.label_design_.names and self.fund_design_.names[-1] == "labeled"
         X_lab = self.label_design_.transform(frame, scores)
         X_fund = self.fund_design_.transform(frame, scores, y_lab)
         self.label_ = fit_calibrated(X_lab, y_lab, self.label_design_.lower, self.seed, self.n_bootstrap)
@@ -202,48 +222,51 @@ class CEPModel:
         return self
 
     # ------------------------------------------------------------------ predict
-    def matrices(self, frame: pd.DataFrame, table: ScoreTable | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, ScoreTable]:
-        """(X_label, X_fund at L=1, X_fund at L=0, scores, score table) of a validated frame.
+    def matrices(self, frame: pd.DataFrame, table: ScoreTable | None = None) -> "Matrices":
+        """Model matrices of a validated frame: label design, funding design at L=1, scores.
 
         `table` passes criterion scores already computed (the single-dossier path
-        scores one row many ways and must not redo the rubric each time).
+        scores one row many ways and must not redo the rubric each time). Both
+        designs are laid out from the same training rows, so the funding matrix
+        is the label matrix plus the label column: the frame is read once.
         """
         table = score_table(frame) if table is None else table
-        X_lab = self.label_design_.transform(frame, table.score)
-        n = len(frame)
-        X_f1 = self.fund_design_.transform(frame, table.score, np.ones(n))
-        X_f0 = X_f1.copy()
-        X_f0[:, -1] = 0.0  # the label column is the design's last
-        return X_lab, X_f1, X_f0, table.score, table
+        return Matrices(self.label_design_.transform(frame, table.score), table.score, table)
 
     def predict(self, frame: pd.DataFrame, band: bool = False, table: ScoreTable | None = None,
-                matrices: tuple | None = None) -> Scored:
+                matrices: "Matrices | None" = None) -> Scored:
         """Probabilities of each row; `matrices` reuses the output of `matrices(frame)`."""
-        return self._scored(*(matrices or self.matrices(frame, table)), band)
+        return self.scored(matrices or self.matrices(frame, table), band)
 
-    def what_if(self, base: tuple[np.ndarray, np.ndarray], table: ScoreTable) -> Scored:
+    def what_if(self, base: np.ndarray, table: ScoreTable) -> Scored:
         """One dossier under each row of criterion scores in `table`.
 
-        `base` is the dossier's (X_label, X_fund at L=1) rows from `matrices`:
-        answer changes move only the criterion scores, so its context columns
-        are reused for every variant instead of rebuilt from the frame.
+        `base` is the dossier's label-design row from `matrices`: answer changes
+        move only the criterion scores, so its context columns are reused for
+        every variant instead of rebuilt from the frame.
         """
-        k = len(table.score)
-        X_lab = self.label_design_.with_scores(np.repeat(base[0], k, axis=0), table.score)
-        X_f1 = self.fund_design_.with_scores(np.repeat(base[1], k, axis=0), table.score)
-        X_f0 = X_f1.copy()
-        X_f0[:, -1] = 0.0
-        return self._scored(X_lab, X_f1, X_f0, table.score, table, False)
+        X_lab = self.label_design_.with_scores(np.repeat(base, len(table.score), axis=0), table.score)
+        return self.scored(Matrices(X_lab, table.score, table))
 
-    def _scored(self, X_lab, X_f1, X_f0, scores, table: ScoreTable, band: bool) -> Scored:
-        p_lab = expit(self.label_.logit(X_lab))
-        p_f1 = expit(self.fund_.logit(X_f1))
-        p_f0 = expit(self.fund_.logit(X_f0))
-        out = Scored(p_lab, p_lab * p_f1 + (1 - p_lab) * p_f0, p_lab * p_f1, p_f1, p_f0, scores, table.source)
+    def fund_logit(self, X_lab: np.ndarray, boot: bool = False) -> np.ndarray:
+        """Calibrated log-odds of funding at L=1 from the label matrix (the funding design minus its label column);
+        (n, B) for the bootstrap refits."""
+        f = self.fund_
+        if boot:
+            return f.platt(X_lab @ f.boot_coef[:, :-1].T + f.boot_intercept + f.boot_coef[:, -1])
+        return f.platt(f.model.intercept_ + X_lab @ f.model.coef_[:-1] + f.model.coef_[-1])
+
+    def scored(self, m: "Matrices", band: bool = False) -> Scored:
+        """Probabilities from model matrices (the arithmetic of `predict`)."""
+        p_lab = expit(self.label_.logit(m.label))
+        z_f1 = self.fund_logit(m.label)
+        p_f1 = expit(z_f1)
+        # not labelled = the same row with the label column at 0: one coefficient less, calibrated
+        p_f0 = expit(z_f1 - self.fund_.platt.a * self.fund_.model.coef_[-1])
+        out = Scored(p_lab, p_lab * p_f1 + (1 - p_lab) * p_f0, p_lab * p_f1, p_f1, p_f0, m.scores, m.table.source)
         if band:
-            b_lab = expit(self.label_.boot_logits(X_lab))
-            b_succ = b_lab * expit(self.fund_.boot_logits(X_f1))
+            b_lab = expit(self.label_.boot_logits(m.label))
+            b_succ = b_lab * expit(self.fund_logit(m.label, boot=True))
             out.labeled_band = np.percentile(b_lab, BAND, axis=1).T
             out.success_band = np.percentile(b_succ, BAND, axis=1).T
         return out
@@ -259,14 +282,11 @@ class CEPModel:
         """
         windows = codes()["funding_window"]
         n, k = len(frame), len(windows)
-        X_lab, X_f1, _, _, table = self.matrices(frame, table)
+        m = self.matrices(frame, table)
         per_window = []
         for w in windows:  # only the window's one-hot block and its interactions change
-            xl = self.label_design_.with_level(X_lab, "funding_window", w, table.score)
-            xf = self.fund_design_.with_level(X_f1, "funding_window", w, table.score)
-            xf0 = xf.copy()
-            xf0[:, -1] = 0.0
-            per_window.append(self._scored(xl, xf, xf0, table.score, table, False))
+            xl = self.label_design_.with_level(m.label, "funding_window", w, m.scores)
+            per_window.append(self.scored(Matrices(xl, m.scores, m.table)))
         rule = eligibility_matrix(frame, windows).T.ravel()
         success = np.concatenate([s.success for s in per_window])
         row = np.tile(np.arange(n), k)

@@ -428,6 +428,8 @@ def _isin(s: pd.Series, values: Iterable[str]) -> np.ndarray:
 
 
 def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Series:
+    if not (~miss & ~_isin(raw, col.allowed)).any():  # already codes (a clean export): nothing to trim or map
+        return raw.where(~miss) if miss.any() else raw
     txt = _as_text(raw, miss)
     known = _isin(txt, col.allowed) & ~miss
     todo = ~miss & ~known
