@@ -95,11 +95,11 @@ def draft_panel(doc: dict[str, Any], load_draft: Callable[[object, str], None]) 
 # --------------------------------------------------------------------------- committee triage
 
 def _save_triage(docs: list[dict[str, Any]], scores: Mapping[str, dict[str, float]], notes: Mapping[str, str],
-                 decisions: Mapping[str, bool]) -> None:
+                 decisions: Mapping[str, bool], funded: Mapping[str, bool | None]) -> None:
     user = st.session_state.get(USER, "")
     s = store()
     try:
-        outcomes = {i: Outcome(labeled) for i, labeled in decisions.items()}
+        outcomes = {i: Outcome(labeled, funded.get(i)) for i, labeled in decisions.items()}
         saved, n_decisions = s.ingest([prepare(d) for d in docs], outcomes, user=user)
         assessed = [i for i in {*scores, *notes} if scores.get(i) or notes.get(i)]
         for i in assessed:
@@ -112,8 +112,9 @@ def _save_triage(docs: list[dict[str, Any]], scores: Mapping[str, dict[str, floa
 
 
 def triage_panel(docs: list[dict[str, Any]], scores: Mapping[str, dict[str, float]], notes: Mapping[str, str],
-                 decisions: Mapping[str, bool]) -> None:
-    """Record the queue's dossiers, the experts' scores and notes, and the committee's decisions."""
+                 decisions: Mapping[str, bool], funded: Mapping[str, bool | None]) -> None:
+    """Record the queue's dossiers, the experts' scores and notes, the committee's decisions and, once
+    known, the window's funding answer (a decided dossier with its funding answer is training data)."""
     with st.expander(ui.tr("ui.store.title"), icon=":material/database:"):
         try:
             st.caption(ui.tr("ui.store.where", url=store().url))
@@ -122,6 +123,6 @@ def triage_panel(docs: list[dict[str, Any]], scores: Mapping[str, dict[str, floa
             return
         st.caption(ui.tr("ui.store.triage_intro"))
         user = _user_input()
-        st.button(ui.tr("ui.store.save_triage"), on_click=_save_triage, args=(docs, scores, notes, decisions),
+        st.button(ui.tr("ui.store.save_triage"), on_click=_save_triage, args=(docs, scores, notes, decisions, funded),
                   key="tr.store_save", disabled=not user.strip(), icon=":material/database:")
         _show_message()

@@ -235,6 +235,19 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
     assessment = store.scores_visible_to("Comité", top).assessments[0]
     assert assessment.scores == {"scientific_quality": 4.5} and assessment.notes == "dossier solide"
     assert store.decision(top).labeled is True
+    assert store.decision(top).funded is None  # the window has not answered: not yet training data
+    store.close()
+    app.selectbox(key=f"tr.funded.{top}").select(True)
+    app.run()
+    app.button(key="tr.store_save").click().run()
+    assert not app.exception, app.exception
+    store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
+    from scoring.store import training_frame
+
+    base, _ = training_frame(store)
+    row = base[base["dossier_id"] == top]
+    assert len(row) == 1 and bool(row["labeled"].iloc[0]) and bool(row["funded"].iloc[0])
+    assert row["score_scientific_quality"].iloc[0] == 4.5  # the expert's score travels with it
     store.close()
 
 

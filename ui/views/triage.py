@@ -37,6 +37,10 @@ def _decision_key(dossier_id: str) -> str:
     return f"tr.decision.{dossier_id}"
 
 
+def _funded_key(dossier_id: str) -> str:
+    return f"tr.funded.{dossier_id}"
+
+
 # --------------------------------------------------------------------------- loading (callbacks)
 
 def _take(frames: list[tuple[str, pd.DataFrame]], bad: list[tuple[str, Issue]]) -> None:
@@ -128,6 +132,11 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         outcomes = ui.labels((True, False), lambda v: ui.tr("ui.decision.labeled" if v else "ui.decision.not_labeled"))
         st.selectbox(ui.tr("ui.triage.decision"), list(outcomes), index=None, key=_decision_key(i),
                      placeholder=ui.tr("ui.decision.none"), persist_state="session", format_func=outcomes.get)
+        # the window answers months later; a decided and funded (or refused) dossier is training data
+        funding = ui.labels((True, False), lambda v: ui.tr("ui.decision.funded" if v else "ui.decision.not_funded"))
+        st.selectbox(ui.tr("ui.triage.funding"), list(funding), index=None, key=_funded_key(i),
+                     placeholder=ui.tr("ui.decision.funding_unknown"), persist_state="session",
+                     format_func=funding.get)
     ui.show_evidence(result["criteria"])
 
 
@@ -184,4 +193,5 @@ pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.ge
 _detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
 
 store_link.triage_panel(docs, {d["dossier_id"]: d.get("expert_scores", {}) for d in docs},
-                        {i: n for i, n in notes.items() if n}, {i: v for i, v in decisions.items() if v is not None})
+                        {i: n for i, n in notes.items() if n}, {i: v for i, v in decisions.items() if v is not None},
+                        {i: st.session_state.get(_funded_key(i)) for i in ids})
