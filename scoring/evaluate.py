@@ -77,17 +77,16 @@ def _context_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _logistic() -> object:
-    numeric = [c for c in _NUMERIC]
-    pre = ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
-        ("num", make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler()), numeric),
-    ])
-    return make_pipeline(pre, LogisticRegression(C=1.0, max_iter=2000))
-
-
 _NUMERIC = list(CRITERIA) + ["collaborative", "preliminary_interview", "trl", "year", *PARTNER_COLUMNS,
                              "log_budget", "aid_ratio"]
+
+
+def _logistic() -> object:
+    pre = ColumnTransformer([
+        ("cat", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
+        ("num", make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler()), list(_NUMERIC)),
+    ])
+    return make_pipeline(pre, LogisticRegression(C=1.0, max_iter=2000))
 
 
 @dataclass

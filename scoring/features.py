@@ -42,11 +42,6 @@ MODEL_COLUMNS = CATEGORICAL + ("collaborative",) + PARTNER_COLUMNS + (
     "trl", "budget_eur", "aid_requested_eur", "preliminary_interview", "year")
 
 
-def criterion_matrix(frame: pd.DataFrame) -> np.ndarray:
-    """The (n, 5) criterion scores the model uses: columns `criterion_<name>` of a scored frame."""
-    return np.column_stack([frame[f"criterion_{c}"].to_numpy(dtype=float) for c in CRITERIA])
-
-
 @dataclass(eq=False)  # compared and hashed by identity: explanation plans are cached per design
 class Design:
     """Column layout of the model matrix, learnt from training rows.

@@ -28,7 +28,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
-from scoring.features import Design, criterion_matrix
+from scoring.features import Design
 from scoring.reference import catalogue, eligibility_matrix
 from scoring.rubric import ScoreTable, score_table
 from scoring.schema import CRITERIA, codes

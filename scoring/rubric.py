@@ -88,13 +88,6 @@ class ScoreTable:
     rubric: np.ndarray  # (n, 5) float, rubric's score (NaN when it has none)
     source: np.ndarray  # (n, 5) object, one of SOURCES
 
-    def frame(self) -> pd.DataFrame:
-        out = {}
-        for j, c in enumerate(CRITERIA):
-            out[f"criterion_{c}"] = self.score[:, j]
-            out[f"source_{c}"] = self.source[:, j]
-        return pd.DataFrame(out)
-
 
 def _answer_arrays(frame: pd.DataFrame, q: Question) -> tuple[np.ndarray, np.ndarray]:
     """(points with NaN where not usable, mask of 'na' answers) for one question column."""

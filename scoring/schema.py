@@ -157,15 +157,25 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 # --------------------------------------------------------------------------- headers
 
 @lru_cache(maxsize=1)
-def french_headers() -> dict[str, str]:
-    """{folded header as a CEP export writes it: canonical column}, from data/headers_fr.csv."""
-    out = {}
+def _header_rows() -> tuple[tuple[str, str], ...]:
+    """(French header, canonical column) pairs of data/headers_fr.csv, in file order, checked."""
     with open(DATA_DIR / "headers_fr.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["column"] not in FIELD_BY_NAME and not row["column"].startswith("true_p_"):
-                raise ValueError(f"data/headers_fr.csv maps {row['header']!r} to unknown column {row['column']!r}")
-            out[_fold(row["header"])] = row["column"]
-    return out
+        rows = tuple((row["header"], row["column"]) for row in csv.DictReader(fh))
+    for header, column in rows:
+        if column not in FIELD_BY_NAME and not column.startswith("true_p_"):
+            raise ValueError(f"data/headers_fr.csv maps {header!r} to unknown column {column!r}")
+    return rows
+
+
+@lru_cache(maxsize=1)
+def french_headers() -> dict[str, str]:
+    """{folded header as a CEP export writes it: canonical column}."""
+    return {_fold(header): column for header, column in _header_rows()}
+
+
+def _header_hint(column: str) -> str | None:
+    """The first French header listed for a column, to name in an error message."""
+    return next((header for header, c in _header_rows() if c == column), None)
 
 
 def canonical_columns(columns: Iterable[str]) -> dict[str, str]:
@@ -478,8 +488,7 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
     required = list(REQUIRED_COLUMNS) + [c for c in require if c not in REQUIRED_COLUMNS]
     absent = [c for c in required if c not in frame.columns]
     if absent:
-        hints = {v: k for k, v in _french_examples().items()}
-        listed = ", ".join(f"{c!r}" + (f" (or {hints[c]!r})" if c in hints else "") for c in absent)
+        listed = ", ".join(f"{c!r}" + (f" (or {_header_hint(c)!r})" if _header_hint(c) else "") for c in absent)
         raise SchemaError(f"missing required column(s): {listed}; add them to the file header")
     n = len(frame)
     out = _Collector(n, first_row)
@@ -538,16 +547,6 @@ def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None
         mismatch = ~np.isnan(sub_year) & ~np.isnan(year) & (sub_year != year)
         out.add(mismatch, "submission_date", t["submission_date"].astype(str).str[:10],
                 "date_not_in_year")
-
-
-@lru_cache(maxsize=1)
-def _french_examples() -> dict[str, str]:
-    """{first French header listed for a column: column}, for error hints."""
-    out = {}
-    with open(DATA_DIR / "headers_fr.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            out.setdefault(row["header"], row["column"])
-    return {h: c for h, c in out.items()}
 
 
 # --------------------------------------------------------------------------- JSON <-> flat
