@@ -6,16 +6,19 @@ whatever the file size, and writes every input row, in order, with all its
 columns, followed by the columns of `output_columns()`.
 
 The hot path holds no Python object per row: validation, rubric and model
-are vectorised over the chunk, and the best window comes from the model's
-structure rather than from re-scoring the chunk under each window. The
+are vectorised over the chunk (coded columns are checked by one lookup per
+cell or on their distinct values, the log-odds come from coefficient lookups
+without a design matrix unless explanations need it), and the best window
+comes from the model's structure rather than from re-scoring the chunk under
+each window. The
 model is additive in log-odds and a window enters it only through its
 one-hot column and the criterion x window slopes, so a dossier's log-odds
 under any window is its log-odds under its own window plus the difference
 of those few terms: one (n, 6) x (6, windows) product per model.
 
-Worker processes (one per core) parse, score and render the chunks; the
-parent only cuts the input into runs of rows and appends the rendered runs
-in order. The output depends on the input, the model, the chunk size and
+Worker processes (one per core) read, parse, score and render the chunks;
+the parent only finds where runs of rows start and end in a CSV file (the
+bytes themselves never cross a pipe) and appends the rendered runs in order. The output depends on the input, the model, the chunk size and
 the day only (validation refuses future years and dates), never on the
 number of workers or on timing.
 """
@@ -49,11 +52,13 @@ from scipy.special import expit
 from scoring.explain import contributions
 from scoring.features import INPUTS
 from scoring.io import FORMULA_PREFIXES
-from scoring.reference import eligibility_matrix
-from scoring.schema import CRITERIA, SchemaError, codes, validate_frame
+from scoring.reference import RULES, eligibility_codes
+from scoring.rubric import score_table
+from scoring.schema import CRITERIA, SchemaError, code_index, codes, validate_frame
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
-CHUNK_ROWS = 10_000  # ~3 KB of design matrices a row: a process's working set stays near 100 MB
+CHUNK_ROWS = 20_000  # per-chunk costs paid 50 times per million rows; a worker's working set ~100 MB
+CHUNK_ROWS_EXPLAIN = 10_000  # explanations hold the design matrix and the contributions: ~3x the bytes a row
 CSV_BLOCK_BYTES = 4 << 20
 MAX_RECORD_BYTES = 64 << 20  # a dossier is a few KB: a longer row is a quote left open, not data to hold
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included
@@ -63,7 +68,8 @@ WINDOW_COLUMNS = ("best_window", "best_window_p_success")
 TARGETS = ("labeled", "success")
 N_REASONS = 3
 _TEXT_COLUMNS = {"status", "error", "best_window"} | {f"reason_{k}" for k in range(1, N_REASONS + 1)}
-_PREFIX_BYTES = np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)  # one ASCII byte each
+_FORMULA_BYTE = np.zeros(256, bool)  # per first byte of a cell: a formula prefix (each is one ASCII byte)
+_FORMULA_BYTE[np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)] = True
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # "-5" is data to a spreadsheet, not a formula
 
 
@@ -115,16 +121,15 @@ def _score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, toda
 
 
 def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndarray]:
-    """Batch columns of valid rows: one design-matrix pass serves scores, probabilities and windows."""
-    matrices = model.matrices(frame)
-    X_lab, scores = matrices.label, matrices.scores
-    pred = model.scored(matrices)  # CEPModel.predict's own arithmetic, on the matrices built once here
-    out = dict(zip(CRITERION_COLUMNS, scores.T))
+    """Batch columns of valid rows: `CEPModel.predict`'s arithmetic, its log-odds reused for the windows."""
+    table = score_table(frame)
+    z_lab, z_f1 = model.logits(frame, table.score)
+    pred = model.probabilities(z_lab, z_f1, table)
+    out = dict(zip(CRITERION_COLUMNS, table.score.T))
     out.update(p_labeled=pred.labeled, p_funded=pred.funded, p_success=pred.success)
-    z_lab, z_f1 = model.label_.logit(X_lab), model.fund_logit(X_lab)
-    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, scores, z_lab, z_f1)
-    if explain:
-        out.update(_explanations(model, frame, matrices))
+    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, table.score, z_lab, z_f1)
+    if explain:  # contributions need the design matrix; the probabilities never do
+        out.update(_explanations(model, frame, model.matrices(frame, table)))
     return out
 
 
@@ -152,14 +157,14 @@ def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarr
     windows = codes()["funding_window"]
     n = len(frame)
     u = np.column_stack([np.ones(n), np.nan_to_num(scores, nan=0.0)])
-    own = pd.Index(windows).get_indexer(frame["funding_window"])
+    own = code_index(frame["funding_window"], "funding_window")
     rows = np.arange(n)
     z = []
     for cal, design, z_own in ((model.label_, model.label_design_, z_lab), (model.fund_, model.fund_design_, z_f1)):
         d = u @ _window_terms(design, cal.model.coef_, windows)
         z.append(z_own[:, None] + cal.platt.a * (d - d[rows, own][:, None]))
     success = expit(z[0]) * expit(z[1])
-    eligible = eligibility_matrix(frame, windows) == ""
+    eligible = eligibility_codes(frame, windows) == len(RULES)
     ranked = np.where(eligible, success, -np.inf)
     best = ranked.argmax(axis=1)
     has = eligible.any(axis=1)
@@ -168,7 +173,7 @@ def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarr
     return names, np.where(has, success[rows, best], np.nan)
 
 
-def _explanations(model, frame: pd.DataFrame, matrices: tuple) -> dict[str, np.ndarray]:
+def _explanations(model, frame: pd.DataFrame, matrices) -> dict[str, np.ndarray]:
     """Exact contributions to both probabilities, and the three inputs that move P(success) the most."""
     c = contributions(model, frame, matrices=matrices)
     out: dict[str, np.ndarray] = {}
@@ -206,11 +211,12 @@ class Summary:
 
 
 def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
-              chunk_rows: int = CHUNK_ROWS, progress: Callable[[int, int | None], None] | None = None,
+              chunk_rows: int | None = None, progress: Callable[[int, int | None], None] | None = None,
               workers: int | None = None) -> Summary:
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
     `progress(rows_done, rows_total_or_None)` is called after each chunk.
+    `chunk_rows` defaults to CHUNK_ROWS (CHUNK_ROWS_EXPLAIN with explanations).
     `workers` defaults to one process per usable core. The output is written to a
     temporary file beside `output_path` and renamed when complete, so a
     failed run never leaves half a file. Raises SchemaError for a file-level
@@ -225,7 +231,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
         raise SchemaError(f"{src}: no such file")
     if dst.exists() and dst.resolve() == src.resolve():
         raise SchemaError(f"{dst}: the output would overwrite the input; choose another file")
-    reader = _open_reader(src, chunk_rows)
+    reader = _open_reader(src, chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS))
     plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), reader.schema)
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.partial")
@@ -269,11 +275,11 @@ class _Plan:
 
 @dataclass
 class _Job:
-    """Consecutive input rows, as the parent read them: CSV bytes, an Arrow IPC stream or worksheet cells."""
+    """Consecutive input rows: where they lie in a CSV file, an Arrow IPC stream or worksheet cells."""
 
     first_row: int
     rows: int
-    csv: bytes | None = None
+    span: tuple[int, int] | None = None  # (offset, length) of the rows' bytes in the CSV file
     ipc: bytes | None = None
     cells: pd.DataFrame | None = None
 
@@ -296,37 +302,39 @@ def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int]:
                           for c in job.cells.columns], schema=plan.schema)
     full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
     if plan.sink == ".csv":
-        sink = pa.BufferOutputStream()
-        with pcsv.CSVWriter(sink, plan.output, write_options=pcsv.WriteOptions(include_header=False)) as w:
-            for batch in _neutralise(full).to_batches():
-                if batch.num_rows:  # pyarrow 26 writes garbage for an empty batch when there is no header
-                    w.write_batch(batch)
-        return sink.getvalue().to_pybytes(), n_errors
+        return _csv_bytes(_neutralise(full)), n_errors
     return _to_ipc(full), n_errors
 
 
 def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
     if job.ipc is not None:
         return pa.ipc.open_stream(job.ipc).read_all()
-    if job.csv is None:
+    if job.span is None:
         return None
+    with open(plan.source, "rb") as fh:  # read here, not sent by the parent: the bytes cross no pipe
+        fh.seek(job.span[0])
+        data = fh.read(job.span[1])
+    where = f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1}"
+    try:  # Python checks UTF-8 several times faster than Arrow's converter
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SchemaError(f"{where}: not UTF-8 text; save the file as CSV UTF-8") from None
     try:
-        table = pcsv.read_csv(pa.py_buffer(job.csv), read_options=pcsv.ReadOptions(
-            column_names=plan.schema.names, use_threads=False, block_size=len(job.csv) + 1),
+        table = pcsv.read_csv(pa.py_buffer(data), read_options=pcsv.ReadOptions(
+            column_names=plan.schema.names, use_threads=False, block_size=len(data) + 1),
             parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=_as_text(plan.schema.names))
     except pa.ArrowInvalid as exc:
-        raise SchemaError(f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1}: "
-                          f"{_first_line(exc)}") from None
+        raise SchemaError(f"{where}: {_first_line(exc)}") from None
     if table.num_rows != job.rows:
-        raise SchemaError(f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1} could not be told "
-                          "apart; end lines with \\n or \\r\\n and close every quoted value")
+        raise SchemaError(f"{where} could not be told apart; end lines with \\n or \\r\\n and close every quoted value")
     return table
 
 
 def _as_text(names: list[str]) -> pcsv.ConvertOptions:
-    # text only: the validator types the cells and reports the ones that do not fit, with their row
+    # text only: the validator types the cells and reports the ones that do not fit, with their row;
+    # an empty cell is missing, a quoted empty one ("") is an empty text: both are blank to the validator
     return pcsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[""],
-                               strings_can_be_null=True, quoted_strings_can_be_null=True)
+                               strings_can_be_null=True, quoted_strings_can_be_null=False, check_utf8=False)
 
 
 def _to_ipc(table: pa.Table) -> bytes:
@@ -464,15 +472,14 @@ class _Records:
     def __init__(self, path: Path):
         self.path = path
         self.data = b""
+        self.offset = 0  # where `data` starts in the file
         self.ends = np.zeros(0, np.int64)  # positions of record-ending newlines in `data`
         self.quoted = False  # whether `data` ends inside a quoted value
 
     def feed(self, more: bytes) -> bool:
-        new = np.frombuffer(more, np.uint8)
-        newlines, quotes = np.flatnonzero(new == 0x0A), np.flatnonzero(new == 0x22)
-        inside = (np.searchsorted(quotes, newlines) + self.quoted) % 2 == 1
-        self.ends = np.concatenate((self.ends, len(self.data) + newlines[~inside]))
-        self.quoted ^= bool(len(quotes) % 2)
+        ends, quoted = _record_ends(np.frombuffer(more, np.uint8), self.quoted)
+        self.ends = np.concatenate((self.ends, len(self.data) + ends))
+        self.quoted = quoted
         self.data += more
         if len(self.data) - (self.ends[-1] + 1 if len(self.ends) else 0) > MAX_RECORD_BYTES:
             raise SchemaError(f"{self.path}: a row longer than {MAX_RECORD_BYTES >> 20} MB; "
@@ -481,6 +488,7 @@ class _Records:
 
     def drop(self, n: int) -> None:
         self.data = self.data[n:]
+        self.offset += n
         self.ends = self.ends[self.ends >= n] - n
 
     def rows(self) -> np.ndarray:
@@ -490,6 +498,23 @@ class _Records:
         cr = buf[np.minimum(starts, max(len(buf) - 1, 0))] == 0x0D if len(buf) else np.zeros(0, bool)
         empty = (self.ends == starts) | ((self.ends == starts + 1) & cr)
         return self.ends[~empty]
+
+
+def _record_ends(buf: np.ndarray, quoted: bool) -> tuple[np.ndarray, bool]:
+    """(positions of the newlines in `buf` that end a record, whether `buf` ends inside a quoted value).
+
+    A newline ends a record when an even number of quotes precede it, counting
+    from a record's start (`quoted`: whether `buf` starts inside a quoted value).
+    """
+    newlines = np.flatnonzero(buf == 0x0A)
+    quotes = (buf == 0x22).view(np.uint8)
+    ends, tail = newlines[:0], 0
+    if len(newlines):
+        # parity of the quotes in each line, then of all the quotes before each newline
+        odd = np.bitwise_xor.reduceat(quotes[:newlines[-1] + 1], np.concatenate(([0], newlines[:-1] + 1)))
+        before = np.bitwise_xor.accumulate(odd) ^ quoted
+        ends, quoted, tail = newlines[before == 0], bool(before[-1]), newlines[-1] + 1
+    return ends, quoted ^ bool(np.count_nonzero(quotes[tail:]) % 2)
 
 
 def _csv_jobs(path: Path, chunk_rows: int) -> Iterator[_Job]:
@@ -508,7 +533,7 @@ def _csv_jobs(path: Path, chunk_rows: int) -> Iterator[_Job]:
         while not header and (len(rows) - k >= chunk_rows or (final and len(rows) > k)):
             take = min(chunk_rows, len(rows) - k)
             stop = int(rows[k + take - 1]) + 1
-            yield _Job(first, take, csv=records.data[cut:stop])
+            yield _Job(first, take, span=(records.offset + cut, stop - cut))
             first, k, cut = first + take, k + take, stop
         records.drop(cut)
 
@@ -516,7 +541,7 @@ def _csv_jobs(path: Path, chunk_rows: int) -> Iterator[_Job]:
         while records.feed(fh.read(CSV_BLOCK_BYTES)):
             yield from runs(final=False)
     if records.data and not records.data.endswith(b"\n"):
-        records.feed(b"\n")  # the last row may lack its newline
+        records.feed(b"\n")  # the last row may lack its newline (a span may then reach one byte past the end)
     yield from runs(final=True)
     if records.data.strip():
         raise SchemaError(f"{path}: from row {first} on, a quoted value is never closed")
@@ -590,14 +615,32 @@ def _neutralise(table: pa.Table) -> pa.Table:
     """Quote text cells a spreadsheet would run as a formula (scoring.io's rule), in Arrow."""
     cols = []
     for col in table.columns:
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            risky = _starts_with_formula(col)
-            if risky.any():
-                risky &= ~pc.match_substring_regex(col, _PLAIN_NUMBER).to_numpy(zero_copy_only=False)
-                quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
-                col = pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, col, empty), col)
+        risky = _formula_cells(col)
+        if risky.any():
+            quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+            col = pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, col, empty), col)
         cols.append(col)
     return pa.table(cols, schema=table.schema)
+
+
+def _formula_cells(col: pa.ChunkedArray) -> np.ndarray:
+    """Per cell, whether a spreadsheet would run it as a formula: text starting with one, not a plain number."""
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        return np.zeros(len(col), bool)
+    risky = _starts_with_formula(col)
+    if risky.any():
+        risky &= ~pc.match_substring_regex(col, _PLAIN_NUMBER).fill_null(False).to_numpy(zero_copy_only=False)
+    return risky
+
+
+def _csv_bytes(table: pa.Table) -> bytes:
+    """The table's rows as CSV, without a header."""
+    sink = pa.BufferOutputStream()
+    with pcsv.CSVWriter(sink, table.schema, write_options=pcsv.WriteOptions(include_header=False)) as w:
+        for batch in table.to_batches():
+            if batch.num_rows:  # pyarrow 26 writes garbage for an empty batch when there is no header
+                w.write_batch(batch)
+    return sink.getvalue().to_pybytes()
 
 
 def _starts_with_formula(col: pa.ChunkedArray) -> np.ndarray:
@@ -614,7 +657,7 @@ def _starts_with_formula(col: pa.ChunkedArray) -> np.ndarray:
         width = np.dtype(np.int64 if pa.types.is_large_string(chunk.type) else np.int32)
         at = np.frombuffer(offsets, width, len(chunk) + 1, chunk.offset * width.itemsize)
         chars = np.frombuffer(data, np.uint8) if data is not None and data.size else np.zeros(1, np.uint8)
-        risky = (at[1:] > at[:-1]) & np.isin(chars[np.minimum(at[:-1], len(chars) - 1)], _PREFIX_BYTES)
+        risky = (at[1:] > at[:-1]) & _FORMULA_BYTE[chars[np.minimum(at[:-1], len(chars) - 1)]]
         if chunk.null_count:
             risky &= chunk.is_valid().to_numpy(zero_copy_only=False)
         parts.append(risky)

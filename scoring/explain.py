@@ -295,7 +295,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
     table = ScoreTable(np.array([s for s, _ in per_row]), np.array([s for s, _ in per_row]),
                        np.array([src for _, src in per_row], dtype=object))
     mats = model.matrices(frame, table)
-    pred = model.scored(mats, band=True)
+    pred = model.predict(frame, band=True, matrices=mats)
     contrib = contributions(model, frame, matrices=mats)
     out = []
     # the many what-if predictions below copy only what the model reads

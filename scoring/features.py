@@ -14,19 +14,24 @@ per-context slopes whose coefficients the model bounds at >= 0, so a better
 score can never lower a probability. A missing or not-applicable score has
 its own indicator column: the model learns what "no score" means instead of
 imputing one silently.
+
+`Design.linear` gives the product of that matrix with coefficients without
+building it (a one-hot block's product is a lookup of its level's
+coefficient): probabilities need only that product, explanations the matrix.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from scoring.schema import CRITERIA, codes
+from scoring.schema import CRITERIA, code_index, codes
 
-KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
+KNOTS = np.arange(0.0, 5.0)
+TRL_LEVELS = np.arange(1.0, 10.0)  # ramps over [0,1], [1,2], ... [4,5]
 #: A context level gets its own criterion slopes only with this many training
 #: dossiers; thinner levels (a small window, a rare axis) share the common slopes,
 #: which they cannot estimate alone without miscalibrating.
@@ -99,8 +104,8 @@ class Design:
         for p in PARTNER_COLUMNS:
             col(p, "partners")
             col(f"{p}:missing", "partners")
-        for level in range(1, 10):
-            col(f"trl={level}", "trl")
+        for level in TRL_LEVELS:
+            col(f"trl={level:g}", "trl")
         col("log_budget", "budget_eur")
         col("log_budget:over", "budget_eur")
         col("aid_ratio", "aid_ratio")
@@ -120,9 +125,25 @@ class Design:
         memory for every intermediate block costs more than the arithmetic.
         """
         X = np.empty((len(frame), len(self.names)))
-        self._fill_context(frame, labeled, X[:, X.shape[1] - self._n_context():])
-        self._fill_scores(X, scores)
+        _write(X, self._blocks(frame, scores, labeled))
         return X
+
+    def linear(self, frame: pd.DataFrame, scores: np.ndarray, coef: np.ndarray,
+               labeled: np.ndarray | None = None) -> np.ndarray:
+        """`transform(frame, scores, labeled) @ coef` for coef (p, m), without the (n, p) matrix.
+
+        A one-hot block's product is its level's coefficient, looked up per row: a
+        portfolio is scored without building the design, which explanations alone need.
+        Equal to the product up to floating-point summation order.
+        """
+        blocks = self._blocks(frame, scores, labeled)
+        z = np.zeros((len(frame), coef.shape[1]))
+        for k in range(coef.shape[1]):
+            col = 0
+            for block in blocks:
+                z[:, k] += block.dot(coef[col:col + block.width, k])
+                col += block.width
+        return z
 
     def with_scores(self, X: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Model matrix with the context part of X (rows of `transform`) and new criterion scores;
@@ -130,7 +151,7 @@ class Design:
         n_ctx = self._n_context()
         out = np.empty((len(X), len(self.names)))
         out[:, -n_ctx:] = X[:, -n_ctx:]
-        self._fill_scores(out, scores)
+        _write(out[:, :-n_ctx], self._score_blocks(scores, self._levels_in(X)))
         return out
 
     def with_level(self, X: np.ndarray, ctx: str, level: str, scores: np.ndarray) -> np.ndarray:
@@ -139,23 +160,41 @@ class Design:
         start = out.shape[1] - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
         out[:, start:start + len(codes()[ctx])] = 0.0
         out[:, start + codes()[ctx].index(level)] = 1.0
-        self._fill_scores(out, scores)
+        _write(out[:, :-self._n_context()], self._score_blocks(scores, self._levels_in(out)))
         return out
 
-    def _fill_scores(self, X: np.ndarray, scores: np.ndarray) -> None:
-        """Write the criterion columns (the first part of X) from the scores and X's own one-hot columns."""
-        ctx0 = X.shape[1] - self._n_context()
+    def _blocks(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None) -> list["_Block"]:
+        """Every column of the layout, in order, as blocks: the criterion part, then the context."""
+        context = self._context_blocks(frame, labeled)
+        levels = {ctx: block.index for ctx, block in zip(CATEGORICAL, context)}  # the categoricals lead
+        return self._score_blocks(scores, levels) + context
+
+    def _score_blocks(self, scores: np.ndarray, levels: dict[str, np.ndarray]) -> list["_Block"]:
+        """Criterion columns: ramps, missing indicator and per-level slopes, criterion by criterion.
+
+        `levels` holds per interaction context the level index of each row (-1 none).
+        """
         filled = np.nan_to_num(scores, nan=0.0)
-        col = 0
+        sloped = {}
+        for ctx in INTERACTIONS:  # level index -> position among the sloped levels, -1 for the others
+            lut = np.array([self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1 for v in codes()[ctx]] + [-1])
+            sloped[ctx] = lut[levels[ctx]]
+        out = []
         for j in range(len(CRITERIA)):
-            s = filled[:, j:j + 1]
-            X[:, col:col + len(KNOTS)] = np.clip(s - KNOTS, 0.0, 1.0)
-            X[:, col + len(KNOTS)] = np.isnan(scores[:, j])
-            col += len(KNOTS) + 1
-            for ctx in INTERACTIONS:
-                idx = [ctx0 + self._onehot_at(ctx, level) for level in self.sloped[ctx]]
-                X[:, col:col + len(idx)] = s * X[:, idx]
-                col += len(idx)
+            s = filled[:, j]
+            out.append(_Block(len(KNOTS), values=np.clip(s[:, None] - KNOTS, 0.0, 1.0)))
+            out.append(_Block(1, values=np.isnan(scores[:, j])))
+            out.extend(_Block(len(self.sloped[ctx]), index=sloped[ctx], factor=s) for ctx in INTERACTIONS)
+        return out
+
+    def _levels_in(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Per interaction context, the level index of each row of a model matrix, read off its one-hot columns."""
+        out = {}
+        for ctx in INTERACTIONS:
+            start = X.shape[1] - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
+            hot = X[:, start:start + len(codes()[ctx])]
+            out[ctx] = np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
+        return out
 
     def _n_context(self) -> int:
         return int(np.sum(self.owner >= len(CRITERIA)))
@@ -165,53 +204,62 @@ class Design:
         before = sum(len(codes()[c]) for c in CATEGORICAL[:CATEGORICAL.index(ctx)])
         return before + codes()[ctx].index(level)
 
-    def _fill_context(self, frame: pd.DataFrame, labeled: np.ndarray | None, out: np.ndarray) -> None:
-        """Write every column that does not depend on the criterion scores into `out`, in layout order."""
+    def _context_blocks(self, frame: pd.DataFrame, labeled: np.ndarray | None) -> list["_Block"]:
+        """Every column that does not depend on the criterion scores, in layout order."""
         n = len(frame)
-        col = 0
-
-        def put(block: np.ndarray) -> None:
-            nonlocal col
-            block = block.reshape(n, -1)
-            out[:, col:col + block.shape[1]] = block
-            col += block.shape[1]
-
-        for ctx in CATEGORICAL:
-            put(_onehot(frame[ctx], codes()[ctx]))
-        put(_flag(frame["collaborative"]))
+        out = [_Block(len(codes()[ctx]), index=code_index(frame[ctx], ctx)) for ctx in CATEGORICAL]
+        out.append(_Block(1, values=_flag(frame["collaborative"])))
         for p in PARTNER_COLUMNS:
             v = frame[p].to_numpy(dtype=float) if p in frame.columns else np.full(n, np.nan)
             if p == "n_partners":
                 v = np.log1p(v)
-            put(np.nan_to_num(v, nan=0.0))
-            put(np.isnan(v))
-        put(_onehot(frame["trl"].astype(float), tuple(float(t) for t in range(1, 10))))
+            out.append(_Block(1, values=np.nan_to_num(v, nan=0.0)))
+            out.append(_Block(1, values=np.isnan(v)))
+        trl = frame["trl"].to_numpy(dtype=float)
+        out.append(_Block(len(TRL_LEVELS), index=np.where(np.isin(trl, TRL_LEVELS), np.nan_to_num(trl) - 1, -1)
+                          .astype(np.intp)))
         lb = np.log(frame["budget_eur"].to_numpy(dtype=float)) - self.budget_center
-        put(lb)
-        put(np.maximum(lb, 0.0))
         ratio = frame["aid_requested_eur"].to_numpy(dtype=float) / frame["budget_eur"].to_numpy(dtype=float)
-        put(ratio)
-        put(np.maximum(ratio - 0.5, 0.0))
-        put(_flag(frame["preliminary_interview"]))
-        put(np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range))
+        for v in (lb, np.maximum(lb, 0.0), ratio, np.maximum(ratio - 0.5, 0.0), _flag(frame["preliminary_interview"]),
+                  np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range)):
+            out.append(_Block(1, values=v))
         if self.with_label:
-            put(np.asarray(labeled, float))
+            out.append(_Block(1, values=np.asarray(labeled, float)))
+        return out
 
 
-@lru_cache(maxsize=32)
-def _positions(levels: tuple) -> dict:
-    return {level: i for i, level in enumerate(levels)}
+class _Block(NamedTuple):
+    """Consecutive columns of a model matrix: dense `values` (n, width), or the one-hot of
+    `index` (a level per row, -1 for none) times `factor` when given (a criterion's slopes)."""
+
+    width: int
+    values: np.ndarray | None = None
+    index: np.ndarray | None = None
+    factor: np.ndarray | None = None
+
+    def write(self, out: np.ndarray) -> None:
+        if self.index is None:
+            out[:] = self.values.reshape(len(out), -1)
+            return
+        hot = self.index[:, None] == np.arange(self.width)
+        out[:] = hot if self.factor is None else self.factor[:, None] * hot
+
+    def dot(self, coef: np.ndarray) -> np.ndarray:
+        """This block's columns times coef (width,): (n,)."""
+        if self.index is None:
+            return self.values @ coef if self.values.ndim == 2 else self.values * coef[0]
+        by_level = np.append(coef, 0.0).take(self.index)  # index -1: the appended zero
+        return by_level if self.factor is None else self.factor * by_level
 
 
-def _onehot(values, levels: tuple) -> np.ndarray:
-    if len(values) > 64:  # a portfolio: pandas hashes the whole column in C
-        idx = pd.Categorical(values, categories=list(levels)).codes.astype(np.int64)
-    else:  # a dossier and its what-ifs: a dict lookup per cell, without pandas' per-call set-up
-        pos = _positions(levels)
-        idx = np.fromiter((pos.get(v, -1) for v in np.asarray(values, dtype=object)), dtype=np.int64, count=len(values))
-    return (idx[:, None] == np.arange(len(levels))).astype(float)
+def _write(X: np.ndarray, blocks: list[_Block]) -> None:
+    col = 0
+    for block in blocks:
+        block.write(X[:, col:col + block.width])
+        col += block.width
+    assert col == X.shape[1], "the blocks and the layout disagree"
 
 
 def _flag(series: pd.Series) -> np.ndarray:
     """0/1 column of a boolean field; a missing optional flag (preliminary interview) counts as no."""
-    return np.nan_to_num(series.to_numpy(dtype=float), nan=0.0)[:, None]
+    return np.nan_to_num(series.to_numpy(dtype=float), nan=0.0)

@@ -16,6 +16,10 @@ Each model is calibrated by a Platt map fitted on cross-validated
 (out-of-fold) logits; the map is affine with a positive slope, so it keeps
 monotonicity and the exact additivity of contributions in log-odds.
 Bootstrap refits give the uncertainty band.
+
+`predict` computes the log-odds straight from the frame (`Design.linear`);
+what-if variants and windows start from a dossier's design matrix
+(`scored`). Both agree to the last few bits of a float.
 """
 
 from __future__ import annotations
@@ -235,8 +239,25 @@ class CEPModel:
 
     def predict(self, frame: pd.DataFrame, band: bool = False, table: ScoreTable | None = None,
                 matrices: "Matrices | None" = None) -> Scored:
-        """Probabilities of each row; `matrices` reuses the output of `matrices(frame)`."""
-        return self.scored(matrices or self.matrices(frame, table), band)
+        """Probabilities of each row, from `logits` (no design matrix is built for them).
+
+        The uncertainty band needs the label matrix: `matrices` passes the output of
+        `matrices(frame)` when the caller has built it already.
+        """
+        if table is None:
+            table = matrices.table if matrices is not None else score_table(frame)
+        out = self.probabilities(*self.logits(frame, table.score), table)
+        if band:
+            self._add_band(out, (matrices or self.matrices(frame, table)).label)
+        return out
+
+    def logits(self, frame: pd.DataFrame, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated log-odds of being labelled and of funding at L=1, straight from the frame."""
+        lab, fund = self.label_, self.fund_
+        # the funding design is the label design plus the label column, at 1 here
+        z = self.label_design_.linear(frame, scores, np.column_stack([lab.model.coef_, fund.model.coef_[:-1]]))
+        return (lab.platt(lab.model.intercept_ + z[:, 0]),
+                fund.platt(fund.model.intercept_ + z[:, 1] + fund.model.coef_[-1]))
 
     def what_if(self, base: np.ndarray, table: ScoreTable) -> Scored:
         """One dossier under each row of criterion scores in `table`.
@@ -257,19 +278,25 @@ class CEPModel:
         return f.platt(f.model.intercept_ + X_lab @ f.model.coef_[:-1] + f.model.coef_[-1])
 
     def scored(self, m: "Matrices", band: bool = False) -> Scored:
-        """Probabilities from model matrices (the arithmetic of `predict`)."""
-        p_lab = expit(self.label_.logit(m.label))
-        z_f1 = self.fund_logit(m.label)
+        """Probabilities from model matrices: what-if variants and windows, built on a dossier's matrix."""
+        out = self.probabilities(self.label_.logit(m.label), self.fund_logit(m.label), m.table)
+        if band:
+            self._add_band(out, m.label)
+        return out
+
+    def probabilities(self, z_lab: np.ndarray, z_f1: np.ndarray, table: ScoreTable) -> Scored:
+        """P(labelled), P(funded), P(success) from the calibrated log-odds of `logits`."""
+        p_lab = expit(z_lab)
         p_f1 = expit(z_f1)
         # not labelled = the same row with the label column at 0: one coefficient less, calibrated
         p_f0 = expit(z_f1 - self.fund_.platt.a * self.fund_.model.coef_[-1])
-        out = Scored(p_lab, p_lab * p_f1 + (1 - p_lab) * p_f0, p_lab * p_f1, p_f1, p_f0, m.scores, m.table.source)
-        if band:
-            b_lab = expit(self.label_.boot_logits(m.label))
-            b_succ = b_lab * expit(self.fund_logit(m.label, boot=True))
-            out.labeled_band = np.percentile(b_lab, BAND, axis=1).T
-            out.success_band = np.percentile(b_succ, BAND, axis=1).T
-        return out
+        return Scored(p_lab, p_lab * p_f1 + (1 - p_lab) * p_f0, p_lab * p_f1, p_f1, p_f0, table.score, table.source)
+
+    def _add_band(self, out: Scored, X_lab: np.ndarray) -> None:
+        b_lab = expit(self.label_.boot_logits(X_lab))
+        b_succ = b_lab * expit(self.fund_logit(X_lab, boot=True))
+        out.labeled_band = np.percentile(b_lab, BAND, axis=1).T
+        out.success_band = np.percentile(b_succ, BAND, axis=1).T
 
     # ------------------------------------------------------------------ windows
     def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import DATA_DIR
-from scoring.schema import CRITERIA, codes
+from scoring.schema import CRITERIA, code_index, codes
 
 
 @dataclass(frozen=True)
@@ -96,25 +96,33 @@ def eligibility(frame: pd.DataFrame, window: str) -> np.ndarray:
 
 
 def eligibility_matrix(frame: pd.DataFrame, windows: tuple[str, ...]) -> np.ndarray:
-    """(n, len(windows)) first rule broken per row and window; the columns are read once for all windows."""
+    """(n, len(windows)) first rule broken per row and window ('' when eligible)."""
+    return np.array(RULES + ("",), dtype=object)[eligibility_codes(frame, windows)]
+
+
+def eligibility_codes(frame: pd.DataFrame, windows: tuple[str, ...]) -> np.ndarray:
+    """(n, len(windows)) position in RULES of the first rule broken, len(RULES) when eligible.
+
+    The columns are read once for all windows; a portfolio needs no text per cell.
+    """
     year = frame["year"].to_numpy(dtype=float)
-    carrier = frame["carrier_type"].to_numpy(dtype=object)
+    carrier = code_index(frame["carrier_type"], "carrier_type")  # -1 when missing: no window takes it
     collab = frame["collaborative"].to_numpy(dtype=float)
     trl = frame["trl"].to_numpy(dtype=float)
     aid = frame["aid_requested_eur"].to_numpy(dtype=float)
-    out = np.full((len(frame), len(windows)), "", dtype=object)
+    out = np.full((len(frame), len(windows)), len(RULES), dtype=np.int8)
     for k, window in enumerate(windows):
         w = catalogue()[window]
-        checks = (
-            ("closed", (year < w.open_from) | ((w.open_until is not None) & (year > (w.open_until or 0)))),
-            ("carrier", ~np.isin(carrier, w.eligible_carriers)),
-            ("collaboration", w.collaboration_required & (collab != 1)),
-            ("trl", (trl < w.trl_min) | (trl > w.trl_max)),
-            ("aid", (aid < w.aid_min_eur) | (aid > w.aid_max_eur)),
+        takes = np.array([c in w.eligible_carriers for c in codes()["carrier_type"]] + [False])
+        broken = (
+            (year < w.open_from) | ((w.open_until is not None) & (year > (w.open_until or 0))),
+            ~takes[carrier],
+            w.collaboration_required & (collab != 1),
+            (trl < w.trl_min) | (trl > w.trl_max),
+            (aid < w.aid_min_eur) | (aid > w.aid_max_eur),
         )
-        col = out[:, k]
-        for name, broken in checks:
-            col[(col == "") & np.asarray(broken, bool)] = name
+        for rule in reversed(range(len(RULES))):  # the first rule broken is written last
+            out[np.asarray(broken[rule], bool), k] = rule
     return out
 
 

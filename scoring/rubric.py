@@ -22,10 +22,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from scoring.schema import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, questions
+from scoring.schema import CRITERIA, FIELD_BY_NAME, NOT_APPLICABLE, SCORE_COLUMNS, code_index, questions
 
 MIDPOINT = 2.5
 
@@ -89,20 +87,15 @@ class ScoreTable:
     source: np.ndarray  # (n, 5) object, one of SOURCES
 
 
-def _answer_arrays(frame: pd.DataFrame, q: Question) -> tuple[np.ndarray, np.ndarray]:
-    """(points with NaN where not usable, mask of 'na' answers) for one question column."""
-    if q.id not in frame.columns:
-        n = len(frame)
-        return np.full(n, np.nan), np.zeros(n, bool)
-    col = frame[q.id]
-    if isinstance(col.dtype, pd.StringDtype):  # validated text is Arrow-backed: look answers up in Arrow
-        arr = pa.array(col)
-        where = pc.index_in(arr, value_set=pa.array(list(q.points))).fill_null(len(q.points))
-        pts = np.append(list(q.points.values()), np.nan)[where.to_numpy(zero_copy_only=False)]
-        return pts, pc.equal(arr, NOT_APPLICABLE).fill_null(False).to_numpy(zero_copy_only=False)
-    pts = col.map(q.points).to_numpy(dtype=float, na_value=np.nan)
-    na = (col == NOT_APPLICABLE).to_numpy(dtype=bool, na_value=False)
-    return pts, na
+@lru_cache(maxsize=None)
+def _answer_tables(qid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per allowed answer of a question, then for no answer (index -1): its weighted term
+    w (points - midpoint), its weight, and whether it is 'na'; 0 for answers that score nothing."""
+    q = question(qid)
+    allowed = FIELD_BY_NAME[qid].allowed + (None,)
+    return (np.array([q.weight * (q.points[a] - MIDPOINT) if a in q.points else 0.0 for a in allowed]),
+            np.array([q.weight if a in q.points else 0.0 for a in allowed]),
+            np.array([a == NOT_APPLICABLE for a in allowed]))
 
 
 def rubric_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,17 +103,17 @@ def rubric_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
     n = len(frame)
     raw = np.full((n, len(CRITERIA)), np.nan)
     all_na = np.zeros((n, len(CRITERIA)), bool)
+    none = np.full(n, -1)
     for j, c in enumerate(CRITERIA):
         num = np.zeros(n)
         den = np.zeros(n)
         na_count = np.zeros(n, int)
         for q in rubric()[c]:
-            pts, na = _answer_arrays(frame, q)
-            used = ~np.isnan(pts)
-            # adding 0.0 where unused keeps every sum bit for bit, without gathering and scattering
-            num += np.where(used, q.weight * (pts - MIDPOINT), 0.0)
-            den += np.where(used, q.weight, 0.0)
-            na_count += na
+            at = code_index(frame[q.id], q.id) if q.id in frame.columns else none
+            term, weight, na = _answer_tables(q.id)
+            num += term[at]  # the term of an answer that scores nothing is 0.0: every sum keeps its bits
+            den += weight[at]
+            na_count += na[at]
         has = den > 0
         raw[has, j] = MIDPOINT + num[has] / den[has]
         all_na[:, j] = na_count == len(rubric()[c])

@@ -8,6 +8,12 @@ dossier, a file, a million-row batch), so that the rules cannot drift apart.
 
 Errors name the row, the field, the value and the fix; a bad row is reported,
 never dropped or guessed.
+
+A validated coded field (a code or an answer) is a Categorical of its allowed
+values. A portfolio's text column holds a handful of distinct values: it is
+checked by one lookup per cell when every cell is already a code, else on its
+distinct values, and the result is spread back to the rows. Either way the
+reasons and typed values are those of checking every cell (a test pins it).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import math
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Iterable
 
@@ -154,6 +160,34 @@ ANSWER_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.kind == "ans
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in FIELDS if f.required)
 
 
+@lru_cache(maxsize=None)
+def code_dtype(name: str) -> pd.CategoricalDtype:
+    """Type of a validated coded field (a code or an answer): its allowed values, in catalogue order."""
+    return pd.CategoricalDtype(FIELD_BY_NAME[name].allowed)
+
+
+def code_index(values: Any, name: str) -> np.ndarray:
+    """Per row, the position of a coded field's value among its allowed values; -1 when missing or unknown.
+
+    A validated column is a Categorical of those values and is read as it is;
+    anything else (a frame built by hand) is looked up.
+    """
+    cat = values.array if isinstance(values, pd.Series) else values
+    if isinstance(cat, pd.Categorical) and cat.dtype == code_dtype(name):
+        return cat.codes.astype(np.intp)
+    return _lookup(np.asarray(values, dtype=object), name)
+
+
+@lru_cache(maxsize=None)
+def _positions(name: str) -> dict[str, int]:
+    return {code: i for i, code in enumerate(FIELD_BY_NAME[name].allowed)}
+
+
+def _lookup(values: np.ndarray, name: str) -> np.ndarray:
+    pos = _positions(name)
+    return np.fromiter((pos.get(v, -1) if isinstance(v, str) else -1 for v in values), np.intp, len(values))
+
+
 # --------------------------------------------------------------------------- headers
 
 @lru_cache(maxsize=1)
@@ -199,6 +233,8 @@ def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
         if dst in seen:
             raise SchemaError(f"columns {seen[dst]!r} and {src!r} both mean {dst!r}; keep only one of them")
         seen[dst] = src
+    if all(src == dst for src, dst in mapping.items()):
+        return frame  # renaming copies the whole frame
     return frame.rename(columns=mapping)
 
 
@@ -309,6 +345,8 @@ class Validated:
 
 _TRUE = {"true", "1", "yes", "y", "oui", "o", "vrai", "t", "1.0", "x"}
 _FALSE = {"false", "0", "no", "n", "non", "faux", "f", "0.0"}
+_BOOL_WORDS = tuple(sorted(_TRUE)) + tuple(sorted(_FALSE))
+_BOOL_VALUES = np.array([1.0] * len(_TRUE) + [0.0] * len(_FALSE) + [np.nan])  # index -1 (empty): NaN
 
 
 def _blank(s: pd.Series) -> np.ndarray:
@@ -355,6 +393,18 @@ class _Collector:
         for i, value in zip(idx, raw):
             self.issues.append(Issue(int(i) + self.first_row, name, value, reason, code, frozen))
 
+    def expand(self, distinct: "_Collector", index: np.ndarray) -> None:
+        """Add the issues found on a column's distinct values (`distinct`) to every row holding that value."""
+        if not distinct.issues:
+            return
+        order = np.argsort(index, kind="stable")
+        at = np.searchsorted(index[order], np.arange(len(distinct.bad) + 1))
+        rows = {k: order[at[k]:at[k + 1]] for k in np.flatnonzero(distinct.bad)}
+        for k in rows.values():
+            self.bad[k] = True
+        for issue in distinct.issues:
+            self.issues.extend(replace(issue, row=int(r) + self.first_row) for r in rows[issue.row])
+
 
 def _allowed_text(allowed: tuple[str, ...]) -> str:
     return ", ".join(allowed)
@@ -398,6 +448,8 @@ def _to_number(raw: pd.Series, miss: np.ndarray) -> np.ndarray:
 def _float(v: Any) -> float:
     if isinstance(v, (bool, np.bool_)):
         return float(v)  # as pandas reads a boolean cell: 1 or 0
+    if isinstance(v, str) and ("_" in v or not v.isascii()):
+        return np.nan  # Python reads "1_000" and full-width digits; a CSV reader does not, nor do we
     try:
         return float(v.strip() if isinstance(v, str) else v)
     except (TypeError, ValueError):
@@ -437,9 +489,9 @@ def _isin(s: pd.Series, values: Iterable[str]) -> np.ndarray:
     return s.isin(values).to_numpy(dtype=bool)
 
 
-def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Series:
+def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Categorical:
     if not (~miss & ~_isin(raw, col.allowed)).any():  # already codes (a clean export): nothing to trim or map
-        return raw.where(~miss) if miss.any() else raw
+        return _categorical(raw, col.name)  # a blank cell is no code: it reads as missing
     txt = _as_text(raw, miss)
     known = _isin(txt, col.allowed) & ~miss
     todo = ~miss & ~known
@@ -453,12 +505,24 @@ def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
         out.add(unknown, col.name, raw, "unknown_answer" if col.kind == "answer" else "unknown_code",
                 allowed=_allowed_text(col.allowed))
         txt[unknown] = None
-    return txt
+    return _categorical(txt, col.name)
+
+
+def _categorical(values: pd.Series, name: str) -> pd.Categorical:
+    """A checked column of codes as its field's Categorical; anything else (blank, None, NaN) is missing."""
+    if isinstance(values.dtype, pd.StringDtype):  # text: looked up in Arrow
+        arr = pa.array(values)
+        index = pc.index_in(arr, options=_words(FIELD_BY_NAME[name].allowed, arr.type)).fill_null(-1)
+        index = index.to_numpy(zero_copy_only=False)
+    else:  # one dossier, a column's distinct values, a frame validated before: a dict lookup each
+        index = code_index(values, name)
+    return pd.Categorical.from_codes(index, dtype=code_dtype(name), validate=False)
 
 
 def _check_score(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:
     num = _check_numeric(col, raw, miss, out, col.hi)
-    off = ~np.isnan(num) & (np.abs(num * 2 - np.round(num * 2)) > 1e-9)
+    off = np.isfinite(num)  # an infinite score is above the maximum, reported above
+    off[off] = np.abs(num[off] * 2 - np.round(num[off] * 2)) > 1e-9
     out.add(off, col.name, raw, "half_point")
     num[off] = np.nan
     return num
@@ -484,7 +548,9 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
     column is absent; every other problem is an Issue on its row.
     """
     today = today or dt.date.today()
-    frame = normalise_columns(raw).reset_index(drop=True)
+    frame = normalise_columns(raw)
+    if not frame.index.equals(pd.RangeIndex(len(frame))):  # row k is the k-th row, whatever raw's index
+        frame = frame.reset_index(drop=True)
     required = list(REQUIRED_COLUMNS) + [c for c in require if c not in REQUIRED_COLUMNS]
     absent = [c for c in required if c not in frame.columns]
     if absent:
@@ -496,27 +562,27 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
     for col in FIELDS:
         if col.name not in frame.columns:
             typed[col.name] = np.full(n, np.nan) if col.kind in ("int", "float", "bool", "score") else \
+                pd.Categorical([None] * n, dtype=code_dtype(col.name)) if col.kind in ("code", "answer") else \
                 pd.Series([None] * n, dtype=object)
             continue
         s = frame[col.name]
-        miss = _blank(s)
-        if col.name in required:
-            out.add(miss, col.name, s, "required")
-        if col.kind == "str":
-            typed[col.name] = _as_text(s, miss)
-        elif col.kind in ("code", "answer"):
-            typed[col.name] = _check_code(col, s, miss, out)
-        elif col.kind == "int" and col.name == "year":
-            typed[col.name] = _check_numeric(col, s, miss, out, today.year, today)
-        elif col.kind in ("int", "float"):
-            typed[col.name] = _check_numeric(col, s, miss, out, col.hi)
-        elif col.kind == "bool":
-            typed[col.name] = _check_bool(col, s, miss, out)
-        elif col.kind == "score":
-            typed[col.name] = _check_score(col, s, miss, out)
-        elif col.kind == "date":
-            typed[col.name] = _check_date(col, s, miss, out, today)
-    t = pd.DataFrame({k: (v if isinstance(v.dtype, pd.StringDtype) else v.to_numpy()) if isinstance(v, pd.Series)
+        exact = _exact(col, s)
+        distinct = _distinct(s) if exact is None and col.kind != "str" else None
+        if exact is not None:  # a clean export: every cell already a code, or empty
+            index, miss = exact
+            if col.name in required:
+                out.add(miss, col.name, s, "required")
+            typed[col.name] = _BOOL_VALUES[index] if col.kind == "bool" else \
+                pd.Categorical.from_codes(index, dtype=code_dtype(col.name), validate=False)
+        elif distinct is None:
+            typed[col.name] = _check_field(col, s, out, col.name in required, today)
+        else:  # a portfolio repeats a handful of values per column: each is checked once
+            values, index = distinct
+            found = _Collector(len(values), 0)
+            typed[col.name] = _take(_check_field(col, values, found, col.name in required, today), index)
+            out.expand(found, index)
+    t = pd.DataFrame({k: v if isinstance(v, pd.Categorical) else
+                      (v if isinstance(v.dtype, pd.StringDtype) else v.to_numpy()) if isinstance(v, pd.Series)
                       else v for k, v in typed.items()})
     _cross_checks(t, frame, out)
     extras = [c for c in frame.columns if c not in FIELD_BY_NAME]
@@ -526,6 +592,76 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
     v = Validated(t, issues, ~out.bad)
     v.first_row = first_row
     return v
+
+
+def _check_field(col: Field, s: pd.Series, out: _Collector, required: bool, today: dt.date) -> Any:
+    """Typed values of one column (array, Series or Categorical); its issues go to `out`."""
+    miss = _blank(s)
+    if required:
+        out.add(miss, col.name, s, "required")
+    if col.kind == "str":
+        return _as_text(s, miss)
+    if col.kind in ("code", "answer"):
+        return _check_code(col, s, miss, out)
+    if col.kind == "int" and col.name == "year":
+        return _check_numeric(col, s, miss, out, today.year, today)
+    if col.kind in ("int", "float"):
+        return _check_numeric(col, s, miss, out, col.hi)
+    if col.kind == "bool":
+        return _check_bool(col, s, miss, out)
+    if col.kind == "score":
+        return _check_score(col, s, miss, out)
+    return _check_date(col, s, miss, out, today)
+
+
+def _exact(col: Field, s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(per row the position of its text among the field's words, -1 when empty; the empty cells),
+    when every non-empty cell of an Arrow text column is one of those words exactly; else None.
+
+    The words of a coded field are its codes, of a yes/no field `_BOOL_WORDS`: one
+    lookup per cell settles a clean column, which the other checks would accept as is.
+    """
+    if col.kind not in ("code", "answer", "bool") or not _arrow_text(s):
+        return None
+    arr = pa.array(s)
+    index = pc.index_in(arr, options=_words(_BOOL_WORDS if col.kind == "bool" else col.allowed, arr.type))
+    if index.null_count != arr.null_count:
+        return None
+    return (index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp),
+            arr.is_null().to_numpy(zero_copy_only=False))
+
+
+@lru_cache(maxsize=None)
+def _words(words: tuple[str, ...], type_: pa.DataType) -> pc.SetLookupOptions:
+    return pc.SetLookupOptions(pa.array(words, type_))  # built once: building it costs more than a lookup
+
+
+def _arrow_text(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow" and len(s) >= 64
+
+
+def _distinct(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
+    """(distinct values, per row the position of its value) of Arrow text with few distinct values, else None."""
+    if not _arrow_text(s):
+        return None
+    arr = pa.array(s)
+    if isinstance(arr, pa.ChunkedArray):  # one dictionary for the column, not one per chunk
+        arr = arr.combine_chunks()
+    encoded = pc.dictionary_encode(arr, null_encoding="encode")
+    if 20 * len(encoded.dictionary) > len(s):  # many distinct values (amounts, dates): Arrow checks every cell faster
+        return None
+    # a few Python strings: the validator's per-value path (as for JSON) beats any per-column set-up
+    return (pd.Series(encoded.dictionary.to_pylist(), dtype=object),
+            encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp))
+
+
+def _take(values: Any, index: np.ndarray) -> Any:
+    """Values per row from values per distinct cell."""
+    if isinstance(values, pd.Categorical):
+        return pd.Categorical.from_codes(values.codes[index], dtype=values.dtype)
+    if isinstance(values, pd.Series):
+        return pd.Series(values.array.take(index))
+    return values[index]
 
 
 def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None:
@@ -545,8 +681,8 @@ def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None
         sub_year = pd.to_datetime(t["submission_date"]).dt.year.to_numpy(dtype=float)
         year = t["year"].to_numpy()
         mismatch = ~np.isnan(sub_year) & ~np.isnan(year) & (sub_year != year)
-        out.add(mismatch, "submission_date", t["submission_date"].astype(str).str[:10],
-                "date_not_in_year")
+        if mismatch.any():  # the dates as text only for the report
+            out.add(mismatch, "submission_date", t["submission_date"].astype(str).str[:10], "date_not_in_year")
 
 
 # --------------------------------------------------------------------------- JSON <-> flat

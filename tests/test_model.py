@@ -49,6 +49,26 @@ def test_a_better_criterion_score_never_lowers_any_probability(bundle, seed, cri
         assert getattr(b, name)[0] >= getattr(a, name)[0] - 1e-12, name
 
 
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), blank=st.floats(0, 0.5))
+def test_log_odds_without_the_design_matrix_equal_the_matrix_product(bundle, seed, blank):
+    # `predict` and the batch never build the design; explanations and what-ifs do: both must agree
+    raw = generate(300, seed).astype(object)
+    rng = np.random.default_rng(seed)
+    for col in ("therapeutic_area", "ii_ip", "score_data_quality", "preliminary_interview", "n_partners"):
+        raw.loc[rng.random(len(raw)) < blank, col] = None  # missing inputs take their own columns
+    frame = schema.validate_frame(raw).frame
+    model = bundle.model
+    m = model.matrices(frame)
+    z_lab, z_f1 = model.logits(frame, m.scores)
+    assert np.allclose(z_lab, model.label_.logit(m.label), rtol=0, atol=1e-12)
+    assert np.allclose(z_f1, model.fund_logit(m.label), rtol=0, atol=1e-12)
+    for design, coef in ((model.label_design_, model.label_.model.coef_), (model.fund_design_, model.fund_.model.coef_)):
+        labeled = rng.integers(0, 2, len(frame)).astype(float)
+        X = design.transform(frame, m.scores, labeled)
+        assert np.allclose(design.linear(frame, m.scores, coef[:, None], labeled)[:, 0], X @ coef, rtol=0, atol=1e-12)
+
+
 def test_window_matrix_ranks_eligible_windows_first(bundle, dossier):
     frame = schema.validate_records([dossier]).frame
     wm = bundle.model.window_matrix(frame)

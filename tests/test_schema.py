@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import jsonschema
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from scoring import schema
-from scoring.synthetic import generate
+from scoring.synthetic import TRUE_P_COLUMNS, generate
 
 
 def issues_of(doc, **kw):
@@ -142,3 +143,47 @@ def test_json_schema_lists_every_code():
     assert s["properties"]["filiere"]["enum"] == list(schema.codes()["filiere"])
     assert set(s["required"]) >= {"dossier_id", "filiere", "funding_window", "trl", "budget_eur"}
     assert s["properties"]["expert_scores"]["properties"]["data_quality"]["multipleOf"] == 0.5
+
+
+# Cells a person or an export might write, per column: good, aliased, blank and wrong.
+_CELLS = {
+    "filiere": ["e-santé", "Pharma / Biotech", "biotech", " medtech ", "", "medtech"],
+    "trl": ["3.5", "twelve", " 4 ", "", "12", "1_000", "７"],
+    "collaborative": ["Oui", "maybe", "", "TRUE", " false "],
+    "ii_ip": ["filed", "nonsense", "", "na", " none"],
+    "score_data_quality": ["4.5", "4.2", "", "x", "-1", "inf"],
+    "budget_eur": ["1e6", "-5", "abc", "", "2e9"],
+    "year": ["2019", "2031", "x", ""],
+    "submission_date": ["2019-13-01", "15/03/2024", "", "2020-02-02"],
+    "title": ["  padded  ", "", "=1+1"],
+}
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_a_file_is_checked_the_same_whole_as_in_small_pieces(seed):
+    # A whole column is checked on its distinct values (or by exact lookup when it is clean);
+    # pieces of fewer than 64 rows are checked cell by cell: reasons and typed values must not differ.
+    text = generate(600, seed).drop(columns=list(TRUE_P_COLUMNS))
+    text = pd.read_csv(io.StringIO(text.to_csv(index=False)), dtype="str")
+    rng = np.random.default_rng(seed)
+    for column, cells in _CELLS.items():  # every odd cell, each in a few random rows
+        for cell in cells:
+            text.loc[rng.choice(len(text), 3, replace=False), column] = cell
+    today = dt.date(2026, 11, 23)
+    whole = schema.validate_frame(text, today=today)
+    parts = [schema.validate_frame(text.iloc[i:i + 60], today=today, first_row=i + 1) for i in range(0, 600, 60)]
+
+    def said(issues):
+        return [(i.row, i.field, i.code, i.params, str(i.value)) for i in issues]
+
+    assert said(whole.issues) == [issue for p in parts for issue in said(p.issues)]
+    pd.testing.assert_frame_equal(whole.frame, pd.concat([p.frame for p in parts], ignore_index=True))
+
+
+def test_coded_fields_come_out_as_categoricals_of_their_codes():
+    frame = schema.validate_frame(generate(100, seed=2)).frame
+    assert list(frame["filiere"].cat.categories) == list(schema.codes()["filiere"])
+    assert list(frame["ii_ip"].cat.categories) == list(schema.FIELD_BY_NAME["ii_ip"].allowed)
+    assert (schema.code_index(frame["filiere"], "filiere") ==
+            [schema.codes()["filiere"].index(v) for v in frame["filiere"]]).all()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
 
-from scoring.batch import output_columns, run_batch, score_frame
+from scoring.batch import _Records, output_columns, run_batch, score_frame
 from scoring.cli_batch import batch_cmd
 from scoring.features import INPUTS
 from scoring.schema import SchemaError, validate_frame
@@ -182,7 +185,26 @@ def test_scoring_an_output_again_replaces_its_results_instead_of_doubling_them(t
     src = write(portfolio, tmp_path / "in.csv")
     run_batch(src, tmp_path / "once.csv", bundle, workers=1)
     run_batch(tmp_path / "once.csv", tmp_path / "twice.csv", bundle, workers=1)
-    assert (tmp_path / "once.csv").read_bytes() == (tmp_path / "twice.csv").read_bytes()
+    once, twice = read(tmp_path / "once.csv"), read(tmp_path / "twice.csv")
+    assert list(twice.columns) == list(once.columns) == list(portfolio.columns) + list(output_columns())
+    pd.testing.assert_frame_equal(once, twice)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.binary(max_size=300).map(lambda b: bytes(b"ab\",\n\r"[x % 6] for x in b)),
+       cuts=st.lists(st.integers(1, 40), max_size=12))
+def test_record_ends_do_not_depend_on_how_the_file_is_cut_into_blocks(text, cuts):
+    expected, quotes = [], 0
+    for i, byte in enumerate(text):  # the rule, one byte at a time: a newline after an even number of quotes
+        quotes += byte == 0x22
+        if byte == 0x0A and quotes % 2 == 0:
+            expected.append(i)
+    records, at = _Records(Path("x.csv")), 0
+    for size in cuts + [len(text)]:
+        records.feed(text[at:at + size])
+        at += size
+    assert list(records.ends) == expected
+    assert records.quoted == (quotes % 2 == 1)
 
 
 def test_cli_exit_code_says_whether_some_rows_failed(tmp_path, portfolio):
