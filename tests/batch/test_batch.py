@@ -240,3 +240,12 @@ def test_a_quote_never_closed_is_a_clear_error_not_a_giant_row(tmp_path, bundle,
     with pytest.raises(SchemaError, match="never closed"):
         run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=100, workers=1)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_row_that_is_not_utf8_stops_the_batch_naming_its_rows_and_leaves_no_output(tmp_path, bundle, portfolio):
+    path = tmp_path / "in.csv"
+    write(portfolio, path)
+    path.write_bytes(path.read_bytes().replace(b"Synthetic dossier 12,", b"Synth\xe9tique 12,", 1))
+    with pytest.raises(SchemaError, match=r"rows 9-16: not UTF-8 text; save the file as CSV UTF-8"):
+        run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=8, workers=1)
+    assert not (tmp_path / "out.csv").exists()
