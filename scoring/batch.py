@@ -18,9 +18,10 @@ of those few terms: one (n, 6) x (6, windows) product per model.
 
 Worker processes (one per core) read, parse, score and render the chunks;
 the parent only finds where runs of rows start and end in a CSV file (the
-bytes themselves never cross a pipe) and appends the rendered runs in order. The output depends on the input, the model, the chunk size and
-the day only (validation refuses future years and dates), never on the
-number of workers or on timing.
+bytes themselves never cross a pipe) and appends the rendered runs in
+order. The output depends on the input, the model, the chunk size and the
+day only (validation refuses future years and dates), never on the number
+of workers or on timing.
 """
 
 from __future__ import annotations
@@ -615,22 +616,14 @@ def _neutralise(table: pa.Table) -> pa.Table:
     """Quote text cells a spreadsheet would run as a formula (scoring.io's rule), in Arrow."""
     cols = []
     for col in table.columns:
-        risky = _formula_cells(col)
-        if risky.any():
-            quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
-            col = pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, col, empty), col)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = _starts_with_formula(col)
+            if risky.any():
+                risky &= ~pc.match_substring_regex(col, _PLAIN_NUMBER).fill_null(False).to_numpy(zero_copy_only=False)
+                quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
+                col = pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, col, empty), col)
         cols.append(col)
     return pa.table(cols, schema=table.schema)
-
-
-def _formula_cells(col: pa.ChunkedArray) -> np.ndarray:
-    """Per cell, whether a spreadsheet would run it as a formula: text starting with one, not a plain number."""
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        return np.zeros(len(col), bool)
-    risky = _starts_with_formula(col)
-    if risky.any():
-        risky &= ~pc.match_substring_regex(col, _PLAIN_NUMBER).fill_null(False).to_numpy(zero_copy_only=False)
-    return risky
 
 
 def _csv_bytes(table: pa.Table) -> bytes:

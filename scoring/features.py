@@ -30,8 +30,8 @@ import pandas as pd
 
 from scoring.schema import CRITERIA, code_index, codes
 
-KNOTS = np.arange(0.0, 5.0)
-TRL_LEVELS = np.arange(1.0, 10.0)  # ramps over [0,1], [1,2], ... [4,5]
+KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
+TRL_LEVELS = np.arange(1.0, 10.0)
 #: A context level gets its own criterion slopes only with this many training
 #: dossiers; thinner levels (a small window, a rare axis) share the common slopes,
 #: which they cannot estimate alone without miscalibrating.
@@ -157,9 +157,9 @@ class Design:
     def with_level(self, X: np.ndarray, ctx: str, level: str, scores: np.ndarray) -> np.ndarray:
         """Model matrix X with categorical `ctx` set to `level` on every row (its slopes follow)."""
         out = X.copy()
-        start = out.shape[1] - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
-        out[:, start:start + len(codes()[ctx])] = 0.0
-        out[:, start + codes()[ctx].index(level)] = 1.0
+        hot = out[:, self._onehot_columns(ctx, out.shape[1])]
+        hot[:] = 0.0
+        hot[:, codes()[ctx].index(level)] = 1.0
         _write(out[:, :-self._n_context()], self._score_blocks(scores, self._levels_in(out)))
         return out
 
@@ -191,13 +191,17 @@ class Design:
         """Per interaction context, the level index of each row of a model matrix, read off its one-hot columns."""
         out = {}
         for ctx in INTERACTIONS:
-            start = X.shape[1] - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
-            hot = X[:, start:start + len(codes()[ctx])]
+            hot = X[:, self._onehot_columns(ctx, X.shape[1])]
             out[ctx] = np.where(hot.any(axis=1), hot.argmax(axis=1), -1)
         return out
 
     def _n_context(self) -> int:
         return int(np.sum(self.owner >= len(CRITERIA)))
+
+    def _onehot_columns(self, ctx: str, width: int) -> slice:
+        """The one-hot columns of categorical `ctx` in a model matrix of `width` columns."""
+        start = width - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
+        return slice(start, start + len(codes()[ctx]))
 
     def _onehot_at(self, ctx: str, level: str) -> int:
         """Position of the one-hot column ctx=level inside the context part (categoricals lead it)."""

@@ -173,15 +173,18 @@ class Scored:
 
 
 class Matrices(NamedTuple):
-    """Model matrix of a batch (the label design), criterion scores and their table.
+    """Model matrix of a batch (the label design) and the criterion scores it was built from.
 
     The funding design is the same matrix plus the label column: its logits
     are computed from this one (`CEPModel.fund_logit`), never copied.
     """
 
     label: np.ndarray
-    scores: np.ndarray
     table: ScoreTable
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.table.score
 
     @property
     def fund(self) -> np.ndarray:
@@ -235,7 +238,7 @@ class CEPModel:
         is the label matrix plus the label column: the frame is read once.
         """
         table = score_table(frame) if table is None else table
-        return Matrices(self.label_design_.transform(frame, table.score), table.score, table)
+        return Matrices(self.label_design_.transform(frame, table.score), table)
 
     def predict(self, frame: pd.DataFrame, band: bool = False, table: ScoreTable | None = None,
                 matrices: "Matrices | None" = None) -> Scored:
@@ -267,7 +270,7 @@ class CEPModel:
         every variant instead of rebuilt from the frame.
         """
         X_lab = self.label_design_.with_scores(np.repeat(base, len(table.score), axis=0), table.score)
-        return self.scored(Matrices(X_lab, table.score, table))
+        return self.scored(Matrices(X_lab, table))
 
     def fund_logit(self, X_lab: np.ndarray, boot: bool = False) -> np.ndarray:
         """Calibrated log-odds of funding at L=1 from the label matrix (the funding design minus its label column);
@@ -313,7 +316,7 @@ class CEPModel:
         per_window = []
         for w in windows:  # only the window's one-hot block and its interactions change
             xl = self.label_design_.with_level(m.label, "funding_window", w, m.scores)
-            per_window.append(self.scored(Matrices(xl, m.scores, m.table)))
+            per_window.append(self.scored(Matrices(xl, m.table)))
         rule = eligibility_matrix(frame, windows).T.ravel()
         success = np.concatenate([s.success for s in per_window])
         row = np.tile(np.arange(n), k)

@@ -170,11 +170,15 @@ def code_index(values: Any, name: str) -> np.ndarray:
     """Per row, the position of a coded field's value among its allowed values; -1 when missing or unknown.
 
     A validated column is a Categorical of those values and is read as it is;
-    anything else (a frame built by hand) is looked up.
+    text is looked up in Arrow, anything else (a dossier, Python values) one value at a time.
     """
     cat = values.array if isinstance(values, pd.Series) else values
     if isinstance(cat, pd.Categorical) and cat.dtype == code_dtype(name):
         return cat.codes.astype(np.intp)
+    if isinstance(getattr(values, "dtype", None), pd.StringDtype):
+        arr = pa.array(values)
+        index = pc.index_in(arr, options=_words(FIELD_BY_NAME[name].allowed, arr.type)).fill_null(-1)
+        return index.to_numpy(zero_copy_only=False).astype(np.intp)
     return _lookup(np.asarray(values, dtype=object), name)
 
 
@@ -510,13 +514,7 @@ def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
 
 def _categorical(values: pd.Series, name: str) -> pd.Categorical:
     """A checked column of codes as its field's Categorical; anything else (blank, None, NaN) is missing."""
-    if isinstance(values.dtype, pd.StringDtype):  # text: looked up in Arrow
-        arr = pa.array(values)
-        index = pc.index_in(arr, options=_words(FIELD_BY_NAME[name].allowed, arr.type)).fill_null(-1)
-        index = index.to_numpy(zero_copy_only=False)
-    else:  # one dossier, a column's distinct values, a frame validated before: a dict lookup each
-        index = code_index(values, name)
-    return pd.Categorical.from_codes(index, dtype=code_dtype(name), validate=False)
+    return pd.Categorical.from_codes(code_index(values, name), dtype=code_dtype(name), validate=False)
 
 
 def _check_score(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> np.ndarray:

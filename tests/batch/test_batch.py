@@ -249,3 +249,12 @@ def test_a_row_that_is_not_utf8_stops_the_batch_naming_its_rows_and_leaves_no_ou
     with pytest.raises(SchemaError, match=r"rows 9-16: not UTF-8 text; save the file as CSV UTF-8"):
         run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=8, workers=1)
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_column_with_a_formula_and_empty_cells_is_neutralised_without_failing(tmp_path, bundle, portfolio):
+    frame = portfolio.copy()
+    frame["note"] = ["=2+2", ""] + ["plain"] * (len(frame) - 2)
+    src = write(frame, tmp_path / "in.csv")
+    run_batch(src, tmp_path / "out.csv", bundle, workers=1)
+    out = read(tmp_path / "out.csv")
+    assert list(out["note"][:3]) == ["'=2+2", "", "plain"]
