@@ -5,8 +5,13 @@ BIN = $(VENV)/bin
 
 .PHONY: app test model data bench
 
+# Who can reach the app: this machine only. CEP_ADDRESS=0.0.0.0 CEP_HOST=<name users type> serves
+# a team on a shared host: everyone who can reach that port then sees the dossiers (README).
+CEP_ADDRESS ?= 127.0.0.1
+CEP_HOST ?= $(CEP_ADDRESS)
+
 app: $(VENV)/.installed
-	OMP_NUM_THREADS=1 $(BIN)/streamlit run ui/app.py
+	OMP_NUM_THREADS=1 $(BIN)/streamlit run ui/app.py --server.address $(CEP_ADDRESS) --browser.serverAddress $(CEP_HOST)
 
 test: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -rs $(PYTEST_ARGS)

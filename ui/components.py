@@ -10,6 +10,7 @@ from __future__ import annotations
 import io as _bytes_io
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,20 @@ def _relabel() -> None:
 def language_toggle() -> None:
     # French is the default; the toggle is the only place English is chosen.
     st.sidebar.toggle(t("ui.lang.toggle", "fr"), key=LANG_KEY, persist_state="session", on_change=_relabel)
+
+
+#: CommonMark lets any ASCII punctuation be backslash-escaped, which makes it literal.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: object) -> str:
+    """Text from a dossier, a file or an error, made literal for Streamlit's Markdown elements.
+
+    An uploaded title holding `![x](http://host/a.png)` would otherwise make the
+    browser fetch that address, and `**`, `$` or `#` would format the page.
+    Line breaks become spaces: a Markdown line break can start a heading or a list.
+    """
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
 
 
 def labels(options: Any, label: Any) -> dict[Any, str]:
@@ -113,7 +128,7 @@ def bundle() -> persist.Bundle:
     try:
         return _load(str(model_dir()))
     except persist.ModelLoadError as exc:
-        st.error(tr("ui.model.load_error", error=str(exc)))
+        st.error(tr("ui.model.load_error", error=plain(exc)))
         st.stop()
 
 

@@ -10,12 +10,12 @@ audit log requires.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import streamlit as st
 
-from scoring.store import (ConflictError, ConflictOfInterestError, InvalidDossierError, Outcome, Store, prepare,
-                           url_from_env)
+from scoring.store import (ConflictError, ConflictOfInterestError, InvalidDossierError, Outcome, Review, Store,
+                           prepare, url_from_env)
 from ui import components as ui
 
 USER = "store.user"
@@ -37,14 +37,16 @@ def _user_input() -> str:
     return st.text_input(ui.tr("ui.store.user"), key=USER, persist_state="session", help=ui.tr("ui.store.user_help"))
 
 
-def _say(kind: str, text: str) -> None:
-    st.session_state[MESSAGE] = (kind, text)
+def _say(kind: str, key: str, **values: object) -> None:
+    """Keep a message for the next run, translated when shown (the language may change in between)."""
+    st.session_state[MESSAGE] = (kind, key, values)
 
 
 def _show_message() -> None:
     found = st.session_state.pop(MESSAGE, None)
     if found:
-        getattr(st, found[0])(found[1])
+        kind, key, values = found
+        getattr(st, kind)(ui.tr(key, **{k: ui.plain(v) for k, v in values.items()}))
 
 
 # --------------------------------------------------------------------------- self-assessment drafts
@@ -55,17 +57,17 @@ def _save_draft(doc: dict[str, Any]) -> None:
     try:
         saved = store().save_dossier(doc, user=st.session_state.get(USER, ""), expected_version=expected, draft=True)
     except REFUSALS as exc:
-        _say("error", ui.tr("ui.store.refused", error=str(exc)))
+        _say("error", "ui.store.refused", error=exc)
         return
     st.session_state[DRAFT_VERSION] = (saved.dossier_id, saved.version)
-    _say("success", ui.tr("ui.store.draft_saved", id=saved.dossier_id, version=saved.version))
+    _say("success", "ui.store.draft_saved", id=saved.dossier_id, version=saved.version)
 
 
 def _reopen(dossier_id: str, load_draft: Callable[[object, str], None]) -> None:
     try:
         version = store().load_dossier(dossier_id)
     except KeyError as exc:
-        _say("error", ui.tr("ui.store.refused", error=str(exc)))
+        _say("error", "ui.store.refused", error=exc)
         return
     load_draft(version.payload, ui.tr("ui.store.source", id=dossier_id, version=version.version))
     st.session_state[DRAFT_VERSION] = (dossier_id, version.version)
@@ -77,9 +79,9 @@ def draft_panel(doc: dict[str, Any], load_draft: Callable[[object, str], None]) 
     try:
         drafts = store().list_dossiers(status="draft")
     except Exception as exc:  # noqa: BLE001 - any database failure leaves the JSON drafts working
-        st.caption(ui.tr("ui.store.unavailable", error=str(exc)))
+        st.caption(ui.tr("ui.store.unavailable", error=ui.plain(exc)))
         return
-    st.caption(ui.tr("ui.store.where", url=store().url))
+    st.caption(ui.tr("ui.store.where", url=ui.plain(store().url)))
     user = _user_input()
     st.button(ui.tr("ui.store.save_draft"), on_click=_save_draft, args=(doc,), key="sa.store_save",
               disabled=not user.strip(), icon=":material/database:")
@@ -94,35 +96,59 @@ def draft_panel(doc: dict[str, Any], load_draft: Callable[[object, str], None]) 
 
 # --------------------------------------------------------------------------- committee triage
 
-def _save_triage(docs: list[dict[str, Any]], scores: Mapping[str, dict[str, float]], notes: Mapping[str, str],
-                 decisions: Mapping[str, bool], funded: Mapping[str, bool | None]) -> None:
+class TriageWork(NamedTuple):
+    """The queue's dossiers and, by dossier id, what the expert and the committee entered."""
+
+    docs: list[dict[str, Any]]
+    scores: Mapping[str, dict[str, float]]
+    notes: Mapping[str, str]
+    decisions: Mapping[str, bool | None]
+    funded: Mapping[str, bool | None]
+
+
+def _save_triage(collect: Callable[[], TriageWork]) -> None:
+    """The whole queue in one transaction, or nothing; what is refused is refused before anything is written.
+
+    The work is read when the button is clicked, not when it was drawn: a note
+    typed just before the click is in it.
+    """
     user = st.session_state.get(USER, "")
-    s = store()
-    try:
-        outcomes = {i: Outcome(labeled, funded.get(i)) for i, labeled in decisions.items()}
-        saved, n_decisions = s.ingest([prepare(d) for d in docs], outcomes, user=user)
-        assessed = [i for i in {*scores, *notes} if scores.get(i) or notes.get(i)]
-        for i in assessed:
-            s.record_assessment(i, scores.get(i, {}), user=user, notes=notes.get(i, ""))
-    except REFUSALS as exc:
-        _say("error", ui.tr("ui.store.refused", error=str(exc)))
+    docs, scores, notes, decisions, funded = collect()
+    ids = [d["dossier_id"] for d in docs]
+    note_only = [i for i in ids if notes.get(i) and not scores.get(i)]
+    if note_only:
+        _say("error", "ui.store.note_without_score", ids=", ".join(note_only))
         return
-    _say("success", ui.tr("ui.store.triage_saved", n=len(saved), new=sum(r.created for r in saved),
-                          assessed=len(assessed), decided=n_decisions))
+    undecided = [i for i in ids if funded.get(i) is not None and decisions.get(i) is None]
+    if undecided:
+        _say("error", "ui.store.funding_without_decision", ids=", ".join(undecided))
+        return
+    try:
+        outcomes = {i: Outcome(labeled, funded.get(i)) for i, labeled in decisions.items() if labeled is not None}
+        reviews = {i: Review(scores[i], notes.get(i, "")) for i in ids if scores.get(i)}
+        done = store().save_triage([prepare(d) for d in docs], outcomes, reviews, user=user)
+    except ConflictOfInterestError as exc:
+        _say("error", "ui.store.conflict_of_interest", expert=exc.expert, id=exc.dossier_id)
+        return
+    except REFUSALS as exc:
+        _say("error", "ui.store.refused", error=exc)
+        return
+    new = sum(s.created for s in done.saved)
+    _say("success", "ui.store.triage_saved", n=len(done.saved), new=new, same=len(done.saved) - new,
+         assessed=len(done.reviewed), kept=len(reviews) - len(done.reviewed), decided=done.decided)
 
 
-def triage_panel(docs: list[dict[str, Any]], scores: Mapping[str, dict[str, float]], notes: Mapping[str, str],
-                 decisions: Mapping[str, bool], funded: Mapping[str, bool | None]) -> None:
+def triage_panel(collect: Callable[[], TriageWork]) -> None:
     """Record the queue's dossiers, the experts' scores and notes, the committee's decisions and, once
     known, the window's funding answer (a decided dossier with its funding answer is training data)."""
     with st.expander(ui.tr("ui.store.title"), icon=":material/database:"):
         try:
-            st.caption(ui.tr("ui.store.where", url=store().url))
+            st.caption(ui.tr("ui.store.where", url=ui.plain(store().url)))
         except Exception as exc:  # noqa: BLE001 - the queue and its export work without a store
-            st.caption(ui.tr("ui.store.unavailable", error=str(exc)))
+            st.caption(ui.tr("ui.store.unavailable", error=ui.plain(exc)))
             return
         st.caption(ui.tr("ui.store.triage_intro"))
         user = _user_input()
-        st.button(ui.tr("ui.store.save_triage"), on_click=_save_triage, args=(docs, scores, notes, decisions, funded),
-                  key="tr.store_save", disabled=not user.strip(), icon=":material/database:")
+        st.button(ui.tr("ui.store.save_triage"), on_click=_save_triage, args=(collect,), key="tr.store_save",
+                  disabled=not user.strip(), icon=":material/database:")
         _show_message()

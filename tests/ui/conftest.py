@@ -24,8 +24,10 @@ def app(monkeypatch, tmp_path) -> AppTest:
     return at
 
 
-def upload(at: AppTest, key: str, name: str, content: bytes, mime: str) -> AppTest:
-    at.file_uploader(key=key).set_value((name, content, mime))
+def upload(at: AppTest, key: str, name: str | None, content: bytes | list[tuple[str, bytes, str]],
+           mime: str | None) -> AppTest:
+    """Upload one file, or several: `name` None and `content` a list of (name, bytes, mime)."""
+    at.file_uploader(key=key).set_value(content if name is None else (name, content, mime))
     at.run()
     assert not at.exception, at.exception
     return at

@@ -4,7 +4,9 @@ the triage queue's order, the portfolio with bad rows, the model card; and the a
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -230,7 +232,7 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
     app.run()
     app.button(key="tr.store_save").click().run()
     assert not app.exception, app.exception
-    assert t("ui.store.triage_saved", "fr", n=12, new=12, assessed=1, decided=1) in texts(app)
+    assert t("ui.store.triage_saved", "fr", n=12, new=12, same=0, assessed=1, kept=0, decided=1) in texts(app)
     store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
     assessment = store.scores_visible_to("Comité", top).assessments[0]
     assert assessment.scores == {"scientific_quality": 4.5} and assessment.notes == "dossier solide"
@@ -248,6 +250,89 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
     row = base[base["dossier_id"] == top]
     assert len(row) == 1 and bool(row["labeled"].iloc[0]) and bool(row["funded"].iloc[0])
     assert row["score_scientific_quality"].iloc[0] == 4.5  # the expert's score travels with it
+    store.close()
+
+
+def _six_json_dossiers() -> list[tuple[str, bytes, str]]:
+    raw = generate(6, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES])
+    return [(f"{row['dossier_id']}.json", json.dumps(schema.to_json(row), ensure_ascii=False).encode(),
+             "application/json") for row in schema.validate_frame(raw).frame.to_dict("records")]
+
+
+def _ids(at) -> list[str]:
+    return list(_queue(at)[t("ui.queue.dossier_id", "fr")])
+
+
+def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_queue(app, tmp_path):
+    from scoring.store import Store
+
+    app.switch_page("views/triage.py").run()
+    upload(app, "tr.upload", None, _six_json_dossiers(), None)
+    picked = _ids(app)[2]
+    app.selectbox(key="tr.pick").select(picked).run()
+    for criterion in ("industrial_interest", "scientific_quality"):  # each score moves it down the queue
+        app.number_input(key=f"tr.score.{picked}.{criterion}").set_value(0.5).run()
+        assert app.selectbox(key="tr.pick").value == picked
+    assert _ids(app).index(picked) > 2
+    assert picked in app.subheader[0].value.replace("\\", "")
+    app.text_area(key=f"tr.note.{picked}").input("besoin médical non démontré")
+    app.selectbox(key=f"tr.decision.{picked}").select(False)
+    app.text_input(key="store.user").input("Comité")
+    app.run()
+    q = _queue(app).set_index(t("ui.queue.dossier_id", "fr"))
+    assert q[t("ui.queue.notes", "fr")].to_dict() == {i: ("besoin médical non démontré" if i == picked else "")
+                                                      for i in q.index}
+    assert q[t("ui.queue.decision", "fr")].to_dict() == {i: (t("ui.decision.not_labeled", "fr") if i == picked
+                                                             else "") for i in q.index}
+    app.button(key="tr.store_save").click().run()
+    assert not app.exception, app.exception
+    store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
+    assert set(store.decisions()) == {picked} and store.decision(picked).labeled is False
+    reviewed = {i for i in q.index if store.scores_visible_to("Comité", i).assessments}
+    assert reviewed == {picked}
+    [mine] = store.scores_visible_to("Comité", picked).assessments
+    assert mine.notes == "besoin médical non démontré"
+    assert mine.scores == {"industrial_interest": 0.5, "scientific_quality": 0.5}
+    store.close()
+
+
+def test_saving_the_queue_twice_records_nothing_twice_and_says_so(app, tmp_path):
+    from scoring.store import Store
+
+    app.switch_page("views/triage.py").run()
+    upload(app, "tr.upload", None, _six_json_dossiers(), None)
+    top = app.selectbox(key="tr.pick").value
+    app.number_input(key=f"tr.score.{top}.data_quality").set_value(4.0)
+    app.selectbox(key=f"tr.decision.{top}").select(True)
+    app.text_input(key="store.user").input("Comité")
+    app.run()
+    for same in (False, True):
+        app.button(key="tr.store_save").click().run()
+        assert not app.exception, app.exception
+        n = 0 if same else 1
+        assert t("ui.store.triage_saved", "fr", n=6, new=0 if same else 6, same=6 if same else 0, assessed=n,
+                 kept=1 - n, decided=n) in texts(app)
+    store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
+    actions = [e.action for e in store.history(top)]
+    assert (actions.count("assess"), actions.count("decide"), actions.count("save")) == (1, 1, 1)
+    store.close()
+
+
+def test_a_note_without_a_score_saves_nothing_and_says_which_dossier_in_french(app, tmp_path):
+    from scoring.store import Store
+
+    app.switch_page("views/triage.py").run()
+    upload(app, "tr.upload", None, _six_json_dossiers(), None)
+    first, second = _ids(app)[:2]
+    app.selectbox(key=f"tr.decision.{first}").select(True).run()
+    app.selectbox(key="tr.pick").select(second).run()
+    app.text_area(key=f"tr.note.{second}").input("à revoir")
+    app.text_input(key="store.user").input("Comité")
+    app.run()
+    app.button(key="tr.store_save").click().run()
+    assert t("ui.store.note_without_score", "fr", ids=second.replace("-", "\\-")) in [e.value for e in app.error]
+    store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
+    assert store.decisions() == {} and store.list_dossiers() == []
     store.close()
 
 
@@ -304,8 +389,22 @@ def test_a_model_that_cannot_be_trusted_stops_the_app_with_its_reason(monkeypatc
 def test_configuration_keeps_everything_local():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["browser"]["gatherUsageStats"] is False
+    assert config["client"]["showErrorLinks"] is False
+    # Bound to this machine, and an address set by hand: Streamlit then never looks up the external IP.
+    assert config["server"]["address"] == config["browser"]["serverAddress"] == "127.0.0.1"
     assert config["server"]["maxUploadSize"] == components.MAX_UPLOAD_MB
     assert "http" not in json.dumps(config["theme"])
+
+
+def test_make_app_serves_this_machine_only_unless_a_team_host_is_named():
+    def command(*overrides: str) -> str:
+        out = subprocess.run(["make", "-n", "app", *overrides], cwd=ROOT, capture_output=True, text=True,
+                             check=True, env={k: v for k, v in os.environ.items() if not k.startswith("CEP_")})
+        return next(line for line in out.stdout.splitlines() if "streamlit run" in line)
+
+    assert "--server.address 127.0.0.1 --browser.serverAddress 127.0.0.1" in command()
+    shared = command("CEP_ADDRESS=0.0.0.0", "CEP_HOST=cep.cluster.local")
+    assert "--server.address 0.0.0.0 --browser.serverAddress cep.cluster.local" in shared
 
 
 def test_every_ui_label_exists_in_both_languages():

@@ -1,26 +1,35 @@
-"""End to end, in a real browser: start the app, fill the self-assessment form, evaluate, read the result.
+"""End to end, in a real browser: the self-assessment form, the committee's triage, and nothing leaving the machine.
 
 Drives Debian's Chromium (no browser download: the machine has no outside
 network) through Playwright. Skipped, and said so, where Chromium is not
 installed, unless CEP_REQUIRE_BROWSER=1 (CI), where its absence fails.
-The browser must ask nothing of any host but the app's own.
+The browser must ask nothing of any host but the app's own; the server runs
+on the repository's own configuration (no address flags) with every HTTP(S)
+proxy variable pointing at a local listener, so any outbound call it makes,
+such as an external-IP lookup, lands there and fails the tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from scoring import schema
 from scoring.i18n import code_label, t
 from scoring.schema import example
+from scoring.synthetic import generate
 
 pytestmark = pytest.mark.browser
 
@@ -56,17 +65,56 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class Listener:
+    """A local HTTP server that records every request made to it (as a host or as a proxy) and answers 404."""
+
+    def __init__(self):
+        self.requests: list[str] = []
+        seen = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def _record(self):
+                seen.append(f"{self.command} {self.path}")
+                self.send_error(404)
+
+            do_GET = do_POST = do_HEAD = do_CONNECT = _record
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
-    """`streamlit run ui/app.py` on a free local port, stopped after the module's tests."""
+def listener():
+    found = Listener()
+    yield found
+    found.close()
+
+
+@pytest.fixture(scope="module")
+def db_path(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e-db") / "cep.db"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, listener, db_path) -> str:
+    """`streamlit run ui/app.py` on the repository's configuration and a free port, stopped after the module."""
     tmp = tmp_path_factory.mktemp("e2e")
     port = _free_port()
-    env = {**os.environ, "CEP_DB_URL": f"sqlite:///{tmp / 'cep.db'}", "OMP_NUM_THREADS": "1"}
+    proxies = {k: listener.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                                         "all_proxy")}
+    env = {**{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}, **proxies,
+           "CEP_DB_URL": f"sqlite:///{db_path}", "OMP_NUM_THREADS": "1"}
     log = open(tmp / "server.log", "w+b")  # noqa: SIM115 - closed below, after the server stops
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT
     try:
@@ -168,3 +216,174 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
     assert "%" in body and "Medi'Scope 2025" in body
     assert report_name.endswith(".html") and "CEP-E2E-001" in report
     assert outside == [], f"the page asked outside hosts for {outside}"
+
+
+# --------------------------------------------------------------------------- nothing leaves the machine
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a listening TCP socket on `port`, read from the kernel's tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table, encoding="ascii") as fh:
+            for line in list(fh)[1:]:
+                local, state = line.split()[1], line.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+def test_the_app_listens_on_this_machine_only_and_calls_no_one_at_start(server, listener):
+    port = int(server.rsplit(":", 1)[1])
+    assert _listening_addresses(port) == {"0100007F"}  # 127.0.0.1, in the kernel's byte order
+    assert listener.requests == [], f"the server called out at start: {listener.requests}"
+
+
+def _launch(p, chromium: str):
+    browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 3000}, accept_downloads=True)
+    return browser, page
+
+
+def _open(page, server: str, path: str, heading: str) -> None:
+    page.goto(f"{server}/{path}")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    _idle(page)
+
+
+def _upload(page, paths: list[Path]) -> None:
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files([str(x) for x in paths])
+    _idle(page)
+
+
+def _write_dossiers(folder: Path, docs: list[dict]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for doc in docs:
+        path = folder / f"{doc['dossier_id']}.json"
+        path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def _six_dossiers() -> list[dict]:
+    raw = generate(6, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES])
+    return [schema.to_json(r) for r in schema.validate_frame(raw).frame.to_dict("records")]
+
+
+def _queue_ids(page) -> list[str]:
+    """The queue's dossier ids, top to bottom, as the CSV export lists them."""
+    return list(_export(page)[t("ui.queue.dossier_id", "fr")])
+
+
+def _export(page) -> pd.DataFrame:
+    with page.expect_download() as download:
+        page.get_by_role("button", name=t("ui.download.table", "fr", fmt="CSV")).click()
+    return pd.read_csv(download.value.path(), dtype=str, keep_default_na=False)
+
+
+def _save_queue(page) -> None:
+    page.get_by_text(t("ui.store.title", "fr"), exact=True).click()
+    _text(page, t("ui.store.user", "fr"), "Comité")
+    page.get_by_role("button", name=t("ui.store.save_triage", "fr")).click()
+    _idle(page)
+
+
+def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, server, db_path, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from scoring.store import Store
+
+    paths = _write_dossiers(tmp_path / "six", _six_dossiers())
+    with sync_playwright() as p:
+        browser, page = _launch(p, chromium)
+        try:
+            _open(page, server, "triage", t("ui.triage.title", "fr"))
+            _upload(page, paths)
+            picked = _queue_ids(page)[2]
+            page.get_by_role("combobox", name=t("ui.triage.pick", "fr"), exact=True).click()
+            page.get_by_role("option", name=picked).click()
+            _idle(page)
+            for criterion in ("industrial_interest", "scientific_quality"):  # each moves it down the queue
+                _number(page, t(f"criterion.{criterion}", "fr"), 0.5)
+            assert _queue_ids(page).index(picked) > 2
+            shown = page.locator('[data-testid="stMain"]').inner_text()
+            assert f"{picked} —" in shown.split(t("ui.triage.notes", "fr"))[0].rsplit(t("ui.triage.pick", "fr"), 1)[1]
+            notes = page.get_by_role("textbox", name=t("ui.triage.notes", "fr"), exact=True)
+            notes.fill("besoin médical non démontré")
+            notes.blur()
+            _idle(page)
+            _choose(page, t("ui.triage.decision", "fr"), t("ui.decision.not_labeled", "fr"))
+            export = _export(page).set_index(t("ui.queue.dossier_id", "fr"))
+            _save_queue(page)
+            saved_text = page.locator('[data-testid="stMain"]').inner_text()
+        finally:
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT.with_name("e2e_triage.png")), full_page=True)
+            browser.close()
+    assert export[t("ui.queue.notes", "fr")].to_dict() == {i: ("besoin médical non démontré" if i == picked else "")
+                                                           for i in export.index}
+    assert export[t("ui.queue.decision", "fr")].to_dict() == {i: (t("ui.decision.not_labeled", "fr") if i == picked
+                                                                  else "") for i in export.index}
+    assert t("ui.store.triage_saved", "fr", n=6, new=6, same=0, assessed=1, kept=0, decided=1) in saved_text
+    store = Store(f"sqlite:///{db_path}")
+    try:
+        assert {i: d.labeled for i, d in store.decisions().items()} == {picked: False}
+        reviewed = {i: store.scores_visible_to("Comité", i).assessments for i in export.index}
+        assert [i for i, a in reviewed.items() if a] == [picked]
+        [mine] = reviewed[picked]
+        assert mine.notes == "besoin médical non démontré"
+        assert mine.scores == {"industrial_interest": 0.5, "scientific_quality": 0.5}
+    finally:
+        store.close()
+
+
+def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(chromium, server, listener, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    def bait(where: str) -> str:
+        return (f"![x]({listener.url}/{where}.png) <img src=\"{listener.url}/{where}-html.png\"> "
+                f"[lien]({listener.url}/{where}-link) {listener.url}/{where}-bare.png")
+
+    docs = [{**d, "title": bait(f"title{n}"), "acronym": f"![a]({listener.url}/acr{n}.png)",
+             "call": bait(f"call{n}")} for n, d in enumerate(_six_dossiers())]
+    paths = _write_dossiers(tmp_path / "bait", docs)
+    draft = tmp_path / "draft.json"
+    draft.write_text(json.dumps({**docs[0], "filiere": bait("filiere"), "trl": bait("trl")}), encoding="utf-8")
+    table = pd.DataFrame([schema.from_json(d) for d in docs])
+    table.loc[1, "therapeutic_area"] = bait("area")
+    table[bait("column")] = "x"
+    # A file name cannot hold "/", but browsers read "\\" as "/" in an http address.
+    portfolio = tmp_path / f"![p]({listener.url.replace('/', chr(92))}{chr(92)}file.png).csv"
+    table.to_csv(portfolio, index=False)
+    broken = tmp_path / "broken.csv"
+    broken.write_text(f"{bait('header')},b\n1,2\n", encoding="utf-8")
+    outside: list[str] = []
+    with sync_playwright() as p:
+        browser, page = _launch(p, chromium)
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL) else None)
+        try:
+            _open(page, server, "", t("ui.sa.title", "fr"))
+            page.get_by_text(t("ui.draft.title", "fr"), exact=True).click()
+            _upload(page, [draft])
+            _open(page, server, "triage", t("ui.triage.title", "fr"))
+            _upload(page, paths)
+            notes = page.get_by_role("textbox", name=t("ui.triage.notes", "fr"), exact=True)
+            notes.fill(bait("note"))
+            notes.blur()
+            _idle(page)
+            _save_queue(page)
+            _open(page, server, "portfolio", t("ui.pf.title", "fr"))
+            _upload(page, [portfolio])
+            _open(page, server, "portfolio", t("ui.pf.title", "fr"))
+            _upload(page, [broken])
+            _open(page, server, "model_card", t("ui.model.title", "fr"))
+            page.get_by_text(t("ui.model.full_card", "fr"), exact=True).click()
+            _idle(page)
+            page.wait_for_timeout(1000)  # an image request would be on its way by now
+        finally:
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT.with_name("e2e_bait.png")), full_page=True)
+            browser.close()
+    assert listener.requests == [], f"the page fetched what the dossiers pointed at: {listener.requests}"
+    assert [u for u in outside if not u.startswith(listener.url)] == []

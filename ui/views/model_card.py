@@ -44,7 +44,7 @@ st.title(ui.tr("ui.model.title"))
 st.warning(ui.notice(card), icon=":material/science:")
 
 c1, c2, c3 = st.columns(3)
-c1.metric(ui.tr("ui.model.name"), f"{card['model']['name']} {card['model']['version']}")
+c1.metric(ui.tr("ui.model.name"), ui.plain(f"{card['model']['name']} {card['model']['version']}"))
 c2.metric(ui.tr("ui.model.rows_used"), f"{card['data']['rows_used']:,}".replace(",", "\u202f"))
 c3.metric(ui.tr("ui.model.years"), "–".join(str(y) for y in card["data"]["years"]))
 st.caption(ui.tr("ui.model.sha", sha=ident["sha256"]))
@@ -52,7 +52,7 @@ st.caption(ui.tr("ui.model.sha", sha=ident["sha256"]))
 st.header(ui.tr("ui.model.data"))
 d = card["data"]
 st.markdown("\n".join([
-    f"- {ui.tr('ui.model.source', source=d['source'], sha=d['sha256'][:16])}",
+    f"- {ui.tr('ui.model.source', source=ui.plain(d['source']), sha=d['sha256'][:16])}",
     f"- {ui.tr('ui.model.rows', read=d['rows_read'], used=d['rows_used'], bad=d['bad_rows'])}",
     f"- {ui.tr('ui.model.synthetic_yes' if d['synthetic'] else 'ui.model.synthetic_no')}",
 ]))
@@ -83,4 +83,5 @@ st.markdown(card["intended_use"])
 st.header(ui.tr("ui.model.limits"))
 st.markdown("\n".join(f"- {x}" for x in card["limits"]))
 with st.expander(ui.tr("ui.model.full_card"), icon=":material/article:"):
-    st.markdown((b.directory / "card.md").read_text(encoding="utf-8"))
+    # Shown as its Markdown source: a retrained model's card quotes the user's file and column names.
+    st.code((b.directory / "card.md").read_text(encoding="utf-8"), language="markdown", wrap_lines=True)

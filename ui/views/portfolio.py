@@ -107,7 +107,8 @@ if current is None:
     st.info(ui.tr("ui.pf.empty"), icon=":material/info:")
     st.stop()
 if "error" in current:
-    st.error(ui.tr("ui.pf.file_error", name=current["name"], error=current["error"]), icon=":material/error:")
+    st.error(ui.tr("ui.pf.file_error", name=ui.plain(current["name"]), error=ui.plain(current["error"])),
+             icon=":material/error:")
     st.stop()
 
 scored, ok = current["frame"], current["summary"]

@@ -98,14 +98,14 @@ def _draft_panel(doc: dict) -> None:
     messages = st.session_state.get(DRAFT_MESSAGES)
     if messages:
         kind, lines = messages
-        getattr(st, kind)("\n".join(f"- {line}" if i else line for i, line in enumerate(lines)))
+        getattr(st, kind)("\n".join(f"- {ui.plain(line)}" if i else ui.plain(line) for i, line in enumerate(lines)))
 
 
 def _inline(name: str, issues: dict, attempted: bool, doc_flat: dict) -> None:
     """The field's problems, under it: always for a value given, after an evaluation for an empty one."""
     if name in doc_flat or attempted:
         for issue in issues.get(name, []):
-            st.error(ui.issue_text(issue), icon=":material/error:")
+            st.error(ui.plain(ui.issue_text(issue)), icon=":material/error:")
 
 
 def _label(name: str) -> str:
@@ -182,7 +182,7 @@ def _nav(step: int) -> None:
 
 
 def _issues_summary(issues: dict) -> None:
-    lines = [f"- {ui.tr(f'ui.sa.step.{form.STEPS[form.step_of(name)]}')} › {ui.issue_text(i)}"
+    lines = [f"- {ui.tr(f'ui.sa.step.{form.STEPS[form.step_of(name)]}')} › {ui.plain(ui.issue_text(i))}"
              for name, found in issues.items() for i in found]
     st.error(ui.tr("ui.sa.fix_first") + "\n" + "\n".join(lines), icon=":material/error:")
 

@@ -108,8 +108,8 @@ def _anchors(criterion: str, doc: dict, result: dict) -> str:
 
 def _detail(row: pd.Series, doc: dict, result: dict) -> None:
     i = row["dossier_id"]
-    st.markdown(f"### {row['rank']}. {i} — {row['acronym'] or ''}")
-    st.caption(doc["title"])
+    st.subheader(f"{row['rank']}. {ui.plain(_pick_label(i, row['acronym']))}")
+    st.text(doc["title"])
     left, right = st.columns([2, 3])
     with left:
         st.markdown(f"**{ui.tr('ui.triage.expert_scores')}**")
@@ -124,7 +124,7 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         c1, c2 = st.columns(2)
         c1.metric(ui.tr("ui.prob.labeled"), ui.pct(row["p_labeled"]))
         c2.metric(ui.tr("ui.prob.success"), ui.pct(row["p_success"]))
-        st.markdown(f"**{ui.tr('ui.queue.band')}** : {row['band_label']}")
+        st.markdown(f"**{ui.tr('ui.queue.band')}** : {ui.plain(row['band_label'])}")
         if row["blocking"]:
             st.error(ui.tr("ui.triage.blocked", rules=row["blocking"]), icon=":material/block:")
         ui.show_reasons(result["reasons"])
@@ -142,13 +142,29 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
 
 def _queue_table(q: pd.DataFrame) -> None:
     shown = ["rank", "dossier_id", "acronym", "window", "p_labeled", "p_success", "band_label", "blocking",
-             *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes"]
+             *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes", "decision"]
     table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"])
     title = partial(queue.column_title, lang=ui.lang())
     percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100)
     st.dataframe(table.rename(columns=title), hide_index=True, key="tr.queue_table",
                  column_config={title("p_labeled"): percent, title("p_success"): percent,
                                 title("ranking_score"): st.column_config.NumberColumn(format="%.2f")})
+
+
+def _pick_label(dossier_id: str, acronym: str | None) -> str:
+    # The browser sends back the chosen label, not the dossier: a label holding the rank or the
+    # band would stop matching when expert scores re-sort the queue, and the pane would jump.
+    return f"{dossier_id} — {acronym}" if acronym else dossier_id
+
+
+def _work() -> store_link.TriageWork:
+    """The queue's dossiers and what was entered on them, read from the session when called."""
+    docs = [_expert_doc(d) for d in st.session_state[LOADED]["docs"]]
+    ids = [d["dossier_id"] for d in docs]
+    return store_link.TriageWork(docs, {d["dossier_id"]: d.get("expert_scores", {}) for d in docs},
+                                 {i: st.session_state.get(_note_key(i)) or "" for i in ids},
+                                 {i: st.session_state.get(_decision_key(i)) for i in ids},
+                                 {i: st.session_state.get(_funded_key(i)) for i in ids})
 
 
 # --------------------------------------------------------------------------- page
@@ -172,13 +188,10 @@ if not loaded or not loaded["docs"]:
 
 lo, hi = st.slider(ui.tr("ui.triage.thresholds"), 0, 100, (35, 60), step=5, key="tr.bands", persist_state="session",
                    help=ui.tr("ui.triage.thresholds_help"), format="%d %%")
-docs = [_expert_doc(d) for d in loaded["docs"]]
+work = _work()
 with st.spinner(ui.tr("ui.triage.scoring")):
-    results = [ui.explain_doc(d) for d in docs]
-ids = [d["dossier_id"] for d in docs]
-notes = {i: st.session_state.get(_note_key(i)) or "" for i in ids}
-decisions = {i: st.session_state.get(_decision_key(i)) for i in ids}
-q = queue.build(docs, results, (lo / 100, hi / 100), ui.lang(), notes, decisions)
+    results = [ui.explain_doc(d) for d in work.docs]
+q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes, work.decisions)
 
 counts = q["band"].value_counts()
 cols = st.columns(len(queue.BANDS))
@@ -187,11 +200,12 @@ for col, band in zip(cols, queue.BANDS):
 _queue_table(q)
 ui.download_table(queue.export_frame(q, ui.lang()), "file_cep", ("csv", "xlsx"), key="tr.export")
 
-by_id = dict(zip(ids, zip(docs, results)))
-labels = {r.dossier_id: f"{r.rank}. {r.dossier_id} — {r.acronym or ''} ({r.band_label})" for r in q.itertuples()}
+by_id = {d["dossier_id"]: (d, r) for d, r in zip(work.docs, results)}
+labels = {r.dossier_id: _pick_label(r.dossier_id, r.acronym) for r in q.itertuples()}
+gone = st.session_state.get("tr.pick")
 pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.get, key="tr.pick")
+if gone is not None and gone not in labels:
+    st.info(ui.tr("ui.triage.pick_gone", id=ui.plain(gone)), icon=":material/info:")
 _detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
 
-store_link.triage_panel(docs, {d["dossier_id"]: d.get("expert_scores", {}) for d in docs},
-                        {i: n for i, n in notes.items() if n}, {i: v for i, v in decisions.items() if v is not None},
-                        {i: st.session_state.get(_funded_key(i)) for i in ids})
+store_link.triage_panel(_work)
