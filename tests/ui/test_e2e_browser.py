@@ -282,6 +282,11 @@ def _export(page) -> pd.DataFrame:
     return pd.read_csv(download.value.path(), dtype=str, keep_default_na=False)
 
 
+def _pane_heading(page) -> str:
+    """The detail pane's heading: the dossier whose scores, note and decision the expert is typing."""
+    return page.locator('[data-testid="stHeading"]').filter(has_text=" — ").last.inner_text().strip()
+
+
 def _save_queue(page) -> None:
     page.get_by_text(t("ui.store.title", "fr"), exact=True).click()
     _text(page, t("ui.store.user", "fr"), "Comité")
@@ -294,7 +299,15 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
 
     from scoring.store import Store
 
-    paths = _write_dossiers(tmp_path / "six", _six_dossiers())
+    six = _six_dossiers()
+    paths = _write_dossiers(tmp_path / "six", six)
+    more = tmp_path / "more.csv"
+    extra = generate(3, 12).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES])
+    extra.assign(dossier_id=[f"CSV-{n}" for n in range(3)]).to_csv(more, index=False)
+
+    def _acronym(dossier_id: str) -> str:
+        return next(d.get("acronym") or "" for d in six if d["dossier_id"] == dossier_id)
+
     with sync_playwright() as p:
         browser, page = _launch(p, chromium)
         try:
@@ -307,13 +320,15 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
             for criterion in ("industrial_interest", "scientific_quality"):  # each moves it down the queue
                 _number(page, t(f"criterion.{criterion}", "fr"), 0.5)
             assert _queue_ids(page).index(picked) > 2
-            shown = page.locator('[data-testid="stMain"]').inner_text()
-            assert f"{picked} —" in shown.split(t("ui.triage.notes", "fr"))[0].rsplit(t("ui.triage.pick", "fr"), 1)[1]
+            assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
             notes = page.get_by_role("textbox", name=t("ui.triage.notes", "fr"), exact=True)
             notes.fill("besoin médical non démontré")
             notes.blur()
             _idle(page)
             _choose(page, t("ui.triage.decision", "fr"), t("ui.decision.not_labeled", "fr"))
+            _upload(page, [more])  # a CSV added to the queue re-sorts it again
+            assert len(_queue_ids(page)) == 9
+            assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
             export = _export(page).set_index(t("ui.queue.dossier_id", "fr"))
             _save_queue(page)
             saved_text = page.locator('[data-testid="stMain"]').inner_text()
@@ -325,7 +340,7 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
                                                            for i in export.index}
     assert export[t("ui.queue.decision", "fr")].to_dict() == {i: (t("ui.decision.not_labeled", "fr") if i == picked
                                                                   else "") for i in export.index}
-    assert t("ui.store.triage_saved", "fr", n=6, new=6, same=0, assessed=1, kept=0, decided=1) in saved_text
+    assert t("ui.store.triage_saved", "fr", n=9, new=9, same=0, assessed=1, kept=0, decided=1) in saved_text
     store = Store(f"sqlite:///{db_path}")
     try:
         assert {i: d.labeled for i, d in store.decisions().items()} == {picked: False}
