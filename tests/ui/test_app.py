@@ -296,6 +296,17 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     store.close()
 
 
+def test_a_picked_dossier_whose_file_is_removed_is_said_gone_not_swapped_silently(app):
+    files = _six_json_dossiers()
+    app.switch_page("views/triage.py").run()
+    upload(app, "tr.upload", None, files, None)
+    picked = _ids(app)[2]
+    app.selectbox(key="tr.pick").select(picked).run()
+    upload(app, "tr.upload", None, [f for f in files if not f[0].startswith(picked)], None)
+    assert picked not in _ids(app)
+    assert t("ui.triage.pick_gone", "fr", id=picked.replace("-", "\\-")) in [i.value for i in app.info]
+
+
 def test_saving_the_queue_twice_records_nothing_twice_and_says_so(app, tmp_path):
     from scoring.store import Store
 
