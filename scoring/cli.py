@@ -225,9 +225,9 @@ def bench_cmd(as_json: bool, quick: bool, model_dir: str | None) -> None:
 def _register_commands() -> None:
     """Commands whose logic lives with the module that owns it (store, batch)."""
     from scoring.cli_batch import batch_cmd
-    from scoring.store.commands import export_training_cmd, import_cmd
+    from scoring.store.commands import audit_cmd, export_training_cmd, import_cmd
 
-    for command in (import_cmd, export_training_cmd, batch_cmd):
+    for command in (import_cmd, export_training_cmd, audit_cmd, batch_cmd):
         cli.add_command(command)
 
 

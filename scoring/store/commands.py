@@ -2,8 +2,9 @@
 
     cli.add_command(import_cmd)            # cep-scoring import FILE
     cli.add_command(export_training_cmd)   # cep-scoring export-training --out FILE
+    cli.add_command(audit_cmd)             # cep-scoring audit verify
 
-Both open the store named by `CEP_DB_URL` (the default SQLite file otherwise).
+Each opens the store named by `CEP_DB_URL` (the default SQLite file otherwise).
 """
 
 from __future__ import annotations
@@ -56,3 +57,21 @@ def export_training_cmd(out: str) -> None:
     click.echo(report.summary())
     if not report.rows:
         raise click.ClickException("the store holds no decided dossier; there is nothing to train on")
+
+
+@click.group("audit")
+def audit_cmd() -> None:
+    """The audit log of every change made in the store."""
+
+
+@audit_cmd.command("verify")
+def audit_verify_cmd() -> None:
+    """Check the audit log's hash chain; name the first entry changed, deleted or inserted outside the store (exit 1).
+
+    When intact, it prints the last entry's hash: record it elsewhere (e.g. in the committee's minutes)
+    and compare later to also detect entries removed from the end or a chain rewritten from some entry on.
+    """
+    with Store.from_env() as store:
+        report = store.verify_audit()
+    click.echo(report.message())
+    sys.exit(0 if report.intact else 1)

@@ -9,6 +9,8 @@ and the schema is brought to the latest migration every time a store opens.
 from __future__ import annotations
 
 import os
+import stat
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,10 @@ BUSY_TIMEOUT_S = 30
 WRITE = "cep_write"
 #: Key of the PostgreSQL advisory lock that serialises concurrent migrations.
 MIGRATION_LOCK = 0x43455053  # "CEPS"
+
+
+class InsecureFileWarning(UserWarning):
+    """The database file can be read or written by other users of the machine."""
 
 
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -48,7 +54,6 @@ def normalise_url(url: str | sa.URL) -> sa.URL:
     if u.get_backend_name() == "sqlite":
         if u.database in (None, "", ":memory:"):
             raise ValueError(f"{u}: the store needs a database file (sqlite:////path/to/cep.db), not memory")
-        Path(u.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     elif u.get_backend_name() != "postgresql":
         raise ValueError(f"{u.render_as_string(hide_password=True)}: unsupported database; "
                          f"use sqlite:///FILE or postgresql://USER@HOST/DB")
@@ -60,10 +65,37 @@ def create_engine(url: str | sa.URL) -> sa.Engine:
     u = normalise_url(url)
     if u.get_backend_name() == "postgresql":
         return sa.create_engine(u, pool_pre_ping=True)
+    _private_file(Path(u.database).expanduser())
     engine = sa.create_engine(u, connect_args={"timeout": BUSY_TIMEOUT_S})
     sa.event.listen(engine, "connect", _sqlite_connect)
     sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file (and its folder) for the user only, whatever the umask; warn when others can read it.
+
+    Dossiers are confidential. SQLite would create the file 0644 less the umask; created
+    0600 here, it also gives its -wal and -shm files that mode (SQLite copies the database's).
+    """
+    try:
+        path.parent.mkdir(parents=True)
+        path.parent.chmod(0o700)
+    except FileExistsError:
+        pass
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        # In WAL mode the -wal file holds recent writes: it is as confidential as the database.
+        exposed = [str(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+                   if p.exists() and stat.S_IMODE(p.stat().st_mode) & 0o077]
+        if exposed:
+            warnings.warn(f"{' '.join(exposed)} can be read or changed by other users of this machine, and the "
+                          f"store holds confidential dossiers: run `chmod 600 {' '.join(exposed)}`",
+                          InsecureFileWarning, stacklevel=2)
+        return
+    os.fchmod(fd, 0o600)  # the umask may have taken bits away (never added them)
+    os.close(fd)
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -2,9 +2,9 @@
 
 Every table is append-only: a change is a new row that supersedes the previous
 one (the highest version or id wins), so nothing is ever updated or deleted
-and the full history of a dossier can be read back. The migration
-`versions/0001_initial.py` creates these tables and the triggers that enforce
-the rule; `tests/store/test_migrations.py` checks that both stay identical.
+and the full history of a dossier can be read back. The migrations in
+`versions/` create these tables and the triggers that enforce the rule;
+`tests/store/test_schema_and_audit.py` checks that both stay identical.
 """
 
 from __future__ import annotations
@@ -123,7 +123,12 @@ audit_log = sa.Table(
     sa.Column("entity_id", sa.String(ID_LENGTH), nullable=False),
     sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=True, index=True),
     sa.Column("details", JSONType, nullable=False),
+    # The hash chain (see scoring.store.audit); a unique prev_hash means the chain cannot fork.
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_prev_hash", "prev_hash", unique=True),
 )
 
-#: Tables the migration protects with "no UPDATE, no DELETE" triggers.
+#: Tables the migrations protect with triggers refusing UPDATE, DELETE and, on SQLite,
+#: an INSERT that collides with an existing row (which REPLACE would silently delete).
 APPEND_ONLY = tuple(metadata.tables)

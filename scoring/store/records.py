@@ -266,4 +266,6 @@ class AuditEntry:
     entity: str
     entity_id: str
     dossier_id: str | None
+    prev_hash: str
+    entry_hash: str
     details: dict[str, Any] = field(default_factory=dict)

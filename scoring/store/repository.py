@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from scoring.store import db
+from scoring.store import audit, db
 from scoring.store.consensus import Consensus, ConsensusSettings, combine
 from scoring.store.errors import ConflictError, ConflictOfInterestError
 from scoring.store.models import (assessments, audit_log, conflicts_of_interest, decisions, dossier_versions,
@@ -100,7 +100,7 @@ class Store:
             r.update(created_at=now, created_by=user)
         pk = next(iter(table.primary_key.columns))
         keys = conn.execute(table.insert().returning(pk, sort_by_parameter_order=True), rows).scalars().all()
-        conn.execute(audit_log.insert(), [{
+        audit.append(conn, [{
             "at": now, "user_name": user, "action": action, "entity": table.name, "entity_id": str(key),
             "dossier_id": r.get("dossier_id"),
             "details": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k not in _NOT_IN_DETAILS},
@@ -389,6 +389,11 @@ class Store:
     def history(self, dossier_id: str) -> list[AuditEntry]:
         """Every change made to a dossier and around it (versions, scores, conflicts, predictions, decisions)."""
         return self._rows_about(audit_log, AuditEntry, dossier_id)
+
+    def verify_audit(self) -> audit.ChainReport:
+        """Check the audit log's hash chain: the first entry changed, deleted or inserted outside the store."""
+        with self._read() as conn:
+            return audit.verify(conn)
 
 
 def _check_expected(dossier_id: str, expected: int | None, head: DossierVersion | None) -> None:

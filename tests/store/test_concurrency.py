@@ -42,6 +42,9 @@ def _assert_no_lost_update(store: Store, wins: list[tuple[int, str]]) -> None:
     assert sorted(wins) == [(v.version, v.payload["title"]) for v in versions[1:]]
     audited = [e for e in store.history(DOSSIER) if e.entity == "dossier_versions"]
     assert len(audited) == len(versions)
+    # Concurrent writers never chained two entries off the same one.
+    report = store.verify_audit()
+    assert report.intact, report.message()
 
 
 def test_racing_the_same_version_has_one_winner(store, dossier):
@@ -127,3 +130,30 @@ def test_process_killed_mid_save_leaves_the_database_consistent(store, dossier, 
             assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
     # The dead writer's lock is gone: the next save goes through.
     assert store.save_dossier(dossier(title="after the crash"), user="bob", expected_version=1).version == 2
+
+
+def test_concurrent_writers_on_different_dossiers_keep_one_chain(store, dossier):
+    # No dossier lock orders these writers: only the chain's own serialisation keeps them from
+    # reading the same last entry (a fork, refused by the unique prev_hash).
+    ids = [f"CEP-{i}" for i in range(4)]
+    for i in ids:
+        store.save_dossier(dossier(i), user="alice", expected_version=None)
+    barrier = threading.Barrier(len(ids))
+    errors: list[Exception] = []
+
+    def assess(dossier_id: str) -> None:
+        barrier.wait()
+        try:
+            for n in range(5):
+                store.record_assessment(dossier_id, {"data_quality": n % 5}, user=f"expert-{dossier_id}")
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=assess, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    report = store.verify_audit()
+    assert report.intact and report.entries == 2 * len(ids) + 5 * len(ids), report.message()
