@@ -182,6 +182,19 @@ class Outcome:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(Outcome)}
 
 
+@dataclass(frozen=True)
+class Review:
+    """One reviewer's scores (at least one criterion, 0-5 by half points) and notes on a dossier."""
+
+    scores: Mapping[str, float]
+    notes: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scores", check_scores(self.scores))
+        if not isinstance(self.notes, str):
+            raise TypeError(f"notes must be text, got {type(self.notes).__name__}")
+
+
 # --------------------------------------------------------------------------- records read back
 
 def _utc(value: dt.datetime) -> dt.datetime:
@@ -217,6 +230,15 @@ class SaveResult:
     created: bool  # False: the payload equalled the latest version, nothing was written
     status: str
     issues: tuple[Issue, ...] = ()
+
+
+@dataclass(frozen=True)
+class TriageSaved:
+    """What `Store.save_triage` wrote: every dossier's save result, how many decisions, whose reviews."""
+
+    saved: tuple[SaveResult, ...]
+    decided: int
+    reviewed: tuple[str, ...]  # dossier ids with a new review; an unchanged one is not written again
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from scoring.store.errors import ConflictError, ConflictOfInterestError
 from scoring.store.models import (assessments, audit_log, conflicts_of_interest, decisions, dossier_versions,
                                   dossiers, predictions)
 from scoring.store.records import (Assessment, AuditEntry, Decision, DossierVersion, Outcome, Prediction, Prepared,
-                                   SaveResult, canonical_json, check_answers, check_name, check_probabilities,
+                                   Review, SaveResult, TriageSaved, canonical_json, check_answers, check_name, check_probabilities,
                                    check_scores, from_row, prepare)
 
 #: Columns an audit entry's details leave out: large JSON the row itself keeps, and who and when,
@@ -147,18 +147,53 @@ class Store:
         Returns the save results and the number of decisions recorded.
         """
         user = check_name(user, "user")
+        with db.write_transaction(self.engine) as conn:
+            return self._ingest(conn, docs, outcomes, user)
+
+    def save_triage(self, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], reviews: Mapping[str, Review],
+                    *, user: str) -> TriageSaved:
+        """A triage queue's work, all of it or nothing, in one transaction: the dossiers, the committee's
+        decisions and `user`'s own review (scores and notes) of each reviewed dossier.
+
+        Saving the same work again writes nothing: a dossier, a decision or a
+        review equal to the latest one stored is skipped. A reviewer with a
+        standing conflict of interest on a reviewed dossier gets
+        `ConflictOfInterestError` and nothing is written.
+        """
+        user = check_name(user, "user")
+        if not set(reviews) <= {d.dossier_id for d in docs}:
+            raise ValueError("save_triage takes reviews only for the dossiers it saves")
+        with db.write_transaction(self.engine) as conn:
+            saved, n_decided = self._ingest(conn, docs, outcomes, user)
+            for dossier_id, expert in sorted(self._standing_conflicts(conn)):
+                if expert == user and dossier_id in reviews:
+                    raise ConflictOfInterestError(dossier_id, user)
+            version = {s.dossier_id: s.version for s in saved}
+            answers = {d.dossier_id: dict(d.payload.get("answers", {})) for d in docs}
+            t = assessments
+            mine = _superseding(t, t.c.expert).where(t.c.expert == user)
+            latest = {r.dossier_id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(mine)))}
+            rows = [{"dossier_id": i, "dossier_version": version[i], "expert": user, "scores": r.scores,
+                     "notes": r.notes, "answers": answers[i]}
+                    for i, r in sorted(reviews.items())
+                    if i not in latest or (latest[i].dossier_version, latest[i].scores, latest[i].notes)
+                    != (version[i], r.scores, r.notes)]
+            self._append(conn, assessments, rows, user=user, action="assess")
+        return TriageSaved(tuple(saved), n_decided, tuple(r["dossier_id"] for r in rows))
+
+    def _ingest(self, conn: sa.Connection, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], user: str
+                ) -> tuple[list[SaveResult], int]:
         ids = [d.dossier_id for d in docs]
         if len(set(ids)) != len(ids) or not set(outcomes) <= set(ids):
             raise ValueError("ingest takes each dossier once, and outcomes only for those dossiers")
-        with db.write_transaction(self.engine) as conn:
-            heads = self._heads(conn, ids, lock=True)
-            saved = self._put_versions(conn, docs, heads, user)
-            version = {s.dossier_id: s.version for s in saved}
-            latest = self._latest(conn, decisions, list(outcomes))
-            rows = [{"dossier_id": i, "dossier_version": version.get(i), **o.columns()}
-                    for i, o in outcomes.items()
-                    if i not in latest or from_row(Decision, latest[i]).outcome() != o]
-            self._append(conn, decisions, rows, user=user, action="decide")
+        heads = self._heads(conn, ids, lock=True)
+        saved = self._put_versions(conn, docs, heads, user)
+        version = {s.dossier_id: s.version for s in saved}
+        latest = self._latest(conn, decisions, list(outcomes))
+        rows = [{"dossier_id": i, "dossier_version": version.get(i), **o.columns()}
+                for i, o in outcomes.items()
+                if i not in latest or from_row(Decision, latest[i]).outcome() != o]
+        self._append(conn, decisions, rows, user=user, action="decide")
         return saved, len(rows)
 
     def _put_versions(self, conn: sa.Connection, docs: Sequence[Prepared], heads: Mapping[str, DossierVersion | None],
