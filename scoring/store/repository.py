@@ -30,8 +30,8 @@ from scoring.store.errors import ConflictError, ConflictOfInterestError
 from scoring.store.models import (assessments, audit_log, conflicts_of_interest, decisions, dossier_versions,
                                   dossiers, predictions)
 from scoring.store.records import (Assessment, AuditEntry, Decision, DossierVersion, Outcome, Prediction, Prepared,
-                                   Review, SaveResult, TriageSaved, canonical_json, check_answers, check_name, check_probabilities,
-                                   check_scores, from_row, prepare)
+                                   Review, SaveResult, TriageSaved, canonical_json, check_answers, check_name,
+                                   check_probabilities, check_scores, from_row, prepare)
 
 #: Columns an audit entry's details leave out: large JSON the row itself keeps, and who and when,
 #: which the entry holds as columns of its own.
