@@ -194,6 +194,25 @@ def _context(rng: np.random.Generator, n: int, p: dict[str, Any]) -> pd.DataFram
     })
 
 
+def correlated_normals(rng: np.random.Generator, n: int, cov: np.ndarray) -> np.ndarray:
+    """(n, k) centred normal draws with covariance `cov`: standard normals times its Cholesky factor.
+
+    Not `rng.multivariate_normal`: its default factor comes from an SVD, and the
+    equicorrelated `cov` has a repeated eigenvalue, so LAPACK is free to return any
+    signs and basis of that eigenspace; it does, differently by CPU kernel, and the
+    same seed gave other answers on another machine. The Cholesky factor is unique
+    (positive diagonal). The product is summed column by column with elementwise
+    operations rather than `@`: BLAS kernels order the sums (and use FMA or not)
+    by CPU, which moved the last bits of the latents, hence of `true_p_*`.
+    """
+    factor = np.linalg.cholesky(cov)
+    e = rng.standard_normal((n, len(cov)))
+    z = np.zeros((n, len(cov)))
+    for i in range(len(cov)):
+        z += e[:, i, None] * factor[:, i]
+    return z
+
+
 def _answers(rng: np.random.Generator, ctx: pd.DataFrame, p: dict[str, Any]) -> pd.DataFrame:
     n = len(ctx)
     lat = p["latent"]
@@ -202,7 +221,7 @@ def _answers(rng: np.random.Generator, ctx: pd.DataFrame, p: dict[str, Any]) -> 
     carriers = codes()["carrier_type"]
     shift = _table(lat["mean_shift_carrier"], carriers)[pd.Index(carriers).get_indexer(ctx["carrier_type"])]
     mean = lat["maturity_trend_per_year"] * (ctx["year"].to_numpy() - 2021.5) + shift
-    z = rng.multivariate_normal(np.zeros(len(CRITERIA)), cov, n) + mean[:, None]
+    z = correlated_normals(rng, n, cov) + mean[:, None]
     na = p["not_applicable"]
     no_data = np.isin(ctx["technology_axis"], na["no_data_axes"]) & (rng.random(n) < na["no_data_probability"])
     alone = ~ctx["collaborative"].to_numpy(bool)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from scoring import DATA_DIR, schema
-from scoring.io import write_table
-from scoring.synthetic import TRUE_P_COLUMNS, generate, true_probabilities
+from scoring.io import read_table, write_table
+from scoring.synthetic import TRUE_P_COLUMNS, correlated_normals, generate, true_probabilities
 
 
 def test_same_seed_same_bytes(tmp_path):
@@ -20,9 +21,54 @@ def test_same_seed_same_bytes(tmp_path):
 
 
 def test_default_dataset_is_the_documented_command_output(tmp_path):
+    """What `make data` must give on any CPU: every code, flag and outcome as shipped, every
+    number equal to 1e-9 (not bytes: float last digits may follow the CPU's math kernels)."""
+    fresh = generate(6000, 2025)
     out = tmp_path / "base.csv"
-    write_table(generate(6000, 2025), out)
-    assert out.read_bytes() == (DATA_DIR / "cep_synthetic.csv").read_bytes()
+    write_table(fresh, out)
+    made, shipped = read_table(out), read_table(DATA_DIR / "cep_synthetic.csv")
+    assert list(made.columns) == list(shipped.columns) and len(made) == len(shipped)
+    for col in made.columns:
+        if fresh[col].dtype.kind == "f":
+            np.testing.assert_allclose(made[col].astype(float), shipped[col].astype(float),
+                                       rtol=1e-9, atol=1e-12, err_msg=col)
+        else:
+            pd.testing.assert_series_equal(made[col], shipped[col])
+
+
+def _flip_signs(decompose):
+    """`decompose` with every singular/eigen vector negated: as valid, as another LAPACK may return."""
+    def flipped(*args, **kwargs):
+        parts = list(decompose(*args, **kwargs))
+        if decompose is np.linalg.svd:
+            parts[0], parts[2] = -parts[0], -parts[2]
+        else:
+            parts[1] = -parts[1]
+        return tuple(parts)
+    return flipped
+
+
+def test_same_seed_same_base_whatever_signs_lapack_gives_its_vectors(monkeypatch):
+    """Issue 11: the latents came from an SVD whose signs and basis depend on the CPU's kernels."""
+    before = generate(300, 7)
+    monkeypatch.setattr(np.linalg, "svd", _flip_signs(np.linalg.svd))
+    monkeypatch.setattr(np.linalg, "eigh", _flip_signs(np.linalg.eigh))
+    pd.testing.assert_frame_equal(generate(300, 7), before)
+
+
+def test_latents_are_standard_normals_times_the_cholesky_factor():
+    rho = 0.35
+    cov = np.full((5, 5), rho) + (1 - rho) * np.eye(5)
+    # Cholesky factor of an equicorrelation matrix, by the textbook recursion (no LAPACK)
+    factor = np.zeros((5, 5))
+    for j in range(5):
+        factor[j, j] = np.sqrt(cov[j, j] - factor[j, :j] @ factor[j, :j])
+        for i in range(j + 1, 5):
+            factor[i, j] = (cov[i, j] - factor[i, :j] @ factor[j, :j]) / factor[j, j]
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    z = correlated_normals(a, 1000, cov)
+    np.testing.assert_allclose(z, b.standard_normal((1000, 5)) @ factor.T, rtol=1e-12, atol=1e-12)
+    assert a.random() == b.random()  # the draws that follow are the same too
 
 
 def test_generated_rows_are_valid_and_eligible():
