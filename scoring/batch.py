@@ -33,7 +33,9 @@ import io
 import multiprocessing
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import zipfile
 from collections import deque
@@ -220,7 +222,9 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     `chunk_rows` defaults to CHUNK_ROWS (CHUNK_ROWS_EXPLAIN with explanations).
     `workers` defaults to one process per usable core. The output is written to a
     temporary file beside `output_path` and renamed when complete, so a
-    failed run never leaves half a file. Raises SchemaError for a file-level
+    failed or interrupted run never leaves half a file (a killed one leaves the
+    temporary file, which the next run to the same output replaces or removes);
+    on any exception the workers are killed at once. Raises SchemaError for a file-level
     problem (unreadable, empty, a required column missing).
     """
     start = time.perf_counter()
@@ -232,12 +236,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
         raise SchemaError(f"{src}: no such file")
     if dst.exists() and dst.resolve() == src.resolve():
         raise SchemaError(f"{dst}: the output would overwrite the input; choose another file")
-    reader = _open_reader(src, chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS))
-    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), reader.schema)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.partial")
+    tmp = dst.with_name(f".{dst.name}.partial")  # or a killed run's leftover: this run replaces or removes it
     done = errors = 0
     try:
+        reader = _open_reader(src, chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS))
+        plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), reader.schema)
+        dst.parent.mkdir(parents=True, exist_ok=True)
         with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or _cores()) as scorer:
             for rows, (payload, n_errors) in scorer.map(reader.jobs()):
                 writer.write(payload)
@@ -349,14 +353,44 @@ def _to_ipc(table: pa.Table) -> bytes:
 # ---------------------------------------------------------------- scoring in worker processes
 
 _worker_plan: list[_Plan] = []
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _init_worker(plan: _Plan) -> None:
+def _init_worker(plan: _Plan, parent: int) -> None:
     from threadpoolctl import threadpool_limits
 
+    _die_with_parent(parent)
+    # the parent settles interruptions and kills its workers: a Ctrl-C sent to the whole process
+    # group is its to handle, and a handler forked from the parent has no business running here
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     threadpool_limits(1)  # one process per core already; BLAS threads on top would only contend
     _reuse_freed_memory()
     _worker_plan[:] = [plan]
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when the process that runs the batch ends, however it ends (SIGKILL included).
+
+    Orphaned, a worker would wait for jobs forever: it holds the job queue's write end itself,
+    so the queue never reports the parent gone.
+    """
+    if sys.platform == "linux":
+        # The kernel sends the signal when the thread that forked this worker ends. Under fork,
+        # ProcessPoolExecutor forks every worker at the first submit, in the caller's thread: the
+        # one running run_batch, which shuts the pool down before it returns.
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent:  # the parent ended before prctl: no signal will come
+            os._exit(1)
+        return
+    # spawned workers: the sentinel multiprocessing gives a child becomes ready when its parent ends
+    def watch() -> None:
+        multiprocessing.parent_process().join()
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _reuse_freed_memory() -> None:
@@ -392,15 +426,24 @@ class _Scorer:
             # fork shares the loaded model and modules at no cost; elsewhere spawn is the safe default
             ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
             self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                            initargs=(self.plan,))
+                                            initargs=(self.plan, os.getpid()))
         else:
             from threadpoolctl import threadpool_limits
 
             self.limits = threadpool_limits(1)  # the workers' single BLAS thread, hence their very bits
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self.pool:
+            if exc_type is not None:
+                # an error or an interruption: nothing more will be written, so the chunks in
+                # hand are not worth waiting for (Python 3.11 has no public way to stop workers)
+                for process in list(self.pool._processes.values()):
+                    process.kill()
+                # A worker killed while sending its result leaves half a message in the pipe, which
+                # the pool's thread would wait on forever: with the parent's write end closed too,
+                # the dead workers' were the last ones, and that wait ends at end of file.
+                self.pool._result_queue._writer.close()
             self.pool.shutdown(cancel_futures=True)
         if self.limits:
             self.limits.restore_original_limits()

@@ -2,9 +2,52 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+import threading
+from typing import Iterator
 
 import click
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Interrupted(BaseException):
+    """A signal stopped the batch; a BaseException, like KeyboardInterrupt, so no error handler takes it."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """While the batch runs, SIGINT and SIGTERM raise _Interrupted in the main thread.
+
+    Raising unwinds `run_batch`, which kills its workers and removes its partial file. Further
+    signals are ignored until that is done, so a second Ctrl-C cannot cut the clean-up short.
+    A signal already ignored (nohup, a background job) stays ignored, and one handled outside
+    Python is left alone (it could not be put back); the previous handlers come back afterwards,
+    so that a program calling this command finds its own. Off the main thread, where Python
+    allows no handler, signals keep their usual effect.
+    """
+    previous = {s: signal.getsignal(s) for s in _SIGNALS}
+    caught = [s for s in _SIGNALS if previous[s] not in (signal.SIG_IGN, None)
+              and threading.current_thread() is threading.main_thread()]
+
+    def interrupt(signum: int, frame) -> None:
+        for s in caught:
+            signal.signal(s, signal.SIG_IGN)
+        raise _Interrupted(signum)
+
+    for s in caught:
+        signal.signal(s, interrupt)
+    try:
+        yield
+    finally:
+        for s in caught:
+            signal.signal(s, previous[s])
 
 
 @click.command("batch")
@@ -16,7 +59,10 @@ import click
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
               help="Model directory written by `cep-scoring train`  [default: models/default].")
 def batch_cmd(input_path: str, output_path: str, explain: bool, model_dir: str) -> None:
-    """Score every row of a portfolio file; exit 1 when some rows are in error (their reason is in the file)."""
+    """Score every row of a portfolio file; exit 1 when some rows are in error (their reason is in the file).
+
+    SIGINT or SIGTERM stops the batch with nothing written: exit 130 or 143.
+    """
     from tqdm import tqdm
 
     from scoring import persist
@@ -33,8 +79,14 @@ def batch_cmd(input_path: str, output_path: str, explain: bool, model_dir: str) 
             bar.update(done - bar.n)
 
         try:
-            summary = run_batch(input_path, output_path, bundle, explain=explain, progress=progress)
+            with _interruptible():
+                summary = run_batch(input_path, output_path, bundle, explain=explain, progress=progress)
         except SchemaError as exc:
             raise click.ClickException(str(exc)) from None
+        except _Interrupted as exc:
+            bar.close()  # its last line would otherwise follow the message
+            click.echo(f"Batch interrupted by {signal.Signals(exc.signum).name}: "
+                       f"nothing was written to {output_path}.", err=True)
+            sys.exit(128 + exc.signum)
     click.echo(summary.line(), err=True)
     sys.exit(1 if summary.errors else 0)
