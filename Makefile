@@ -18,7 +18,7 @@ test: $(VENV)/.installed
 
 # Rebuild the shipped dataset and model exactly (deterministic: same bytes).
 data: $(VENV)/.installed
-	$(BIN)/cep-scoring generate --rows 6000 --seed 2025 --out data/cep_synthetic.csv
+	$(BIN)/cep-scoring generate --rows 20000 --seed 2025 --out data/cep_synthetic.csv
 
 # One BLAS thread: floating-point sums then run in one order, so the bytes are the same everywhere.
 model: $(VENV)/.installed

@@ -68,7 +68,7 @@ def validate_cmd(file: str, as_json: bool, lang: str) -> None:
 
 
 @cli.command("generate")
-@click.option("--rows", type=click.IntRange(min=1), default=6000, show_default=True)
+@click.option("--rows", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--seed", type=int, default=2025, show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="CSV, XLSX or Parquet file.")
 @click.option("--calibrate", is_flag=True,

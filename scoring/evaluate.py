@@ -153,7 +153,10 @@ def evaluate(model, baselines: Baselines | None, frame: pd.DataFrame) -> dict:
             for v in sorted(set(values)):
                 m = values == v
                 g = metrics(y[m], mine[t][m])
+                # On a group of n rows even the true probabilities score an ECE of about 1/sqrt(n)/2:
+                # a group's ECE means something only beside theirs on the same rows.
+                oracle = ece(y[m], frame[oracle_cols[t]].to_numpy(dtype=float)[m]) if has_oracle else None
                 entry["groups"].append({"by": by, "value": v, "n": int(m.sum()), "auc": g["auc"], "ece": g["ece"],
-                                        "small": bool(m.sum() < SMALL_GROUP)})
+                                        "oracle_ece": oracle, "small": bool(m.sum() < SMALL_GROUP)})
         report["targets"][t] = entry
     return report

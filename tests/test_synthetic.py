@@ -23,7 +23,7 @@ def test_same_seed_same_bytes(tmp_path):
 def test_default_dataset_is_the_documented_command_output(tmp_path):
     """What `make data` must give on any CPU: every code, flag and outcome as shipped, every
     number equal to 1e-9 (not bytes: float last digits may follow the CPU's math kernels)."""
-    fresh = generate(6000, 2025)
+    fresh = generate(20_000, 2025)
     out = tmp_path / "base.csv"
     write_table(fresh, out)
     made, shipped = read_table(out), read_table(DATA_DIR / "cep_synthetic.csv")

@@ -27,7 +27,10 @@ def test_calibrated_overall_and_in_every_group_of_1000_rows(report, target):
     assert e["model"]["ece"] <= 0.03
     big = [g for g in e["groups"] if g["n"] >= 1000]
     assert len(big) >= 10
-    assert all(g["ece"] <= 0.03 for g in big), [(g["value"], round(g["ece"], 3)) for g in big if g["ece"] > 0.03]
+    # A group's ECE beside the true probabilities' on the same rows: ~0.03 on 1,000 rows is noise alone.
+    worse = [(g["value"], round(g["ece"], 3), round(g["oracle_ece"], 3)) for g in big
+             if g["ece"] > g["oracle_ece"] + 0.02]
+    assert worse == []
 
 
 @pytest.mark.parametrize("target", ["labeled", "success"])
