@@ -440,6 +440,8 @@ def _to_number(raw: pd.Series, miss: np.ndarray) -> np.ndarray:
     """Floats, NaN where a cell is missing or not a number."""
     if raw.dtype == object:  # Python values (JSON, Excel): converted one by one, with no pandas set-up per call
         return np.fromiter((np.nan if m else _float(v) for v, m in zip(raw.to_numpy(), miss)), float, len(raw))
+    if pd.api.types.is_bool_dtype(raw.dtype):  # a yes/no column (Parquet) is no number either
+        return np.full(len(raw), np.nan)
     raw = raw.where(~miss)
     if isinstance(raw.dtype, pd.StringDtype):
         try:  # Arrow's parser is several times faster and agrees with pandas' on every text it accepts
@@ -451,7 +453,7 @@ def _to_number(raw: pd.Series, miss: np.ndarray) -> np.ndarray:
 
 def _float(v: Any) -> float:
     if isinstance(v, (bool, np.bool_)):
-        return float(v)  # as pandas reads a boolean cell: 1 or 0
+        return np.nan  # JSON's true is a yes/no, not 1: a TRL or a budget of `true` is a mistake to report
     if isinstance(v, str) and ("_" in v or not v.isascii()):
         return np.nan  # Python reads "1_000" and full-width digits; a CSV reader does not, nor do we
     try:
@@ -493,6 +495,17 @@ def _isin(s: pd.Series, values: Iterable[str]) -> np.ndarray:
     return s.isin(values).to_numpy(dtype=bool)
 
 
+def _check_text(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Series:
+    """Ids and titles are text: a file reader gives every cell of these columns as text, so a
+    number, a yes/no or a list here comes from JSON (or typed Parquet) and is reported, not converted."""
+    if raw.dtype == object:
+        not_text = ~miss & np.fromiter((not isinstance(v, str) for v in raw.to_numpy()), bool, len(raw))
+    else:
+        not_text = ~miss & (not isinstance(raw.dtype, pd.StringDtype))
+    out.add(not_text, col.name, raw, "not_text")
+    return _as_text(raw, miss | not_text)
+
+
 def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -> pd.Categorical:
     if not (~miss & ~_isin(raw, col.allowed)).any():  # already codes (a clean export): nothing to trim or map
         return _categorical(raw, col.name)  # a blank cell is no code: it reads as missing
@@ -526,8 +539,18 @@ def _check_score(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) 
     return num
 
 
+_ZONED = r"(\d:\d\d(?::\d\d(?:[.,]\d+)?)?)(?:Z|[+-]\d\d(?::?\d\d)?)$"  # a time, then "Z", "+05:00", "-0300", "+05"
+
+
 def _check_date(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, today: dt.date) -> pd.Series:
+    """Dates as written: a time zone after a time is dropped, so the date is the one the writer saw
+    (converting to UTC could move it to the day before); mixing zones can then no longer fail the column."""
     txt = _as_text(raw, miss)
+    if txt.dtype == object:
+        txt = txt.astype("string[pyarrow]")
+    zoned = pc.match_substring_regex(pa.array(txt), _ZONED).fill_null(False).to_numpy(zero_copy_only=False)
+    if zoned.any():
+        txt = txt.where(~zoned, txt.str.replace(_ZONED, r"\1", regex=True))
     parsed = pd.to_datetime(txt, format="ISO8601", errors="coerce")
     bad = ~miss & parsed.isna().to_numpy()
     out.add(bad, col.name, raw, "not_date")
@@ -537,13 +560,16 @@ def _check_date(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, t
 
 
 def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row: int = 1,
-                   require: Iterable[str] = ()) -> Validated:
+                   require: Iterable[str] = (), repeated: dict[str, tuple[int, ...]] | None = None) -> Validated:
     """Validate a flat frame (one dossier per row) in one vectorised pass.
 
     `raw` may hold text (from CSV) or typed values (Parquet, JSON); French
     headers are mapped first. `require` adds columns needed by the caller
     (e.g. the outcomes for training). Raises SchemaError when a required
     column is absent; every other problem is an Issue on its row.
+
+    A `dossier_id` on several rows flags each of them. `repeated` ({id: its rows
+    in the whole file}) is for a caller that sees the file in parts (batch).
     """
     today = today or dt.date.today()
     frame = normalise_columns(raw)
@@ -583,6 +609,7 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
                       (v if isinstance(v.dtype, pd.StringDtype) else v.to_numpy()) if isinstance(v, pd.Series)
                       else v for k, v in typed.items()})
     _cross_checks(t, frame, out)
+    _duplicate_ids(t["dossier_id"], out, repeated)
     extras = [c for c in frame.columns if c not in FIELD_BY_NAME]
     for c in extras:
         t[c] = frame[c].to_numpy()
@@ -598,7 +625,7 @@ def _check_field(col: Field, s: pd.Series, out: _Collector, required: bool, toda
     if required:
         out.add(miss, col.name, s, "required")
     if col.kind == "str":
-        return _as_text(s, miss)
+        return _check_text(col, s, miss, out)
     if col.kind in ("code", "answer"):
         return _check_code(col, s, miss, out)
     if col.kind == "int" and col.name == "year":
@@ -660,6 +687,34 @@ def _take(values: Any, index: np.ndarray) -> Any:
     if isinstance(values, pd.Series):
         return pd.Series(values.array.take(index))
     return values[index]
+
+
+def _duplicate_ids(ids: pd.Series, out: _Collector, repeated: dict[str, tuple[int, ...]] | None) -> None:
+    """Flag every row of an id that is on several rows, naming them all (both rows: which one is right is
+    the analyst's call)."""
+    present = ids.notna().to_numpy()
+    if repeated is None:
+        dup = present & ids.duplicated(keep=False).to_numpy()
+        if not dup.any():
+            return
+        where = np.flatnonzero(dup)
+        repeated = pd.Series(where + out.first_row).groupby(ids.iloc[where].to_numpy()).agg(tuple).to_dict()
+    else:
+        dup = present & ids.isin(list(repeated)).to_numpy() if repeated else present & False
+    for value, rows in repeated.items():
+        mask = dup & (ids == value).fillna(False).to_numpy(bool)
+        listed = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
+        out.add(mask, "dossier_id", ids, "duplicate_id", rows=listed)
+
+
+def check_headers(names: Iterable[Any]) -> None:
+    """Refuse a header row naming one column twice (a reader would keep one and lose the other)."""
+    seen: dict[str, int] = {}
+    for k, name in enumerate(names, 1):
+        key = str(name).strip()
+        if key and key in seen:
+            raise SchemaError(f"columns {seen[key]} and {k} are both named {key!r}; rename or remove one of them")
+        seen.setdefault(key, k)
 
 
 def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None:
@@ -763,12 +818,20 @@ def validate_records(docs: list[dict[str, Any]], *, today: dt.date | None = None
 def load_json_dossiers(text: str) -> tuple[list[dict[str, Any]], bool]:
     """Parse a JSON file holding one dossier or a list; returns (dossiers, was_a_list)."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise SchemaError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise SchemaError("not a file of dossiers: its JSON is nested thousands of levels deep") from None
     if isinstance(data, list):
+        if not data:
+            raise SchemaError("the list holds no dossier; give at least one")
         return data, True
     return [data], False
+
+
+def _no_constant(name: str) -> None:
+    raise SchemaError(f"not valid JSON: {name} is not a number JSON allows; leave the field out or give a number")
 
 
 # --------------------------------------------------------------------------- JSON Schema

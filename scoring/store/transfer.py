@@ -85,18 +85,14 @@ def import_frame(store: Store, frame: pd.DataFrame, *, user: str) -> ImportRepor
 
 
 def _row_issues(typed: pd.DataFrame, ok: np.ndarray, first: int) -> list[Issue]:
-    """What the schema cannot see: identifiers the store cannot hold, one row per dossier, outcomes in order."""
+    """What the schema cannot see: identifiers the store cannot hold, outcomes in order (the validator
+    already flags an id on several rows)."""
     out = []
     ids = typed["dossier_id"]
     for i in np.flatnonzero(ok):
         issue = id_issue(ids.iat[i], int(i) + first)
         if issue:
             out.append(issue)
-    dup = ids.notna().to_numpy() & ids.duplicated(keep=False).to_numpy()
-    for _, rows in ids[dup].groupby(ids[dup]).groups.items():
-        listed = ", ".join(str(r + first) for r in rows)
-        out.extend(Issue(int(r) + first, "dossier_id", ids.iat[r],
-                         f"appears on rows {listed}; a file holds one row per dossier") for r in rows)
     funded_alone = ok & np.isnan(typed["labeled"].to_numpy(float)) & ~np.isnan(typed["funded"].to_numpy(float))
     out.extend(Issue(int(i) + first, "labeled", None, "is missing while funded is given; give the label decision too")
                for i in np.flatnonzero(funded_alone))
