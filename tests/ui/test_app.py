@@ -270,7 +270,7 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     upload(app, "tr.upload", None, _six_json_dossiers(), None)
     picked = _ids(app)[2]
     app.selectbox(key="tr.pick").select(picked).run()
-    for criterion in ("industrial_interest", "scientific_quality"):  # each score moves it down the queue
+    for criterion in schema.CRITERIA:  # the experts find it poor on every criterion: it sinks in the queue
         app.number_input(key=f"tr.score.{picked}.{criterion}").set_value(0.5).run()
         assert app.selectbox(key="tr.pick").value == picked
     assert _ids(app).index(picked) > 2
@@ -292,7 +292,7 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     assert reviewed == {picked}
     [mine] = store.scores_visible_to("Comité", picked).assessments
     assert mine.notes == "besoin médical non démontré"
-    assert mine.scores == {"industrial_interest": 0.5, "scientific_quality": 0.5}
+    assert mine.scores == dict.fromkeys(schema.CRITERIA, 0.5)
     store.close()
 
 

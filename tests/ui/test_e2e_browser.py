@@ -317,8 +317,9 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
             page.get_by_role("combobox", name=t("ui.triage.pick", "fr"), exact=True).click()
             page.get_by_role("option", name=picked).click()
             _idle(page)
-            for criterion in ("industrial_interest", "scientific_quality"):  # each moves it down the queue
+            for criterion in schema.CRITERIA:  # poor on every criterion: it sinks in the queue
                 _number(page, t(f"criterion.{criterion}", "fr"), 0.5)
+                assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
             assert _queue_ids(page).index(picked) > 2
             assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
             notes = page.get_by_role("textbox", name=t("ui.triage.notes", "fr"), exact=True)
@@ -348,7 +349,7 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
         assert [i for i, a in reviewed.items() if a] == [picked]
         [mine] = reviewed[picked]
         assert mine.notes == "besoin médical non démontré"
-        assert mine.scores == {"industrial_interest": 0.5, "scientific_quality": 0.5}
+        assert mine.scores == dict.fromkeys(schema.CRITERIA, 0.5)
     finally:
         store.close()
 
