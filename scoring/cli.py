@@ -187,9 +187,10 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None) -> Non
     from scoring.explain import InvalidDossiers, explain
     from scoring.textreport import render
 
+    bundle = _load_bundle(model_dir)
     try:
         docs, was_list = schema.load_json_dossiers(Path(file).read_text(encoding="utf-8"))
-        results = explain(docs, _load_bundle(model_dir), lang)
+        results = explain(docs, bundle, lang)
     except schema.SchemaError as exc:
         _fail(f"{file}: {exc}")
     except InvalidDossiers as exc:
@@ -199,7 +200,7 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None) -> Non
     if as_json:
         _echo_json(results if was_list else results[0])
     else:
-        click.echo("\n\n".join(render(r, lang) for r in results))
+        click.echo("\n\n".join(render(r, lang, bundle.card) for r in results))
 
 
 @cli.command("bench")

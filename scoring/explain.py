@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from scoring import schema
+from scoring import formatting, schema
 from scoring.features import CRITERIA, INPUTS, MODEL_COLUMNS, Design
 from scoring.i18n import code_label, t
 from scoring.model import CEPModel, CalibratedAdditive, Matrices
@@ -129,8 +129,8 @@ def _pct(p: float) -> str:
     return f"{100 * p:.0f}"
 
 
-def _points(v: float) -> str:
-    return f"{100 * v:+.1f}".replace("-", "\u2212")
+def _points(v: float, lang: str) -> str:
+    return formatting.points(v, lang)
 
 
 def input_label(name: str, lang: str) -> str:
@@ -141,7 +141,7 @@ def input_value(name: str, row: dict[str, Any], scores: dict[str, Any], lang: st
     """How the dossier stands on an input, in words ("2/5", "e-santé", "TRL 4")."""
     if name in CRITERIA:
         s = scores[name]
-        return t("value.no_score", lang) if s is None else f"{s:g}/5"
+        return t("value.no_score", lang) if s is None else formatting.score(s, lang)
     v = row.get(name)
     if name in ("filiere", "funding_window", "carrier_type", "therapeutic_area", "technology_axis"):
         return code_label(name, v, lang)
@@ -150,11 +150,12 @@ def input_value(name: str, row: dict[str, Any], scores: dict[str, Any], lang: st
     if name == "partners":
         kinds = [t(f"value.partner_{k}", lang) for k in ("academic", "industrial", "clinical") if row.get(f"partner_{k}")]
         n = row.get("n_partners")
-        return f"{int(n) if n is not None and not pd.isna(n) else '?'} ({', '.join(kinds) or '-'})"
+        count = "?" if n is None or pd.isna(n) else formatting.number(n, lang)
+        return t("value.partners", lang, n=count, kinds=", ".join(kinds)) if kinds else count
     if name == "budget_eur":
-        return f"{v / 1000:,.0f} k€".replace(",", "\u202f")
+        return t("value.thousand_euros", lang, v=formatting.number(v / 1000, lang))
     if name == "aid_ratio":
-        return f"{100 * row['aid_requested_eur'] / row['budget_eur']:.0f} %"
+        return formatting.percent(row["aid_requested_eur"] / row["budget_eur"], lang)
     if name == "trl":
         return f"TRL {int(v)}"
     return str(int(v)) if isinstance(v, (int, float, np.integer, np.floating)) else str(v)
@@ -163,7 +164,7 @@ def input_value(name: str, row: dict[str, Any], scores: dict[str, Any], lang: st
 def reason_text(name: str, value: float, row: dict[str, Any], scores: dict[str, Any], lang: str,
                 detail: str = "") -> str:
     return t("reason.sentence", lang, input=input_label(name, lang), value=input_value(name, row, scores, lang),
-             detail=f" \u2014 {detail}" if detail else "", points=_points(value))
+             detail=f" \u2014 {detail}" if detail else "", points=_points(value, lang))
 
 
 # --------------------------------------------------------------------------- actions
@@ -221,7 +222,7 @@ def actions(model: CEPModel, base: np.ndarray, row: dict[str, Any], lang: str,
             "field": f"answers.{q.id}", "from": a, "to": b, "gain": float(gains[i]), "cost": cost,
             "in_labelling_set": i in labelling,
             "text": t("action.sentence", lang, question=t(f"rubric.{q.id}", lang),
-                      old=t(f"rubric.{q.id}.{a}", lang), new=t(f"rubric.{q.id}.{b}", lang), points=_points(gains[i])),
+                      old=t(f"rubric.{q.id}.{a}", lang), new=t(f"rubric.{q.id}.{b}", lang), points=_points(gains[i], lang)),
         })
     return out
 
@@ -282,7 +283,8 @@ def _missing_inputs(row: dict[str, Any], crit: list, model: CEPModel) -> list[st
                         "preliminary_interview") if row.get(f) is None or pd.isna(row.get(f))]
     lo, hi = model.years_
     if not lo <= row["year"] <= hi:
-        out.append(f"year (outside the training years {lo:.0f}-{hi:.0f}: scored as {min(max(row['year'], lo), hi):.0f})")
+        # a code, not words: scoring.display.missing_label words it in the reader's language
+        out.append(f"year (outside_training {lo:.0f}-{hi:.0f} as {min(max(row['year'], lo), hi):.0f})")
     return out
 
 

@@ -6,6 +6,8 @@ tune them together), `i18n.csv` (the library's words: field and input
 names, reason and advice templates) and `i18n_ui.csv` (the app's words).
 A key defined twice is an error. Keys are dotted: `filiere.e_sante`,
 `field.trl`, `rubric.dq_access`, `rubric.dq_access.not_secured`, `ui.submit`.
+French labels get their narrow no-break spaces before ; : ? ! % here, once
+(`scoring.formatting.french_spacing`), so the files keep plain spaces.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import tomllib
 from functools import lru_cache
 
 from scoring import DATA_DIR
+from scoring.formatting import french_spacing
 
 LANGS = ("fr", "en")
 DEFAULT_LANG = "fr"
@@ -41,6 +44,8 @@ def table() -> dict[str, dict[str, str]]:
                 if row["key"] in out:
                     raise ValueError(f"data/{name}: key {row['key']!r} is defined twice")
                 out[row["key"]] = {"fr": row["fr"], "en": row["en"]}
+    for labels in out.values():
+        labels["fr"] = french_spacing(labels["fr"])
     return out
 
 

@@ -1,51 +1,64 @@
 """Plain-text rendering of an explanation, for the terminal (`cep-scoring score`).
 
 Works only on the plain data `scoring.explain` returns; every word comes from
-the translation table.
+the translation table, every number from `scoring.formatting`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from scoring import display, formatting
 from scoring.explain import input_label
 from scoring.i18n import t
 
 
-def _pct(p: float) -> str:
-    return f"{100 * p:.0f} %"
+def _band(lo_hi: list[float], lang: str) -> str:
+    return t("ui.prob.band", lang, lo=formatting.percent(lo_hi[0], lang), hi=formatting.percent(lo_hi[1], lang))
 
 
-def render(result: dict[str, Any], lang: str = "fr") -> str:
+def _table(header: list[str], rows: list[list[str]], right: tuple[int, ...]) -> list[str]:
+    """Columns padded to their widest cell; the columns in `right` (numbers) right-aligned."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+            for r in [header, *rows]]
+
+
+def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None = None) -> str:
+    """The explanation as text; `card`, the model's card, adds its training-data notice."""
     p = result["probabilities"]
+
+    def pct(v: float) -> str:
+        return formatting.percent(v, lang)
+
     lines = [f"== {t('text.criteria', lang)}"]
     for c in result["criteria"]:
-        score = "-" if c["score"] is None else f"{c['score']:g}/5"
-        lines.append(f"  {c['label']}: {score} ({c['source_label']})")
+        score = "-" if c["score"] is None else formatting.score(c["score"], lang)
+        lines.append("  " + t("text.criterion_line", lang, label=c["label"], score=score, source=c["source_label"]))
         for e in c["evidence"][:3]:
-            lines.append(f"     {e['effect']:+.2f}  {e['question_label']} {e['answer_label']}")
-    lo_l, hi_l = p["band"]["labeled"]
-    lo_s, hi_s = p["band"]["success"]
+            lines.append(f"     {formatting.number(e['effect'], lang, 2, sign=True)}  {e['question_label']} "
+                         f"— {e['answer_label']}")
     rate_w = p["base_rate"]["window"]["value"]
+    lines += [f"== {t('text.probabilities', lang)}"]
+    for target in ("labeled", "success"):
+        lines.append("  " + t("text.probability_line", lang, label=t(f"text.{target}", lang), p=pct(p[target]),
+                               band=_band(p["band"][target], lang)))
     lines += [
-        f"== {t('text.probabilities', lang)}",
-        f"  {t('text.labeled', lang)}: {_pct(p['labeled'])} "
-        f"({t('text.band', lang, lo=f'{100 * lo_l:.0f}', hi=f'{100 * hi_l:.0f}')})",
-        f"  {t('text.success', lang)}: {_pct(p['success'])} "
-        f"({t('text.band', lang, lo=f'{100 * lo_s:.0f}', hi=f'{100 * hi_s:.0f}')})",
-        f"  {t('text.funded', lang)}: {_pct(p['funded'])}",
+        "  " + t("text.probability", lang, label=t("text.funded", lang), p=pct(p["funded"])),
         f"  {p['summary']}",
-        f"  {t('text.window_rate', lang, window=p['base_rate']['window']['text'], rate=_pct(rate_w) if rate_w else t('text.no_published', lang))}",
+        "  " + t("text.window_rate", lang, window=p["base_rate"]["window"]["text"],
+                 rate=pct(rate_w) if rate_w else t("text.no_published", lang)),
     ]
     if p["missing_inputs"]:
-        lines.append(f"  {t('text.missing_inputs', lang)}: {', '.join(p['missing_inputs'])}")
+        lines.append("  " + t("text.missing_inputs", lang, inputs="; ".join(
+            display.missing_label(m, lang) for m in p["missing_inputs"])))
     succ = result["contributions"]["success"]
     lines.append(f"== {t('text.contributions', lang)}")
-    lines.append(f"  {t('text.base', lang)}: {100 * succ['base']:.1f}")
+    lines.append("  " + t("text.base", lang, v=formatting.number(100 * succ["base"], lang, 1)))
     for group in ("criteria", "context"):
-        lines.append(f"  {t(f'text.group_{group}', lang)}: {100 * succ['groups'][group]:+.1f}")
+        lines.append("  " + t(f"text.group_{group}", lang, v=formatting.points(succ["groups"][group], lang)))
     for name, v in sorted(succ["values"].items(), key=lambda kv: -abs(kv[1])):
-        lines.append(f"  {100 * v:+6.1f}  {input_label(name, lang)}")
+        lines.append(f"  {formatting.points(v, lang):>6}  {input_label(name, lang)}")
     lines.append(f"== {t('text.reasons', lang)}")
     for r in result["reasons"]:
         tag = {"for": t("text.for", lang), "against": t("text.against", lang)}.get(r["kind"], "->")
@@ -57,9 +70,13 @@ def render(result: dict[str, Any], lang: str = "fr") -> str:
         flag = f"  ({t('text.labelling_set', lang)})" if a["in_labelling_set"] else ""
         lines.append(f"  {a['text']}{flag}")
     lines.append(f"== {t('text.windows', lang)}")
-    for w in result["windows"]:
-        status = "" if w["eligible"] else f"  [{t('text.ineligible', lang)}: {w['rule_text']}]"
-        lines.append(f"  {w['label']:<36} {_pct(w['labeled']):>6} {_pct(w['success']):>6}{status}")
+    lines += _table([t("ui.col.window", lang), t("ui.prob.labeled", lang), t("ui.prob.success", lang),
+                     t("ui.col.eligibility", lang)],
+                    [[w["label"], pct(w["labeled"]), pct(w["success"]),
+                      t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]] for w in result["windows"]],
+                    right=(1, 2))
     m = result["model"]
-    lines.append(f"== {t('text.model', lang)}: {m['name']} ({m['sha256'][:12]}) — {m['training_data']}")
+    lines.append(f"== {t('text.model_line', lang, name=m['name'], sha=m['sha256'][:12])}")
+    if card is not None:
+        lines.append(f"  {display.notice(card, lang)}")
     return "\n".join(lines)

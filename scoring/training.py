@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import __version__, io, persist, schema
+from scoring import __version__, i18n, io, persist, schema
 from scoring.evaluate import SMALL_GROUP, TARGETS, Baselines, evaluate
 from scoring.features import INPUTS
 from scoring.model import BAND, CEPModel, N_BOOTSTRAP, PENALTIES
 
 HOLDOUT_YEAR = 2024
+CARD_LIMITS = ("synthetic", "thin_windows", "late_years", "self_declared")  # card.limit.* rows of data/i18n.csv
 FRESH_ROWS = 60_000
 FRESH_SEED = 99
 SYNTHETIC_NOTICE = ("Trained on synthetic data calibrated to published aggregates (Medi'Scope 2025, base CEP "
@@ -123,17 +124,9 @@ def build_card(model: CEPModel, data_info: dict, holdout: dict | None, fresh: di
         "evaluation": {"holdout_2024": holdout, "fresh_synthetic": fresh,
                        "fresh_synthetic_rows": FRESH_ROWS if fresh else 0, "fresh_synthetic_seed": FRESH_SEED,
                        "smallgroup_rows": SMALL_GROUP},
-        "intended_use": "Decision support for Medicen's CEP and for project leads self-assessing a dossier "
-                        "before submission: it ranks and explains, it does not decide. Each number comes with "
-                        "its explanation and uncertainty band.",
-        "limits": [
-            "Trained on synthetic data unless retrained on a real CEP export: the shipped model reproduces "
-            "published aggregates, not real committee decisions.",
-            "Windows with few training dossiers (i-Demo, RHU, FEDER) have wide uncertainty bands.",
-            "RHU has had no call since 2021; years after the training range are scored as the last year.",
-            "The rubric's answers are self-declared: a project lead can overstate them; experts' scores "
-            "override the rubric when entered.",
-        ],
+        # The card's prose, in both languages, is in data/i18n.csv (the app shows the reader's language).
+        "intended_use": i18n.t("card.intended_use", "en"),
+        "limits": [i18n.t(f"card.limit.{k}", "en") for k in CARD_LIMITS],
     }
 
 

@@ -19,10 +19,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from scoring import io, persist
+from scoring import display, formatting, io, persist
 from scoring.explain import explain
 from scoring.i18n import code_label, t
-from scoring.schema import Issue
+from scoring.schema import FIELD_BY_NAME, Issue
 from ui import shaping
 
 LANG_KEY = "app.lang_en"
@@ -58,6 +58,7 @@ def language_toggle() -> None:
 
 #: CommonMark lets any ASCII punctuation be backslash-escaped, which makes it literal.
 _MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_BREAKS = re.compile(r"[^\S\u00a0\u202f]+")  # runs of white space other than no-break spaces
 
 
 def plain(text: object) -> str:
@@ -65,9 +66,9 @@ def plain(text: object) -> str:
 
     An uploaded title holding `![x](http://host/a.png)` would otherwise make the
     browser fetch that address, and `**`, `$` or `#` would format the page.
-    Line breaks become spaces: a Markdown line break can start a heading or a list.
+    Line breaks become spaces: a Markdown line break can start a heading or a list. No-break spaces stay.
     """
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(text).split()))
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _BREAKS.sub(" ", str(text)))
 
 
 def labels(options: Any, label: Any) -> dict[Any, str]:
@@ -133,7 +134,7 @@ def bundle() -> persist.Bundle:
 
 
 def notice(card: dict[str, Any]) -> str:
-    return shaping.notice(card, lang())
+    return display.notice(card, lang())
 
 
 def sidebar_footer(b: persist.Bundle) -> None:
@@ -148,19 +149,27 @@ def sidebar_footer(b: persist.Bundle) -> None:
 # --------------------------------------------------------------------------- labels
 
 def field_label(name: str) -> str:
-    return shaping.field_label(name, lang())
+    return display.field_label(name, lang())
+
+
+def _value_text(field: str, value: Any) -> str:
+    """A refused value as the user typed it, in words: a yes/no field's 1.0 is "oui", 200000.0 is "200 000"."""
+    f = FIELD_BY_NAME.get(field)
+    if f is not None and f.kind == "bool" and value in (0, 1):
+        return tr("value.yes" if value else "value.no")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return formatting.number(value, lang(), 0 if float(value).is_integer() else 2)
+    return str(value)
 
 
 def issue_text(issue: Issue) -> str:
-    """One validation problem, naming the field as the user sees it and its JSON path."""
+    """One validation problem, naming the field as the user sees it (its label, never its column name)."""
     missing = issue.value is None or (isinstance(issue.value, float) and pd.isna(issue.value)) or \
         (isinstance(issue.value, str) and not issue.value.strip())
     if missing:
-        return tr("ui.issue.line", field=field_label(issue.field), path=issue.path, reason=issue.reason_in(lang()))
+        return tr("ui.issue.line", field=field_label(issue.field), reason=issue.reason_in(lang()))
     value = issue.value.item() if hasattr(issue.value, "item") else issue.value
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a number typed as 200000 reads back as 200000, not 200000.0
-    return tr("ui.issue.line_value", field=field_label(issue.field), path=issue.path, value=value,
+    return tr("ui.issue.line_value", field=field_label(issue.field), value=_value_text(issue.field, value),
               reason=issue.reason_in(lang()))
 
 
@@ -168,7 +177,7 @@ def issues_frame(issues: list[Issue], **extra: object) -> pd.DataFrame:
     """Issues as a table with translated headers, one row per problem."""
     return pd.DataFrame([{**{tr(f"ui.col.{k}"): v for k, v in extra.items()},
                           tr("ui.col.row"): i.row, tr("ui.col.field"): field_label(i.field),
-                          tr("ui.col.path"): i.path, tr("ui.col.problem"): issue_text(i)} for i in issues])
+                          tr("ui.col.problem"): issue_text(i)} for i in issues])
 
 
 # --------------------------------------------------------------------------- files
@@ -236,19 +245,18 @@ def show_reasons(reasons: list[dict[str, Any]]) -> None:
 def show_evidence(criteria: list[dict[str, Any]]) -> None:
     """Per criterion, the answers that moved its score, strongest first."""
     for c in criteria:
-        score = "—" if c["score"] is None else f"{c['score']:g}/5"
+        score = shaping.score(c["score"], lang())
         source = c["source_label"]
         with st.expander(f"{c['label']} : {score} ({source})"):
             if c["evidence"]:
                 st.dataframe(pd.DataFrame([{tr("ui.col.question"): e["question_label"],
                                             tr("ui.col.answer"): e["answer_label"],
-                                            tr("ui.col.effect"): round(e["effect"], 2)} for e in c["evidence"]]),
+                                            tr("ui.col.effect"): formatting.number(e["effect"], lang(), 2, sign=True)} for e in c["evidence"]]),
                              hide_index=True)
             if c["missing"]:
                 st.caption(tr("ui.evidence.missing", questions="; ".join(tr(f"rubric.{q}") for q in c["missing"])))
             if c["source"] == "expert":
-                st.caption(tr("ui.evidence.expert", rubric="—" if c["rubric_score"] is None else
-                              f"{c['rubric_score']:g}/5"))
+                st.caption(tr("ui.evidence.expert", rubric=shaping.score(c["rubric_score"], lang())))
 
 
 def show_actions(actions: list[dict[str, Any]]) -> None:
@@ -268,7 +276,7 @@ def show_missing(missing: list[str]) -> None:
     """What the model had to do without, in the user's words; the unanswered questions counted, then listed."""
     if not missing:
         return
-    lines = [shaping.missing_label(m, lang()) for m in missing if not m.startswith("answers.")]
+    lines = [display.missing_label(m, lang()) for m in missing if not m.startswith("answers.")]
     unanswered = [m.removeprefix("answers.") for m in missing if m.startswith("answers.")]
     if unanswered:
         lines.append(tr("ui.missing.questions", n=len(unanswered)))
@@ -288,7 +296,7 @@ def _names_axis(field: str, order: list[str]) -> alt.Y:
 def criteria_chart(criteria: list[dict[str, Any]]) -> alt.Chart:
     """The five criterion scores on the 0-5 scale, each labelled with where it came from."""
     df = pd.DataFrame([{"criterion": c["label"], "score": c["score"] or 0.0,
-                        "shown": ("—" if c["score"] is None else f"{c['score']:g}/5") + f" · {c['source_label']}",
+                        "shown": f"{shaping.score(c['score'], lang())} · {c['source_label']}",
                         "source": c["source"]} for c in criteria])
     base = alt.Chart(df).encode(
         y=_names_axis("criterion:N", list(df["criterion"])),
@@ -336,4 +344,4 @@ def windows_chart(windows: list[dict[str, Any]]) -> alt.Chart:
 
 
 def code_axis(frame: pd.DataFrame, column: str) -> pd.Series:
-    return frame[column].map(lambda c: code_label(column, c, lang()))
+    return frame[column].map(lambda c: code_label(column, c, lang()) if isinstance(c, str) else "")

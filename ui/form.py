@@ -47,11 +47,6 @@ def step_of(name: str) -> int:
     return 0
 
 
-def max_value(f: Field, today: dt.date) -> float | None:
-    # The validator refuses a year after the current one; the widget says so before it does.
-    return today.year if f.name == "year" else f.hi
-
-
 def _present(v: Any) -> bool:
     if v is None:
         return False
@@ -85,14 +80,13 @@ def empty_state() -> dict[str, Any]:
                      "" if f.kind == "str" else None) for f in FORM_FIELDS}
 
 
-def _widget_value(f: Field, typed: Any, today: dt.date) -> Any:
+def _widget_value(f: Field, typed: Any) -> Any:
     """A validated value as its widget holds it, or None when the widget cannot show it."""
     if not _present(typed) or typed is pd.NaT:
         return None
     if f.kind in ("int", "float"):
-        v = int(typed) if f.kind == "int" else float(typed)
-        hi = max_value(f, today)
-        return v if (f.lo is None or v >= f.lo) and (hi is None or v <= hi) else None
+        # out of range too: the form shows the value with the validator's message under it
+        return int(typed) if f.kind == "int" else float(typed)
     if f.kind == "bool":
         return bool(typed)
     if f.kind == "date":
@@ -117,7 +111,7 @@ def state_from_doc(doc: Any, lang: str, today: dt.date | None = None) -> tuple[d
     for f in FORM_FIELDS:
         if not _present(flat.get(f.name)):
             continue
-        value = _widget_value(f, typed[f.name], today)
+        value = _widget_value(f, typed[f.name])
         if value is None:
             rejected.append(by_field.get(f.name) or Issue(1, f.name, flat[f.name], t("ui.draft.out_of_range", lang)))
         else:

@@ -12,6 +12,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
+from scoring import display, formatting
 from scoring.i18n import code_label, t
 from scoring.schema import FIELD_BY_NAME, from_json
 from ui import form, shaping
@@ -73,9 +74,10 @@ def _reasons(reasons: list[dict[str, Any]], lang: str) -> str:
 def _criteria(criteria: list[dict[str, Any]], lang: str) -> str:
     cells = []
     for c in criteria:
-        score = "—" if c["score"] is None else f"{c['score']:g}/5"
+        score = shaping.score(c["score"], lang)
         evidence = "<br>".join(
-            f'<span class="{"for" if e["effect"] >= 0 else "against"}">{e["effect"]:+.2f}</span> '
+            f'<span class="{"for" if e["effect"] >= 0 else "against"}">{formatting.number(e["effect"], lang, 2, True)}'
+            '</span> '
             f'{escape(e["question_label"])} — {escape(e["answer_label"])}' for e in c["evidence"])
         cells.append([escape(c["label"]), score, _bar(0, c["score"] or 0, "fill", 0, 5),
                       escape(c["source_label"]), evidence])
@@ -113,17 +115,19 @@ def _display(name: str, value: Any, lang: str) -> str:
     if f.kind == "code":
         return code_label(name, value, lang)
     if f.kind == "answer":
-        return shaping.answer_label(name, value, lang)
+        return display.answer_label(name, value, lang)
+    if f.kind == "int":
+        return formatting.number(value, lang)
     if f.kind == "bool":
         return t("value.yes" if value else "value.no", lang)
     if f.kind == "float":
-        return f"{value:,.0f} €".replace(",", "\u202f")
+        return formatting.euros(value, lang)
     return str(value)
 
 
 def _dossier(doc: dict[str, Any], lang: str) -> str:
     flat = from_json(doc)
-    cells = [[escape(shaping.field_label(f.name, lang)), escape(_display(f.name, flat[f.name], lang))]
+    cells = [[escape(display.field_label(f.name, lang)), escape(_display(f.name, flat[f.name], lang))]
              for f in form.FORM_FIELDS if f.name in flat]
     return _rows(cells, [t("ui.col.field", lang), t("ui.col.value", lang)])
 
@@ -135,7 +139,7 @@ def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any]
     title = t("ui.report.title", lang)
     name = " — ".join(escape(str(doc[k])) for k in ("dossier_id", "acronym", "title") if doc.get(k))
     p = result["probabilities"]
-    missing = "".join(f"<li>{escape(shaping.missing_label(m, lang))}</li>" for m in p["missing_inputs"])
+    missing = "".join(f"<li>{escape(display.missing_label(m, lang))}</li>" for m in p["missing_inputs"])
     sections = [
         ("ui.report.probabilities", _probabilities(p, lang)),
         ("ui.report.reasons", _reasons(result["reasons"], lang)),
@@ -155,6 +159,6 @@ def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any]
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
             f"<h1>{escape(title)}</h1><p><strong>{name}</strong></p><p class=\"meta\">{meta}</p>"
-            f'<p class="notice">{escape(shaping.notice(card, lang))}</p>{body}'
+            f'<p class="notice">{escape(display.notice(card, lang))}</p>{body}'
             f'<footer class="meta"><p>{escape(t("ui.report.footer", lang))}</p><p>{meta}</p></footer>'
             "</body></html>")

@@ -8,29 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from scoring import formatting
+from scoring.explain import input_label
 from scoring.i18n import t
-from scoring.rubric import SOURCES
-from scoring.schema import CRITERIA, FIELD_BY_NAME, NOT_APPLICABLE, SCORE_COLUMNS
 
 TOP_INPUTS = 8  # inputs shown one by one in a waterfall; the others are summed into one step
 
 
 def pct(p: float | None, lang: str) -> str:
-    if p is None:
-        return "—"
-    return f"{100 * p:.0f}\u202f%" if lang == "fr" else f"{100 * p:.0f}%"
+    return "—" if p is None else formatting.percent(p, lang)
 
 
 def points(v: float, lang: str) -> str:
-    return t("ui.fmt.points", lang, v=f"{100 * v:+.1f}")
+    return t("ui.fmt.points", lang, v=formatting.points(v, lang))
+
+
+def score(s: float | None, lang: str) -> str:
+    """A criterion score, "3,5/5", or a dash when the criterion has none."""
+    return "—" if s is None else formatting.score(s, lang)
 
 
 def band(lo_hi: list[float], lang: str) -> str:
     return t("ui.prob.band", lang, lo=pct(lo_hi[0], lang), hi=pct(lo_hi[1], lang))
-
-
-def input_label(name: str, lang: str) -> str:
-    return t(f"criterion.{name}", lang) if name in CRITERIA else t(f"input.{name}", lang)
 
 
 def waterfall_rows(contrib: dict[str, Any], lang: str, top: int = TOP_INPUTS) -> list[dict[str, Any]]:
@@ -49,7 +48,8 @@ def waterfall_rows(contrib: dict[str, Any], lang: str, top: int = TOP_INPUTS) ->
         level += 100 * v
     rows.append({"step": t("ui.contrib.result", lang), "start": 0.0, "end": level, "kind": "total"})
     for r in rows:
-        r["label"] = f"{r['end']:.0f}" if r["kind"] == "total" else f"{r['end'] - r['start']:+.1f}"
+        r["label"] = formatting.number(r["end"], lang) if r["kind"] == "total" else \
+            formatting.number(r["end"] - r["start"], lang, 1, sign=True)
     return rows
 
 
@@ -61,41 +61,7 @@ def base_rates(probabilities: dict[str, Any], lang: str) -> tuple[str, str]:
     if w["value"] is None:
         window = t("ui.prob.base_window_none", lang, window=w["text"])
     else:
-        window = t("ui.prob.base_window", lang, window=w["text"], rate=pct(w["value"], lang), source=w["source"])
+        # data/windows.csv's source reads "publication: the analyst's note" (in English); the reader gets the publication
+        window = t("ui.prob.base_window", lang, window=w["text"], rate=pct(w["value"], lang),
+                   source=w["source"].partition(": ")[0])
     return filiere, window
-
-
-def field_label(name: str, lang: str) -> str:
-    """Display name of a dossier column (a rubric question, an expert score or a context field)."""
-    f = FIELD_BY_NAME.get(name)
-    if f is not None and f.kind == "answer":
-        return t(f"rubric.{name}", lang)
-    if name in SCORE_COLUMNS:
-        return t("ui.field.expert_score", lang, criterion=t(f"criterion.{CRITERIA[SCORE_COLUMNS.index(name)]}", lang))
-    return t(f"ui.field.{name}", lang) if f is not None else name
-
-
-def answer_label(qid: str, answer: str, lang: str) -> str:
-    """Display label of a rubric answer, "not applicable" included."""
-    return t("ui.answer.na", lang) if answer == NOT_APPLICABLE else t(f"rubric.{qid}.{answer}", lang)
-
-
-def notice(card: dict[str, Any], lang: str) -> str:
-    """The training-data notice every page and report carries."""
-    data = card["data"]
-    if data["synthetic"]:
-        return t("ui.notice.synthetic", lang)
-    return t("ui.notice.real", lang, rows=data["rows_used"], source=data["source"])
-
-
-def missing_label(item: str, lang: str) -> str:
-    """One of the explanation's missing inputs, in words: a criterion without score, a question, a field."""
-    name, _, detail = item.partition(" (")
-    detail = detail.removesuffix(")")
-    if name.startswith("answers."):
-        return t(f"rubric.{name.removeprefix('answers.')}", lang)
-    if name in CRITERIA and detail in SOURCES:
-        return f"{t(f'criterion.{name}', lang)} ({t(f'source.{detail}', lang)})"
-    if name in FIELD_BY_NAME and not detail:
-        return field_label(name, lang)
-    return item

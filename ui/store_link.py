@@ -24,6 +24,12 @@ MESSAGE = "store.message"
 REFUSALS = (ConflictError, ConflictOfInterestError, InvalidDossierError, ValueError, KeyError)
 
 
+def _where() -> str:
+    # Where the records go, in words: the address itself (a file path in the home folder, or a server URL
+    # with its user name) means nothing to a project lead and tells anyone reading the screen too much.
+    return ui.tr("ui.store.where_local" if store().url.startswith("sqlite") else "ui.store.where_shared")
+
+
 @st.cache_resource(show_spinner=False)
 def _open(url: str) -> Store:
     return Store(url)
@@ -81,7 +87,7 @@ def draft_panel(doc: dict[str, Any], load_draft: Callable[[object, str], None]) 
     except Exception as exc:  # noqa: BLE001 - any database failure leaves the JSON drafts working
         st.caption(ui.tr("ui.store.unavailable", error=ui.plain(exc)))
         return
-    st.caption(ui.tr("ui.store.where", url=ui.plain(store().url)))
+    st.caption(_where())
     user = _user_input()
     st.button(ui.tr("ui.store.save_draft"), on_click=_save_draft, args=(doc,), key="sa.store_save",
               disabled=not user.strip(), icon=":material/database:")
@@ -143,7 +149,7 @@ def triage_panel(collect: Callable[[], TriageWork]) -> None:
     known, the window's funding answer (a decided dossier with its funding answer is training data)."""
     with st.expander(ui.tr("ui.store.title"), icon=":material/database:"):
         try:
-            st.caption(ui.tr("ui.store.where", url=ui.plain(store().url)))
+            st.caption(_where())
         except Exception as exc:  # noqa: BLE001 - the queue and its export work without a store
             st.caption(ui.tr("ui.store.unavailable", error=ui.plain(exc)))
             return

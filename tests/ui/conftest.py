@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -40,8 +41,16 @@ def example_bytes(**changes) -> bytes:
 
 
 def texts(at: AppTest) -> str:
-    """Every text the page shows (markdown, captions, alerts, metrics), joined, for containment checks."""
+    """Every text the page shows (markdown, captions, alerts, metrics), joined, for containment checks.
+
+    Markdown's backslash escapes are removed (`unescape`).
+    """
     parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
              for e in getattr(at, kind)]
     parts += [f"{m.label} {m.value}" for m in at.metric]
-    return "\n".join(str(p) for p in parts)
+    return unescape("\n".join(str(p) for p in parts))
+
+
+def unescape(markdown: str) -> str:
+    """Markdown without the backslash escapes `ui.components.plain` adds: what the reader sees."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)

@@ -16,7 +16,7 @@ import pytest
 from scoring import i18n, schema
 from scoring.i18n import t
 from scoring.synthetic import generate
-from tests.ui.conftest import example_bytes, texts, upload
+from tests.ui.conftest import example_bytes, texts, unescape, upload
 from ui import components, form, queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,9 +113,10 @@ def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
     app.button(key="sa.evaluate").click().run()
     assert not app.exception, app.exception
     assert app.radio(key="sa.step").value == 0  # back to the step holding the problems
-    errors = "\n".join(e.value for e in app.error)
-    assert f"{t('ui.field.title', 'fr')} (title) : {t('issue.required', 'fr')}" in errors
-    assert f"{t('ui.field.aid_requested_eur', 'fr')} (aid_requested_eur)" in errors
+    errors = unescape("\n".join(e.value for e in app.error))
+    assert t("ui.issue.line", "fr", field=t("ui.field.title", "fr"), reason=t("issue.required", "fr")) in errors
+    assert f"{t('ui.field.aid_requested_eur', 'fr')}\u202f: la valeur « 800\u202f001 »" in errors  # a number, in French
+    assert "(title)" not in errors and "aid_requested_eur" not in errors  # labels, never column names
     assert "l'aide demandée ne peut pas dépasser le budget total" in errors  # the library's reason, in French
     assert not app.metric
 
@@ -140,8 +141,8 @@ def test_a_draft_reloads_into_the_form_and_evaluates(app):
 
 def test_a_draft_value_the_form_cannot_take_is_listed(app):
     upload(app, "sa.draft_upload", "draft.json", example_bytes(filiere="astrophysics"), "application/json")
-    warning = "\n".join(w.value for w in app.warning)
-    assert f"{t('ui.field.filiere', 'fr')} (filiere)" in warning and "astrophysics" in warning
+    warning = unescape("\n".join(w.value for w in app.warning))
+    assert f"{t('ui.field.filiere', 'fr')}\u202f: la valeur « astrophysics »" in warning
     assert app.selectbox(key="sa.f.filiere").value is None
 
 
@@ -199,7 +200,7 @@ def test_triage_lists_bad_rows_and_queues_the_others(app):
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", "session.csv", raw.to_csv(index=False).encode(), "text/csv")
     bad = [d.value for d in app.dataframe if t("ui.col.problem", "fr") in d.value.columns][0]
-    assert list(bad[t("ui.col.row", "fr")]) == [3] and "trl" in bad[t("ui.col.problem", "fr")].iloc[0]
+    assert list(bad[t("ui.col.row", "fr")]) == [3] and "douze" in bad[t("ui.col.problem", "fr")].iloc[0]
     assert len(_queue(app)) == 4
 
 
@@ -359,9 +360,9 @@ def test_portfolio_scores_every_row_and_lists_the_bad_ones(app):
     assert metrics[t("ui.pf.rows", "fr")] == "60" and metrics[t("ui.pf.invalid", "fr")] == "2"
     bad = [d.value for d in app.dataframe if t("ui.col.problem", "fr") in d.value.columns][0]
     assert list(bad[t("ui.col.row", "fr")]) == [4, 11]
-    [results] = [d.value for d in app.dataframe if "status" in d.value.columns]
-    assert len(results) == 60 and list(results["status"]).count("error") == 2
-    assert results["p_success"].notna().sum() == 58
+    [results] = [d.value for d in app.dataframe if t("ui.pf.status", "fr") in d.value.columns]
+    assert len(results) == 60 and list(results[t("ui.pf.status", "fr")]).count(t("ui.pf.status.error", "fr")) == 2
+    assert results[t("ui.prob.success", "fr")].notna().sum() == 58
     assert len(app.get("vega_lite_chart")) == 2
     assert t("ui.download.table", "fr", fmt="CSV") in [b.label for b in app.download_button]
 
@@ -374,13 +375,19 @@ def test_portfolio_explains_a_file_it_cannot_read(app):
 
 # --------------------------------------------------------------------------- model card
 
-def test_model_page_shows_metrics_against_oracle_and_baselines(app):
+def test_model_page_explains_the_model_in_words_and_draws_it_against_oracle_and_baselines(app, bundle):
     app.switch_page("views/model_card.py").run()
-    [metrics] = [d.value for d in app.dataframe]
-    names = set(metrics[t("ui.model.scorer", "fr")])
-    assert {t("ui.scorer.model", "fr"), t("ui.scorer.logistic", "fr")} <= names
-    assert app.get("vega_lite_chart")
+    assert not app.dataframe  # sentences and a picture, not a table of metrics
+    shown = texts(app)
+    assert t("ui.notice.synthetic", "fr") in shown  # trained on synthetic data: stays visible
+    labeled = bundle.card["evaluation"]["fresh_synthetic"]["targets"]["labeled"]
+    assert f"{round(100 * labeled['model']['auc'])} fois" in shown and t("card.limit.synthetic", "fr") in shown
+    [ranking, _calibration] = app.get("vega_lite_chart")
+    drawn = ranking.proto.SerializeToString()  # the spec and its data (Arrow holds the strings as UTF-8)
+    for scorer in ("model", "oracle", "logistic", "score_sum", "base_rate"):
+        assert t(f"ui.scorer.{scorer}", "fr").encode() in drawn
     assert t("ui.model.limits", "fr") in [h.value for h in app.header]
+    assert "## Limits" in app.code[0].value  # the technical card, as written, one click away
 
 
 def test_a_model_that_cannot_be_trusted_stops_the_app_with_its_reason(monkeypatch, tmp_path):
@@ -391,7 +398,7 @@ def test_a_model_that_cannot_be_trusted_stops_the_app_with_its_reason(monkeypatc
     monkeypatch.setenv("CEP_MODEL_DIR", str(tmp_path))
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
-    assert "manifest.json" in "\n".join(e.value for e in at.error)
+    assert "manifest.json" in unescape("\n".join(e.value for e in at.error))
     assert not at.title  # no page is drawn on a model that failed its checks
 
 

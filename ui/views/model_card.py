@@ -1,5 +1,6 @@
-"""Model page: the model card (data, metrics against the oracle and the baselines, calibration by group,
-intended use, limits), drawn from the card the training wrote beside the model."""
+"""Model page, for readers who are not statisticians: what the model is, what it learnt from, what its
+numbers mean (one sentence each, the oracle and the baselines as a picture), its intended use and limits.
+The technical card the training wrote beside the model is one click away, as its Markdown source."""
 
 from __future__ import annotations
 
@@ -7,55 +8,79 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from scoring import formatting
 from scoring.evaluate import SMALL_GROUP
 from scoring.i18n import code_label
+from scoring.training import CARD_LIMITS
 from ui import components as ui
 
-METRICS = ("auc", "brier", "log_loss", "ece")
+BASELINES = ("logistic", "score_sum", "base_rate")
 
 
-def _metrics_table(target: dict) -> pd.DataFrame:
+def _number(v: float, digits: int = 2) -> str:
+    return formatting.number(v, ui.lang(), digits)
+
+
+def _sentences(target: dict) -> list[str]:
+    """One sentence per number, each saying what it measures in the reader's words."""
+    model, oracle, base = target["model"], target["oracle"], target["baselines"]["base_rate"]
+    auc = ui.tr("ui.model.say.auc", model=_number(100 * model["auc"], 0), oracle=_number(100 * oracle["auc"], 0)) \
+        if oracle else ui.tr("ui.model.say.auc_no_oracle", model=_number(100 * model["auc"], 0))
+    return [auc,
+            ui.tr("ui.model.say.ece", ece=_number(100 * model["ece"], 1)),
+            ui.tr("ui.model.say.brier", model=_number(model["brier"], 3), base=_number(base["brier"], 3)),
+            ui.tr("ui.model.say.log_loss", model=_number(model["log_loss"], 2), base=_number(base["log_loss"], 2))]
+
+
+def _ranking_chart(target: dict) -> alt.Chart:
+    """How well each scorer ranks dossiers (AUC), this model beside the oracle and the baselines; 0.5 is chance."""
     scorers = [("model", target["model"])] + ([("oracle", target["oracle"])] if target["oracle"] else []) + \
-        list(target["baselines"].items())
-    return pd.DataFrame([{ui.tr("ui.model.scorer"): ui.tr(f"ui.scorer.{name}"),
-                          **{ui.tr(f"ui.metric.{m}"): values[m] for m in METRICS}} for name, values in scorers])
+        [(b, target["baselines"][b]) for b in BASELINES if b in target["baselines"]]
+    df = pd.DataFrame([{"scorer": ui.tr(f"ui.scorer.{name}"), "auc": v["auc"], "shown": _number(v["auc"]),
+                        "kind": name} for name, v in scorers])
+    base = alt.Chart(df).encode(
+        y=alt.Y("scorer:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)),
+        x=alt.X("auc:Q", scale=alt.Scale(domain=[0.5, 1.0]), title=ui.tr("ui.model.auc_axis"),
+                axis=alt.Axis(values=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0], labelExpr="replace(datum.label, '.', ',')"
+                              if ui.lang() == "fr" else alt.Undefined)),
+        tooltip=[alt.Tooltip("scorer:N", title=ui.tr("ui.model.scorer")), alt.Tooltip("shown:N", title="AUC")])
+    bars = base.mark_bar().encode(color=alt.condition(alt.datum.kind == "model", alt.value(ui.ACCENT),
+                                                      alt.value(ui.NEUTRAL)))
+    return (bars + base.mark_text(align="left", dx=4).encode(text="shown:N")).properties(height=alt.Step(30))
 
 
 def _calibration_chart(groups: list[dict], small: int) -> alt.Chart:
     df = pd.DataFrame([{"by": ui.tr(f"input.{g['by']}"), "group": code_label(g["by"], g["value"], ui.lang()),
-                        "ece": g["ece"], "auc": g["auc"], "n": g["n"],
+                        "ece": 100 * g["ece"], "shown": _number(100 * g["ece"], 1), "n": formatting.number(g["n"], ui.lang()),
                         "note": ui.tr("ui.model.small", rows=small) if g["small"] else ""} for g in groups])
     return alt.Chart(df).mark_bar().encode(
-        y=alt.Y("group:N", title=None, sort="-x"),
-        x=alt.X("ece:Q", title=ui.tr("ui.metric.ece")),
-        color=alt.condition(alt.datum.note == "", alt.value("#0b5cad"), alt.value("#d4a72c")),
+        y=alt.Y("group:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)),
+        x=alt.X("ece:Q", title=ui.tr("ui.model.ece_axis")),
+        color=alt.condition(alt.datum.note == "", alt.value(ui.ACCENT), alt.value("#d4a72c")),
         row=alt.Row("by:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-        tooltip=[alt.Tooltip("group:N", title=ui.tr("ui.model.group")), alt.Tooltip("n:Q", title=ui.tr("ui.model.rows")),
-                 alt.Tooltip("ece:Q", format=".3f", title=ui.tr("ui.metric.ece")),
-                 alt.Tooltip("auc:Q", format=".3f", title=ui.tr("ui.metric.auc")),
-                 alt.Tooltip("note:N", title=" ")],
+        tooltip=[alt.Tooltip("group:N", title=ui.tr("ui.model.group")), alt.Tooltip("n:N", title=ui.tr("ui.model.rows")),
+                 alt.Tooltip("shown:N", title=ui.tr("ui.model.ece_axis")), alt.Tooltip("note:N", title=" ")],
     ).resolve_scale(y="independent").properties(width=480)
 
 
 b = ui.bundle()
 card = b.card
-ident = b.identity()
+d = card["data"]
+years = "–".join(str(y) for y in d["years"])
 st.title(ui.tr("ui.model.title"))
 st.warning(ui.notice(card), icon=":material/science:")
 
-c1, c2, c3 = st.columns(3)
-c1.metric(ui.tr("ui.model.name"), ui.plain(f"{card['model']['name']} {card['model']['version']}"))
-c2.metric(ui.tr("ui.model.rows_used"), f"{card['data']['rows_used']:,}".replace(",", "\u202f"))
-c3.metric(ui.tr("ui.model.years"), "–".join(str(y) for y in card["data"]["years"]))
-st.caption(ui.tr("ui.model.sha", sha=ident["sha256"]))
+st.header(ui.tr("ui.model.what_title"))
+st.markdown(ui.tr("ui.model.what"))
 
 st.header(ui.tr("ui.model.data"))
-d = card["data"]
-st.markdown("\n".join([
-    f"- {ui.tr('ui.model.source', source=ui.plain(d['source']), sha=d['sha256'][:16])}",
-    f"- {ui.tr('ui.model.rows', read=d['rows_read'], used=d['rows_used'], bad=d['bad_rows'])}",
-    f"- {ui.tr('ui.model.synthetic_yes' if d['synthetic'] else 'ui.model.synthetic_no')}",
-]))
+rows = formatting.number(d["rows_used"], ui.lang())
+if d["synthetic"]:
+    st.markdown(ui.tr("ui.model.trained_synthetic", rows=rows, years=years))
+else:
+    st.markdown(ui.tr("ui.model.trained_real", rows=rows, years=years, source=ui.plain(d["source"])))
+if d["bad_rows"]:
+    st.caption(ui.tr("ui.model.bad_rows", bad=formatting.number(d["bad_rows"], ui.lang())))
 
 st.header(ui.tr("ui.model.metrics"))
 evaluations = [k for k in ("fresh_synthetic", "holdout_2024") if card["evaluation"].get(k)]
@@ -69,19 +94,22 @@ else:
     targets = ui.labels(("labeled", "success", "funded"), lambda k: ui.tr(f"ui.prob.{k}"))
     target = c2.radio(ui.tr("ui.model.target"), list(targets), horizontal=True, key="mc.target",
                       format_func=targets.get)
-    report = card["evaluation"][which]
-    st.caption(ui.tr("ui.model.metrics_help", n=report["n"]))
-    st.dataframe(_metrics_table(report["targets"][target]), hide_index=True,
-                 column_config={ui.tr(f"ui.metric.{m}"): st.column_config.NumberColumn(format="%.3f") for m in METRICS})
+    evaluation = card["evaluation"][which]
+    chosen = evaluation["targets"][target]
+    st.caption(ui.tr("ui.model.metrics_help", n=formatting.number(evaluation["n"], ui.lang())))
+    st.markdown("\n".join(f"- {s}" for s in _sentences(chosen)))
+    st.subheader(ui.tr("ui.model.ranking"))
+    st.caption(ui.tr("ui.model.ranking_help"))
+    st.altair_chart(_ranking_chart(chosen), width="stretch")
     st.subheader(ui.tr("ui.model.calibration"))
-    st.caption(ui.tr("ui.model.calibration_help", rows=SMALL_GROUP))
-    st.altair_chart(_calibration_chart(report["targets"][target]["groups"], SMALL_GROUP))
+    st.caption(ui.tr("ui.model.calibration_help", rows=formatting.number(SMALL_GROUP, ui.lang())))
+    st.altair_chart(_calibration_chart(chosen["groups"], SMALL_GROUP))
 
 st.header(ui.tr("ui.model.intended_use"))
-st.caption(ui.tr("ui.model.card_language"))
-st.markdown(card["intended_use"])
+st.markdown(ui.tr("card.intended_use"))
 st.header(ui.tr("ui.model.limits"))
-st.markdown("\n".join(f"- {x}" for x in card["limits"]))
+st.markdown("\n".join(f"- {ui.tr(f'card.limit.{k}')}" for k in CARD_LIMITS))
 with st.expander(ui.tr("ui.model.full_card"), icon=":material/article:"):
+    st.caption(ui.tr("ui.model.sha", sha=b.identity()["sha256"]))
     # Shown as its Markdown source: a retrained model's card quotes the user's file and column names.
     st.code((b.directory / "card.md").read_text(encoding="utf-8"), language="markdown", wrap_lines=True)

@@ -14,9 +14,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from scoring import DATA_DIR, io
+from scoring import DATA_DIR, formatting, io
 from scoring.batch import score_frame
-from scoring.schema import SchemaError, validate_frame
+from scoring.schema import Issue, SchemaError, validate_frame
 from ui import components as ui
 
 RESULT = "pf.result"  # {"name": file name, "token": upload id, "frame": scored frame}
@@ -24,19 +24,20 @@ CHUNK = 2_000
 FORMATS = ("csv", "xlsx", "parquet")
 
 
-def _score_chunk(raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(every row of `raw`, scored by the batch library; the valid rows' filière and window codes with
-    their probabilities, for the charts)."""
+def _score_chunk(raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, pd.DataFrame, list[Issue]]:
+    """(every row of `raw`, scored by the batch library; every row's filière and window codes, with the
+    valid rows' probabilities, for the charts and the table; the invalid rows' problems)."""
     scored = score_frame(raw, ui.bundle(), first_row=first_row)
-    # The scored rows keep the file's own headers and spellings ("Filière", "e-santé"); the charts need
-    # the codes, and only the validator reads them from those spellings.
+    # The scored rows keep the file's own headers and spellings ("Filière", "e-santé") and word their errors
+    # in English for the file; the page needs the codes and the problems, which the validator gives.
     v = validate_frame(raw, first_row=first_row)
-    summary = v.frame.loc[v.ok, ["filiere", "funding_window"]].assign(
-        p_labeled=scored["p_labeled"].to_numpy()[v.ok], p_success=scored["p_success"].to_numpy()[v.ok])
-    return scored, summary
+    summary = v.frame[["filiere", "funding_window"]].assign(
+        ok=v.ok, p_labeled=scored["p_labeled"].to_numpy(), p_funded=scored["p_funded"].to_numpy(),
+        p_success=scored["p_success"].to_numpy())
+    return scored, summary, v.issues
 
 
-def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[Issue]]:
     bar = st.progress(0.0, text=ui.tr("ui.pf.scoring", done=0, total=len(raw)))
     parts = []
     for start in range(0, len(raw), CHUNK):
@@ -44,7 +45,25 @@ def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         done = min(start + CHUNK, len(raw))
         bar.progress(done / len(raw), text=ui.tr("ui.pf.scoring", done=done, total=len(raw)))
     bar.empty()
-    return pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True)
+    return (pd.concat([p[0] for p in parts], ignore_index=True), pd.concat([p[1] for p in parts], ignore_index=True),
+            [i for p in parts for i in p[2]])
+
+
+def _results_table(rows: pd.DataFrame) -> None:
+    """Every row with its status and probabilities, in words; the key columns fit a 1366-pixel screen."""
+    status = rows["ok"].map({True: ui.tr("ui.pf.status.ok"), False: ui.tr("ui.pf.status.error")})
+    table = pd.DataFrame({
+        ui.tr("ui.col.row"): rows.index + 1,
+        ui.tr("ui.pf.status"): status,
+        ui.tr("ui.prob.labeled"): 100 * rows["p_labeled"],
+        ui.tr("ui.prob.success"): 100 * rows["p_success"],
+        ui.tr("ui.prob.funded"): 100 * rows["p_funded"],
+        ui.tr("input.filiere"): ui.code_axis(rows, "filiere"),
+        ui.tr("input.funding_window"): ui.code_axis(rows, "funding_window"),
+    })
+    percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100)
+    st.dataframe(table, hide_index=True, column_config={ui.tr(f"ui.prob.{k}"): percent
+                                                        for k in ("labeled", "success", "funded")})
 
 
 def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
@@ -80,11 +99,11 @@ def _distribution_chart(ok: pd.DataFrame, target: str) -> alt.Chart:
 def _take(name: str, token: str, read) -> None:
     try:
         raw = read()
-        scored, summary = _score(raw)
+        scored, summary, issues = _score(raw)
     except SchemaError as exc:
         st.session_state[RESULT] = {"name": name, "token": token, "error": str(exc)}
         return
-    st.session_state[RESULT] = {"name": name, "token": token, "frame": scored, "summary": summary}
+    st.session_state[RESULT] = {"name": name, "token": token, "frame": scored, "summary": summary, "issues": issues}
 
 
 # --------------------------------------------------------------------------- page
@@ -111,19 +130,19 @@ if "error" in current:
              icon=":material/error:")
     st.stop()
 
-scored, ok = current["frame"], current["summary"]
-bad = scored[scored["status"] != "ok"]
+scored, rows = current["frame"], current["summary"]
+ok = rows[rows["ok"]]
+n_bad = len(rows) - len(ok)
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(ui.tr("ui.pf.rows"), len(scored))
-c2.metric(ui.tr("ui.pf.valid"), len(ok))
-c3.metric(ui.tr("ui.pf.invalid"), len(bad))
-c4.metric(ui.tr("ui.pf.expected"), f"{ok['p_success'].sum():.1f}")
+c1.metric(ui.tr("ui.pf.rows"), formatting.number(len(rows), ui.lang()))
+c2.metric(ui.tr("ui.pf.valid"), formatting.number(len(ok), ui.lang()))
+c3.metric(ui.tr("ui.pf.invalid"), formatting.number(n_bad, ui.lang()))
+c4.metric(ui.tr("ui.pf.expected"), formatting.number(ok["p_success"].sum(), ui.lang(), 1))
 
-if len(bad):
-    st.subheader(ui.tr("ui.pf.bad_rows", n=len(bad)))
+if n_bad:
+    st.subheader(ui.tr("ui.pf.bad_rows", n=n_bad))
     st.caption(ui.tr("ui.pf.bad_rows_help"))
-    st.dataframe(pd.DataFrame({ui.tr("ui.col.row"): bad.index + 1, ui.tr("ui.col.problem"): bad["error"]}),
-                 hide_index=True)
+    st.dataframe(ui.issues_frame(current["issues"]), hide_index=True)
 
 if len(ok):
     st.subheader(ui.tr("ui.pf.expected_title"))
@@ -135,6 +154,6 @@ if len(ok):
     st.altair_chart(_distribution_chart(ok, target), width="stretch")
 
 st.subheader(ui.tr("ui.pf.table"))
-st.dataframe(scored, hide_index=True, column_config={
-    k: st.column_config.NumberColumn(format="percent") for k in ("p_labeled", "p_funded", "p_success")})
+st.caption(ui.tr("ui.pf.table_help"))
+_results_table(rows)
 ui.download_table(scored, f"{Path(current['name']).stem}_scored", FORMATS, key="pf.download")

@@ -13,6 +13,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from scoring import display
 from scoring.i18n import code_label
 from scoring.rubric import rubric, score_table
 from scoring.schema import CRITERIA, FIELD_BY_NAME, MIN_YEAR, NOT_APPLICABLE, SchemaError, from_json, load_json_dossiers
@@ -123,10 +124,11 @@ def _context_widget(name: str) -> None:
         st.selectbox(_label(name), list(codes), index=None, format_func=codes.get,
                      placeholder=ui.tr("ui.form.choose"), **common)
     elif f.kind == "int":
-        st.number_input(_label(name), min_value=int(f.lo), max_value=int(form.max_value(f, dt.date.today())),
-                        value=None, step=1, placeholder=ui.tr("ui.form.number"), **common)
+        # No bounds on the widget: it would keep showing an out-of-range "12" while sending nothing, and the
+        # validator would call the field absent. Unbounded, the value reaches the validator, which names the range.
+        st.number_input(_label(name), value=None, step=1, placeholder=ui.tr("ui.form.number"), **common)
     elif f.kind == "float":
-        st.number_input(_label(name), min_value=f.lo, max_value=f.hi, value=None, step=10_000.0, format="%.0f",
+        st.number_input(_label(name), value=None, step=10_000.0, format="%.0f",
                         placeholder=ui.tr("ui.form.euros"), **common)
     elif f.kind == "date":
         st.date_input(_label(name), value=None, min_value=dt.date(MIN_YEAR, 1, 1), max_value=dt.date.today(),
@@ -156,14 +158,14 @@ def _criterion_step(criterion: str, issues: dict, doc_flat: dict) -> None:
     st.caption(ui.tr("ui.sa.rubric_rule"))
     for q in rubric()[criterion]:
         answers = ui.labels(q.answers + ((NOT_APPLICABLE,) if q.na_allowed else ()),
-                            lambda a: shaping.answer_label(q.id, a, ui.lang()))
+                            lambda a: display.answer_label(q.id, a, ui.lang()))
         st.radio(ui.tr(f"rubric.{q.id}"), list(answers), index=None, key=form.key(FIELD_BY_NAME[q.id]),
                  format_func=answers.get, persist_state="session")
         _inline(q.id, issues, True, doc_flat)
     table = score_table(pd.DataFrame([doc_flat]).reindex(columns=[q.id for q in rubric()[criterion]]))
     j = CRITERIA.index(criterion)
     score = table.score[0, j]
-    st.info(ui.tr("ui.sa.live_score", score="—" if pd.isna(score) else f"{score:g}/5",
+    st.info(ui.tr("ui.sa.live_score", score=shaping.score(None if pd.isna(score) else score, ui.lang()),
                   source=ui.tr(f"source.{table.source[0, j]}")), icon=":material/calculate:")
 
 

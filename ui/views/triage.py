@@ -14,6 +14,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
+from scoring import display
 from scoring.rubric import rubric
 from scoring.schema import CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame
 from scoring.synthetic import generate
@@ -95,11 +96,10 @@ def _anchors(criterion: str, doc: dict, result: dict) -> str:
     """The rubric's anchors for one criterion: its score, the dossier's answers, the scale."""
     crit = next(c for c in result["criteria"] if c["criterion"] == criterion)
     answers = doc.get("answers", {})
-    lines = [ui.tr("ui.triage.rubric_score", score="—" if crit["rubric_score"] is None else
-                   f"{crit['rubric_score']:g}/5")]
+    lines = [ui.tr("ui.triage.rubric_score", score=shaping.score(crit["rubric_score"], ui.lang()))]
     for q in rubric()[criterion]:
         a = answers.get(q.id)
-        shown = shaping.answer_label(q.id, a, ui.lang()) if a else ui.tr("ui.triage.unanswered")
+        shown = display.answer_label(q.id, a, ui.lang()) if a else ui.tr("ui.triage.unanswered")
         ladder = " < ".join(ui.tr(f"rubric.{q.id}.{x}") for x in q.answers)
         lines.append(f"- **{ui.tr(f'rubric.{q.id}')}** {shown}  \n  _{ladder}_")
     lines.append(ui.tr("ui.triage.scale"))
@@ -115,8 +115,7 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         st.markdown(f"**{ui.tr('ui.triage.expert_scores')}**")
         st.caption(ui.tr("ui.triage.expert_help"))
         for c in result["criteria"]:
-            placeholder = ui.tr("ui.triage.keep_rubric", score="—" if c["rubric_score"] is None else
-                                f"{c['rubric_score']:g}")
+            placeholder = ui.tr("ui.triage.keep_rubric", score=shaping.score(c["rubric_score"], ui.lang()))
             st.number_input(c["label"], min_value=SCALE[0], max_value=SCALE[1], value=None, step=0.5,
                             key=_score_key(i, c["criterion"]), placeholder=placeholder, format="%.1f",
                             help=_anchors(c["criterion"], doc, result), persist_state="session")
