@@ -19,20 +19,26 @@ of those few terms: one (n, 6) x (6, windows) product per model.
 Worker processes (one per core) read, parse, score and render the chunks;
 the parent only finds where runs of rows start and end in a CSV file (the
 bytes themselves never cross a pipe) and appends the rendered runs in
-order. The output depends on the input, the model, the chunk size and the
+order. That fast scanner reads `,`-separated UTF-8 with LF or CRLF ends;
+any other file, and any file it cannot decide (a stray quote, a short or
+blank row, a byte that is not UTF-8), is read by `scoring.io`'s reader,
+streamed chunk by chunk, so batch reads every file `validate` reads, with
+the same rows and values. A `dossier_id` on rows of different chunks is
+found when every chunk is done; the file is then scored again with those
+ids known, so that each of their rows is flagged as `validate` flags it. The output depends on the input, the model, the chunk size and the
 day only (validation refuses future years and dates), never on the number
 of workers or on timing.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import ctypes
 import datetime as dt
 import io
 import multiprocessing
 import os
-import re
 import signal
 import sys
 import threading
@@ -40,7 +46,7 @@ import time
 import zipfile
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -54,10 +60,12 @@ from scipy.special import expit
 
 from scoring.explain import contributions
 from scoring.features import INPUTS
-from scoring.io import FORMULA_PREFIXES
+from scoring import dialect
+from scoring import io as files
+from scoring.io import FORMULA_PREFIXES, PLAIN_NUMBER
 from scoring.reference import RULES, eligibility_codes
 from scoring.rubric import score_table
-from scoring.schema import CRITERIA, SchemaError, code_index, codes, validate_frame
+from scoring.schema import CRITERIA, SchemaError, canonical_columns, code_index, codes, validate_frame
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
 CHUNK_ROWS = 20_000  # per-chunk costs paid 50 times per million rows; a worker's working set ~100 MB
@@ -73,7 +81,6 @@ N_REASONS = 3
 _TEXT_COLUMNS = {"status", "error", "best_window"} | {f"reason_{k}" for k in range(1, N_REASONS + 1)}
 _FORMULA_BYTE = np.zeros(256, bool)  # per first byte of a cell: a formula prefix (each is one ASCII byte)
 _FORMULA_BYTE[np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)] = True
-_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # "-5" is data to a spreadsheet, not a formula
 
 
 def output_columns(explain: bool = False) -> tuple[str, ...]:
@@ -100,14 +107,20 @@ def score_frame(raw: pd.DataFrame, bundle, explain: bool = False, *, first_row: 
     the 1-based number of raw's first row in its file, for those reasons.
     Raises SchemaError when a required column is absent.
     """
-    out = _score_columns(raw, bundle.model, explain, first_row, today)
+    out, _ = _score_columns(raw, bundle.model, explain, first_row, today)
     kept = raw.drop(columns=[c for c in raw.columns if c in out])  # a re-scored output gets fresh results
     return pd.concat([kept, pd.DataFrame(out, index=raw.index)], axis=1)
 
 
-def _score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, today: dt.date | None
-                   ) -> dict[str, np.ndarray]:
-    v = validate_frame(raw, first_row=first_row, today=today)
+def _score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, today: dt.date | None,
+                   repeated: dict[int, tuple[int, ...]] | None = None) -> tuple[dict[str, np.ndarray], pd.Series]:
+    """The batch columns of `raw`, and the hashes of its dossier ids (see `_id_hashes`)."""
+    ids = _ids(raw)
+    hashes = _id_hashes(ids)
+    known = None
+    if repeated is not None:  # ids found on several rows of the file: this chunk's, each with all its rows
+        known = {ids.iat[row]: repeated[h] for row, h in hashes[hashes.isin(list(repeated))].items()}
+    v = validate_frame(raw, first_row=first_row, today=today, repeated=known)
     ok = v.ok
     reasons = v.reasons()
     reasons[ok] = None
@@ -120,7 +133,23 @@ def _score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, toda
         if name in scored:
             col[ok] = scored[name]
         out[name] = col
-    return out
+    return out, hashes
+
+
+def _ids(raw: pd.DataFrame) -> pd.Series:
+    """The dossier ids of a raw chunk as the validator reads them (trimmed text), None where missing."""
+    col = next((c for c, name in canonical_columns(raw.columns).items() if name == "dossier_id"), None)
+    if col is None:
+        return pd.Series([None] * len(raw), dtype=object)
+    s = raw[col].reset_index(drop=True)
+    return s.str.strip() if pd.api.types.is_string_dtype(s.dtype) else s.map(
+        lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def _id_hashes(ids: pd.Series) -> pd.Series:
+    """Per row (the index), a 64-bit hash of its dossier id, missing ids left out: what the parent compares."""
+    ids = ids[(ids.notna() & (ids != "")).to_numpy(bool)]
+    return pd.util.hash_pandas_object(ids.astype(object), index=False)
 
 
 def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndarray]:
@@ -203,6 +232,7 @@ class Summary:
     errors: int
     seconds: float
     output: str
+    read_as: str = ""
 
     @property
     def rows_per_s(self) -> float:
@@ -215,7 +245,7 @@ class Summary:
 
 def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
               chunk_rows: int | None = None, progress: Callable[[int, int | None], None] | None = None,
-              workers: int | None = None) -> Summary:
+              workers: int | None = None, read: files.ReadOptions | None = None) -> Summary:
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
     `progress(rows_done, rows_total_or_None)` is called after each chunk.
@@ -225,7 +255,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     failed or interrupted run never leaves half a file (a killed one leaves the
     temporary file, which the next run to the same output replaces or removes);
     on any exception the workers are killed at once. Raises SchemaError for a file-level
-    problem (unreadable, empty, a required column missing).
+    problem (unreadable, empty, a required column missing, the output not writable).
+    `read` forces what `scoring.io` would otherwise detect (separator, encoding, decimal mark, sheet).
     """
     start = time.perf_counter()
     src, dst = Path(input_path), Path(output_path)
@@ -237,22 +268,58 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     if dst.exists() and dst.resolve() == src.resolve():
         raise SchemaError(f"{dst}: the output would overwrite the input; choose another file")
     tmp = dst.with_name(f".{dst.name}.partial")  # or a killed run's leftover: this run replaces or removes it
-    done = errors = 0
+    read = read or files.ReadOptions()
+    chunk_rows = chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS)
+    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower())
     try:
-        reader = _open_reader(src, chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS))
-        plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), reader.schema)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or _cores()) as scorer:
-            for rows, (payload, n_errors) in scorer.map(reader.jobs()):
-                writer.write(payload)
-                done += rows
-                errors += n_errors
-                if progress:
-                    progress(done, reader.total)
+        try:
+            reader = _open_reader(src, chunk_rows, read)
+            done, errors, repeated = _score_file(reader, plan, tmp, workers, progress)
+        except _Undecided:  # the scanner met what it cannot decide: the reference reader, streamed, decides
+            reader = _stream_reader(src, chunk_rows, read)
+            done, errors, repeated = _score_file(reader, plan, tmp, workers, progress)
+        if repeated:
+            done, errors, _ = _score_file(reader, replace(plan, repeated=repeated), tmp, workers, progress)
         os.replace(tmp, dst)
+    except OSError as exc:  # reading errors are SchemaErrors by now: this is the output
+        raise files.write_error(dst, exc) from None
     finally:
         tmp.unlink(missing_ok=True)
-    return Summary(done, errors, time.perf_counter() - start, str(dst))
+    return Summary(done, errors, time.perf_counter() - start, str(dst), reader.read_as)
+
+
+def _score_file(reader: "_Reader", plan: "_Plan", tmp: Path, workers: int | None,
+                progress: Callable[[int, int | None], None] | None) -> tuple[int, int, dict[int, tuple[int, ...]]]:
+    """Score every job of `reader` into `tmp`: (rows, rows in error, {id hash: rows} of ids on rows of
+    different chunks, which the chunks could not flag)."""
+    plan = replace(plan, schema=reader.schema)
+    done = errors = 0
+    hashes: list[pd.Series] = []
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or _cores()) as scorer:
+        for job, (payload, n_errors, ids) in scorer.map(reader.jobs()):
+            writer.write(payload)
+            hashes.append(pd.Series(ids.index.to_numpy() + job.first_row, index=ids.to_numpy()))
+            done += job.rows
+            errors += n_errors
+            if progress:
+                progress(done, reader.total)
+    return done, errors, {} if plan.repeated else _across_chunks(hashes)
+
+
+def _across_chunks(per_chunk: list[pd.Series]) -> dict[int, tuple[int, ...]]:
+    """{id hash: its rows} for the ids found on several rows, when some of those rows lie in different chunks."""
+    if len(per_chunk) < 2:
+        return {}
+    rows = pd.concat(per_chunk)
+    dup = rows.index.duplicated(keep=False)
+    if not dup.any():
+        return {}
+    chunk = np.repeat(np.arange(len(per_chunk)), [len(s) for s in per_chunk])[dup]
+    groups = pd.DataFrame({"row": rows.to_numpy()[dup], "chunk": chunk}, index=rows.index[dup]).groupby(level=0)
+    if (groups["chunk"].nunique() < 2).all():
+        return {}  # every repeat lies within a chunk, which flagged it already
+    return {int(h): tuple(int(r) for r in sorted(g)) for h, g in groups["row"]}
 
 
 def _cores() -> int:
@@ -269,10 +336,13 @@ class _Plan:
     today: dt.date  # once per run: a batch running past midnight validates every row against one day
     source: Path
     sink: str
-    schema: pa.Schema  # of the input rows as Arrow
+    schema: pa.Schema | None = None  # of the input rows as Arrow, once the file's header is read
+    repeated: dict[int, tuple[int, ...]] | None = None  # {id hash: rows} of the ids on several rows, once known
 
     def __post_init__(self) -> None:
-        header = _score_columns(pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today)
+        if self.schema is None:
+            return
+        header, _ = _score_columns(pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today)
         self.kept = [i for i, name in enumerate(self.schema.names) if name not in header]
         self.outputs = output_schema(self.explain)
         self.output = pa.schema([self.schema.field(i) for i in self.kept] + list(self.outputs))
@@ -289,11 +359,12 @@ class _Job:
     cells: pd.DataFrame | None = None
 
 
-def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int]:
-    """Parse, validate, score and render one chunk: (what the writer appends, rows in error)."""
+def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int, pd.Series]:
+    """Parse, validate, score and render one chunk: (what the writer appends, rows in error, id hashes)."""
     table = _parse_job(plan, job)
-    raw = job.cells if job.cells is not None else table.to_pandas()
-    out = _score_columns(raw, plan.model, plan.explain, job.first_row, plan.today)
+    raw = job.cells if job.cells is not None else files.text_fields(table.to_pandas()) if job.ipc is not None \
+        else table.to_pandas()
+    out, ids = _score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated)
     outputs = pa.table([pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs],
                        schema=plan.outputs)
     n_errors = int((out["status"] == "error").sum())
@@ -301,14 +372,14 @@ def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int]:
         cells = [table.column(i).to_pylist() for i in plan.kept] if table is not None else \
             [job.cells.iloc[:, i].tolist() for i in plan.kept]
         cols = cells + [col.to_pylist() for col in outputs.columns]
-        return [[_safe_cell(v) for v in row] for row in zip(*cols)], n_errors
+        return [[_safe_cell(v) for v in row] for row in zip(*cols)], n_errors, ids
     if table is None:  # worksheet cells have no column type: CSV and Parquet get their text
         table = pa.table([pa.array([None if v is None else str(v) for v in job.cells[c]], pa.large_string())
                           for c in job.cells.columns], schema=plan.schema)
     full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
     if plan.sink == ".csv":
-        return _csv_bytes(_neutralise(full)), n_errors
-    return _to_ipc(full), n_errors
+        return _csv_bytes(_neutralise(full)), n_errors, ids
+    return _to_ipc(full), n_errors, ids
 
 
 def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
@@ -316,23 +387,47 @@ def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
         return pa.ipc.open_stream(job.ipc).read_all()
     if job.span is None:
         return None
-    with open(plan.source, "rb") as fh:  # read here, not sent by the parent: the bytes cross no pipe
-        fh.seek(job.span[0])
-        data = fh.read(job.span[1])
-    where = f"{plan.source}: rows {job.first_row}-{job.first_row + job.rows - 1}"
+    try:
+        with open(plan.source, "rb") as fh:  # read here, not sent by the parent: the bytes cross no pipe
+            fh.seek(job.span[0])
+            data = fh.read(job.span[1])
+    except OSError as exc:
+        raise SchemaError(f"{plan.source}: cannot be read ({exc.strerror or exc})") from None
+    where = f"rows {job.first_row}-{job.first_row + job.rows - 1}"
     try:  # Python checks UTF-8 several times faster than Arrow's converter
         data.decode("utf-8")
     except UnicodeDecodeError:
-        raise SchemaError(f"{where}: not UTF-8 text; save the file as CSV UTF-8") from None
+        raise _Undecided(f"{where}: not UTF-8") from None
     try:
         table = pcsv.read_csv(pa.py_buffer(data), read_options=pcsv.ReadOptions(
             column_names=plan.schema.names, use_threads=False, block_size=len(data) + 1),
             parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=_as_text(plan.schema.names))
     except pa.ArrowInvalid as exc:
-        raise SchemaError(f"{where}: {_first_line(exc)}") from None
+        raise _Undecided(f"{where}: {_first_line(exc)}") from None
     if table.num_rows != job.rows:
-        raise SchemaError(f"{where} could not be told apart; end lines with \\n or \\r\\n and close every quoted value")
+        raise _Undecided(f"{where}: {table.num_rows} rows parsed where the scanner saw {job.rows}")
+    if _has_blank_row(table):
+        raise _Undecided(f"{where}: a row of blank cells, which the reference reader leaves out")
     return table
+
+
+class _Undecided(Exception):
+    """The fast CSV scanner cannot tell the file's rows as the reference reader does: that reader takes over."""
+
+
+def _has_blank_row(table: pa.Table) -> bool:
+    """Whether some row's cells are all empty or white space (only rows blank in the first column can be)."""
+    def blank(col: pa.ChunkedArray) -> pa.ChunkedArray:
+        return pc.equal(pc.utf8_trim_whitespace(col), "").fill_null(True)
+
+    if not table.num_columns:
+        return False
+    rows = blank(table.column(0))
+    if not pc.any(rows).as_py():
+        return False
+    for col in table.columns[1:]:
+        rows = pc.and_(rows, blank(col))
+    return bool(pc.any(rows).as_py())
 
 
 def _as_text(names: list[str]) -> pcsv.ConvertOptions:
@@ -408,7 +503,7 @@ def _reuse_freed_memory() -> None:
     libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
 
 
-def _worker_job(job: _Job) -> tuple[bytes | list, int]:
+def _worker_job(job: _Job) -> tuple[bytes | list, int, pd.Series]:
     return _run_job(_worker_plan[0], job)
 
 
@@ -448,21 +543,21 @@ class _Scorer:
         if self.limits:
             self.limits.restore_original_limits()
 
-    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[int, tuple[bytes | list, int]]]:
-        """(rows, what `_run_job` returned) per job, in input order."""
+    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, tuple[bytes | list, int, pd.Series]]]:
+        """(the job's place: first row and rows, what `_run_job` returned) per job, in input order."""
         if self.pool is None:
             for job in jobs:
-                yield job.rows, _run_job(self.plan, job)
+                yield _Job(job.first_row, job.rows), _run_job(self.plan, job)
             return
         pending: deque = deque()
         for job in jobs:
-            pending.append((job.rows, self.pool.submit(_worker_job, job)))
+            pending.append((_Job(job.first_row, job.rows), self.pool.submit(_worker_job, job)))
             if len(pending) > self.workers:  # one job queued per worker: busy workers, flat memory
-                rows, fut = pending.popleft()
-                yield rows, fut.result()
+                place, fut = pending.popleft()
+                yield place, fut.result()
         while pending:
-            rows, fut = pending.popleft()
-            yield rows, fut.result()
+            place, fut = pending.popleft()
+            yield place, fut.result()
 
 
 # --------------------------------------------------------------------------- readers
@@ -472,38 +567,85 @@ class _Reader:
     schema: pa.Schema  # of the rows as Arrow; worksheet columns as text
     total: int | None  # rows, when the file says so up front
     jobs: Callable[[], Iterator[_Job]]
+    read_as: str = ""
 
 
-def _open_reader(path: Path, chunk_rows: int) -> _Reader:
+def _open_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> _Reader:
+    """The fast reader of a file (raises _Undecided for a CSV its scanner does not read)."""
     kind = path.suffix.lower()
-    if path.stat().st_size == 0:
-        raise SchemaError(f"{path}: the file is empty; a batch file needs at least its header row")
     try:
+        if path.stat().st_size == 0:
+            raise SchemaError(f"{path}: the file is empty; a batch file needs at least its header row")
         if kind == ".csv":
-            return _csv_reader(path, chunk_rows)
+            return _csv_reader(path, chunk_rows, read)
         if kind == ".parquet":
             return _parquet_reader(path, chunk_rows)
-        return _xlsx_reader(path, chunk_rows)
-    except (pa.ArrowInvalid, OSError, zipfile.BadZipFile, KeyError) as exc:
+        table = files.read_file(path, read)  # a workbook is bounded (scoring.io's limits): read whole, every row
+        return _frame_reader(lambda: iter([table.frame]), table.frame, len(table.frame), table.read_as, chunk_rows)
+    except SchemaError as exc:
+        raise SchemaError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+    except (pa.ArrowInvalid, OSError) as exc:
         raise SchemaError(f"{path}: cannot be read as {kind[1:].upper()} ({_first_line(exc)})") from None
+
+
+def _stream_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> _Reader:
+    """`scoring.io`'s CSV reader, streamed: what `validate` reads, chunk by chunk."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+        if not read.encoding:
+            read = replace(read, encoding=dialect.file_encoding(path, head))
+        d = files.detect_csv(head, read, whole=False)
+        first = next(files.csv_frames(path, d, chunk_rows))
+    except (dialect.DialectError, SchemaError) as exc:
+        raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return _frame_reader(lambda: files.csv_frames(path, d, chunk_rows), first, None, d.describe(), chunk_rows)
+
+
+def _frame_reader(frames: Callable[[], Iterator[pd.DataFrame]], first: pd.DataFrame, total: int | None,
+                  read_as: str, chunk_rows: int) -> _Reader:
+    """Jobs of worksheet cells from frames of rows (a workbook, or a CSV read by the reference reader)."""
+    names = [str(c) for c in first.columns]
+
+    def jobs() -> Iterator[_Job]:
+        at = 1
+        for frame in frames():
+            for k in range(0, len(frame), chunk_rows):
+                part = frame.iloc[k:k + chunk_rows].astype(object)
+                part = part.where(part.notna(), None).reset_index(drop=True)
+                yield _Job(at, len(part), cells=part)
+                at += len(part)
+
+    return _Reader(pa.schema([(n, pa.large_string()) for n in names]), total, jobs, read_as)
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _csv_reader(path: Path, chunk_rows: int) -> _Reader:
+def _csv_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> _Reader:
     # the header is read here, the rows by the workers: the parent never holds parsed rows
+    with open(path, "rb") as fh:
+        sample = fh.read(1 << 16)
+    try:
+        d = files.detect_csv(sample, read, whole=False)
+    except dialect.DialectError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
+    if not d.plain or not sample.removeprefix(codecs.BOM_UTF8).split(b"\n", 1)[0].strip():
+        raise _Undecided("not a file the scanner reads")  # another dialect, or a blank first line
     records = _Records(path)
     with open(path, "rb") as fh:
         while not len(records.ends) and records.feed(fh.read(1 << 16)):
             pass
     head = records.data[:records.ends[0]] if len(records.ends) else records.data
     try:
-        names = next(csv.reader(io.StringIO(head.decode("utf-8-sig"))), [])
+        names = files.header_names(next(csv.reader(io.StringIO(head.decode("utf-8-sig"))), []))
     except UnicodeDecodeError:
-        raise SchemaError(f"{path}: not UTF-8 text; save the file as CSV UTF-8") from None
-    return _Reader(pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows))
+        raise _Undecided("a header that is not UTF-8") from None
+    return _Reader(pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows),
+                   d.describe())
 
 
 class _Records:
@@ -526,8 +668,7 @@ class _Records:
         self.quoted = quoted
         self.data += more
         if len(self.data) - (self.ends[-1] + 1 if len(self.ends) else 0) > MAX_RECORD_BYTES:
-            raise SchemaError(f"{self.path}: a row longer than {MAX_RECORD_BYTES >> 20} MB; "
-                              "a quoted value is probably never closed")
+            raise _Undecided(f"a row longer than {MAX_RECORD_BYTES >> 20} MB: a quote the scanner misread?")
         return bool(more)
 
     def drop(self, n: int) -> None:
@@ -588,7 +729,7 @@ def _csv_jobs(path: Path, chunk_rows: int) -> Iterator[_Job]:
         records.feed(b"\n")  # the last row may lack its newline (a span may then reach one byte past the end)
     yield from runs(final=True)
     if records.data.strip():
-        raise SchemaError(f"{path}: from row {first} on, a quoted value is never closed")
+        raise _Undecided(f"from row {first} on, a quoted value is never closed")
 
 
 def _parquet_reader(path: Path, chunk_rows: int) -> _Reader:
@@ -613,46 +754,6 @@ def _parquet_reader(path: Path, chunk_rows: int) -> _Reader:
     return _Reader(pf.schema_arrow, pf.metadata.num_rows, jobs)
 
 
-def _xlsx_reader(path: Path, chunk_rows: int) -> _Reader:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    ws = wb.worksheets[0]
-    cells = list(next(ws.iter_rows(max_row=1, values_only=True), None) or ())
-    while cells and cells[-1] is None:
-        cells.pop()
-    if not cells:
-        raise SchemaError(f"{path}: the first worksheet has no header row")
-    names = [str(h).strip() if h is not None else f"Unnamed: {i}" for i, h in enumerate(cells)]
-    width = len(names)
-
-    def frame(rows: list[tuple]) -> pd.DataFrame:
-        return pd.DataFrame(rows, columns=names, dtype=object)
-
-    def jobs() -> Iterator[_Job]:
-        rows: list[tuple] = []
-        blank = 0  # empty rows are held back: trailing ones are formatting, not dossiers
-        first = 1
-        try:
-            for row in ws.iter_rows(min_row=2, values_only=True):
-                row = tuple(row[:width]) + (None,) * (width - len(row))
-                if all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
-                    blank += 1
-                    continue
-                rows.extend([(None,) * width] * blank + [row])
-                blank = 0
-                while len(rows) >= chunk_rows:
-                    yield _Job(first, chunk_rows, cells=frame(rows[:chunk_rows]))
-                    first += chunk_rows
-                    rows = rows[chunk_rows:]
-            if rows:
-                yield _Job(first, len(rows), cells=frame(rows))
-        finally:
-            wb.close()
-
-    return _Reader(pa.schema([(n, pa.large_string()) for n in names]), max((ws.max_row or 1) - 1, 0), jobs)
-
-
 # --------------------------------------------------------------------------- writers
 
 def _neutralise(table: pa.Table) -> pa.Table:
@@ -662,7 +763,7 @@ def _neutralise(table: pa.Table) -> pa.Table:
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             risky = _starts_with_formula(col)
             if risky.any():
-                risky &= ~pc.match_substring_regex(col, _PLAIN_NUMBER).fill_null(False).to_numpy(zero_copy_only=False)
+                risky &= ~pc.match_substring_regex(col, PLAIN_NUMBER).fill_null(False).to_numpy(zero_copy_only=False)
                 quote, empty = pa.scalar("'", col.type), pa.scalar("", col.type)
                 col = pc.if_else(pa.array(risky), pc.binary_join_element_wise(quote, col, empty), col)
         cols.append(col)
@@ -701,9 +802,9 @@ def _starts_with_formula(col: pa.ChunkedArray) -> np.ndarray:
 
 
 def _safe_cell(v: Any) -> Any:
-    """One worksheet cell: `_neutralise`'s rule, and no NaN (a workbook cannot hold one)."""
+    """One worksheet cell: the formula rule (`scoring.io.safe_text`), and no NaN (a workbook cannot hold one)."""
     if isinstance(v, str):
-        return "'" + v if v.startswith(FORMULA_PREFIXES) and not re.match(_PLAIN_NUMBER, v) else v
+        return files.safe_text(v)
     if isinstance(v, float) and v != v:
         return None
     return v
@@ -727,7 +828,8 @@ class _CsvWriter(_Writer):
     def __init__(self, path: Path, plan: _Plan):
         super().__init__(path, plan)
         self.out = open(path, "wb")
-        pcsv.write_csv(plan.output.empty_table(), self.out)
+        # the header under the formula rule too: a column named "=HYPERLINK(...)" is text, not a live formula
+        pcsv.write_csv(pa.schema([(files.safe_text(f.name), f.type) for f in plan.output]).empty_table(), self.out)
 
     def write(self, payload: bytes) -> None:
         self.out.write(payload)
@@ -779,7 +881,7 @@ class _XlsxWriter(_Writer):
         self.book = openpyxl.Workbook(write_only=True)
         self.book.properties.created = self.book.properties.modified = _FixedTimeZip.DATE_TIME  # not the run's time
         self.sheet = self.book.create_sheet("scores")
-        self.sheet.append(plan.output.names)
+        self.sheet.append([files.safe_text(n) for n in plan.output.names])
         self.rows = 1
 
     def write(self, payload: list) -> None:

@@ -2,18 +2,19 @@
 
 Each command parses its options, calls one library function and prints its
 result; exit code 1 when the input had errors (bad rows, failed figures),
-2 for usage errors (click's convention).
+2 for usage errors (click's convention) and for a file that cannot be used
+at all (unreadable, not a table, a required column missing, unwritable).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
 from scoring import io, schema
+from scoring.cli_files import UnusableFile, read_options
 
 
 def _echo_json(obj) -> None:
@@ -21,7 +22,18 @@ def _echo_json(obj) -> None:
 
 
 def _fail(message: str) -> None:
-    raise click.ClickException(message)
+    raise UnusableFile(message)
+
+
+def _read(file: str, read: io.ReadOptions, announce: bool = True) -> io.Table:
+    """The file through the one reader; how it was read goes to stderr (a JSON report holds it instead)."""
+    try:
+        table = io.read_file(file, read)
+    except schema.SchemaError as exc:
+        _fail(str(exc))
+    if announce:
+        click.echo(f"{file}: {table.read_as}", err=True)
+    return table
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,15 +62,17 @@ LANG = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", sho
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @LANG
-def validate_cmd(file: str, as_json: bool, lang: str) -> None:
+@read_options
+def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> None:
     """Validate a CSV, XLSX, Parquet or JSON file of dossiers; every bad row is reported."""
     try:
-        v = schema.validate_frame(io.read_table(file))
+        table = _read(file, read, announce=not as_json)
+        v = schema.validate_frame(table.frame)
     except schema.SchemaError as exc:
         _fail(f"{file}: {exc}")
     n_bad = int((~v.ok).sum())
     if as_json:
-        _echo_json({"rows": len(v.ok), "valid": int(v.ok.sum()), "invalid": n_bad,
+        _echo_json({"read_as": table.read_as, "rows": len(v.ok), "valid": int(v.ok.sum()), "invalid": n_bad,
                     "issues": [i.as_dict(lang) for i in v.issues]})
     else:
         for issue in v.issues:
@@ -81,7 +95,10 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None
         synthetic.save_offsets(synthetic.calibrate())
         click.echo(f"fitted offsets saved to {synthetic.PARAMS_PATH}")
     if out:
-        io.write_table(synthetic.generate(rows, seed), out)
+        try:
+            io.write_table(synthetic.generate(rows, seed), out)
+        except schema.SchemaError as exc:
+            _fail(str(exc))
         click.echo(f"wrote {rows} synthetic dossiers (seed {seed}) to {out}")
     elif not calibrate:
         _fail("give --out FILE (and/or --calibrate)")
@@ -137,7 +154,9 @@ def train_cmd(data: str, out: str, seed: int) -> None:
     try:
         bundle, report = train(data, out, seed=seed)
     except (schema.SchemaError, ValueError) as exc:
-        _fail(f"{data}: {exc}")
+        _fail(str(exc) if str(exc).startswith(data) else f"{data}: {exc}")
+    except OSError as exc:
+        _fail(str(io.write_error(out, exc)))
     bad = sorted({i.row for i in report.bad_rows})
     click.echo(f"{data}: {report.rows_read} rows read, {report.rows_used} used for training")
     if bad:
@@ -178,29 +197,45 @@ def evaluate_cmd(data: str, model_dir: str | None, as_json: bool) -> None:
 
 
 @cli.command("score")
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @LANG
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
-def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None) -> None:
-    """Score and explain one dossier (JSON) or a list of dossiers."""
+@read_options
+def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None, read: io.ReadOptions) -> None:
+    """Score and explain one dossier (JSON) or a list of dossiers (JSON, or the rows of a CSV, XLSX, Parquet)."""
     from scoring.explain import InvalidDossiers, explain
     from scoring.textreport import render
 
     bundle = _load_bundle(model_dir)
     try:
-        docs, was_list = schema.load_json_dossiers(Path(file).read_text(encoding="utf-8"))
+        if io.suffix(file) == ".json":
+            docs, was_list = schema.load_json_dossiers(io.read_json_text(file))
+        else:
+            docs, was_list = _table_dossiers(_read(file, read, announce=not as_json).frame), True
         results = explain(docs, bundle, lang)
     except schema.SchemaError as exc:
-        _fail(f"{file}: {exc}")
+        _fail(str(exc) if str(exc).startswith(file) else f"{file}: {exc}")
     except InvalidDossiers as exc:
         for issue in exc.issues:
             click.echo(issue.message(lang), err=True)
-        _fail(f"{file}: {len({i.row for i in exc.issues})} invalid dossier(s); fix the fields above")
+        click.echo(f"Error: {file}: {len({i.row for i in exc.issues})} invalid dossier(s); fix the fields above",
+                   err=True)
+        sys.exit(1)
     if as_json:
         _echo_json(results if was_list else results[0])
     else:
         click.echo("\n\n".join(render(r, lang, bundle.card) for r in results))
+
+
+def _table_dossiers(frame) -> list[dict]:
+    """A table's rows as dossiers; a bad row stops the command with every issue (as for a JSON list)."""
+    from scoring.explain import InvalidDossiers
+
+    v = schema.validate_frame(frame)
+    if v.issues:
+        raise InvalidDossiers(v.issues)
+    return [schema.to_json(r) for r in v.frame.to_dict("records")]
 
 
 @cli.command("bench")

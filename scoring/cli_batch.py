@@ -10,6 +10,8 @@ from typing import Iterator
 
 import click
 
+from scoring.cli_files import UnusableFile, read_options
+
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -58,8 +60,10 @@ def _interruptible() -> Iterator[None]:
 @click.option("--explain", is_flag=True, help="Add the exact contributions and the top three reasons.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
               help="Model directory written by `cep-scoring train`  [default: models/default].")
-def batch_cmd(input_path: str, output_path: str, explain: bool, model_dir: str) -> None:
-    """Score every row of a portfolio file; exit 1 when some rows are in error (their reason is in the file).
+@read_options
+def batch_cmd(input_path: str, output_path: str, explain: bool, model_dir: str, read) -> None:
+    """Score every row of a portfolio file; exit 1 when some rows are in error (their reason is in the file),
+    2 when the input cannot be read or the output written.
 
     SIGINT or SIGTERM stops the batch with nothing written: exit 130 or 143.
     """
@@ -80,13 +84,14 @@ def batch_cmd(input_path: str, output_path: str, explain: bool, model_dir: str) 
 
         try:
             with _interruptible():
-                summary = run_batch(input_path, output_path, bundle, explain=explain, progress=progress)
+                summary = run_batch(input_path, output_path, bundle, explain=explain, progress=progress, read=read)
         except SchemaError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise UnusableFile(str(exc)) from None
         except _Interrupted as exc:
             bar.close()  # its last line would otherwise follow the message
             click.echo(f"Batch interrupted by {signal.Signals(exc.signum).name}: "
                        f"nothing was written to {output_path}.", err=True)
             sys.exit(128 + exc.signum)
+    click.echo(f"{input_path}: {summary.read_as}", err=True)
     click.echo(summary.line(), err=True)
     sys.exit(1 if summary.errors else 0)

@@ -1,23 +1,61 @@
 """Reading and writing tables of dossiers: CSV, XLSX, Parquet and JSON, by extension.
 
-Text formats are read as text (no type guessing, no silent NaN for "NA" or
-"None"): the schema's validator does the typing, so that a bad cell is
-reported with its row rather than coerced. Spreadsheet outputs neutralise
-text cells a spreadsheet would run as a formula.
+This is the one reader every path uses (validate, score, train, import, the
+batch's fallback, the app's uploads). Text formats are read as text (no type
+guessing, no silent NaN for "NA" or "None"): the schema's validator does the
+typing, so that a bad cell is reported with its row rather than coerced.
+A CSV's encoding, separator, line ends and decimal mark are detected
+(`scoring.dialect`) or forced by `ReadOptions`; a workbook is read cell by
+cell whatever its `<dimension>` tag says. Every failure to read or write is
+a `SchemaError` naming the file and what to do; its costs are bounded
+(`MAX_XLSX_BYTES`, `MAX_XLSX_CELLS`).
+
+Every spreadsheet output (CSV and XLSX, headers included) goes through one
+formula rule, `safe_text`.
 """
 
 from __future__ import annotations
 
+import csv
+import errno
 import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
 
-from scoring.schema import SchemaError, load_json_dossiers, records_frame
+from scoring import dialect
+from scoring.schema import (FIELD_BY_NAME, REQUIRED_COLUMNS, SchemaError, canonical_columns, check_headers,
+                            load_json_dossiers, records_frame)
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".json")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # "-5" is data to a spreadsheet, not a formula
+MAX_XLSX_BYTES = 200 << 20  # uncompressed: a 20 MB upload of real data expands to about 100 MB
+MAX_XLSX_CELLS = 5_000_000  # 100,000 dossiers of 50 columns
+_NUMBER_KINDS = ("int", "float", "score")
+_TEXT_KINDS = ("str",)
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a user may force instead of detection (`--sep`, `--encoding`, `--decimal`, `--sheet`)."""
+
+    sep: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    sheet: str | None = None
+
+
+@dataclass
+class Table:
+    frame: pd.DataFrame
+    read_as: str  # one line: how the file was read ("read as ;-separated, Windows-1252, ...")
 
 
 def suffix(path: str | Path) -> str:
@@ -27,54 +65,328 @@ def suffix(path: str | Path) -> str:
     return s
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, options: ReadOptions | None = None) -> pd.DataFrame:
     """Read a file of dossiers into a flat frame of raw values (validation comes next)."""
+    return read_file(path, options).frame
+
+
+def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
+    """Read a file of dossiers, saying how it was read; any failure is a SchemaError naming the file."""
+    options = options or ReadOptions()
     s = suffix(path)
-    if not Path(path).exists():
+    try:
+        data = _bytes(path)
+        if s == ".csv":
+            d = detect_csv(data, options)
+            frames = list(csv_frames(path, d))
+            return Table(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], d.describe())
+        if s == ".xlsx":
+            return _read_xlsx(path, data, options.sheet)
+        if s == ".parquet":
+            return Table(text_fields(pd.read_parquet(path)), "read as Parquet")
+        docs, _ = load_json_dossiers(_json_text(data))
+        return Table(records_frame(docs), "read as JSON")
+    except SchemaError as exc:
+        raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+    except dialect.DialectError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions") \
+            from None
+    except Exception as exc:  # a parser's own error on a damaged file: one line, never a traceback
+        raise SchemaError(f"{path}: cannot be read as {s[1:].upper()} ({_first_line(exc)}); "
+                          f"check that it is a {s[1:].upper()} file, not another format renamed") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _bytes(path: str | Path) -> bytes:
+    p = Path(path)
+    if not p.exists():
         raise SchemaError(f"{path}: no such file")
-    if s == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    if s == ".xlsx":
-        return pd.read_excel(path, dtype=object, engine="openpyxl")
-    if s == ".parquet":
-        return pd.read_parquet(path)
-    docs, _ = load_json_dossiers(Path(path).read_text(encoding="utf-8"))
-    return records_frame(docs)
+    if p.is_dir():
+        raise SchemaError(f"{path}: is a folder; give the file inside it")
+    data = p.read_bytes()
+    if not data.strip():
+        raise SchemaError(f"{path}: the file is empty; a file of dossiers needs at least its header row")
+    return data
+
+
+def read_json_text(path: str | Path) -> str:
+    """A JSON file's text (UTF-8, with or without BOM); a SchemaError naming the file otherwise."""
+    try:
+        return _json_text(_bytes(path))
+    except SchemaError as exc:
+        raise SchemaError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions") \
+            from None
+
+
+def _json_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SchemaError("not UTF-8 text; JSON files are UTF-8 (save it again as UTF-8)") from None
+
+
+# --------------------------------------------------------------------------- CSV
+
+def detect_csv(data: bytes, options: ReadOptions, *, whole: bool = True) -> dialect.Dialect:
+    return dialect.detect(data, whole=whole, sep=options.sep, encoding=options.encoding, decimal=options.decimal)
+
+
+def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The rows of a CSV file as frames of text (all of them, or `chunk_rows` at a time), header applied.
+
+    A line of only white space, and a row whose every cell is blank, carry no dossier and are
+    not rows; a short row reads as missing cells; a row longer than the header is an error
+    naming its line (its extra cells would otherwise be lost).
+    """
+    try:
+        reader = pd.read_csv(path, sep=d.sep, encoding=d.encoding, header=None, dtype=str, keep_default_na=False,
+                             na_values=[""], skip_blank_lines=True, engine="c", chunksize=chunk_rows or 1 << 62,
+                             encoding_errors="strict")
+        names: list[str] | None = None
+        with reader:
+            for chunk in reader:
+                first = names is None
+                if first:
+                    names = header_names(chunk.iloc[0])
+                    chunk = chunk.iloc[1:]
+                chunk = _rows(chunk, names, d)
+                if len(chunk) or first:  # the first, even empty, tells the header
+                    yield chunk
+        if names is None:
+            raise SchemaError("the file is empty; a file of dossiers needs at least its header row")
+    except pd.errors.EmptyDataError:
+        raise SchemaError("the file is empty; a file of dossiers needs at least its header row") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            want, line, saw = found.groups()
+            raise SchemaError(f"line {line} has {saw} cells, the header {want}; a value holding the separator "
+                              f"{d.sep!r} must be in quotes (or give --sep)") from None
+        unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if unclosed:
+            raise SchemaError(f"a quoted value opened on line {int(unclosed.group(1)) + 1} is never closed; close it, "
+                              "and double any quote inside a quoted value") from None
+        raise SchemaError(f"cannot be read as CSV ({_first_line(exc)}); close every quoted value") from None
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"not {dialect.ENCODING_NAMES.get(d.encoding, d.encoding)} text ({exc.reason} at byte "
+                          f"{exc.start}); give its encoding with --encoding") from None
+
+
+def header_names(cells) -> list[str]:
+    """Column names from a CSV header row: trimmed, checked for repeats, an empty one named by its place."""
+    raw = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in cells]
+    if raw:
+        raw[0] = raw[0].lstrip("\ufeff")
+    check_headers(raw)
+    return [name.strip() or f"Unnamed: {k}" for k, name in enumerate(raw)]
+
+
+def _rows(chunk: pd.DataFrame, names: list[str], d: dialect.Dialect) -> pd.DataFrame:
+    chunk = chunk.reset_index(drop=True)
+    chunk.columns = names
+    first = chunk.iloc[:, 0]
+    maybe = np.flatnonzero(first.isna().to_numpy() | (first.str.strip() == "").fillna(False).to_numpy())
+    if len(maybe):  # only rows whose first cell is blank can be blank throughout
+        part = chunk.iloc[maybe]
+        blank = (part.isna() | part.apply(lambda s: s.str.strip() == "").fillna(False)).to_numpy().all(axis=1)
+        if blank.any():
+            chunk = chunk.drop(index=chunk.index[maybe[blank]]).reset_index(drop=True)
+    if d.decimal == ",":
+        canon = canonical_columns(chunk.columns)
+        for col in chunk.columns:
+            f = FIELD_BY_NAME.get(canon[col])
+            if f is not None and f.kind in _NUMBER_KINDS:
+                chunk[col] = dialect.french_numbers(chunk[col])
+    return chunk
+
+
+# --------------------------------------------------------------------------- XLSX
+
+def _read_xlsx(path: str | Path, data: bytes, sheet: str | None) -> Table:
+    from python_calamine import CalamineWorkbook
+
+    _check_workbook(data)
+    wb = CalamineWorkbook.from_path(str(path))
+    names = list(wb.sheet_names)
+    listed = ", ".join(repr(n) for n in names)
+    if sheet is not None and sheet not in names:
+        raise SchemaError(f"no sheet {sheet!r}; the sheets are {listed}")
+    name = sheet or names[0]
+    ws = wb.get_sheet_by_name(name)
+    if ws.height * ws.width > MAX_XLSX_CELLS:
+        raise SchemaError(f"sheet {name!r} spans {ws.height:,} rows x {ws.width:,} columns, more than the "
+                          f"{MAX_XLSX_CELLS:,} cells read at once; split the workbook or save it as CSV")
+    rows = ws.to_python(skip_empty_area=False)
+    top = next((k for k, r in enumerate(rows) if any(v != "" for v in r)), None)
+    if top is None:
+        raise SchemaError(f"sheet {name!r} is empty; the sheets are {listed} (choose one with --sheet)")
+    merged = [f"{_cell(r0, c0)}:{_cell(r1, c1)}" for (r0, c0), (r1, c1) in ws.merged_cell_ranges or ()
+              if r0 <= top <= r1 and c1 > c0]
+    if merged:
+        raise SchemaError(f"sheet {name!r}: header cells {', '.join(merged)} are merged; unmerge them so that "
+                          "each column has its own header")
+    header = [str(v).strip() for v in rows[top]]
+    while header and not header[-1]:
+        header.pop()
+    check_headers(header)
+    header = [h or f"Unnamed: {k}" for k, h in enumerate(header)]
+    width = len(header)
+    body = [[None if v == "" else v for v in r[:width]] + [None] * (width - len(r)) for r in rows[top + 1:]]
+    body = [r for r in body if any(v is not None and not (isinstance(v, str) and not v.strip()) for v in r)]
+    frame = text_fields(pd.DataFrame(body, columns=header, dtype=object))
+    canon = set(canonical_columns(header).values())
+    absent = [c for c in REQUIRED_COLUMNS if c not in canon]
+    if absent:
+        others = [n for n in names if n != name and _has_columns(wb, n)]
+        hint = f"; the dossiers look to be on sheet {others[0]!r}: choose it with --sheet" if others else ""
+        raise SchemaError(f"sheet {name!r} (header read on row {top + 1}) lacks the column(s) "
+                          f"{', '.join(absent)}; the sheets are {listed}{hint}")
+    return Table(frame, f"read as XLSX, sheet {name!r}, header on row {top + 1}")
+
+
+def _cell(row: int, col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, r = divmod(col - 1, 26)
+        letters = chr(65 + r) + letters
+    return f"{letters}{row + 1}"
+
+
+def _has_columns(wb, name: str) -> bool:
+    ws = wb.get_sheet_by_name(name)
+    if ws.height * ws.width > MAX_XLSX_CELLS:
+        return False
+    first = next((r for r in ws.iter_rows() if any(v != "" for v in r)), [])
+    canon = set(canonical_columns([str(v) for v in first]).values())
+    return all(c in canon for c in REQUIRED_COLUMNS)
+
+
+def _check_workbook(data: bytes) -> None:
+    """Refuse before parsing what is not a workbook, or one that would expand past MAX_XLSX_BYTES."""
+    import io as _io
+
+    if data[:4] != b"PK\x03\x04":
+        raise SchemaError("is not an Excel workbook (.xlsx); if it is a CSV file, rename it .csv")
+    try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as z:
+            size = sum(i.file_size for i in z.infolist())
+    except zipfile.BadZipFile:
+        raise SchemaError("is a damaged workbook (not a valid zip); save it again from Excel") from None
+    if size > MAX_XLSX_BYTES:
+        raise SchemaError(f"the workbook expands to {size / 2**20:,.0f} MB, more than the {MAX_XLSX_BYTES >> 20} MB "
+                          "read at once; save the sheet as CSV or split it")
+
+
+def text_fields(frame: pd.DataFrame) -> pd.DataFrame:
+    """Typed cells (a workbook, Parquet) of the text fields as text: an id typed 123 is "123", not 123.0."""
+    canon = canonical_columns(frame.columns)
+    for col in frame.columns:
+        f = FIELD_BY_NAME.get(canon[col])
+        if f is not None and f.kind in _TEXT_KINDS and not isinstance(frame[col].dtype, pd.StringDtype):
+            frame[col] = pd.Series([_as_text(v) for v in frame[col].to_numpy(dtype=object)], index=frame.index,
+                                   dtype=object)
+    return frame
+
+
+def _as_text(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or isinstance(v, str):
+        return v
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v.item() if isinstance(v, np.generic) else v)
+
+
+# --------------------------------------------------------------------------- writing
+
+def safe_text(v: Any) -> Any:
+    """The one formula rule of every spreadsheet output (cells and headers): text a spreadsheet would
+    run as a formula (starting with =, +, -, @, tab or CR) gets a leading quote; a plain number
+    written as text ("-5") is data and is left alone."""
+    if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) and not re.match(PLAIN_NUMBER, v):
+        return "'" + v
+    return v
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix with a quote the text cells a spreadsheet would execute (=, +, -, @ first).
-
-    Numbers are left alone: a negative number is data, not a formula.
-    """
-    out = frame.copy()
-    for col in out.columns:
-        s = out[col]
+    """`safe_text` on every text cell and on the headers."""
+    out = frame.rename(columns={c: safe_text(c) for c in frame.columns if isinstance(c, str)})
+    for k in range(out.shape[1]):
+        s = out.iloc[:, k]
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            is_text = s.map(lambda v: isinstance(v, str)).to_numpy(bool)
-            if not is_text.any():
-                continue
-            txt = s[is_text].astype(str)
-            risky = txt.str.startswith(FORMULA_PREFIXES).to_numpy()
+            vals = s.to_numpy(dtype=object)
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in vals), bool,
+                                len(vals))
             if risky.any():
-                vals = s.to_numpy(dtype=object).copy()
-                idx = np.flatnonzero(is_text)[risky]
-                vals[idx] = ["'" + v for v in vals[idx]]
-                out[col] = vals
+                vals = vals.copy()
+                vals[risky] = [safe_text(v) for v in vals[risky]]
+                out.isetitem(k, pd.Series(vals, index=out.index, dtype=object))
     return out
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a frame by extension; CSV and XLSX get formula neutralisation."""
+def csv_bytes(frame: pd.DataFrame, excel_fr: bool = False) -> bytes:
+    """A frame as CSV bytes: UTF-8, `,`, decimal point, LF; or, for a French Excel, `;`, UTF-8 with BOM,
+    decimal comma, CRLF. A text holding a line break is always quoted: Python's writer quotes only the
+    line-end characters it writes itself, so a bare CR (LF output) makes every text cell quoted."""
+    safe = neutralise_formulas(frame)
+    has_cr = any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any()
+                 for c in safe.columns if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c].dtype))
+    if excel_fr:
+        text = safe.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
+        return text.encode("utf-8-sig")
+    quoting = csv.QUOTE_NONNUMERIC if has_cr else csv.QUOTE_MINIMAL
+    return safe.to_csv(index=False, lineterminator="\n", quoting=quoting).encode("utf-8")
+
+
+def xlsx_bytes(frame: pd.DataFrame) -> bytes:
+    import io as _io
+
+    buf = _io.BytesIO()
+    neutralise_formulas(frame).to_excel(buf, index=False, engine="openpyxl")
+    return buf.getvalue()
+
+
+def write_table(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False) -> None:
+    """Write a frame by extension; CSV and XLSX get the formula rule (`excel_fr`: the CSV a French Excel opens).
+
+    The file is written beside its target and renamed when complete: a full disk leaves no half file.
+    """
     s = suffix(path)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if s == ".csv":
-        neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n")
-    elif s == ".xlsx":
-        neutralise_formulas(frame).to_excel(path, index=False, engine="openpyxl")
-    elif s == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        from scoring.schema import to_json
-        Path(path).write_text(json.dumps([to_json(r) for r in frame.to_dict("records")], ensure_ascii=False,
-                                         indent=1), encoding="utf-8")
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_dir():
+            raise SchemaError(f"{path}: is a folder; give a file name to write")
+        if s == ".csv":
+            tmp.write_bytes(csv_bytes(frame, excel_fr))
+        elif s == ".xlsx":
+            tmp.write_bytes(xlsx_bytes(frame))
+        elif s == ".parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            from scoring.schema import to_json
+            tmp.write_text(json.dumps([to_json(r) for r in frame.to_dict("records")], ensure_ascii=False,
+                                      indent=1), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_error(path: str | Path, exc: OSError) -> SchemaError:
+    """One line for a failed write: what happened and what to do."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return SchemaError(f"{path}: the disk is full; free some space or write elsewhere")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return SchemaError(f"{path}: cannot write here (permission denied); choose a folder you can write to")
+    return SchemaError(f"{path}: cannot be written ({exc.strerror or exc}); choose another path")

@@ -22,7 +22,7 @@ import streamlit as st
 from scoring import display, formatting, io, persist
 from scoring.explain import explain
 from scoring.i18n import code_label, t
-from scoring.schema import FIELD_BY_NAME, Issue
+from scoring.schema import FIELD_BY_NAME, Issue, SchemaError
 from ui import shaping
 
 LANG_KEY = "app.lang_en"
@@ -195,7 +195,10 @@ def read_upload(uploaded: Any) -> pd.DataFrame:
     with tempfile.TemporaryDirectory(prefix="cep-ui-") as d:
         path = Path(d) / Path(uploaded.name).name
         path.write_bytes(uploaded.getvalue())
-        return io.read_table(path)
+        try:
+            return io.read_table(path)
+        except SchemaError as exc:  # the message names the upload, not the temporary copy
+            raise SchemaError(str(exc).replace(str(path), uploaded.name)) from None
 
 
 def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:

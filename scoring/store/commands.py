@@ -14,6 +14,8 @@ import sys
 
 import click
 
+from scoring.cli_files import UnusableFile, read_options
+from scoring.io import ReadOptions
 from scoring.schema import SchemaError
 from scoring.store.errors import ConflictError
 from scoring.store.repository import Store
@@ -21,23 +23,27 @@ from scoring.store.transfer import export_training, import_file
 
 
 @click.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--user", envvar="USER", required=True, show_envvar=True,
               help="Name recorded with every change (default: $USER).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def import_cmd(file: str, user: str, as_json: bool) -> None:
+@read_options
+def import_cmd(file: str, user: str, as_json: bool, read: ReadOptions) -> None:
     """Load a CEP export or a generated base (CSV, XLSX, Parquet, JSON) into the store; bad rows are reported.
 
     Rows are matched on dossier_id: importing a file twice adds nothing, a changed row becomes a new version.
     """
     try:
         with Store.from_env() as store:
-            report = import_file(store, file, user=user)
-    except (SchemaError, ConflictError, ValueError) as exc:
+            report = import_file(store, file, user=user, read=read)
+    except (SchemaError, ValueError) as exc:
+        raise UnusableFile(str(exc) if str(exc).startswith(file) else f"{file}: {exc}") from None
+    except ConflictError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     if as_json:
         click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
+        click.echo(f"{file}: {report.read_as}", err=True)
         for issue in report.issues:
             click.echo(issue.message())
         click.echo(report.summary())
@@ -47,13 +53,14 @@ def import_cmd(file: str, user: str, as_json: bool) -> None:
 @click.command("export-training")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="CSV, XLSX or Parquet file to write.")
-def export_training_cmd(out: str) -> None:
+@click.option("--excel-fr", is_flag=True, help="CSV for a French Excel: ';', UTF-8 with BOM, decimal comma.")
+def export_training_cmd(out: str, excel_fr: bool) -> None:
     """Write the committee's decided dossiers as a training base (canonical columns, dossier_id first)."""
     try:
         with Store.from_env() as store:
-            report = export_training(store, out)
+            report = export_training(store, out, excel_fr=excel_fr)
     except (SchemaError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+        raise UnusableFile(str(exc)) from None
     click.echo(report.summary())
     if not report.rows:
         raise click.ClickException("the store holds no decided dossier; there is nothing to train on")

@@ -40,13 +40,14 @@ class ImportReport:
     issues: tuple[Issue, ...]
     ignored_columns: tuple[str, ...]
     path: str | None = None
+    read_as: str = ""
 
     @property
     def bad_rows(self) -> int:
         return len({i.row for i in self.issues})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "rows": self.rows, "added": self.added, "new_versions": self.new_versions,
+        return {"path": self.path, "read_as": self.read_as, "rows": self.rows, "added": self.added, "new_versions": self.new_versions,
                 "unchanged": self.unchanged, "decisions": self.decisions, "bad_rows": self.bad_rows,
                 "ignored_columns": list(self.ignored_columns), "issues": [i.as_dict() for i in self.issues]}
 
@@ -99,9 +100,10 @@ def _row_issues(typed: pd.DataFrame, ok: np.ndarray, first: int) -> list[Issue]:
     return out
 
 
-def import_file(store: Store, path: str | Path, *, user: str) -> ImportReport:
-    """Import a CSV, XLSX, Parquet or JSON file of dossiers (see `import_frame`)."""
-    return replace(import_frame(store, io.read_table(path), user=user), path=str(path))
+def import_file(store: Store, path: str | Path, *, user: str, read: io.ReadOptions | None = None) -> ImportReport:
+    """Import a CSV, XLSX, Parquet or JSON file of dossiers (see `import_frame`); `read_as` says how it was read."""
+    table = io.read_file(path, read)
+    return replace(import_frame(store, table.frame, user=user), path=str(path), read_as=table.read_as)
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({f.name: dtypes[f.kind] for f in FIELDS if f.kind in dtypes})
 
 
-def export_training(store: Store, out_path: str | Path) -> ExportReport:
-    """Write the training base (CSV, XLSX or Parquet, by extension) and say what it holds."""
+def export_training(store: Store, out_path: str | Path, *, excel_fr: bool = False) -> ExportReport:
+    """Write the training base (CSV, XLSX or Parquet, by extension; `excel_fr`: the CSV a French Excel opens)
+    and say what it holds."""
     frame, report = training_frame(store)
-    io.write_table(frame, out_path)
+    io.write_table(frame, out_path, excel_fr=excel_fr)
     return replace(report, path=str(out_path))

@@ -218,7 +218,7 @@ def test_cli_exit_code_says_whether_some_rows_failed(tmp_path, portfolio):
     assert failed.exit_code == 1 and "1 in error" in failed.stderr
     assert "reason_1" in read(tmp_path / "b.csv").columns
     missing = runner.invoke(batch_cmd, ["--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "x.csv")])
-    assert missing.exit_code == 1 and "no such file" in missing.output
+    assert missing.exit_code == 2 and "no such file" in missing.output
 
 
 def test_crlf_line_ends_and_a_last_row_without_newline_are_read(tmp_path, bundle, portfolio):
@@ -242,13 +242,14 @@ def test_a_quote_never_closed_is_a_clear_error_not_a_giant_row(tmp_path, bundle,
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_a_row_that_is_not_utf8_stops_the_batch_naming_its_rows_and_leaves_no_output(tmp_path, bundle, portfolio):
+def test_a_row_that_is_not_utf8_makes_the_file_read_as_windows_1252_as_validate_reads_it(tmp_path, bundle,
+                                                                                          portfolio):
     path = tmp_path / "in.csv"
     write(portfolio, path)
     path.write_bytes(path.read_bytes().replace(b"Synthetic dossier 12,", b"Synth\xe9tique 12,", 1))
-    with pytest.raises(SchemaError, match=r"rows 9-16: not UTF-8 text; save the file as CSV UTF-8"):
-        run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=8, workers=1)
-    assert not (tmp_path / "out.csv").exists()
+    summary = run_batch(path, tmp_path / "out.csv", bundle, chunk_rows=8, workers=1)
+    assert "Windows-1252" in summary.read_as and summary.rows == len(portfolio)
+    assert "Synthétique 12" in set(read(tmp_path / "out.csv")["title"])
 
 
 def test_a_column_with_a_formula_and_empty_cells_is_neutralised_without_failing(tmp_path, bundle, portfolio):
