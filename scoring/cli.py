@@ -92,8 +92,14 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None
     from scoring import synthetic
 
     if calibrate:
-        synthetic.save_offsets(synthetic.calibrate())
-        click.echo(f"fitted offsets saved to {synthetic.PARAMS_PATH}")
+        cal = synthetic.calibrate()
+        synthetic.save_offsets(cal)
+        click.echo(_table([("target", "value", "tolerance", "calibrated", "ok")] + [
+            (i, f"{v:.3f}", f"{tol:.3f}", f"{got:.3f}", "ok" if abs(got - v) <= tol else "MISSED")
+            for i, v, tol, got in cal.rows]))
+        for note in cal.notes():
+            click.echo(f"calibration: {note}")
+        click.echo(f"fitted offsets saved to {synthetic.PARAMS_PATH} (with what the calibration could not meet)")
     if out:
         try:
             io.write_table(synthetic.generate(rows, seed), out)
@@ -105,10 +111,28 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None
 
 
 @cli.command("reference-check")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-def reference_check_cmd(file: str, as_json: bool) -> None:
-    """Compare a row-level base (synthetic or a CEP export) with the published figures F1-F15."""
+@click.option("--mediation", is_flag=True,
+              help="Also report how much of each published context gap the generator carries through the criteria.")
+@click.option("--rows", type=click.IntRange(min=1000), default=60_000, show_default=True,
+              help="Rows of the fresh synthetic base the mediation report is computed on.")
+@click.option("--seed", type=int, default=99, show_default=True, help="Seed of that base.")
+@click.option("--dossiers", type=click.Path(file_okay=False, exists=True),
+              help="Also score a realistic-dossier suite (a folder with suite.toml, e.g. tests/dossiers).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model folder for --dossiers.")
+def reference_check_cmd(file: str | None, as_json: bool, mediation: bool, rows: int, seed: int,
+                        dossiers: str | None, model_dir: str | None) -> None:
+    """Compare a row-level base (synthetic or a CEP export) with the published figures F1-F16.
+
+    --mediation and --dossiers add the generator's mediation report and a dossier suite's table
+    (FILE is then optional); exit 1 if a figure, a mediation target or the suite's order fails.
+    """
+    extras_ok = _reference_extras(mediation, rows, seed, dossiers, model_dir, as_json)
+    if file is None:
+        if not (mediation or dossiers):
+            _fail("give FILE, --mediation or --dossiers DIR")
+        sys.exit(0 if extras_ok else 1)
     from scoring.reference import reference_check
 
     try:
@@ -125,7 +149,44 @@ def reference_check_cmd(file: str, as_json: bool) -> None:
         click.echo(_table([("id", "figure", "published", "measured", "ok")] + [
             (c.id, c.figure[:70], c.published, c.measured, "n/a" if c.ok is None else ("ok" if c.ok else "FAIL"))
             for c in checks]))
-    sys.exit(0 if all(c.ok is not False for c in checks) else 1)
+    sys.exit(0 if extras_ok and all(c.ok is not False for c in checks) else 1)
+
+
+def _reference_extras(mediation: bool, rows: int, seed: int, dossiers: str | None, model_dir: str | None,
+                      as_json: bool) -> bool:
+    """Print the mediation report and/or the dossier suite's table; False if a target or the order fails."""
+    ok = True
+    if mediation:
+        from scoring import synthetic
+
+        gaps = [g.as_dict() for g in synthetic.mediation(synthetic.generate(rows, seed))]
+        ok &= all(g["share"] >= synthetic.MEDIATION_TARGETS.get(g["name"], 0.0) for g in gaps)
+        if as_json:
+            _echo_json({"mediation": gaps})
+        else:
+            click.echo(f"Mediation (fresh synthetic base, {rows} rows, seed {seed}, 2022-2024 rows; gaps in "
+                       "expectation; 'through the criteria' = the gap with every direct context term of the label "
+                       "at zero)")
+            click.echo("\n".join(synthetic.mediation_rows(gaps)) + "\n")
+    if dossiers:
+        from scoring.reference import dossier_suite, suite_problems
+
+        suite = dossier_suite(dossiers, _load_bundle(model_dir))
+        problems = suite_problems(suite)
+        ok &= not problems
+        if as_json:
+            _echo_json({"dossiers": [r.as_dict() for r in suite], "problems": problems})
+        else:
+            click.echo(_table([("dossier", "tier", "P(labelled)", "P(success)", "without clinicians", "reasons")] + [
+                (r.file, r.tier, f"{r.labeled:.3f}", f"{r.success:.3f}",
+                 f"{r.without_clinicians[0]:.3f} / {r.without_clinicians[1]:.3f}" if r.without_clinicians else "-",
+                 " ".join(r.reasons)) for r in suite]))
+            for r in suite:
+                click.echo(f"- {r.file} ({r.tier}, modelled on {r.modelled_on}): {r.rationale}")
+            click.echo("\n".join(f"PROBLEM: {p}" for p in problems) or "order holds: every strong dossier above "
+                       "every weak one, none gains without its clinicians, reasons name criteria only")
+            click.echo()
+    return ok
 
 
 def _table(rows: list[tuple]) -> str:

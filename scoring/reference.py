@@ -3,7 +3,7 @@
 Owns `data/windows.csv` (operator, eligible carriers, collaboration, TRL and
 aid ranges, years open, published success rate), `data/window_rules.csv`
 (knock-out thresholds and ranking weights per criterion, as European
-evaluations use), `data/figures.csv` (the published figures F1-F15 with
+evaluations use), `data/figures.csv` (the published figures F1-F16 with
 their tolerance and source), and the computation of those figures on any
 row-level base (`reference_check`), synthetic or a real CEP export.
 """
@@ -244,7 +244,7 @@ def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
         lo, hi = _years(f["years"])
         inyears = (year >= lo) & (year <= hi)
         b, s, lab = base[inyears], success[inyears], labeled[inyears]
-        value = None
+        value, note = None, ""
         m = f["metric"]
         if m == "success_rate":
             value = _rate(s[_mask(b, f["where"])])
@@ -259,6 +259,13 @@ def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
             value = _mask(b, f["where"]).sum() / max(_mask(b, f["versus"]).sum(), 1)
         elif m == "success_count_ratio":
             value = (_mask(b, f["where"]) & s).sum() / max((_mask(b, f["versus"]) & s).sum(), 1)
+        elif m == "label_effect":
+            m_ = _mask(b, f["where"])
+            funded = b["funded"].to_numpy(dtype=float)[m_] == 1
+            f_lab, f_unl = _rate(funded[lab[m_]]), _rate(funded[~lab[m_]])
+            odds = [np.clip(r, 1e-6, 1 - 1e-6) for r in (f_lab, f_unl)]  # a group all funded (or none) is far off
+            value = float(np.log(odds[0] / (1 - odds[0])) - np.log(odds[1] / (1 - odds[1])))
+            note = f"funded {f_lab:.3f} labelled, {f_unl:.3f} unlabelled; "
         elif m == "period_ratio":
             blo, bhi = _years(f["base_years"])
             before = base[(year >= blo) & (year <= bhi)]
@@ -267,7 +274,7 @@ def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
             target, tol = float(f["value"]), float(f["tolerance"])
             ok = bool(abs(value - target) <= tol + 1e-12)
             out.append(FigureCheck(f["id"], f["figure"], f"{target:.3g} ± {tol:.2g}", f"{value:.3f}", ok,
-                                   f"n={len(b)}"))
+                                   f"{note}n={len(b)}"))
             continue
         if m == "top_success":
             counts = pd.Series(b[f["where"]].to_numpy()[s]).value_counts()
@@ -289,4 +296,89 @@ def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
                                    ";".join(shape) == f["value"]))
         else:
             raise ValueError(f"data/figures.csv: figure {f['id']} has unknown metric {m!r}")
+    return out
+
+
+# --------------------------------------------------------------------------- realistic-dossier suite
+
+@dataclass
+class SuiteRow:
+    """One dossier of a realistic-dossier suite, as the model scores it."""
+
+    file: str
+    tier: str  # "strong" or "weak"
+    modelled_on: str
+    rationale: str
+    labeled: float
+    success: float
+    reasons: list[str]  # inputs the reasons name, signed: "+criterion" for, "-criterion" against
+    without_clinicians: tuple[float, float] | None  # (P(labelled), P(success)) once clinical partners leave
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def without_clinical_partners(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The dossier once its clinical partners leave (None if it has none); answers as the lead left them.
+
+    With no partner left it is no longer collaborative, so its consortium question is not applicable.
+    """
+    partners = doc.get("partners") or {}
+    if not doc.get("collaborative") or not partners.get("clinical"):
+        return None
+    count = max(int(partners.get("count", 1)) - 1, 0)
+    out = {**doc, "dossier_id": f"{doc['dossier_id']}-without-clinicians",
+           "partners": {**partners, "clinical": False, "count": count}}
+    if count == 0 or not (partners.get("academic") or partners.get("industrial")):
+        out["collaborative"] = False
+        out["partners"] = {"academic": False, "industrial": False, "clinical": False, "count": 0}
+        out["answers"] = {**doc.get("answers", {}), "sp_consortium": "na"}
+    return out
+
+
+def dossier_suite(directory, bundle) -> list[SuiteRow]:
+    """Score the suite described by `directory`/suite.toml (one JSON dossier per entry)."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from scoring.explain import explain
+
+    directory = Path(directory)
+    with open(directory / "suite.toml", "rb") as fh:
+        entries = tomllib.load(fh)["dossier"]
+    docs = [json.loads((directory / e["file"]).read_text(encoding="utf-8")) for e in entries]
+    dropped = [without_clinical_partners(d) for d in docs]
+    scored = explain(docs + [d for d in dropped if d is not None], bundle, "en")
+    extra = iter(scored[len(docs):])
+    out = []
+    for e, res, drop in zip(entries, scored, dropped):
+        p = res["probabilities"]
+        after = next(extra)["probabilities"] if drop is not None else None
+        out.append(SuiteRow(e["file"], e["tier"], e["modelled_on"], e["rationale"], p["labeled"], p["success"],
+                            [("+" if r["kind"] == "for" else "-") + r["input"] for r in res["reasons"]
+                             if r["kind"] in ("for", "against")],
+                            (after["labeled"], after["success"]) if after else None))
+    return out
+
+
+def suite_problems(rows: list[SuiteRow]) -> list[str]:
+    """What a committee would object to in the suite's scores (empty when the order holds)."""
+    out = []
+    strong = [r for r in rows if r.tier == "strong"]
+    weak = [r for r in rows if r.tier == "weak"]
+    for target in ("labeled", "success"):
+        low = min(strong, key=lambda r: getattr(r, target))
+        high = max(weak, key=lambda r: getattr(r, target))
+        if getattr(low, target) <= getattr(high, target):
+            out.append(f"{target}: strong {low.file} ({getattr(low, target):.3f}) not above weak {high.file} "
+                       f"({getattr(high, target):.3f})")
+    for r in strong:
+        if r.without_clinicians and (r.without_clinicians[0] > r.labeled + 1e-9 or r.without_clinicians[1] > r.success + 1e-9):
+            out.append(f"{r.file} gains by dropping its clinical partners: {r.labeled:.3f} -> "
+                       f"{r.without_clinicians[0]:.3f} labelled, {r.success:.3f} -> {r.without_clinicians[1]:.3f} success")
+    for r in rows:
+        context = [x for x in r.reasons if x[1:] not in CRITERIA]
+        if context:
+            out.append(f"{r.file}: reasons name context inputs {context}")
     return out

@@ -73,12 +73,13 @@ def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N
         holdout = evaluate(m, Baselines().fit(past), test)
     model = CEPModel(seed=seed, n_bootstrap=n_bootstrap).fit(frame)
     baselines = Baselines().fit(frame)
-    fresh = None
+    fresh, mediation = None, None
     if synthetic and fresh_rows:
-        from scoring.synthetic import generate
+        from scoring.synthetic import generate, mediation as synthetic_mediation
 
-        fresh_frame = schema.validate_frame(generate(fresh_rows, FRESH_SEED)).frame
-        fresh = evaluate(model, baselines, fresh_frame)
+        fresh_raw = generate(fresh_rows, FRESH_SEED)
+        fresh = evaluate(model, baselines, schema.validate_frame(fresh_raw).frame)
+        mediation = [g.as_dict() for g in synthetic_mediation(fresh_raw)]
     data_info = {
         "source": Path(data).name,
         "sha256": _sha256(data),
@@ -91,6 +92,8 @@ def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N
         "synthetic": synthetic,
         "description": SYNTHETIC_NOTICE if synthetic else
         f"Trained on {report.rows_used} decided dossiers of {Path(data).name} (a user's CEP export).",
+        # how much of each published context gap the generator carries through the five criteria (issue 12)
+        "mediation": mediation,
     }
     card = build_card(model, data_info, holdout, fresh, seed)
     bundle_dir = persist.save(out, model, baselines, card, render_card(card))
@@ -166,8 +169,15 @@ def render_card(card: dict) -> str:
               f"- Rows read {d['rows_read']}, used {d['rows_used']}, left out (invalid or undecided) "
               f"{d['rows_read'] - d['rows_used']}",
               f"- Columns ignored: {', '.join(d['ignored_columns']) or 'none'}; "
-              f"absent: {', '.join(d['absent_columns']) or 'none'}", "",
-              "## Method", ""]
+              f"absent: {', '.join(d['absent_columns']) or 'none'}", ""]
+    if d.get("mediation"):
+        from scoring.synthetic import mediation_rows
+
+        lines += ["### Mediation: the generator's committee judges the dossier", "",
+                  "Each published context gap on the fresh synthetic base (2022-2024 rows, in expectation), and the "
+                  "part left when every direct context term of the label is set to zero (same rows, latents and "
+                  "scores): the share the five criteria carry.", ""] + mediation_rows(d["mediation"]) + [""]
+    lines += ["## Method", ""]
     lines += [f"- **{k}**: {v}" for k, v in card["method"].items()]
     lines += ["", f"- Penalty chosen: label {m['penalty_label']}, funding {m['penalty_funding']}; "
                   f"Platt maps label {m['platt_label']}, funding {m['platt_funding']}",
