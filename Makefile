@@ -9,9 +9,11 @@ BIN = $(VENV)/bin
 # a team on a shared host: everyone who can reach that port then sees the dossiers (README).
 CEP_ADDRESS ?= 127.0.0.1
 CEP_HOST ?= $(CEP_ADDRESS)
+# Which port: `make app PORT=8502` runs a second app beside the first.
+PORT ?= 8501
 
 app: $(VENV)/.installed
-	OMP_NUM_THREADS=1 $(BIN)/streamlit run ui/app.py --server.address $(CEP_ADDRESS) --browser.serverAddress $(CEP_HOST)
+	OMP_NUM_THREADS=1 $(BIN)/streamlit run ui/app.py --server.address $(CEP_ADDRESS) --browser.serverAddress $(CEP_HOST) --server.port $(PORT)
 
 test: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -rs $(PYTEST_ARGS)

@@ -20,8 +20,8 @@ def _band(lo_hi: list[float], lang: str) -> str:
 def _table(header: list[str], rows: list[list[str]], right: tuple[int, ...]) -> list[str]:
     """Columns padded to their widest cell; the columns in `right` (numbers) right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    return ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
-            for r in [header, *rows]]
+    return ["  " + "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                             for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in [header, *rows]]
 
 
 def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None = None) -> str:

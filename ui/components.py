@@ -176,8 +176,8 @@ def issue_text(issue: Issue) -> str:
 def issues_frame(issues: list[Issue], **extra: object) -> pd.DataFrame:
     """Issues as a table with translated headers, one row per problem."""
     return pd.DataFrame([{**{tr(f"ui.col.{k}"): v for k, v in extra.items()},
-                          tr("ui.col.row"): i.row, tr("ui.col.field"): field_label(i.field),
-                          tr("ui.col.problem"): issue_text(i)} for i in issues])
+                          tr("ui.col.row"): i.row, tr("ui.col.problem"): issue_text(i),
+                          tr("ui.col.field"): field_label(i.field)} for i in issues])
 
 
 # --------------------------------------------------------------------------- files
@@ -252,10 +252,12 @@ def show_evidence(criteria: list[dict[str, Any]]) -> None:
         source = c["source_label"]
         with st.expander(f"{c['label']} : {score} ({source})"):
             if c["evidence"]:
-                st.dataframe(pd.DataFrame([{tr("ui.col.question"): e["question_label"],
-                                            tr("ui.col.answer"): e["answer_label"],
-                                            tr("ui.col.effect"): formatting.number(e["effect"], lang(), 2, sign=True)} for e in c["evidence"]]),
-                             hide_index=True)
+                # A static table wraps the long questions; the interactive one cut them. Every cell is the
+                # rubric's own wording (data/rubric.toml), never a dossier's text.
+                st.table(pd.DataFrame([{tr("ui.col.question"): e["question_label"],
+                                        tr("ui.col.answer"): e["answer_label"],
+                                        tr("ui.col.effect"): formatting.number(e["effect"], lang(), 2, sign=True)}
+                                       for e in c["evidence"]]), hide_index=True)
             if c["missing"]:
                 st.caption(tr("ui.evidence.missing", questions="; ".join(tr(f"rubric.{q}") for q in c["missing"])))
             if c["source"] == "expert":
@@ -313,17 +315,22 @@ def criteria_chart(criteria: list[dict[str, Any]]) -> alt.Chart:
 
 
 def contributions_chart(contrib: dict[str, Any]) -> alt.Chart:
-    """Waterfall in probability points, from the average dossier to this one."""
-    df = pd.DataFrame(shaping.waterfall_rows(contrib, lang()))
-    df["right"] = df[["start", "end"]].max(axis=1)
-    colours = alt.Scale(domain=["up", "down", "total"], range=[POSITIVE, NEGATIVE, NEUTRAL])
+    """Each input's contribution as a bar from zero, in probability points (right raises, left lowers)."""
+    df = pd.DataFrame(shaping.contribution_rows(contrib, lang()))
+    df["zero"] = 0.0
+    colours = alt.Scale(domain=["up", "down"], range=[POSITIVE, NEGATIVE])
     base = alt.Chart(df).encode(y=_names_axis("step:N", list(df["step"])))
     bars = base.mark_bar().encode(
-        x=alt.X("start:Q", title=tr("ui.chart.points_axis")), x2="end:Q",
+        x=alt.X("zero:Q", title=tr("ui.chart.points_axis")), x2="points:Q",
         color=alt.Color("kind:N", scale=colours, legend=None),
         tooltip=[alt.Tooltip("step:N", title=tr("ui.chart.input")), alt.Tooltip("label:N", title=tr("ui.chart.points"))])
-    text = base.mark_text(align="left", dx=4).encode(x="right:Q", text="label:N")
-    return (bars + text).properties(height=alt.Step(28))
+    # each label just past its bar's end: right of a bar that raises, left of one that lowers
+    raise_text = base.mark_text(align="left", dx=4).encode(x="points:Q", text="label:N") \
+        .transform_filter(alt.datum.points >= 0)
+    lower_text = base.mark_text(align="right", dx=-4).encode(x="points:Q", text="label:N") \
+        .transform_filter(alt.datum.points < 0)
+    rule = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color=NEUTRAL).encode(x="zero:Q")
+    return (bars + raise_text + lower_text + rule).properties(height=alt.Step(28))
 
 
 def windows_chart(windows: list[dict[str, Any]]) -> alt.Chart:

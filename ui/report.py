@@ -31,7 +31,7 @@ text-align:left;vertical-align:top}
 .bar{background:#eaeef2;height:.8rem;border-radius:3px;position:relative;min-width:8rem}
 .wide .bar{min-width:24rem}
 .bar span{position:absolute;top:0;bottom:0;border-radius:3px}
-.up{background:#1a7f37}.down{background:#c0392b}.total{background:#8c959f}.fill{background:#0b5cad}
+.up{background:#1a7f37}.down{background:#c0392b}.fill{background:#0b5cad}
 .for{color:#1a7f37}.against{color:#c0392b}.muted{color:#57606a}
 @media print{.notice{break-inside:avoid}section{break-inside:avoid}}
 """
@@ -53,11 +53,12 @@ def _rows(cells: list[list[str]], header: list[str]) -> str:
 
 def _probabilities(p: dict[str, Any], lang: str) -> str:
     boxes = []
-    for target in ("labeled", "success"):
+    for target in ("labeled", "success", "funded"):  # the three the app shows, in its order
         label = t(f"ui.prob.{target}", lang)
+        note = shaping.band(p["band"][target], lang) if target in p["band"] else t("ui.prob.funded_help", lang)
         boxes.append(f'<div class="prob"><div>{escape(label)}</div>'
                      f'<div class="v">{shaping.pct(p[target], lang)}</div>'
-                     f'<div class="muted">{escape(shaping.band(p["band"][target], lang))}</div></div>')
+                     f'<div class="muted">{escape(note)}</div></div>')
     filiere, window = shaping.base_rates(p, lang)
     return (f'<div class="probs">{"".join(boxes)}</div><p>{escape(p["summary"])}</p>'
             f"<ul><li>{escape(filiere)}</li><li>{escape(window)}</li></ul>")
@@ -86,11 +87,12 @@ def _criteria(criteria: list[dict[str, Any]], lang: str) -> str:
 
 
 def _contributions(contrib: dict[str, Any], lang: str) -> str:
-    rows = shaping.waterfall_rows(contrib, lang)
-    hi = max(max(r["start"], r["end"]) for r in rows)
-    lo = min(0.0, *(min(r["start"], r["end"]) for r in rows))
-    cells = [[escape(r["step"]), escape(r["label"]), _bar(r["start"], r["end"], r["kind"], lo, hi)] for r in rows]
-    return f'<div class="wide">{_rows(cells, [t("ui.col.input", lang), t("ui.col.points", lang), ""])}</div>'
+    rows = shaping.contribution_rows(contrib, lang)
+    hi = max(0.0, *(r["points"] for r in rows))
+    lo = min(0.0, *(r["points"] for r in rows))
+    cells = [[escape(r["step"]), escape(r["label"]), _bar(0.0, r["points"], r["kind"], lo, hi)] for r in rows]
+    return (f'<p>{escape(shaping.levels(contrib, lang))}</p>'
+            f'<div class="wide">{_rows(cells, [t("ui.col.input", lang), t("ui.col.points", lang), ""])}</div>')
 
 
 def _actions(actions: list[dict[str, Any]], lang: str) -> str:
@@ -153,7 +155,7 @@ def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any]
         sections.append(("ui.report.missing", f"<ul>{missing}</ul>"))
     sections.append(("ui.report.dossier", _dossier(doc, lang)))
     body = "".join(f"<section><h2>{escape(t(k, lang))}</h2>{html}</section>" for k, html in sections)
-    meta = escape(t("ui.report.meta", lang, date=when.strftime("%Y-%m-%d %H:%M"), name=model["name"],
+    meta = escape(t("ui.report.meta", lang, date=f"{formatting.date(when, lang)} {when:%H:%M}", name=model["name"],
                     sha=model["sha256"]))
     return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'

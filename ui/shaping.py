@@ -32,25 +32,24 @@ def band(lo_hi: list[float], lang: str) -> str:
     return t("ui.prob.band", lang, lo=pct(lo_hi[0], lang), hi=pct(lo_hi[1], lang))
 
 
-def waterfall_rows(contrib: dict[str, Any], lang: str, top: int = TOP_INPUTS) -> list[dict[str, Any]]:
-    """A waterfall in probability points: the base, the largest inputs, the others summed, the result.
+def contribution_rows(contrib: dict[str, Any], lang: str, top: int = TOP_INPUTS) -> list[dict[str, Any]]:
+    """What moves this dossier away from the average one, in probability points: the largest inputs, the others summed.
 
-    Each row has step, start, end (0-100 scale), kind ('total', 'up', 'down') and its label.
+    Each row has step, points (signed, on the 0-100 scale), kind ('up', 'down') and label ("+6,7").
+    Drawn as bars from zero, so the axis is a scale of points; the two levels are `levels`.
     """
     values = sorted(contrib["values"].items(), key=lambda kv: -abs(kv[1]))
     steps = [(input_label(k, lang), v) for k, v in values[:top]]
     if values[top:]:
         steps.append((t("ui.contrib.others", lang), sum(v for _, v in values[top:])))
-    rows = [{"step": t("ui.contrib.base", lang), "start": 0.0, "end": 100 * contrib["base"], "kind": "total"}]
-    level = 100 * contrib["base"]
-    for name, v in steps:
-        rows.append({"step": name, "start": level, "end": level + 100 * v, "kind": "up" if v >= 0 else "down"})
-        level += 100 * v
-    rows.append({"step": t("ui.contrib.result", lang), "start": 0.0, "end": level, "kind": "total"})
-    for r in rows:
-        r["label"] = formatting.number(r["end"], lang) if r["kind"] == "total" else \
-            formatting.number(r["end"] - r["start"], lang, 1, sign=True)
-    return rows
+    return [{"step": name, "points": 100 * v, "kind": "up" if v >= 0 else "down",
+             "label": formatting.points(v, lang)} for name, v in steps]
+
+
+def levels(contrib: dict[str, Any], lang: str) -> str:
+    """"From the average dossier (39 %) to this one (9 %)": the two probabilities the contributions join."""
+    result = contrib["base"] + sum(contrib["values"].values())
+    return t("ui.contrib.levels", lang, base=pct(contrib["base"], lang), result=pct(result, lang))
 
 
 def base_rates(probabilities: dict[str, Any], lang: str) -> tuple[str, str]:
@@ -61,7 +60,7 @@ def base_rates(probabilities: dict[str, Any], lang: str) -> tuple[str, str]:
     if w["value"] is None:
         window = t("ui.prob.base_window_none", lang, window=w["text"])
     else:
-        # data/windows.csv's source reads "publication: the analyst's note" (in English); the reader gets the publication
+        # data/windows.csv's source reads "publication: the analyst's note" (in English); readers get the publication
         window = t("ui.prob.base_window", lang, window=w["text"], rate=pct(w["value"], lang),
                    source=w["source"].partition(": ")[0])
     return filiere, window

@@ -68,8 +68,10 @@ def _fill_context(at, doc: dict) -> None:
             at.number_input(key=key).set_value(value)
         elif f.kind == "date":
             at.date_input(key=key).set_value(pd.Timestamp(value).date())
-        elif f.kind == "code" or f.name == "preliminary_interview":
+        elif f.kind == "code":
             at.selectbox(key=key).select(value)
+        elif f.name == "preliminary_interview":
+            at.radio(key=key).set_value(value)
         else:
             at.checkbox(key=key).check() if value else at.checkbox(key=key).uncheck()
         if f.name == "collaborative":
@@ -115,7 +117,7 @@ def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
     assert app.radio(key="sa.step").value == 0  # back to the step holding the problems
     errors = unescape("\n".join(e.value for e in app.error))
     assert t("ui.issue.line", "fr", field=t("ui.field.title", "fr"), reason=t("issue.required", "fr")) in errors
-    assert f"{t('ui.field.aid_requested_eur', 'fr')}\u202f: la valeur « 800\u202f001 »" in errors  # a number, in French
+    assert f"{t('ui.field.aid_requested_eur', 'fr')}\u202f: la valeur « 800\u202f001 »" in errors  # French number
     assert "(title)" not in errors and "aid_requested_eur" not in errors  # labels, never column names
     assert "l'aide demandée ne peut pas dépasser le budget total" in errors  # the library's reason, in French
     assert not app.metric
@@ -414,7 +416,7 @@ def test_configuration_keeps_everything_local():
     assert "http" not in json.dumps(config["theme"])
 
 
-def test_make_app_serves_this_machine_only_unless_a_team_host_is_named():
+def test_make_app_serves_this_machine_only_unless_a_team_host_is_named_on_the_port_asked():
     def command(*overrides: str) -> str:
         out = subprocess.run(["make", "-n", "app", *overrides], cwd=ROOT, capture_output=True, text=True,
                              check=True, env={k: v for k, v in os.environ.items() if not k.startswith("CEP_")})
@@ -423,6 +425,7 @@ def test_make_app_serves_this_machine_only_unless_a_team_host_is_named():
     assert "--server.address 127.0.0.1 --browser.serverAddress 127.0.0.1" in command()
     shared = command("CEP_ADDRESS=0.0.0.0", "CEP_HOST=cep.cluster.local")
     assert "--server.address 0.0.0.0 --browser.serverAddress cep.cluster.local" in shared
+    assert "--server.port 8501" in command() and "--server.port 8600" in command("PORT=8600")
 
 
 def test_every_ui_label_exists_in_both_languages():

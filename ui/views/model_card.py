@@ -51,14 +51,16 @@ def _ranking_chart(target: dict) -> alt.Chart:
 
 def _calibration_chart(groups: list[dict], small: int) -> alt.Chart:
     df = pd.DataFrame([{"by": ui.tr(f"input.{g['by']}"), "group": code_label(g["by"], g["value"], ui.lang()),
-                        "ece": 100 * g["ece"], "shown": _number(100 * g["ece"], 1), "n": formatting.number(g["n"], ui.lang()),
+                        "ece": 100 * g["ece"], "shown": _number(100 * g["ece"], 1),
+                        "n": formatting.number(g["n"], ui.lang()),
                         "note": ui.tr("ui.model.small", rows=small) if g["small"] else ""} for g in groups])
     return alt.Chart(df).mark_bar().encode(
         y=alt.Y("group:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)),
         x=alt.X("ece:Q", title=ui.tr("ui.model.ece_axis")),
         color=alt.condition(alt.datum.note == "", alt.value(ui.ACCENT), alt.value("#d4a72c")),
         row=alt.Row("by:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-        tooltip=[alt.Tooltip("group:N", title=ui.tr("ui.model.group")), alt.Tooltip("n:N", title=ui.tr("ui.model.rows")),
+        tooltip=[alt.Tooltip("group:N", title=ui.tr("ui.model.group")),
+                 alt.Tooltip("n:N", title=ui.tr("ui.model.rows")),
                  alt.Tooltip("shown:N", title=ui.tr("ui.model.ece_axis")), alt.Tooltip("note:N", title=" ")],
     ).resolve_scale(y="independent").properties(width=480)
 

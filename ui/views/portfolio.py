@@ -69,19 +69,24 @@ def _results_table(rows: pd.DataFrame) -> None:
 def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
     g = ok.assign(filiere=ui.code_axis(ok, "filiere"), window=ui.code_axis(ok, "funding_window")) \
         .groupby(["filiere", "window"], as_index=False).agg(expected=("p_success", "sum"), n=("p_success", "size"))
+    g["shown"] = [formatting.number(v, ui.lang(), 1) for v in g["expected"]]
+    g["count"] = [formatting.number(v, ui.lang()) for v in g["n"]]
+    # Windows down the side, read horizontally: eight slanted names across the top did not all fit, and
+    # Vega drops the labels that overlap.
     base = alt.Chart(g).encode(
-        x=alt.X("window:N", title=ui.tr("input.funding_window"), axis=alt.Axis(labelAngle=-30, labelLimit=200)),
-        y=alt.Y("filiere:N", title=ui.tr("input.filiere"), axis=alt.Axis(labelLimit=200)))
+        y=alt.Y("window:N", title=ui.tr("input.funding_window"), axis=alt.Axis(labelLimit=320, labelOverlap=False)),
+        x=alt.X("filiere:N", title=ui.tr("input.filiere"), axis=alt.Axis(labelAngle=0, labelLimit=200,
+                                                                          labelOverlap=False, orient="top")))
     cells = base.mark_rect().encode(
         color=alt.Color("expected:Q", title=ui.tr("ui.pf.expected_short"), scale=alt.Scale(scheme="blues")),
         tooltip=[alt.Tooltip("filiere:N", title=ui.tr("input.filiere")),
                  alt.Tooltip("window:N", title=ui.tr("input.funding_window")),
-                 alt.Tooltip("n:Q", title=ui.tr("ui.pf.dossiers")),
-                 alt.Tooltip("expected:Q", format=".1f", title=ui.tr("ui.pf.expected_short"))])
-    text = base.mark_text().encode(text=alt.Text("expected:Q", format=".1f"),
+                 alt.Tooltip("count:N", title=ui.tr("ui.pf.dossiers")),
+                 alt.Tooltip("shown:N", title=ui.tr("ui.pf.expected_short"))])
+    text = base.mark_text().encode(text="shown:N",
                                    color=alt.condition(alt.datum.expected > g["expected"].max() / 2,
                                                        alt.value("white"), alt.value("black")))
-    return (cells + text).properties(height=alt.Step(40))
+    return (cells + text).properties(height=alt.Step(32))
 
 
 def _distribution_chart(ok: pd.DataFrame, target: str) -> alt.Chart:

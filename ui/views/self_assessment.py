@@ -121,7 +121,9 @@ def _context_widget(name: str) -> None:
         st.text_input(_label(name), **common)
     elif f.kind == "code":
         codes = ui.labels(f.allowed, lambda c: code_label(name, c, ui.lang()))
-        st.selectbox(_label(name), list(codes), index=None, format_func=codes.get,
+        # required: once chosen, a required field's choice can be changed but not emptied (Escape would,
+        # and the next evaluation would be refused for a field the user had filled)
+        st.selectbox(_label(name), list(codes), index=None, format_func=codes.get, required=f.required,
                      placeholder=ui.tr("ui.form.choose"), **common)
     elif f.kind == "int":
         # No bounds on the widget: it would keep showing an out-of-range "12" while sending nothing, and the
@@ -135,8 +137,7 @@ def _context_widget(name: str) -> None:
                       format="DD/MM/YYYY", **common)
     elif name == "preliminary_interview":
         answers = ui.labels((True, False), lambda v: ui.tr("value.yes" if v else "value.no"))
-        st.selectbox(_label(name), list(answers), index=None, placeholder=ui.tr("ui.form.choose"),
-                     format_func=answers.get, **common)
+        st.radio(_label(name), list(answers), index=None, horizontal=True, format_func=answers.get, **common)
     else:
         st.checkbox(_label(name), **common)
 
@@ -222,6 +223,7 @@ def _show_result(doc: dict, result: dict) -> None:
     st.subheader(ui.tr("ui.report.contributions"))
     st.caption(ui.tr("ui.contrib.explain"))
     target = ui.target_choice("sa.contrib_target")
+    st.markdown(shaping.levels(result["contributions"][target], ui.lang()))
     st.altair_chart(ui.contributions_chart(result["contributions"][target]), width="stretch")
 
     st.subheader(ui.tr("ui.report.actions"))

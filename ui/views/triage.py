@@ -14,7 +14,7 @@ from functools import partial
 import pandas as pd
 import streamlit as st
 
-from scoring import display
+from scoring import display, formatting
 from scoring.rubric import rubric
 from scoring.schema import CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame
 from scoring.synthetic import generate
@@ -140,14 +140,21 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
 
 
 def _queue_table(q: pd.DataFrame) -> None:
-    shown = ["rank", "dossier_id", "acronym", "window", "p_labeled", "p_success", "band_label", "blocking",
+    # What decides first, so that it fits a 1366-pixel screen beside the sidebar: rank, whole id, band,
+    # the window rule that blocks, the two probabilities; the details after.
+    shown = ["rank", "dossier_id", "band_label", "blocking", "p_labeled", "p_success", "window", "acronym",
              *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes", "decision"]
-    table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"])
+    table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"],
+                            ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
+                            **{f"score_{c}": [shaping.score(None if pd.isna(v) else v, ui.lang())
+                                              for v in q[f"score_{c}"]] for c in CRITERIA})
     title = partial(queue.column_title, lang=ui.lang())
-    percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100)
+    percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100, width="small")
     st.dataframe(table.rename(columns=title), hide_index=True, key="tr.queue_table",
-                 column_config={title("p_labeled"): percent, title("p_success"): percent,
-                                title("ranking_score"): st.column_config.NumberColumn(format="%.2f")})
+                 column_config={title("rank"): st.column_config.NumberColumn(width=40),
+                                title("dossier_id"): st.column_config.TextColumn(width=140),
+                                title("blocking"): st.column_config.TextColumn(width="medium"),
+                                title("p_labeled"): percent, title("p_success"): percent})
 
 
 def _pick_label(dossier_id: str, acronym: str | None) -> str:
