@@ -296,6 +296,8 @@ def _table_dossiers(frame) -> list[dict]:
     v = schema.validate_frame(frame)
     if v.issues:
         raise InvalidDossiers(v.issues)
+    if not len(v.frame):
+        raise schema.SchemaError("the file holds no dossier, only its header; add rows")
     return [schema.to_json(r) for r in v.frame.to_dict("records")]
 
 
@@ -303,13 +305,21 @@ def _table_dossiers(frame) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quick", is_flag=True, help="A small run (about 30 s) instead of the full measurement.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
-def bench_cmd(as_json: bool, quick: bool, model_dir: str | None) -> None:
+@click.option("--app", "app", is_flag=True,
+              help="The app's waits in Chromium (first page, submit to result, queue upload) beside the library's.")
+def bench_cmd(as_json: bool, quick: bool, model_dir: str | None, app: bool) -> None:
     """Measure latency of one dossier and batch throughput, beside their baselines, in one run."""
-    from scoring.bench import bench_single
+    from scoring.bench import bench_app, bench_single
     from scoring.benchmark_batch import bench_batch
 
     bundle = _load_bundle(model_dir)
-    result = {"single": bench_single(bundle, quick), "batch": bench_batch(bundle, quick)}
+    if app:  # the app serves the default model; the library is timed on the same one
+        try:
+            result = {"app": bench_app(quick), "library": bench_single(bundle, quick=True)}
+        except RuntimeError as exc:
+            _fail(str(exc))
+    else:
+        result = {"single": bench_single(bundle, quick), "batch": bench_batch(bundle, quick)}
     if as_json:
         _echo_json(result)
         return

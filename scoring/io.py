@@ -93,7 +93,9 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
     except OSError as exc:
         raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions") \
             from None
-    except Exception as exc:  # a parser's own error on a damaged file: one line, never a traceback
+    except BaseException as exc:  # a parser's own error on a damaged file: one line, never a traceback
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":  # calamine's Rust panics
+            raise  # Ctrl-C and exit stay what they are
         raise SchemaError(f"{path}: cannot be read as {s[1:].upper()} ({_first_line(exc)}); "
                           f"check that it is a {s[1:].upper()} file, not another format renamed") from None
 
@@ -221,9 +223,6 @@ def _read_xlsx(path: str | Path, data: bytes, sheet: str | None) -> Table:
         raise SchemaError(f"no sheet {sheet!r}; the sheets are {listed}")
     name = sheet or names[0]
     ws = wb.get_sheet_by_name(name)
-    if ws.height * ws.width > MAX_XLSX_CELLS:
-        raise SchemaError(f"sheet {name!r} spans {ws.height:,} rows x {ws.width:,} columns, more than the "
-                          f"{MAX_XLSX_CELLS:,} cells read at once; split the workbook or save it as CSV")
     rows = ws.to_python(skip_empty_area=False)
     top = next((k for k, r in enumerate(rows) if any(v != "" for v in r)), None)
     if top is None:
@@ -263,8 +262,6 @@ def _cell(row: int, col: int) -> str:
 
 def _has_columns(wb, name: str) -> bool:
     ws = wb.get_sheet_by_name(name)
-    if ws.height * ws.width > MAX_XLSX_CELLS:
-        return False
     first = next((r for r in ws.iter_rows() if any(v != "" for v in r)), [])
     canon = set(canonical_columns([str(v) for v in first]).values())
     return all(c in canon for c in REQUIRED_COLUMNS)
@@ -279,11 +276,32 @@ def _check_workbook(data: bytes) -> None:
     try:
         with zipfile.ZipFile(_io.BytesIO(data)) as z:
             size = sum(i.file_size for i in z.infolist())
+            if size > MAX_XLSX_BYTES:
+                raise SchemaError(f"the workbook expands to {size / 2**20:,.0f} MB, more than the "
+                                  f"{MAX_XLSX_BYTES >> 20} MB read at once; save the sheet as CSV or split it")
+            for name in z.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    _check_extent(name, z.read(name))
     except zipfile.BadZipFile:
         raise SchemaError("is a damaged workbook (not a valid zip); save it again from Excel") from None
-    if size > MAX_XLSX_BYTES:
-        raise SchemaError(f"the workbook expands to {size / 2**20:,.0f} MB, more than the {MAX_XLSX_BYTES >> 20} MB "
-                          "read at once; save the sheet as CSV or split it")
+
+
+def _check_extent(name: str, xml: bytes) -> None:
+    """Refuse a sheet whose cells span more than MAX_XLSX_CELLS from A1, from its cell references.
+
+    A reader lays a sheet out as a grid from A1 to its farthest cell: one cell at XFD1048576
+    is a grid of 17 billion cells, whatever the `<dimension>` tag claims. Counted in C first.
+    """
+    if xml.count(b"<c ") > MAX_XLSX_CELLS:
+        raise SchemaError(f"{name} holds more than {MAX_XLSX_CELLS:,} cells; split the workbook or save it as CSV")
+    letters = max(set(re.findall(rb'<c r="([A-Z]+)', xml)), key=lambda c: (len(c), c), default=b"A")
+    width = 0
+    for ch in letters:
+        width = width * 26 + ch - 64
+    height = max(map(int, re.findall(rb'<row r="(\d+)"', xml)), default=1)
+    if width * height > MAX_XLSX_CELLS:
+        raise SchemaError(f"{name} spans {height:,} rows x {width:,} columns from A1, more than the "
+                          f"{MAX_XLSX_CELLS:,} cells read at once; delete the far cells or save the sheet as CSV")
 
 
 def text_fields(frame: pd.DataFrame) -> pd.DataFrame:
