@@ -358,11 +358,17 @@ def _criterion_dict(c, lang: str) -> dict[str, Any]:
 
 def _reasons(values: np.ndarray, row: dict[str, Any], scores: dict[str, Any], crit, lang: str
              ) -> list[dict[str, Any]]:
-    """Top three inputs for and against P(success), as sentences."""
+    """Top three criteria for and against P(success), as sentences.
+
+    Only the five criteria are reasons: the committee judges the dossier, so what
+    raises or lowers the odds is told by the criteria and their answers. Context
+    (filière, window, carrier, collaboration, year...) sets the starting point; its
+    contributions stay in the waterfall, exact, but are never given as a reason.
+    """
     by_crit = {c.criterion: c for c in crit}
-    order = np.argsort(-values, kind="stable")
-    picks = [(i, "for") for i in order[:3] if values[i] > 5e-4] + \
-            [(i, "against") for i in order[::-1][:3] if values[i] < -5e-4]
+    ranked = np.argsort(-values[:len(CRITERIA)], kind="stable")  # INPUTS starts with CRITERIA
+    picks = [(i, "for") for i in ranked[:3] if values[i] > 5e-4] + \
+            [(i, "against") for i in ranked[::-1][:3] if values[i] < -5e-4]
     out = []
     for i, kind in picks:
         name = INPUTS[i]

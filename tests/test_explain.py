@@ -12,7 +12,7 @@ import shap
 
 from scoring import schema
 from scoring.explain import InvalidDossiers, contributions, explain, logit_contributions
-from scoring.features import INPUTS
+from scoring.features import CRITERIA, INPUTS
 from scoring.model import AdditiveLogit, CalibratedAdditive, Platt
 from scoring.synthetic import generate
 
@@ -125,8 +125,9 @@ def test_labelling_set_brings_a_weak_dossier_over_the_line(bundle):
     assert explain([doc], bundle)[0]["probabilities"]["labeled"] >= 0.5
 
 
-def test_reasons_name_the_inputs_with_the_largest_contributions(result):
-    values = result["contributions"]["success"]["values"]
+def test_reasons_name_the_criteria_with_the_largest_contributions(result):
+    """Reasons are criteria only: context contributions stay in the waterfall, never a reason (issue 12)."""
+    values = {c: v for c, v in result["contributions"]["success"]["values"].items() if c in CRITERIA}
     ranked = sorted(values, key=values.get)
     against = [r["input"] for r in result["reasons"] if r["kind"] == "against"]
     favour = [r["input"] for r in result["reasons"] if r["kind"] == "for"]
