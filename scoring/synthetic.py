@@ -16,8 +16,14 @@ columns only, so that a model can be compared with the best achievable.
 Dossier counts per (year, filière) are fixed by the parameters (scaled to the
 requested size), not drawn: how many dossiers the CEP examined is a fact of
 the base, and drawing it would blur the count figures (F4, F12, F13).
-`calibrate()` fits the intercept offsets so that success rates and shares
-match `data/figures.csv`; its result is stored in `data/synthetic.toml`.
+Context (filière, axis, carrier, consortium, window, TRL) moves the latent
+qualities and the answers the committee names (`[mediation]` in the TOML):
+the committee judges the dossier, so the published gaps come through the
+scores. `calibrate()` fits the remaining offsets to `data/figures.csv`: the
+direct context terms of the label bounded and penalised toward zero, the
+funders' window offsets free; `mediation()` reports the share of each
+published gap the five criteria carry. Results are stored in
+`data/synthetic.toml`.
 """
 
 from __future__ import annotations

@@ -80,3 +80,24 @@ def test_reference_check_detects_a_base_that_disagrees():
     frame.loc[frame["filiere"] == "e_sante", "labeled"] = 1.0
     frame.loc[frame["filiere"] == "e_sante", "funded"] = 1.0
     assert _checks(frame)["F1"].ok is False
+
+
+def test_reference_check_prints_the_mediation_report():
+    from click.testing import CliRunner
+
+    from scoring.cli import cli
+
+    r = CliRunner().invoke(cli, ["reference-check", "--mediation", "--rows", "20000", "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    rows = [line for line in r.output.splitlines() if line.startswith("| e-santé") or line.startswith("| AI vs")]
+    assert len(rows) == 2
+    for line in rows:  # share column, then the ">= 70%" target
+        share = int(line.split("|")[6].strip().rstrip("%"))
+        assert share >= 70, line
+
+
+def test_the_shipped_model_card_shows_the_mediation_table():
+    card = (DATA_DIR.parent / "models" / "default" / "card.md").read_text(encoding="utf-8")
+    assert "### Mediation" in card
+    for gap in ("e-santé vs other filières", "AI vs data axis", "collaborative vs not", "companies vs public carriers"):
+        assert f"| {gap} |" in card
