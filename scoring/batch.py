@@ -33,6 +33,7 @@ of workers or on timing.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import ctypes
 import datetime as dt
@@ -245,7 +246,7 @@ class Summary:
 
 def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
               chunk_rows: int | None = None, progress: Callable[[int, int | None], None] | None = None,
-              workers: int | None = None, read: files.ReadOptions | None = None) -> Summary:
+              workers: int | None = None, read: files.ReadOptions | None = None, excel_fr: bool = False) -> Summary:
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
     `progress(rows_done, rows_total_or_None)` is called after each chunk.
@@ -256,7 +257,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     temporary file, which the next run to the same output replaces or removes);
     on any exception the workers are killed at once. Raises SchemaError for a file-level
     problem (unreadable, empty, a required column missing, the output not writable).
-    `read` forces what `scoring.io` would otherwise detect (separator, encoding, decimal mark, sheet).
+    `read` forces what `scoring.io` would otherwise detect (separator, encoding, decimal mark, sheet);
+    `excel_fr` writes a CSV output as a French Excel opens it (`;`, UTF-8 with BOM, decimal comma).
     """
     start = time.perf_counter()
     src, dst = Path(input_path), Path(output_path)
@@ -270,7 +272,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     tmp = dst.with_name(f".{dst.name}.partial")  # or a killed run's leftover: this run replaces or removes it
     read = read or files.ReadOptions()
     chunk_rows = chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS)
-    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower())
+    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), excel_fr=excel_fr)
     try:
         try:
             reader = _open_reader(src, chunk_rows, read)
@@ -286,7 +288,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     except OSError as exc:  # reading errors are SchemaErrors by now: this is the output
         raise files.write_error(dst, exc) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove where nothing could be written
+            tmp.unlink(missing_ok=True)
     return Summary(done, errors, time.perf_counter() - start, str(dst), reader.read_as)
 
 
@@ -340,6 +343,7 @@ class _Plan:
     sink: str
     schema: pa.Schema | None = None  # of the input rows as Arrow, once the file's header is read
     repeated: dict[int, tuple[int, ...]] | None = None  # {id hash: rows} of the ids on several rows, once known
+    excel_fr: bool = False  # a CSV output as a French Excel opens it
 
     def __post_init__(self) -> None:
         if self.schema is None:
@@ -380,7 +384,7 @@ def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int, pd.Series]:
                           for c in job.cells.columns], schema=plan.schema)
     full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
     if plan.sink == ".csv":
-        return _csv_bytes(_neutralise(full)), n_errors, ids
+        return _csv_bytes(_neutralise(full), plan.excel_fr), n_errors, ids
     return _to_ipc(full), n_errors, ids
 
 
@@ -772,14 +776,29 @@ def _neutralise(table: pa.Table) -> pa.Table:
     return pa.table(cols, schema=table.schema)
 
 
-def _csv_bytes(table: pa.Table) -> bytes:
-    """The table's rows as CSV, without a header."""
+def _csv_bytes(table: pa.Table, excel_fr: bool = False) -> bytes:
+    """The table's rows as CSV, without a header (`excel_fr`: `;` and decimal commas)."""
+    if excel_fr:
+        table = _decimal_comma(table)
     sink = pa.BufferOutputStream()
-    with pcsv.CSVWriter(sink, table.schema, write_options=pcsv.WriteOptions(include_header=False)) as w:
+    options = pcsv.WriteOptions(include_header=False, delimiter=";" if excel_fr else ",")
+    with pcsv.CSVWriter(sink, table.schema, write_options=options) as w:
         for batch in table.to_batches():
             if batch.num_rows:  # pyarrow 26 writes garbage for an empty batch when there is no header
                 w.write_batch(batch)
     return sink.getvalue().to_pybytes()
+
+
+def _decimal_comma(table: pa.Table) -> pa.Table:
+    """Float columns as text with a decimal comma (Arrow's writer has no decimal option)."""
+    cols, fields = [], []
+    for field, col in zip(table.schema, table.columns):
+        if pa.types.is_floating(field.type):
+            col = pc.replace_substring(pc.cast(col, pa.large_string()), ".", ",")
+            field = pa.field(field.name, pa.large_string())
+        cols.append(col)
+        fields.append(field)
+    return pa.table(cols, schema=pa.schema(fields))
 
 
 def _starts_with_formula(col: pa.ChunkedArray) -> np.ndarray:
@@ -831,7 +850,10 @@ class _CsvWriter(_Writer):
         super().__init__(path, plan)
         self.out = open(path, "wb")
         # the header under the formula rule too: a column named "=HYPERLINK(...)" is text, not a live formula
-        pcsv.write_csv(pa.schema([(files.safe_text(f.name), f.type) for f in plan.output]).empty_table(), self.out)
+        header = pa.schema([(files.safe_text(f.name), f.type) for f in plan.output]).empty_table()
+        if plan.excel_fr:
+            self.out.write(codecs.BOM_UTF8)
+        pcsv.write_csv(header, self.out, pcsv.WriteOptions(delimiter=";" if plan.excel_fr else ","))
 
     def write(self, payload: bytes) -> None:
         self.out.write(payload)

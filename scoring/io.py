@@ -16,6 +16,7 @@ formula rule, `safe_text`.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import json
@@ -398,7 +399,8 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False
     except OSError as exc:
         raise write_error(path, exc) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # nothing to remove where nothing could be written
+            tmp.unlink(missing_ok=True)
 
 
 def write_error(path: str | Path, exc: OSError) -> SchemaError:

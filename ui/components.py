@@ -202,28 +202,32 @@ def read_upload(uploaded: Any) -> pd.DataFrame:
 
 
 def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
-    """A frame as CSV, XLSX or Parquet bytes; spreadsheet formats get formula neutralisation."""
+    """A frame as CSV, CSV for a French Excel (`csv_fr`), XLSX or Parquet bytes: the library's writers,
+    so the spreadsheet formats get its one formula rule."""
+    if fmt in ("csv", "csv_fr"):
+        return io.csv_bytes(frame, excel_fr=fmt == "csv_fr")
+    if fmt == "xlsx":
+        return io.xlsx_bytes(frame)
     buf = _bytes_io.BytesIO()
-    if fmt == "csv":
-        buf.write(io.neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    elif fmt == "xlsx":
-        io.neutralise_formulas(frame).to_excel(buf, index=False, engine="openpyxl")
-    else:
-        frame.to_parquet(buf, index=False)
+    frame.to_parquet(buf, index=False)
     return buf.getvalue()
 
 
-MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+MIME = {"csv": "text/csv", "csv_fr": "text/csv",
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "parquet": "application/octet-stream", "json": "application/json", "html": "text/html"}
 
 
 def download_table(frame: pd.DataFrame, stem: str, formats: tuple[str, ...], key: str) -> None:
-    """One download button per format, each file built only when clicked."""
+    """One download button per format, each file built only when clicked; a CSV comes in two variants,
+    the plain one and the one a French Excel opens (`;`, UTF-8 with BOM, decimal comma)."""
+    formats = tuple(f for fmt in formats for f in ((fmt, "csv_fr") if fmt == "csv" else (fmt,)))
     cols = st.columns(len(formats))
     for col, fmt in zip(cols, formats):
-        col.download_button(tr("ui.download.table", fmt=fmt.upper()), data=lambda f=fmt: table_bytes(frame, f),
-                            file_name=f"{stem}.{fmt}", mime=MIME[fmt], key=f"{key}.{fmt}", on_click="ignore",
-                            icon=":material/download:")
+        label = tr("ui.download.excel_fr") if fmt == "csv_fr" else tr("ui.download.table", fmt=fmt.upper())
+        name = f"{stem}_excel_fr.csv" if fmt == "csv_fr" else f"{stem}.{fmt}"
+        col.download_button(label, data=lambda f=fmt: table_bytes(frame, f), file_name=name, mime=MIME[fmt],
+                            key=f"{key}.{fmt}", on_click="ignore", icon=":material/download:")
 
 
 def json_bytes(obj: Any) -> bytes:
