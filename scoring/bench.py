@@ -6,11 +6,25 @@ contributions, reasons, actions) over generated dossiers, and times the same
 path with shap's PermutationExplainer (a sampling explainer) in place of the
 closed-form contributions, on a subset, so that the ratio is measured, not
 claimed. Numbers are printed, never asserted in a unit test.
+
+`bench_app` (`cep-scoring bench --app`) starts the app and drives Debian's
+Chromium through Playwright (a development dependency): first page, submit to
+result, a 20-dossier queue upload, the waits a user sees, printed beside the
+library's own latency so the app's overhead shows.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from scipy.special import expit
@@ -21,6 +35,9 @@ from scoring.synthetic import generate
 
 N_DOSSIERS = 200
 N_SAMPLING = 20
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 def _sampling_seconds(bundle, frame, background_rows: int = 50) -> list[float]:
@@ -74,3 +91,149 @@ def bench_single(bundle, quick: bool = False, seed: int = 2026) -> dict:
         "sampling_dossiers": k,
         "sampling_explainer": "shap.explainers.Permutation, both probabilities, 50-row background",
     }
+
+
+# --------------------------------------------------------------------------- the app, in a browser
+
+APP_RUNS = 10
+QUEUE_DOSSIERS = 20
+APP_START_TIMEOUT = 90  # seconds for the server to answer its health check
+
+
+def find_chromium() -> str | None:
+    """Debian's Chromium, the browser the app's tests and `bench --app` drive (nothing is downloaded)."""
+    import os
+    import shutil
+
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+@contextmanager
+def serve_app(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+    """`streamlit run ui/app.py` on the repository's configuration and a free local port; yields its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = open(log, "w+b") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below, after the server stops
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
+                            cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}, stdout=out,
+                            stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + APP_START_TIMEOUT
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the app did not start (exit code {proc.poll()})")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            out.close()
+
+
+def _settled(page) -> None:
+    """The script run the last action started has finished and its charts are drawn."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+                           ".every(c => c.querySelector('canvas, svg'))", timeout=60_000)
+
+
+def _first_page(context, url: str, title: str) -> float:
+    page = context.new_page()
+    t0 = time.perf_counter()
+    page.goto(url)
+    page.get_by_role("heading", name=title).wait_for(timeout=120_000)
+    _settled(page)
+    seconds = time.perf_counter() - t0
+    page.close()
+    return seconds
+
+
+def app_timings(url: str, chromium: str, folder: Path, runs: int = APP_RUNS) -> dict:
+    """What a user waits for, in seconds, measured in Chromium on a running app at `url`.
+
+    First page (the first visit after the server started; then, on the warm server, a returning
+    visitor whose browser keeps the app's files, and a new visitor without them); submit
+    to result (from the click on "Evaluate" to the result drawn, charts included,
+    each run a different dossier so nothing is served from the cache); the triage
+    queue after uploading QUEUE_DOSSIERS JSON files at once. `folder` receives the
+    dossier files the browser uploads.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from scoring.i18n import t
+
+    docs = [schema.to_json(r) for r in schema.validate_frame(generate(runs + QUEUE_DOSSIERS, 2027)).frame
+            .drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES], errors="ignore").to_dict("records")]
+    paths = []
+    for doc in docs:
+        paths.append(folder / f"{doc['dossier_id']}.json")
+        paths[-1].write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            title = t("ui.sa.title", "fr")
+            returning = browser.new_context(viewport={"width": 1366, "height": 900})
+            cold = _first_page(returning, url, title)
+            warm = [_first_page(returning, url, title) for _ in range(3)]  # its browser has the app's files
+            new = [_first_page(browser.new_context(viewport={"width": 1366, "height": 900}), url, title)
+                   for _ in range(3)]
+            page = returning.new_page()
+            page.goto(url)
+            page.get_by_role("heading", name=title).wait_for(timeout=60_000)
+            _settled(page)
+            page.get_by_text(t("ui.draft.title", "fr"), exact=True).click()
+            submit = []
+            for path in paths[:runs]:
+                page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(path)
+                page.get_by_text(t("ui.draft.loaded", "fr", source=path.name)).wait_for(timeout=60_000)
+                _settled(page)
+                t0 = time.perf_counter()
+                page.get_by_role("button", name=t("ui.sa.evaluate", "fr")).click()
+                # the report's button is the result page's last element
+                page.get_by_role("button", name=t("ui.report.download", "fr")).wait_for(timeout=60_000)
+                _settled(page)
+                submit.append(time.perf_counter() - t0)
+            page.goto(f"{url}/triage")
+            page.get_by_role("heading", name=t("ui.triage.title", "fr")).wait_for(timeout=60_000)
+            _settled(page)
+            t0 = time.perf_counter()
+            page.locator('[data-testid="stFileUploader"] input[type="file"]').first.set_input_files(paths[runs:])
+            page.get_by_text(t("ui.triage.pick", "fr"), exact=True).wait_for(timeout=60_000)
+            _settled(page)
+            queue = time.perf_counter() - t0
+        finally:
+            browser.close()
+    return {"first_page_cold_s": cold, "first_page_warm_s": float(np.median(warm)),
+            "first_page_new_visitor_s": float(np.median(new)),
+            "submit_to_result_p50_s": float(np.percentile(submit, 50)),
+            "submit_to_result_p95_s": float(np.percentile(submit, 95)),
+            f"queue_upload_{QUEUE_DOSSIERS}_s": queue, "submit_runs": runs}
+
+
+def bench_app(quick: bool = False) -> dict:
+    """The app's waits in Chromium (a fresh server on a private store), beside the library's own latency."""
+    import tempfile
+
+    chromium = find_chromium()
+    if chromium is None:
+        raise RuntimeError("bench --app drives Chromium: apt-get install chromium")
+    with tempfile.TemporaryDirectory(prefix="cep-bench-app-") as d, \
+            serve_app({"CEP_DB_URL": f"sqlite:///{Path(d) / 'cep.db'}"}) as url:
+        timings = app_timings(url, chromium, Path(d), runs=5 if quick else APP_RUNS)
+    return timings

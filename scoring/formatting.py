@@ -37,6 +37,12 @@ def _symbols(lang: str) -> tuple[dict[int, str], str]:
     return str.maketrans({",": group, ".": decimal, "-": MINUS}), percent
 
 
+def separators(lang: str) -> tuple[str, str]:
+    """(decimal symbol, thousands separator), for renderers that format numbers themselves (Vega)."""
+    table, _ = _symbols(lang)
+    return table[ord(".")], table[ord(",")]
+
+
 def number(x: float, lang: str, digits: int = 0, sign: bool = False) -> str:
     """`x` with `digits` decimals and thousands separators: 12345.5 -> "12 345,5" (fr), "12,345.5" (en)."""
     table, _ = _symbols(lang)

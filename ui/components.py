@@ -19,7 +19,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from scoring import display, formatting, io, persist
+from scoring import display, formatting, io, persist, schema
 from scoring.explain import explain
 from scoring.i18n import code_label, t
 from scoring.schema import FIELD_BY_NAME, Issue, SchemaError
@@ -109,19 +109,47 @@ def model_dir() -> Path:
     return Path(os.environ.get("CEP_MODEL_DIR") or persist.DEFAULT_MODEL_DIR)
 
 
+EXPLAINED_KEPT = 4096  # explanations kept per server process, the oldest dropped first
+
+
 @st.cache_resource(show_spinner=False)
 def _load(directory: str) -> persist.Bundle:
-    return persist.load(directory)
+    b = persist.load(directory)
+    # Once per process, before any visitor waits: the first explanation builds the rubric's tables and the
+    # model's column plans, the slow part of a first call; every later one reuses them.
+    explain([schema.example()], b)
+    return b
 
 
-@st.cache_data(max_entries=4096, show_spinner=False)
-def _explain(doc_json: str, lang: str, directory: str) -> dict[str, Any]:
-    return explain([json.loads(doc_json)], _load(directory), lang)[0]
+@st.cache_resource(show_spinner=False)
+def _explained() -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Explanations by (dossier JSON, language, model folder), shared by every session of the process.
+
+    The objects themselves are returned, not copies (st.cache_data would unpickle a queue's every
+    explanation on every run): the pages only read them.
+    """
+    return {}
+
+
+def explain_docs(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The full explanation of each valid dossier, computed once per dossier, language and model.
+
+    The ones not yet explained are explained together, in one call: twenty dossiers take a quarter of
+    the time of twenty calls.
+    """
+    cache, directory = _explained(), str(model_dir())
+    keys = [(json.dumps(d, sort_keys=True, ensure_ascii=False), lang(), directory) for d in docs]
+    missing = list(dict.fromkeys(k for k in keys if k not in cache))
+    if missing:
+        cache.update(zip(missing, explain([json.loads(k[0]) for k in missing], _load(directory), lang())))
+    out = [cache[k] for k in keys]
+    for old in list(cache)[:max(0, len(cache) - EXPLAINED_KEPT)]:
+        cache.pop(old, None)
+    return out
 
 
 def explain_doc(doc: dict[str, Any]) -> dict[str, Any]:
-    """The full explanation of one valid dossier, computed once per dossier, language and model."""
-    return _explain(json.dumps(doc, sort_keys=True, ensure_ascii=False), lang(), str(model_dir()))
+    return explain_docs([doc])[0]
 
 
 def bundle() -> persist.Bundle:
@@ -296,6 +324,14 @@ def show_missing(missing: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------- charts
+
+def show_chart(chart: alt.TopLevelMixin, **kwargs: Any) -> None:
+    """A chart whose axis and tooltip numbers Vega writes the reader's way (its number locale)."""
+    decimal, thousands = formatting.separators(lang())
+    locale = alt.Locale(number=alt.NumberLocale(decimal=decimal, thousands=thousands, grouping=[3],
+                                                currency=["", "\u202f€"]))
+    st.altair_chart(chart.configure(locale=locale), **kwargs)
+
 
 def _names_axis(field: str, order: list[str]) -> alt.Y:
     """A vertical axis of names, in the given order, wide enough to read them whole."""

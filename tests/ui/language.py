@@ -24,6 +24,8 @@ ENGLISH = ("the", "and", "with", "without", "rows", "row", "empty", "outside", "
 # Words that are French and never English.
 FRENCH = ("le", "la", "les", "des", "du", "est", "et", "avec", "sans", "pour", "une", "dans", "sur", "oui", "non",
           "ligne", "lignes", "guichet", "labellisé", "financé", "donnée", "données", "modèle", "valeur", "entre")
+# Proper nouns and the tool's own words that the lists would otherwise catch.
+ALLOWED = ("Horizon Europe", "Medi'Scope", "e-santé", "cep-additive-logit", "HL7 FHIR", "AI Act", "RHU (France 2030)")
 _WORDS = {lang: re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
           for lang, words in (("en", ENGLISH), ("fr", FRENCH))}
 _DECIMAL_POINT = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")

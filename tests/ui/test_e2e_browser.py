@@ -403,3 +403,51 @@ def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(ch
             browser.close()
     assert listener.requests == [], f"the page fetched what the dossiers pointed at: {listener.requests}"
     assert [u for u in outside if not u.startswith(listener.url)] == []
+
+
+# --------------------------------------------------------------------------- the four pages, in time and in one language
+
+TIMINGS = ROOT / "test-artifacts" / "app_timings.json"
+NAV = {"self_assessment": "ui.nav.self_assessment", "triage": "ui.nav.triage", "portfolio": "ui.nav.portfolio",
+       "model_card": "ui.nav.model"}
+TITLES = {"self_assessment": "ui.sa.title", "triage": "ui.triage.title", "portfolio": "ui.pf.title",
+          "model_card": "ui.model.title"}
+# Streamlit draws its file uploader's words itself, in English, whatever the page's language (no setting).
+STREAMLIT_WORDS = ("Drag and drop files here", "Drag and drop file here", "Browse files", "Limit 20MB per file",
+                   "Upload")
+
+
+def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, server, tmp_path):
+    """Timings recorded for `cep-scoring bench --app` to print (not asserted: a shared machine's load moves
+    them), then the four pages in French and in English: a screenshot each, and the language checks."""
+    from playwright.sync_api import sync_playwright
+
+    from scoring.bench import app_timings
+    from tests.ui.language import ALLOWED, problems
+
+    timings = app_timings(server, chromium, tmp_path)
+    TIMINGS.parent.mkdir(exist_ok=True)
+    TIMINGS.write_text(json.dumps(timings, indent=2), encoding="utf-8")
+    print(json.dumps(timings, indent=2))
+    found = []
+    with sync_playwright() as p:
+        browser, page = _launch(p, chromium)
+        try:
+            _open(page, server, "", t("ui.sa.title", "fr"))
+            for lang in ("fr", "en"):
+                if lang == "en":  # the sidebar's toggle; the session keeps the language from page to page
+                    page.get_by_text(t("ui.lang.toggle", "fr"), exact=True).click()
+                    _idle(page)
+                for name in NAV:
+                    page.get_by_role("link", name=t(NAV[name], lang), exact=True).click()
+                    page.get_by_role("heading", name=t(TITLES[name], lang)).first.wait_for(timeout=60_000)
+                    _idle(page)
+                    page.screenshot(path=str(SCREENSHOT.with_name(f"e2e_{name}_{lang}.png")), full_page=True)
+                    # icons are drawn from a font's ligatures: their names are in the text, not on the screen
+                    icons = set(page.locator('[data-testid="stIconMaterial"]').all_inner_texts())
+                    text = "\n".join(line for line in page.locator('[data-testid="stAppViewContainer"]')
+                                      .inner_text().splitlines() if line.strip() not in icons)
+                    found += [f"{name} ({lang}): {x}" for x in problems(text, lang, ALLOWED + STREAMLIT_WORDS)]
+        finally:
+            browser.close()
+    assert not found, "\n".join(found)

@@ -14,11 +14,8 @@ from scoring.cli import cli
 from scoring.explain import explain
 from scoring.synthetic import generate
 from tests.ui.conftest import example_bytes, upload
-from tests.ui.language import html_text, problems, shown
+from tests.ui.language import ALLOWED, html_text, problems, shown
 from ui import components, form, report
-
-# Proper nouns and the tool's own words that the lists would otherwise catch.
-ALLOWED = ("Horizon Europe", "Medi'Scope", "e-santé", "cep-additive-logit", "HL7 FHIR", "AI Act", "RHU (France 2030)")
 
 
 def _late_dossier() -> dict:

@@ -41,8 +41,7 @@ def _ranking_chart(target: dict) -> alt.Chart:
     base = alt.Chart(df).encode(
         y=alt.Y("scorer:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)),
         x=alt.X("auc:Q", scale=alt.Scale(domain=[0.5, 1.0]), title=ui.tr("ui.model.auc_axis"),
-                axis=alt.Axis(values=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0], labelExpr="replace(datum.label, '.', ',')"
-                              if ui.lang() == "fr" else alt.Undefined)),
+                axis=alt.Axis(values=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0])),
         tooltip=[alt.Tooltip("scorer:N", title=ui.tr("ui.model.scorer")), alt.Tooltip("shown:N", title="AUC")])
     bars = base.mark_bar().encode(color=alt.condition(alt.datum.kind == "model", alt.value(ui.ACCENT),
                                                       alt.value(ui.NEUTRAL)))
@@ -102,10 +101,10 @@ else:
     st.markdown("\n".join(f"- {s}" for s in _sentences(chosen)))
     st.subheader(ui.tr("ui.model.ranking"))
     st.caption(ui.tr("ui.model.ranking_help"))
-    st.altair_chart(_ranking_chart(chosen), width="stretch")
+    ui.show_chart(_ranking_chart(chosen), width="stretch")
     st.subheader(ui.tr("ui.model.calibration"))
     st.caption(ui.tr("ui.model.calibration_help", rows=formatting.number(SMALL_GROUP, ui.lang())))
-    st.altair_chart(_calibration_chart(chosen["groups"], SMALL_GROUP))
+    ui.show_chart(_calibration_chart(chosen["groups"], SMALL_GROUP))
 
 st.header(ui.tr("ui.model.intended_use"))
 st.markdown(ui.tr("card.intended_use"))

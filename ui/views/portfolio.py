@@ -152,11 +152,11 @@ if n_bad:
 if len(ok):
     st.subheader(ui.tr("ui.pf.expected_title"))
     st.caption(ui.tr("ui.pf.expected_help"))
-    st.altair_chart(_expected_chart(ok), width="stretch")
+    ui.show_chart(_expected_chart(ok), width="stretch")
     st.subheader(ui.tr("ui.pf.distribution"))
     st.caption(ui.tr("ui.pf.distribution_help"))
     target = ui.target_choice("pf.target")
-    st.altair_chart(_distribution_chart(ok, target), width="stretch")
+    ui.show_chart(_distribution_chart(ok, target), width="stretch")
 
 st.subheader(ui.tr("ui.pf.table"))
 st.caption(ui.tr("ui.pf.table_help"))

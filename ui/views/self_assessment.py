@@ -217,20 +217,20 @@ def _show_result(doc: dict, result: dict) -> None:
     ui.show_reasons(result["reasons"])
 
     st.subheader(ui.tr("ui.report.criteria"))
-    st.altair_chart(ui.criteria_chart(result["criteria"]), width="stretch")
+    ui.show_chart(ui.criteria_chart(result["criteria"]), width="stretch")
     ui.show_evidence(result["criteria"])
 
     st.subheader(ui.tr("ui.report.contributions"))
     st.caption(ui.tr("ui.contrib.explain"))
     target = ui.target_choice("sa.contrib_target")
     st.markdown(shaping.levels(result["contributions"][target], ui.lang()))
-    st.altair_chart(ui.contributions_chart(result["contributions"][target]), width="stretch")
+    ui.show_chart(ui.contributions_chart(result["contributions"][target]), width="stretch")
 
     st.subheader(ui.tr("ui.report.actions"))
     ui.show_actions(result["actions"])
 
     st.subheader(ui.tr("ui.report.windows"))
-    st.altair_chart(ui.windows_chart(result["windows"]), width="stretch")
+    ui.show_chart(ui.windows_chart(result["windows"]), width="stretch")
 
     ui.show_missing(p["missing_inputs"])
 

@@ -9,6 +9,7 @@ cached per dossier, so only a changed dossier is scored again).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 import pandas as pd
@@ -44,18 +45,54 @@ def _funded_key(dossier_id: str) -> str:
 
 # --------------------------------------------------------------------------- loading (callbacks)
 
+def _validated(frames: list[tuple[str, pd.DataFrame]], bad: list[tuple[str, Issue]]) -> list[tuple[str, list, list]]:
+    """Per file, (name, its validated rows, whether each is valid); a file the validator refuses goes to `bad`.
+
+    Files with the same columns (twenty JSON dossiers, say) are validated in one call, a tenth of the
+    time of one call each; each problem keeps its file and its row in that file. A group whose files
+    share a dossier_id is validated file by file: the validator would refuse every copy, where the
+    queue keeps the first and lists the others as duplicates.
+    """
+    groups: dict[tuple, list[int]] = {}
+    for k, (_, raw) in enumerate(frames):
+        groups.setdefault(tuple(raw.columns), []).append(k)
+    out: dict[int, tuple[str, list, list]] = {}
+    for members in groups.values():
+        ids = pd.concat([frames[k][1] for k in members], ignore_index=True).get("dossier_id")
+        shared_id = ids is not None and ids.dropna().duplicated().any()
+        for part in ([[k] for k in members] if shared_id else [members]):
+            out.update(_validated_together(frames, part, bad))
+    return [out[k] for k in sorted(out)]
+
+
+def _validated_together(frames: list[tuple[str, pd.DataFrame]], members: list[int],
+                        bad: list[tuple[str, Issue]]) -> dict[int, tuple[str, list, list]]:
+    """`_validated` for the files at `members`, in one call when the validator takes them together."""
+    out: dict[int, tuple[str, list, list]] = {}
+    try:
+        v = validate_frame(pd.concat([frames[k][1] for k in members], ignore_index=True))
+    except SchemaError as exc:
+        if len(members) == 1:
+            bad.append((frames[members[0]][0], Issue(0, ui.tr("ui.triage.whole_file"), None, str(exc))))
+            return out
+        for k in members:  # one file spoils the group: each on its own, so the others still load
+            out.update(_validated_together(frames, [k], bad))
+        return out
+    records, start = v.frame.to_dict("records"), 0
+    for k in members:
+        name, n = frames[k][0], len(frames[k][1])
+        bad += [(name, replace(i, row=i.row - start)) for i in v.issues if start < i.row <= start + n]
+        out[k] = (name, records[start:start + n], list(v.ok[start:start + n]))
+        start += n
+    return out
+
+
 def _take(frames: list[tuple[str, pd.DataFrame]], bad: list[tuple[str, Issue]]) -> None:
     """Validate every file's rows; keep the valid ones as dossiers, list the others with why."""
     docs, seen = [], set()
-    for name, raw in frames:
-        try:
-            v = validate_frame(raw)
-        except SchemaError as exc:
-            bad.append((name, Issue(0, ui.tr("ui.triage.whole_file"), None, str(exc))))
-            continue
-        bad += [(name, i) for i in v.issues]
-        for i, row in enumerate(v.frame.to_dict("records")):
-            if not v.ok[i]:
+    for name, records, ok in _validated(frames, bad):
+        for i, row in enumerate(records):
+            if not ok[i]:
                 continue
             if row["dossier_id"] in seen:
                 bad.append((name, Issue(i + 1, "dossier_id", row["dossier_id"], ui.tr("ui.triage.duplicate"))))
@@ -196,7 +233,7 @@ lo, hi = st.slider(ui.tr("ui.triage.thresholds"), 0, 100, (35, 60), step=5, key=
                    help=ui.tr("ui.triage.thresholds_help"), format="%d %%")
 work = _work()
 with st.spinner(ui.tr("ui.triage.scoring")):
-    results = [ui.explain_doc(d) for d in work.docs]
+    results = ui.explain_docs(work.docs)
 q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes, work.decisions)
 
 counts = q["band"].value_counts()
