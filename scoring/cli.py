@@ -315,7 +315,7 @@ def bench_cmd(as_json: bool, quick: bool, model_dir: str | None, app: bool) -> N
     bundle = _load_bundle(model_dir)
     if app:  # the app serves the default model; the library is timed on the same one
         try:
-            result = {"app": bench_app(quick), "library": bench_single(bundle, quick=True)}
+            result = {"app": bench_app(quick), "library": bench_single(bundle, quick, sampling=False)}
         except RuntimeError as exc:
             _fail(str(exc))
     else:
