@@ -64,3 +64,27 @@ def test_every_validation_reason_code_has_words_in_both_languages():
     for code in codes:
         for lang in i18n.LANGS:
             assert i18n.t(f"issue.{code}", lang), code
+
+
+def test_numbers_are_written_the_french_or_the_english_way():
+    from scoring import formatting
+
+    assert formatting.number(12345.5, "fr", 1) == "12\u202f345,5" and formatting.number(12345.5, "en", 1) == "12,345.5"
+    assert formatting.percent(0.385, "fr") == "38\u202f%" and formatting.percent(0.385, "en") == "38%"
+    assert formatting.points(-0.067, "fr") == "\u22126,7" and formatting.points(0.067, "en") == "+6.7"
+    assert formatting.score(3.5, "fr") == "3,5/5" and formatting.score(4.0, "fr") == "4/5"
+    assert formatting.euros(200000, "fr") == "200\u202f000\u202f€" and formatting.euros(200000, "en") == "€200,000"
+
+
+def test_french_spacing_puts_a_narrow_no_break_space_before_high_punctuation_only_where_it_belongs():
+    from scoring.formatting import french_spacing
+
+    assert french_spacing("Projets : {p} % ; celui-ci ?") == "Projets\u202f: {p}\u202f%\u202f; celui-ci\u202f?"
+    assert french_spacing("Dossier moyen: {v}") == "Dossier moyen\u202f: {v}"  # added where missing
+    for untouched in ("http://127.0.0.1:8501", "10:30", "{x:.1f}", "%d"):
+        assert french_spacing(untouched) == untouched
+
+
+def test_every_french_label_has_its_narrow_no_break_spaces():
+    for key, labels in i18n.table().items():
+        assert not re.search(r"[ \u00a0][;:?!%]", labels["fr"]), key
