@@ -473,8 +473,7 @@ def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
         res[good] = v[good]
         return res
     if raw.dtype == object:  # JSON and Excel hold real booleans: read them as they are
-        low = pd.Series([None if m else (str(bool(v)) if isinstance(v, (bool, np.bool_)) else _text(v)).lower()
-                         for v, m in zip(raw.to_numpy(), miss)], dtype=object)
+        low = pd.Series([None if m else _bool_word(v) for v, m in zip(raw.to_numpy(), miss)], dtype=object)
     else:
         low = _as_text(raw, miss).str.lower()
     t = _isin(low, _TRUE) & ~miss
@@ -485,13 +484,22 @@ def _check_bool(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector) -
     return res
 
 
+def _bool_word(v: Any) -> str:
+    """A Python cell as the yes/no word it reads as: a boolean, a number 1 or 0 (1.0, -0.0: a spreadsheet's), text."""
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v)).lower()
+    if isinstance(v, (int, float, np.number)) and v in (0, 1):
+        return str(int(v))
+    return _text(v).lower()
+
+
 def _isin(s: pd.Series, values: Iterable[str]) -> np.ndarray:
     if isinstance(s.dtype, pd.StringDtype):  # pandas' isin goes through Arrow too, at twice the cost
         arr = pa.array(s)
         return pc.is_in(arr, value_set=pa.array(list(values), arr.type)).fill_null(False).to_numpy(zero_copy_only=False)
     if s.dtype == object:  # Python strings (JSON, Excel): a set lookup per cell, no per-call set-up
-        allowed = set(values)
-        return np.fromiter((v in allowed for v in s.to_numpy()), bool, len(s))
+        allowed = set(values)  # of text: a list or an object from JSON is never in it (nor hashable)
+        return np.fromiter((isinstance(v, str) and v in allowed for v in s.to_numpy()), bool, len(s))
     return s.isin(values).to_numpy(dtype=bool)
 
 
@@ -545,6 +553,10 @@ _ZONED = r"(\d:\d\d(?::\d\d(?:[.,]\d+)?)?)(?:Z|[+-]\d\d(?::?\d\d)?)$"  # a time,
 def _check_date(col: Field, raw: pd.Series, miss: np.ndarray, out: _Collector, today: dt.date) -> pd.Series:
     """Dates as written: a time zone after a time is dropped, so the date is the one the writer saw
     (converting to UTC could move it to the day before); mixing zones can then no longer fail the column."""
+    if raw.dtype == object:  # a date is text or a spreadsheet's date, never a number or a yes/no
+        typed = np.fromiter((isinstance(v, (str, dt.date)) for v in raw.to_numpy()), bool, len(raw))
+        out.add(~miss & ~typed, col.name, raw, "not_date")
+        miss = miss | ~typed
     txt = _as_text(raw, miss)
     if txt.dtype == object:
         txt = txt.astype("string[pyarrow]")
@@ -846,12 +858,25 @@ def _no_constant(name: str) -> None:
 
 # --------------------------------------------------------------------------- JSON Schema
 
+SCHEMA_LIMITS = (
+    "Rules this schema cannot express, checked by the validator: the requested aid is at most the budget; "
+    "n_partners is 0 without a consortium and more than 0 with one, and partner flags need a consortium; "
+    "submission_date lies within `year`; neither `year` nor a date is in the future; a dossier_id is on one "
+    "row only. The validator also reads what a person types: codes and labels in any case and without "
+    "accents, yes/no words in any case, numbers written as text (\"5\", \"1200.5\"), dates with one-digit "
+    "months or days (2024-3-5) or with a time (the date as written is kept), numbers within 1e-9 of a whole number or a half point (a "
+    "spreadsheet's rounding), and white space around values."
+)
+
+
 def json_schema() -> dict[str, Any]:
-    """JSON Schema (draft 2020-12) of one dossier, generated from FIELDS."""
+    """JSON Schema (draft 2020-12) of one dossier, generated from FIELDS: the same codes, labels,
+    yes/no words, ranges and types as the validator (a property test pins it); `SCHEMA_LIMITS` says
+    what it cannot express."""
     root: dict[str, Any] = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "CEP dossier",
-        "description": "One health-innovation funding application as examined by the Medicen CEP.",
+        "description": "One health-innovation funding application as examined by the Medicen CEP. " + SCHEMA_LIMITS,
         "type": "object",
         "properties": {},
         "required": [],
@@ -869,13 +894,14 @@ def json_schema() -> dict[str, Any]:
 
 
 def _field_schema(f: Field) -> dict[str, Any]:
+    """One field's rule; an optional field may also be missing: null, or a blank text (as a CSV cell is)."""
     s: dict[str, Any] = {"description": f.description}
     if f.kind in ("code", "answer"):
-        s.update(type="string", enum=list(f.allowed))
+        s["enum"] = list(dict.fromkeys(list(f.allowed) + _labels(f)))
     elif f.kind == "str":
-        s.update(type="string", minLength=1)
+        s.update(type="string", pattern=r"\S")
     elif f.kind == "bool":
-        s["type"] = "boolean"
+        s["enum"] = [True, False, 1, 0, *_BOOL_WORDS]  # 1 and 0: a spreadsheet's yes/no
     elif f.kind == "date":
         s.update(type="string", format="date")
     elif f.kind == "score":
@@ -886,7 +912,20 @@ def _field_schema(f: Field) -> dict[str, Any]:
             s["minimum"] = f.lo
         if f.hi is not None:
             s["maximum"] = f.hi
-    return s
+    if f.required:
+        return s
+    if f.kind == "str":
+        return {"description": f.description, "type": ["string", "null"]}
+    rule = {k: v for k, v in s.items() if k != "description"}
+    return {"description": f.description, "anyOf": [rule, {"type": "null"}, {"type": "string", "pattern": r"^\s*$"}]}
+
+
+def _labels(f: Field) -> list[str]:
+    """The French and English labels a coded field accepts, as `data/codes.csv` writes them."""
+    if f.kind != "code":
+        return []
+    with open(DATA_DIR / "codes.csv", encoding="utf-8", newline="") as fh:
+        return [text for row in csv.DictReader(fh) if row["field"] == f.name for text in (row["fr"], row["en"])]
 
 
 def example() -> dict[str, Any]:
