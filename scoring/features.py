@@ -32,10 +32,6 @@ from scoring.schema import CRITERIA, code_index, codes
 
 KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
 TRL_LEVELS = np.arange(1.0, 10.0)
-#: A context level gets its own criterion slopes only with this many training
-#: dossiers; thinner levels (a small window, a rare axis) share the common slopes,
-#: which they cannot estimate alone without miscalibrating.
-MIN_SUPPORT = 500
 CATEGORICAL = ("filiere", "funding_window", "carrier_type", "therapeutic_area", "technology_axis")
 INTERACTIONS = ("filiere", "funding_window", "technology_axis")
 CONTEXT = ("filiere", "funding_window", "carrier_type", "collaborative", "partners", "therapeutic_area",
@@ -56,6 +52,9 @@ class Design:
     `lower[j]` (0.0 for monotone columns, -inf otherwise). For interaction
     columns the value is u(owner) * v(partner): `u_src[j]` is the criterion
     index giving u, and v is the 0/1 indicator of level `v_level[j]`.
+    `deviation[j]` marks a context level's departure from the pooled effect (its
+    criterion slopes): the model penalises those apart, so thin levels shrink
+    toward the common ramps.
     """
 
     with_label: bool = False
@@ -66,16 +65,19 @@ class Design:
     partner: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     lower: np.ndarray = field(default_factory=lambda: np.zeros(0))
     u_src: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    deviation: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     inputs: tuple[str, ...] = INPUTS
-    sloped: dict[str, tuple[str, ...]] = field(default_factory=dict)  # context levels with their own slopes
+    # context levels with their own slopes: every level (models trained before partial pooling: 500+ rows)
+    sloped: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def fit(self, frame: pd.DataFrame) -> "Design":
         years = frame["year"].to_numpy(dtype=float)
         self.year_range = (float(years.min()), float(years.max()))
         self.budget_center = float(np.median(np.log(frame["budget_eur"].to_numpy(dtype=float))))
         self.inputs = INPUTS + (("labeled",) if self.with_label else ())
-        self.sloped = {ctx: tuple(level for level in codes()[ctx] if (frame[ctx] == level).sum() >= MIN_SUPPORT)
-                       for ctx in INTERACTIONS}
+        # Every level gets its own slopes; a thin level's stay near the common ramps because the
+        # model penalises these deviations apart (`deviation`), instead of a hard cut on its row count.
+        self.sloped = {ctx: tuple(codes()[ctx]) for ctx in INTERACTIONS}
         self._layout()
         return self
 
@@ -116,6 +118,7 @@ class Design:
             col("labeled", "labeled", mono=True)
         self.names, self.owner, self.partner = names, np.array(owner), np.array(partner)
         self.lower, self.u_src = np.array(lower), np.array(u_src)
+        self.deviation = self.partner >= 0  # the criterion x level slopes
 
     def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
                   ) -> np.ndarray:

@@ -12,7 +12,9 @@ They combine into P(success) = P(L) P(F | L) and P(funded) = P(L) P(F | L) +
 (1 - P(L)) P(F | not L): success is at most each of the other two by
 construction. Criterion columns carry coefficients bounded at >= 0 (L-BFGS-B),
 so monotonicity is a property of the fitted model, not a clipping after it.
-Each model is calibrated by a Platt map fitted on cross-validated
+Each filière, window and axis level has its own criterion slopes, penalised
+apart per score point (partial pooling, `fit_calibrated`): a thin level's stay
+near the common ramps. Each model is calibrated by a Platt map fitted on cross-validated
 (out-of-fold) logits; the map is affine with a positive slope, so it keeps
 monotonicity and the exact additivity of contributions in log-odds.
 Bootstrap refits give the uncertainty band.
@@ -37,7 +39,10 @@ from scoring.reference import catalogue, eligibility_matrix
 from scoring.rubric import ScoreTable, score_table
 from scoring.schema import CRITERIA, codes
 
-PENALTIES = (1e-3, 3e-3, 1e-2)
+PENALTIES = (3e-4, 1e-3, 3e-3)  # L2 on standardised columns: every column but the deviations
+#: L2 on a context level's criterion slopes, per score point: on a level with a share r of the rows, about
+#: penalty / (penalty + 2 r) of its departure from the common ramps goes; at 1 nearly all of it, on any level
+DEVIATION_PENALTIES = (1e-3, 1e-2, 1e-1, 1.0)
 N_FOLDS = 5
 N_BOOTSTRAP = 20
 BAND = (10, 90)  # percentiles of the bootstrap refits shown as the uncertainty band
@@ -48,12 +53,18 @@ class AdditiveLogit:
 
     Columns are scaled by their training standard deviation before the penalty
     (so it treats them alike); a positive scaling keeps the bounds' meaning.
+    Columns marked `raw` are penalised per unit of the column instead: a context
+    level's slope column has a standard deviation that shrinks with the level's
+    rows, and standardising would shrink its penalty with its evidence, pulling
+    every level alike; on the raw slope (one prior variance for every level's
+    deviation, as in a hierarchical model) a thin level is pulled the most.
     `fit(X, y)`, `decision_function(X)` (log-odds), `predict_proba(X)`.
     """
 
-    def __init__(self, lower: np.ndarray, penalty: float = 1e-3):
+    def __init__(self, lower: np.ndarray, penalty: float | np.ndarray = 1e-3, raw: np.ndarray | None = None):
         self.lower = np.asarray(lower, float)
-        self.penalty = penalty
+        self.penalty = penalty  # one for every column, or one per column
+        self.raw = np.zeros(len(self.lower), bool) if raw is None else np.asarray(raw, bool)
 
     def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
             warm_start: "AdditiveLogit | None" = None) -> "AdditiveLogit":
@@ -72,14 +83,15 @@ class AdditiveLogit:
         theta0[0] = np.log(prior / (1 - prior))
         if warm_start is not None:  # bootstrap refits start from the full fit: same optimum, fewer steps
             theta0 = np.concatenate(([warm_start.intercept_], warm_start.coef_ * scale))
-        lam = self.penalty
+        # lam_j theta_j^2 on the standardised coefficient theta_j = beta_j scale_j; for a raw column lam_j beta_j^2
+        lam = np.asarray(self.penalty, float) / np.where(self.raw, scale ** 2, 1.0)
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             z = theta[0] + Xs @ theta[1:]
             nll = -(w * (y * log_expit(z) + (1 - y) * log_expit(-z))).sum()
             r = w * (expit(z) - y)
             grad = np.concatenate(([r.sum()], Xs.T @ r + lam * theta[1:]))
-            return nll + 0.5 * lam * theta[1:] @ theta[1:], grad
+            return nll + 0.5 * (lam * theta[1:]) @ theta[1:], grad
 
         bounds = [(None, None)] + [(0.0 if lo == 0.0 else None, None) for lo in self.lower]
         res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
@@ -119,8 +131,8 @@ class CalibratedAdditive:
 
     model: AdditiveLogit
     platt: Platt
-    penalty: float
-    cv_log_loss: dict[float, float]
+    penalty: tuple[float, float]  # (shared columns, deviations)
+    cv_log_loss: dict[tuple[float, float], float]
     boot_coef: np.ndarray  # (B, p)
     boot_intercept: np.ndarray  # (B,)
     background_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -134,24 +146,41 @@ class CalibratedAdditive:
         return self.platt(X @ self.boot_coef.T + self.boot_intercept)
 
 
-def fit_calibrated(X: np.ndarray, y: np.ndarray, lower: np.ndarray, seed: int,
+def fit_calibrated(X: np.ndarray, y: np.ndarray, lower: np.ndarray, deviation: np.ndarray, seed: int,
                    n_bootstrap: int = N_BOOTSTRAP) -> CalibratedAdditive:
-    """Choose the penalty by K-fold log loss, fit the Platt map on out-of-fold logits, refit, bootstrap."""
+    """Choose the penalties by K-fold log loss, fit the Platt map on out-of-fold logits, refit, bootstrap.
+
+    `deviation` marks the columns penalised apart, per score point (a context level's criterion
+    slopes): partial pooling, where the data decide how far a level may depart from the common
+    ramps, and a thin level, whose rows weigh little against the penalty, departs less. Two steps
+    keep the search to six fits per fold instead of twelve: the shared penalty with the deviations'
+    at a middle value, then the deviations' penalty given the shared one.
+    """
     rng = np.random.default_rng(seed)
     folds = rng.permutation(len(y)) % N_FOLDS
-    cv: dict[float, float] = {}
-    oof: dict[float, np.ndarray] = {}
-    for lam in PENALTIES:
+    cv: dict[tuple[float, float], float] = {}
+    oof: dict[tuple[float, float], np.ndarray] = {}
+
+    def validate(pair: tuple[float, float]) -> None:
         z = np.zeros(len(y))
         for k in range(N_FOLDS):
             tr, te = folds != k, folds == k
-            z[te] = AdditiveLogit(lower, lam).fit(X[tr], y[tr]).decision_function(X[te])
-        oof[lam] = z
-        cv[lam] = float(-(y * log_expit(z) + (1 - y) * log_expit(-z)).mean())
+            model = AdditiveLogit(lower, np.where(deviation, pair[1], pair[0]), deviation).fit(X[tr], y[tr])
+            z[te] = model.decision_function(X[te])
+        oof[pair] = z
+        cv[pair] = float(-(y * log_expit(z) + (1 - y) * log_expit(-z)).mean())
+
+    for lam in PENALTIES:
+        validate((lam, DEVIATION_PENALTIES[1]))
+    shared = min(cv, key=cv.get)[0]
+    for dev in DEVIATION_PENALTIES:
+        if (shared, dev) not in cv:
+            validate((shared, dev))
     best = min(cv, key=cv.get)
     platt = Platt().fit(oof[best], y)
-    model = AdditiveLogit(lower, best).fit(X, y)
-    boots = [AdditiveLogit(lower, best).fit(X[idx], y[idx], warm_start=model)
+    penalty = np.where(deviation, best[1], best[0])
+    model = AdditiveLogit(lower, penalty, deviation).fit(X, y)
+    boots = [AdditiveLogit(lower, penalty, deviation).fit(X[idx], y[idx], warm_start=model)
              for idx in (rng.integers(0, len(y), len(y)) for _ in range(n_bootstrap))]
     return CalibratedAdditive(model, platt, best, cv, np.array([b.coef_ for b in boots]),
                               np.array([b.intercept_ for b in boots]), X.mean(axis=0))
@@ -222,8 +251,10 @@ class CEPModel:
         assert self.fund_design_.names[:-1] == self.label_design_.names and self.fund_design_.names[-1] == "labeled"
         X_lab = self.label_design_.transform(frame, scores)
         X_fund = self.fund_design_.transform(frame, scores, y_lab)
-        self.label_ = fit_calibrated(X_lab, y_lab, self.label_design_.lower, self.seed, self.n_bootstrap)
-        self.fund_ = fit_calibrated(X_fund, y_fund, self.fund_design_.lower, self.seed + 1, self.n_bootstrap)
+        self.label_ = fit_calibrated(X_lab, y_lab, self.label_design_.lower, self.label_design_.deviation,
+                                     self.seed, self.n_bootstrap)
+        self.fund_ = fit_calibrated(X_fund, y_fund, self.fund_design_.lower, self.fund_design_.deviation,
+                                    self.seed + 1, self.n_bootstrap)
         self.n_train_ = len(frame)
         self.years_ = self.label_design_.year_range
         return self
@@ -337,8 +368,8 @@ class CEPModel:
     def describe(self) -> dict:
         return {
             "name": self.name,
-            "penalty_label": self.label_.penalty,
-            "penalty_funding": self.fund_.penalty,
+            "penalty_label": list(self.label_.penalty),
+            "penalty_funding": list(self.fund_.penalty),
             "platt_label": [self.label_.platt.a, self.label_.platt.b],
             "platt_funding": [self.fund_.platt.a, self.fund_.platt.b],
             "n_bootstrap": self.n_bootstrap,

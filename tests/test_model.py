@@ -12,7 +12,9 @@ from hypothesis import given, settings, strategies as st
 
 from scoring import persist, schema
 from scoring.evaluate import ece, evaluate
-from scoring.schema import CRITERIA, SCORE_COLUMNS
+from scoring.features import INTERACTIONS
+from scoring.model import DEVIATION_PENALTIES, PENALTIES, AdditiveLogit, CEPModel
+from scoring.schema import CRITERIA, SCORE_COLUMNS, codes
 from scoring.synthetic import generate
 
 
@@ -21,15 +23,21 @@ def frame():
     return schema.validate_frame(generate(3000, seed=321)).frame
 
 
+@pytest.fixture(scope="module")
+def pooled():
+    """A model fitted by the current code: the shipped one may predate its layout (every level sloped)."""
+    return CEPModel(seed=0, n_bootstrap=3).fit(schema.validate_frame(generate(2500, seed=17)).frame)
+
+
 def test_success_is_at_most_labelled_and_funded(bundle, frame):
     s = bundle.model.predict(frame)
     assert np.all(s.success <= s.labeled + 1e-12) and np.all(s.success <= s.funded + 1e-12)
     assert np.all(s.funded_if_labeled >= s.funded_if_not - 1e-12)
 
 
-def test_criterion_and_label_coefficients_are_bounded_in_the_model(bundle):
-    for cal, design in ((bundle.model.label_, bundle.model.label_design_),
-                        (bundle.model.fund_, bundle.model.fund_design_)):
+def test_criterion_and_label_coefficients_are_bounded_in_the_model(bundle, pooled):
+    for cal, design in [pair for m in (bundle.model, pooled)
+                        for pair in ((m.label_, m.label_design_), (m.fund_, m.fund_design_))]:
         mono = design.lower == 0.0
         assert mono.sum() >= 5 * 5
         assert np.all(cal.model.coef_[mono] >= 0) and np.all(cal.boot_coef[:, mono] >= 0)
@@ -51,22 +59,65 @@ def test_a_better_criterion_score_never_lowers_any_probability(bundle, seed, cri
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), blank=st.floats(0, 0.5))
-def test_log_odds_without_the_design_matrix_equal_the_matrix_product(bundle, seed, blank):
-    # `predict` and the batch never build the design; explanations and what-ifs do: both must agree
+def test_log_odds_without_the_design_matrix_equal_the_matrix_product(bundle, pooled, seed, blank):
+    # `predict` and the batch never build the design; explanations and what-ifs do: both must agree,
+    # for the shipped layout and for the current one (every level with its slopes)
     raw = generate(300, seed).astype(object)
     rng = np.random.default_rng(seed)
     for col in ("therapeutic_area", "ii_ip", "score_data_quality", "preliminary_interview", "n_partners"):
         raw.loc[rng.random(len(raw)) < blank, col] = None  # missing inputs take their own columns
     frame = schema.validate_frame(raw).frame
-    model = bundle.model
-    m = model.matrices(frame)
-    z_lab, z_f1 = model.logits(frame, m.scores)
-    assert np.allclose(z_lab, model.label_.logit(m.label), rtol=0, atol=1e-12)
-    assert np.allclose(z_f1, model.fund_logit(m.label), rtol=0, atol=1e-12)
-    for design, coef in ((model.label_design_, model.label_.model.coef_), (model.fund_design_, model.fund_.model.coef_)):
-        labeled = rng.integers(0, 2, len(frame)).astype(float)
-        X = design.transform(frame, m.scores, labeled)
-        assert np.allclose(design.linear(frame, m.scores, coef[:, None], labeled)[:, 0], X @ coef, rtol=0, atol=1e-12)
+    for model in (bundle.model, pooled):
+        m = model.matrices(frame)
+        z_lab, z_f1 = model.logits(frame, m.scores)
+        assert np.allclose(z_lab, model.label_.logit(m.label), rtol=0, atol=1e-12)
+        assert np.allclose(z_f1, model.fund_logit(m.label), rtol=0, atol=1e-12)
+        for design, coef in ((model.label_design_, model.label_.model.coef_),
+                             (model.fund_design_, model.fund_.model.coef_)):
+            labeled = rng.integers(0, 2, len(frame)).astype(float)
+            X = design.transform(frame, m.scores, labeled)
+            assert np.allclose(design.linear(frame, m.scores, coef[:, None], labeled)[:, 0], X @ coef,
+                               rtol=0, atol=1e-12)
+
+
+def test_every_context_level_has_slopes_penalised_as_deviations(pooled):
+    for design in (pooled.label_design_, pooled.fund_design_):
+        names = set(design.names)
+        # no row-count cut: a level absent from the 2,500 training rows still has its columns (penalised to 0)
+        assert {f"{c}*{ctx}={level}" for c in CRITERIA for ctx in INTERACTIONS for level in codes()[ctx]} <= names
+        assert np.array_equal(design.deviation, design.partner >= 0)
+        assert np.all(design.lower[design.deviation] == 0.0)  # a level's slopes keep monotonicity
+
+
+def test_penalties_chosen_by_cross_validation_shared_then_deviations(pooled):
+    for cal in (pooled.label_, pooled.fund_):
+        cv = cal.cv_log_loss
+        # first the shared penalty, deviations at a middle value; then the deviations' given the shared one
+        shared = min((pair for pair in cv if pair[1] == DEVIATION_PENALTIES[1]), key=cv.get)[0]
+        tried = {(lam, DEVIATION_PENALTIES[1]) for lam in PENALTIES} | {(shared, d) for d in DEVIATION_PENALTIES}
+        assert tried == set(cv)
+        assert cal.penalty == min(cv, key=cv.get)
+
+
+def test_a_thin_level_is_pulled_toward_the_common_slope_more_than_a_thick_one():
+    # Levels a and b hold 47.5% of rows each, c 5%; b and c have the same extra slope over a.
+    rng = np.random.default_rng(12)
+    n = 40_000
+    level = rng.choice(3, n, p=[0.475, 0.475, 0.05])
+    s = rng.uniform(0, 5, n)
+    hot = (level[:, None] == np.arange(3)).astype(float)
+    y = rng.random(n) < 1 / (1 + np.exp(-(-2.0 + 0.5 * s + 0.4 * s * (level > 0))))
+    X = np.column_stack([s, s[:, None] * hot, hot])  # common slope, the three levels' slopes, one-hots
+    lower = np.array([0.0, 0.0, 0.0, 0.0, -np.inf, -np.inf, -np.inf])
+    deviation = np.array([False, True, True, True, False, False, False])
+    slope = {}
+    for dev in (1e-6, 1e-2, 1e3):
+        coef = AdditiveLogit(lower, np.where(deviation, dev, 1e-6), deviation).fit(X, y).coef_
+        slope[dev] = coef[0] + coef[1:4]  # each level's slope
+    assert slope[1e-6][2] == pytest.approx(0.9, abs=0.15)  # unpooled: c estimated alone
+    pulled = (slope[1e-6] - slope[1e-2]) / (slope[1e-6] - slope[1e3])  # share of the way to the pooled slope
+    assert pulled[2] > pulled[1] + 0.3  # c, on 5% of the rows, gives up much more of its own slope than b
+    assert np.ptp(slope[1e3]) < 0.01  # fully pooled: one slope
 
 
 def test_window_matrix_ranks_eligible_windows_first(bundle, dossier):
