@@ -115,15 +115,15 @@ def find_chromium() -> str | None:
 
 
 @contextmanager
-def serve_app(env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
-    """`streamlit run ui/app.py` on the repository's configuration and a free local port; yields its URL."""
+def serve_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
+    """`streamlit run ui/app.py` on the repository's configuration and a free local port, in the environment
+    `env` (one BLAS thread added); yields its URL. RuntimeError, with `log`'s content, if it does not start."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = open(log, "w+b") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below, after the server stops
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
-                            cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}, stdout=out,
-                            stderr=subprocess.STDOUT)
+                            cwd=ROOT, env={**env, "OMP_NUM_THREADS": "1"}, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + APP_START_TIMEOUT
     try:
@@ -135,7 +135,11 @@ def serve_app(env: dict[str, str] | None = None, log: Path | None = None) -> Ite
             except OSError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the app did not start (exit code {proc.poll()})")
+                said = ""
+                if log:
+                    out.seek(0)
+                    said = ":\n" + out.read().decode(errors="replace")
+                raise RuntimeError(f"the app did not start (exit code {proc.poll()}){said}")
             time.sleep(0.2)
         yield url
     finally:
@@ -237,6 +241,6 @@ def bench_app(quick: bool = False) -> dict:
     if chromium is None:
         raise RuntimeError("bench --app drives Chromium: apt-get install chromium")
     with tempfile.TemporaryDirectory(prefix="cep-bench-app-") as d, \
-            serve_app({"CEP_DB_URL": f"sqlite:///{Path(d) / 'cep.db'}"}) as url:
+            serve_app({**os.environ, "CEP_DB_URL": f"sqlite:///{Path(d) / 'cep.db'}"}) as url:
         timings = app_timings(url, chromium, Path(d), runs=5 if quick else APP_RUNS)
     return timings

@@ -13,13 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -27,6 +22,7 @@ import pandas as pd
 import pytest
 
 from scoring import schema
+from scoring.bench import CHROMIUM_ARGS, find_chromium, serve_app
 from scoring.i18n import code_label, t
 from scoring.schema import example
 from scoring.synthetic import generate
@@ -35,34 +31,18 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "e2e_self_assessment.png"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-START_TIMEOUT = 90  # seconds for the server to answer its health check
 LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:", "about:")
 EXAMPLE = example()
 
 
-def _chromium() -> str | None:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium")):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = _chromium()
+    path = find_chromium()
     if path is None:
         if os.environ.get("CEP_REQUIRE_BROWSER") == "1":
             pytest.fail("CEP_REQUIRE_BROWSER=1 but Chromium is not installed (apt-get install chromium)")
         pytest.skip("Chromium not installed: browser end-to-end test skipped")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Listener:
@@ -106,38 +86,15 @@ def db_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, listener, db_path) -> str:
     """`streamlit run ui/app.py` on the repository's configuration and a free port, stopped after the module."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = _free_port()
     proxies = {k: listener.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
                                          "all_proxy")}
     env = {**{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}, **proxies,
-           "CEP_DB_URL": f"sqlite:///{db_path}", "OMP_NUM_THREADS": "1"}
-    log = open(tmp / "server.log", "w+b")  # noqa: SIM115 - closed below, after the server stops
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
+           "CEP_DB_URL": f"sqlite:///{db_path}"}
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.seek(0)
-                pytest.fail(f"the app did not start:\n{log.read().decode(errors='replace')}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        with serve_app(env, log=tmp_path_factory.mktemp("e2e") / "server.log") as url:
+            yield url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def _idle(page) -> None:
