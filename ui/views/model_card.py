@@ -43,7 +43,8 @@ def _ranking_chart(target: dict) -> alt.Chart:
         x=alt.X("auc:Q", scale=alt.Scale(domain=[0.5, 1.0]), title=ui.tr("ui.model.auc_axis"),
                 axis=alt.Axis(values=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0])),
         tooltip=[alt.Tooltip("scorer:N", title=ui.tr("ui.model.scorer")), alt.Tooltip("shown:N", title="AUC")])
-    bars = base.mark_bar().encode(color=alt.condition(alt.datum.kind == "model", alt.value(ui.ACCENT),
+    # clipped at the axis's 0.5: bars drawn from zero ran over the scorers' names
+    bars = base.mark_bar(clip=True).encode(color=alt.condition(alt.datum.kind == "model", alt.value(ui.ACCENT),
                                                       alt.value(ui.NEUTRAL)))
     return (bars + base.mark_text(align="left", dx=4).encode(text="shown:N")).properties(height=alt.Step(30))
 
