@@ -102,9 +102,12 @@ class Design:
         for ctx in CATEGORICAL:
             for level in codes()[ctx]:
                 col(f"{ctx}={level}", ctx)
-        col("collaborative", "collaborative")
+        # Bounded >= 0 like the criteria: working with others, a clinical partner above all, is never what
+        # holds a dossier back (seed 002); left free, these columns learnt a base's sampling noise as a
+        # penalty, and a strong dossier gained by dropping its clinicians.
+        col("collaborative", "collaborative", mono=True)
         for p in PARTNER_COLUMNS:
-            col(p, "partners")
+            col(p, "partners", mono=True)
             col(f"{p}:missing", "partners")
         for level in TRL_LEVELS:
             col(f"trl={level:g}", "trl")
