@@ -73,6 +73,7 @@ def _portfolios(directory: Path, sizes: tuple[int, ...], seed: int) -> dict[int,
     try:
         for k in range(-(-max(sizes) // BLOCK)):
             block = generate(BLOCK, seed + k).drop(columns=list(TRUE_P_COLUMNS) + list(schema.OUTCOMES))
+            block["dossier_id"] = f"B{k}-" + block["dossier_id"]  # unique across blocks: a repeated id is an error
             table = pa.Table.from_pandas(block, preserve_index=False)
             for n in sizes:
                 rows = min(BLOCK, n - k * BLOCK)

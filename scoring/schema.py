@@ -397,6 +397,17 @@ class _Collector:
         for i, value in zip(idx, raw):
             self.issues.append(Issue(int(i) + self.first_row, name, value, reason, code, frozen))
 
+    def add_each(self, idx: np.ndarray, name: str, values: pd.Series, code: str, params: list[dict]) -> None:
+        """Like `add`, with each row's own parameters (e.g. the other rows holding its id)."""
+        if not len(idx):
+            return
+        self.bad[idx] = True
+        reasons: dict[tuple, str] = {}
+        for i, value, p in zip(idx, values.iloc[idx].to_numpy(dtype=object), params):
+            frozen = tuple(sorted(p.items()))
+            reason = reasons.get(frozen) or reasons.setdefault(frozen, _reason(code, p, "en"))
+            self.issues.append(Issue(int(i) + self.first_row, name, value, reason, code, frozen))
+
     def expand(self, distinct: "_Collector", index: np.ndarray) -> None:
         """Add the issues found on a column's distinct values (`distinct`) to every row holding that value."""
         if not distinct.issues:
@@ -706,17 +717,16 @@ def _duplicate_ids(ids: pd.Series, out: _Collector, repeated: dict[str, tuple[in
     the analyst's call)."""
     present = ids.notna().to_numpy()
     if repeated is None:
-        dup = present & ids.duplicated(keep=False).to_numpy()
-        if not dup.any():
+        where = np.flatnonzero(present & ids.duplicated(keep=False).to_numpy())
+        if not len(where):
             return
-        where = np.flatnonzero(dup)
-        repeated = pd.Series(where + out.first_row).groupby(ids.iloc[where].to_numpy()).agg(tuple).to_dict()
+        keys = ids.iloc[where].to_numpy(dtype=object)
+        repeated = pd.Series(where + out.first_row).groupby(keys).agg(tuple).to_dict()
     else:
-        dup = present & ids.isin(list(repeated)).to_numpy() if repeated else present & False
-    for value, rows in repeated.items():
-        mask = dup & (ids == value).fillna(False).to_numpy(bool)
-        listed = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
-        out.add(mask, "dossier_id", ids, "duplicate_id", rows=listed)
+        where = np.flatnonzero(present & ids.isin(list(repeated)).to_numpy()) if repeated else np.zeros(0, int)
+        keys = ids.iloc[where].to_numpy(dtype=object)
+    listed = {k: ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "") for k, rows in repeated.items()}
+    out.add_each(where, "dossier_id", ids, "duplicate_id", [{"rows": listed[k]} for k in keys])
 
 
 def check_headers(names: Iterable[Any]) -> None:
