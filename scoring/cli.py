@@ -121,8 +121,9 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None
 @click.option("--dossiers", type=click.Path(file_okay=False, exists=True),
               help="Also score a realistic-dossier suite (a folder with suite.toml, e.g. tests/dossiers).")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model folder for --dossiers.")
+@read_options
 def reference_check_cmd(file: str | None, as_json: bool, mediation: bool, rows: int, seed: int,
-                        dossiers: str | None, model_dir: str | None) -> None:
+                        dossiers: str | None, model_dir: str | None, read: io.ReadOptions) -> None:
     """Compare a row-level base (synthetic or a CEP export) with the published figures F1-F16.
 
     --mediation and --dossiers add the generator's mediation report and a dossier suite's table
@@ -136,7 +137,7 @@ def reference_check_cmd(file: str | None, as_json: bool, mediation: bool, rows: 
     from scoring.reference import reference_check
 
     try:
-        v = schema.validate_frame(io.read_table(file), require=schema.OUTCOMES)
+        v = schema.validate_frame(_read(file, read).frame, require=schema.OUTCOMES)
     except schema.SchemaError as exc:
         _fail(f"{file}: {exc}")
     if not v.ok.all():
@@ -208,12 +209,13 @@ def _load_bundle(model_dir: str | None):
               show_default=True, help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.")
 @click.option("--out", type=click.Path(file_okay=False), default="models/default", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-def train_cmd(data: str, out: str, seed: int) -> None:
+@read_options
+def train_cmd(data: str, out: str, seed: int, read: io.ReadOptions) -> None:
     """Fit the model and its baselines, evaluate, write the model card and manifest."""
     from scoring.training import train
 
     try:
-        bundle, report = train(data, out, seed=seed)
+        bundle, report = train(data, out, seed=seed, read=read)
     except (schema.SchemaError, ValueError) as exc:
         _fail(str(exc) if str(exc).startswith(data) else f"{data}: {exc}")
     except OSError as exc:
@@ -235,14 +237,15 @@ def train_cmd(data: str, out: str, seed: int) -> None:
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
               help="Model directory (default: models/default).")
 @click.option("--json", "as_json", is_flag=True)
-def evaluate_cmd(data: str, model_dir: str | None, as_json: bool) -> None:
+@read_options
+def evaluate_cmd(data: str, model_dir: str | None, as_json: bool, read: io.ReadOptions) -> None:
     """Score every row of FILE as test data: model, baselines and oracle (when true_p_* columns exist)."""
     from scoring.evaluate import evaluate
     from scoring.training import read_training_base
 
     bundle = _load_bundle(model_dir)
     try:
-        frame, report = read_training_base(data)
+        frame, report = read_training_base(data, read)
     except schema.SchemaError as exc:
         _fail(f"{data}: {exc}")
     result = evaluate(bundle.model, bundle.baselines, frame)

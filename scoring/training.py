@@ -41,9 +41,10 @@ class TrainingReport:
     absent_columns: list[str] = field(default_factory=list)
 
 
-def read_training_base(path: str | Path) -> tuple[pd.DataFrame, TrainingReport]:
-    """Validate a training file; returns the valid decided rows and what was left out and why."""
-    raw = io.read_table(path)
+def read_training_base(path: str | Path, read: io.ReadOptions | None = None) -> tuple[pd.DataFrame, TrainingReport]:
+    """Validate a training file (read as `read` says, else as detected); returns the valid decided rows and
+    what was left out and why."""
+    raw = io.read_table(path, read)
     v = schema.validate_frame(raw, require=schema.OUTCOMES)
     undecided = v.frame["labeled"].isna() | v.frame["funded"].isna()
     known = set(schema.COLUMNS) | {"true_p_labeled", "true_p_funded", "true_p_success"}
@@ -59,9 +60,9 @@ def _sha256(path: str | Path) -> str:
 
 
 def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N_BOOTSTRAP,
-          fresh_rows: int = FRESH_ROWS) -> tuple[persist.Bundle, TrainingReport]:
+          fresh_rows: int = FRESH_ROWS, read: io.ReadOptions | None = None) -> tuple[persist.Bundle, TrainingReport]:
     """Train, evaluate and save a model directory from a base of decided dossiers."""
-    frame, report = read_training_base(data)
+    frame, report = read_training_base(data, read)
     if report.rows_used < 200:
         raise ValueError(f"{data}: only {report.rows_used} valid decided rows; training needs at least 200")
     synthetic = all(c in frame.columns for c in ("true_p_labeled", "true_p_funded", "true_p_success"))

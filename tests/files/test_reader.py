@@ -80,3 +80,20 @@ def test_the_cli_options_reach_the_reader(tmp_path, frame):
     path.write_bytes(frame.to_csv(index=False, sep=";").encode())
     r = CliRunner().invoke(cli, ["validate", str(path), "--sep", ";", "--decimal", "."])
     assert r.exit_code == 0 and "read as ;-separated, UTF-8, LF line ends, decimal point" in r.output
+
+
+def test_train_evaluate_and_reference_check_take_the_reading_options_too(tmp_path):
+    from scoring.synthetic import generate
+    from scoring.training import read_training_base
+
+    path = tmp_path / "export.xlsx"
+    with pd.ExcelWriter(path) as w:
+        pd.DataFrame({"Notes": ["export"]}).to_excel(w, sheet_name="Notes", index=False)
+        generate(300, 3).to_excel(w, sheet_name="Dossiers", index=False)
+    for command in (["evaluate", "--data", str(path), "--json"], ["reference-check", str(path), "--json"]):
+        first = CliRunner().invoke(cli, command)
+        assert first.exit_code == 2 and "--sheet" in first.output  # the first sheet holds no dossiers
+        chosen = CliRunner().invoke(cli, [*command, "--sheet", "Dossiers"])
+        assert chosen.exit_code in (0, 1) and "{" in chosen.output, chosen.output  # 1: a figure off on 300 rows
+    frame, report = read_training_base(path, io.ReadOptions(sheet="Dossiers"))
+    assert report.rows_read == 300 and len(frame) == 300
