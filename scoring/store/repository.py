@@ -31,7 +31,7 @@ from scoring.store.models import (assessments, audit_log, conflicts_of_interest,
                                   dossiers, predictions)
 from scoring.store.records import (Assessment, AuditEntry, Decision, DossierVersion, Outcome, Prediction, Prepared,
                                    Review, SaveResult, TriageSaved, canonical_json, check_answers, check_name,
-                                   check_probabilities, check_scores, from_row, prepare)
+                                   check_probabilities, from_row, prepare)
 
 #: Columns an audit entry's details leave out: large JSON the row itself keeps, and who and when,
 #: which the entry holds as columns of its own.
@@ -279,16 +279,14 @@ class Store:
         """
         user = check_name(user, "user")
         expert = check_name(expert or user, "expert")
-        scores = check_scores(scores)
+        review = Review(scores, notes)
         answers = None if answers is None else check_answers(answers)
-        if not isinstance(notes, str):
-            raise TypeError(f"notes must be text, got {type(notes).__name__}")
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
             if (dossier_id, expert) in self._standing_conflicts(conn, dossier_id):
                 raise ConflictOfInterestError(dossier_id, expert)
-            row = {"dossier_id": dossier_id, "dossier_version": head.version, "expert": expert, "scores": scores,
-                   "notes": notes, "answers": dict(head.payload.get("answers", {})) if answers is None else answers}
+            row = {"dossier_id": dossier_id, "dossier_version": head.version, "expert": expert,
+                   "scores": review.scores, "notes": review.notes, "answers": dict(head.payload.get("answers", {})) if answers is None else answers}
             [key] = self._append(conn, assessments, [row], user=user, action="assess")
         return Assessment(id=key, **row)
 
