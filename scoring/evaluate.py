@@ -23,6 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from scoring.features import CATEGORICAL, PARTNER_COLUMNS
+from scoring.model import INTERVAL_LEVEL, TRUE_P
 from scoring.rubric import score_table
 from scoring.schema import CRITERIA
 
@@ -131,6 +132,18 @@ class Baselines:
 
 # --------------------------------------------------------------------------- report
 
+def interval_coverage(model, frame: pd.DataFrame) -> dict | None:
+    """Share of rows whose true probability lies in the model's interval, per target, beside the level it
+    states; None without true probabilities (a real export) or without bootstrap refits."""
+    if model.n_bootstrap < 2 or not all(c in frame.columns for c in TRUE_P.values()):
+        return None
+    out: dict = {"level": INTERVAL_LEVEL, "rows": int(len(frame))}
+    for t, band in zip(TRUE_P, model.intervals(model.matrices(frame).label)):
+        truth = frame[TRUE_P[t]].to_numpy(dtype=float)
+        out[t] = float(np.mean((band[:, 0] <= truth) & (truth <= band[:, 1])))
+    return out
+
+
 def evaluate(model, baselines: Baselines | None, frame: pd.DataFrame) -> dict:
     """The evaluation report of `model` on a validated, decided frame (every row is test data)."""
     ys = targets_of(frame)
@@ -159,4 +172,5 @@ def evaluate(model, baselines: Baselines | None, frame: pd.DataFrame) -> dict:
                 entry["groups"].append({"by": by, "value": v, "n": int(m.sum()), "auc": g["auc"], "ece": g["ece"],
                                         "oracle_ece": oracle, "small": bool(m.sum() < SMALL_GROUP)})
         report["targets"][t] = entry
+    report["interval_coverage"] = interval_coverage(model, frame)
     return report

@@ -32,9 +32,10 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import expit, log_expit
+from scipy.special import expit, log_expit, logit
+from scipy.stats import norm
 
-from scoring.features import Design
+from scoring.features import KNOTS, Design
 from scoring.reference import catalogue, eligibility_matrix
 from scoring.rubric import ScoreTable, score_table
 from scoring.schema import CRITERIA, codes
@@ -45,7 +46,12 @@ PENALTIES = (3e-4, 1e-3, 3e-3)  # L2 on standardised columns: every column but t
 DEVIATION_PENALTIES = (1e-3, 1e-2, 1e-1, 1.0)
 N_FOLDS = 5
 N_BOOTSTRAP = 20
-BAND = (10, 90)  # percentiles of the bootstrap refits shown as the uncertainty band
+INTERVAL_LEVEL = 0.8  # the interval shown beside every probability is meant to hold the true one 80% of the time
+#: "projects like yours": the group whose criterion profile is the explanation's starting point, and the
+#: coarser groups it falls back to when it has fewer than MIN_PROFILE_ROWS training rows
+PROFILE_KEYS = (("filiere", "funding_window", "carrier_type"), ("filiere", "funding_window"), ())
+MIN_PROFILE_ROWS = 30
+TRUE_P = {"labeled": "true_p_labeled", "success": "true_p_success"}
 
 
 class AdditiveLogit:
@@ -186,6 +192,35 @@ def fit_calibrated(X: np.ndarray, y: np.ndarray, lower: np.ndarray, deviation: n
                               np.array([b.intercept_ for b in boots]), X.mean(axis=0))
 
 
+def _success_logit(z_lab: np.ndarray, z_f1: np.ndarray) -> np.ndarray:
+    """Log-odds of P(L) P(F|L) from the two log-odds, without leaving log space (no 1 - p near 1)."""
+    log_p = log_expit(z_lab) + log_expit(z_f1)
+    return log_p - np.log(-np.expm1(log_p))
+
+
+def criterion_profiles(frame: pd.DataFrame, scores: np.ndarray) -> dict[tuple[str, ...], tuple[int, np.ndarray]]:
+    """The training rows' average criterion profile per group of PROFILE_KEYS, coarsest () included.
+
+    {group values: (rows, (5, len(KNOTS) + 1) mean ramp values and missing share per criterion)}: what the
+    criterion columns of the design average to over the group, the background of `scoring.explain`'s
+    starting point ("projects like yours"). Groups with fewer than MIN_PROFILE_ROWS rows are left out.
+    """
+    filled = np.nan_to_num(scores, nan=0.0)
+    feats = np.concatenate([np.clip(filled[:, :, None] - KNOTS, 0.0, 1.0), np.isnan(scores)[:, :, None]], axis=2)
+    flat = pd.DataFrame(feats.reshape(len(scores), -1))
+    out: dict[tuple[str, ...], tuple[int, np.ndarray]] = {}
+    for keys in PROFILE_KEYS:
+        if not keys:
+            out[()] = (len(flat), feats.mean(axis=0))
+            continue
+        groups = flat.groupby([frame[k].astype(str).to_numpy() for k in keys], sort=True)
+        sizes, means = groups.size(), groups.mean()
+        for key, n in sizes.items():
+            if n >= MIN_PROFILE_ROWS:
+                out[tuple(key)] = (int(n), means.loc[key].to_numpy().reshape(feats.shape[1:]))
+    return out
+
+
 @dataclass
 class Scored:
     """Probabilities of a batch of dossiers, with what they rest on."""
@@ -197,7 +232,7 @@ class Scored:
     funded_if_not: np.ndarray
     scores: np.ndarray  # (n, 5) criterion scores used
     sources: np.ndarray  # (n, 5) expert / rubric / not_applicable / missing
-    labeled_band: np.ndarray | None = None  # (n, 2)
+    labeled_band: np.ndarray | None = None  # (n, 2): the INTERVAL_LEVEL interval (`CEPModel.intervals`)
     success_band: np.ndarray | None = None  # (n, 2)
 
 
@@ -257,7 +292,27 @@ class CEPModel:
                                     self.seed + 1, self.n_bootstrap)
         self.n_train_ = len(frame)
         self.years_ = self.label_design_.year_range
+        self.profiles_ = criterion_profiles(frame, scores)
+        self.interval_scale_ = self._interval_scale(frame, X_lab)
         return self
+
+    def _interval_scale(self, frame: pd.DataFrame, X_lab: np.ndarray) -> dict[str, float]:
+        """Per target, how much wider than the bootstrap's spread the interval must be to hold the true probability
+        INTERVAL_LEVEL of the time: measured on the training rows when they carry their true probabilities (a
+        synthetic base), never below 1. The bootstrap sees the estimate's sampling noise, not the bias that the
+        penalties and the additive form leave; a real export has no true probability to measure it on, so there the
+        interval is the estimation uncertainty alone (scale 1), and the card says so.
+        """
+        if self.n_bootstrap < 2 or not all(c in frame.columns for c in TRUE_P.values()):
+            return {t: 1.0 for t in TRUE_P}
+        z, sd = self._logit_spread(X_lab)
+        q = norm.ppf(0.5 + INTERVAL_LEVEL / 2)
+        out = {}
+        for t, col in TRUE_P.items():
+            truth = logit(np.clip(frame[col].to_numpy(dtype=float), 1e-12, 1 - 1e-12))
+            ratio = np.abs(truth - z[t]) / sd[t]
+            out[t] = max(1.0, float(np.quantile(ratio, INTERVAL_LEVEL) / q))
+        return out
 
     # ------------------------------------------------------------------ predict
     def matrices(self, frame: pd.DataFrame, table: ScoreTable | None = None) -> "Matrices":
@@ -327,10 +382,34 @@ class CEPModel:
         return Scored(p_lab, p_lab * p_f1 + (1 - p_lab) * p_f0, p_lab * p_f1, p_f1, p_f0, table.score, table.source)
 
     def _add_band(self, out: Scored, X_lab: np.ndarray) -> None:
-        b_lab = expit(self.label_.boot_logits(X_lab))
-        b_succ = b_lab * expit(self.fund_logit(X_lab, boot=True))
-        out.labeled_band = np.percentile(b_lab, BAND, axis=1).T
-        out.success_band = np.percentile(b_succ, BAND, axis=1).T
+        out.labeled_band, out.success_band = self.intervals(X_lab)
+
+    def _logit_spread(self, X_lab: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per target, the model's log-odds and their standard deviation over the bootstrap refits."""
+        z_lab, z_f1 = self.label_.logit(X_lab), self.fund_logit(X_lab)
+        b_lab, b_f1 = self.label_.boot_logits(X_lab), self.fund_logit(X_lab, boot=True)
+        # success = P(L) P(F|L): its log-odds from the two models' log-odds, refit by refit
+        z_succ = _success_logit(z_lab, z_f1)
+        b_succ = _success_logit(b_lab, b_f1)
+        return ({"labeled": z_lab, "success": z_succ},
+                {"labeled": b_lab.std(axis=1, ddof=1), "success": b_succ.std(axis=1, ddof=1)})
+
+    def intervals(self, X_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(labelled, success) intervals (n, 2) meant to hold the true probability INTERVAL_LEVEL of the time.
+
+        Built in log-odds, the estimate plus or minus the normal quantile times the bootstrap refits' spread
+        (20 refits: their standard deviation is steadier than their 10th and 90th values) times the model's
+        `interval_scale_`, then mapped to probabilities: near 0 or 1 the interval narrows but never shrinks to
+        a point, as the percentiles of the refits' probabilities did. Needs bootstrap refits.
+        """
+        z, sd = self._logit_spread(X_lab)
+        q = norm.ppf(0.5 + INTERVAL_LEVEL / 2)
+        scale = getattr(self, "interval_scale_", {})  # models trained before the scale existed: estimation alone
+        out = []
+        for t in ("labeled", "success"):
+            half = q * scale.get(t, 1.0) * sd[t]
+            out.append(np.column_stack([expit(z[t] - half), expit(z[t] + half)]))
+        return out[0], out[1]
 
     # ------------------------------------------------------------------ windows
     def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import pandas as pd
 from scoring import __version__, i18n, io, persist, schema
 from scoring.evaluate import SMALL_GROUP, TARGETS, Baselines, evaluate
 from scoring.features import INPUTS
-from scoring.model import BAND, DEVIATION_PENALTIES, CEPModel, N_BOOTSTRAP, PENALTIES
+from scoring.model import DEVIATION_PENALTIES, INTERVAL_LEVEL, CEPModel, N_BOOTSTRAP, PENALTIES
 
 HOLDOUT_YEAR = 2024
 CARD_LIMITS = ("synthetic", "thin_windows", "late_years", "self_declared")  # card.limit.* rows of data/i18n.csv
@@ -123,8 +123,11 @@ def build_card(model: CEPModel, data_info: dict, holdout: dict | None, fresh: di
             "penalty_grid": f"shared {list(PENALTIES)} (level slopes at {DEVIATION_PENALTIES[1]}), then level "
                             f"slopes {list(DEVIATION_PENALTIES)} per score point, given the shared one",
             "calibration": "Platt map (slope > 0) fitted on 5-fold out-of-fold log-odds, per model.",
-            "uncertainty": f"{model.n_bootstrap} bootstrap refits; the band is their {BAND[0]}th-{BAND[1]}th "
-                           "percentiles.",
+            "uncertainty": f"{model.n_bootstrap} bootstrap refits; the {INTERVAL_LEVEL:.0%} interval is the "
+                           "estimate +/- the normal quantile times their log-odds spread times a scale (label "
+                           f"{model.interval_scale_['labeled']:.2f}, success {model.interval_scale_['success']:.2f}) "
+                           "measured on the training rows' true probabilities (1 on a base without them: then "
+                           "the interval is the estimation uncertainty alone).",
             "explanations": "Exact interventional SHAP values in calibrated log-odds (closed form for an "
                             "additive model with pairwise terms; the Platt slope multiplies each one). They are "
                             "shown in probability points by one per-dossier factor (p - p_base) / (z - z_base), "
@@ -169,6 +172,15 @@ def group_rows(report: dict) -> list[str]:
     return rows
 
 
+def coverage_rows(cov: dict | None) -> list[str]:
+    """How often the intervals held the true probability on these rows (synthetic bases only)."""
+    if not cov:
+        return []
+    return [f"Intervals: the stated {cov['level']:.0%} interval held the true probability for "
+            f"{cov['labeled']:.1%} of the rows (labelled) and {cov['success']:.1%} (labelled and funded), "
+            f"over {cov['rows']} rows.", ""]
+
+
 def render_card(card: dict) -> str:
     d, m, ev = card["data"], card["model"], card["evaluation"]
     lines = [f"# Model card: {m['name']} {m['version']}", ""]
@@ -197,7 +209,7 @@ def render_card(card: dict) -> str:
                        ("holdout_2024", "Hold-out by year (trained up to 2023, tested on 2024)")):
         if ev[key]:
             lines += [f"## {title}", ""] + metric_rows(ev[key]) + ["", "### Calibration by group", ""] + \
-                group_rows(ev[key]) + [""]
+                group_rows(ev[key]) + [""] + coverage_rows(ev[key].get("interval_coverage"))
     lines += ["## Intended use", "", card["intended_use"], "", "## Limits", ""]
     lines += [f"- {x}" for x in card["limits"]]
     lines += ["", "## Libraries", ""] + [f"- {k} {v}" for k, v in card["libraries"].items()] + [""]
