@@ -12,11 +12,17 @@ negative, it lowered it. "na" (not applicable) answers are not zeros: they
 leave the mean. A criterion whose questions are all "na" is not applicable;
 one with applicable questions but none answered is missing. An expert score,
 when given, overrides the rubric and the result says so.
+
+Stage requirements (`requires` in the TOML, `Question.requires` here): an
+answer level may need a minimum TRL and/or another question answered at
+least at some level (marking obtained needs TRL 7 and a clinical plan).
+`feasible_moves` lists the answer changes a project can make before the next
+call: one level up per question, where the requirements hold.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +38,14 @@ SOURCES = ("expert", "rubric", "not_applicable", "missing")
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """What a project needs before it can give an answer: a minimum TRL, other answers at least at a level."""
+
+    trl_min: int | None = None
+    answers: tuple[tuple[str, str], ...] = ()  # (question id, the weakest answer that meets it)
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     criterion: str
@@ -39,25 +53,75 @@ class Question:
     na_allowed: bool
     answers: tuple[str, ...]  # weakest first
     points: dict[str, float]
+    requires: dict[str, Requirement] = field(default_factory=dict)  # answer -> its requirement; absent: none
 
     def rank(self, answer: str) -> int:
         return self.answers.index(answer)
+
+    def unmet(self, answer: str, row: dict[str, Any], unknown_met: bool = False) -> list[str]:
+        """What `row` lacks to give `answer`: 'trl' and/or the ids of the questions answered too low.
+
+        A prerequisite question answered "na" is met (the step does not apply to the project).
+        A missing TRL or prerequisite answer is unmet, unless `unknown_met` (a warning
+        should not accuse a dossier of what it did not say).
+        """
+        req = self.requires.get(answer)
+        if req is None:
+            return []
+        out = []
+        if req.trl_min is not None:
+            trl = row.get("trl")
+            if trl is None or pd.isna(trl):
+                if not unknown_met:
+                    out.append("trl")
+            elif trl < req.trl_min:
+                out.append("trl")
+        for qid, least in req.answers:
+            given = row.get(qid)
+            if given == NOT_APPLICABLE:
+                continue
+            if not isinstance(given, str) or given not in question(qid).points:
+                if not unknown_met:
+                    out.append(qid)
+            elif question(qid).rank(given) < question(qid).rank(least):
+                out.append(qid)
+        return out
 
 
 @lru_cache(maxsize=1)
 def rubric() -> dict[str, tuple[Question, ...]]:
     """{criterion: its questions}, from data/rubric.toml."""
     out: dict[str, list[Question]] = {c: [] for c in CRITERIA}
+    answers_of = {q["id"]: [a["code"] for a in q["answers"]] for q in questions()}
     for q in questions():
         pts = {a["code"]: float(a["points"]) for a in q["answers"]}
         if not all(0.0 <= p <= 5.0 for p in pts.values()):
             raise ValueError(f"data/rubric.toml: question {q['id']} has points outside 0-5")
+        requires = {a["code"]: _requirement(q["id"], a["code"], a["requires"], answers_of)
+                    for a in q["answers"] if "requires" in a}
         out[q["criterion"]].append(Question(q["id"], q["criterion"], float(q["weight"]), bool(q["na_allowed"]),
-                                            tuple(pts), pts))
+                                            tuple(pts), pts, requires))
     for c, qs in out.items():
         if not 4 <= len(qs) <= 6:
             raise ValueError(f"data/rubric.toml: criterion {c} has {len(qs)} questions; the rubric asks 4 to 6")
     return {c: tuple(qs) for c, qs in out.items()}
+
+
+def _requirement(qid: str, code: str, spec: dict[str, Any], answers_of: dict[str, list[str]]) -> Requirement:
+    """One answer's `requires` table, checked: a TRL on the 1-9 scale, other questions' answers that exist."""
+    where = f"data/rubric.toml: question {qid}, answer {code}: requires"
+    trl = spec.get("trl_min")
+    if trl is not None and not (isinstance(trl, int) and 1 <= trl <= 9):
+        raise ValueError(f"{where} trl_min = {trl!r}; give a whole TRL from 1 to 9")
+    pairs = []
+    for other, least in spec.items():
+        if other == "trl_min":
+            continue
+        if other == qid or other not in answers_of or least not in answers_of[other]:
+            raise ValueError(f"{where} {other} = {least!r}; name another question and one of its answers "
+                             f"({', '.join(answers_of.get(other, [])) or 'unknown question'})")
+        pairs.append((other, least))
+    return Requirement(trl, tuple(pairs))
 
 
 def all_questions() -> tuple[Question, ...]:
@@ -69,6 +133,26 @@ def question(qid: str) -> Question:
         if q.id == qid:
             return q
     raise KeyError(f"unknown question {qid!r}")
+
+
+def feasible_moves(row: dict[str, Any]) -> list[tuple[Question, str, str]]:
+    """The answer changes a project can make before the next call: (question, from, to).
+
+    One per answered question at most: the next answer up that scores more
+    than the current one, kept only if its requirements hold for the dossier's
+    TRL and its current answers. Requirements only ask for a minimum, and moves
+    only go up, so any set of these moves stays feasible together. Unanswered
+    and "na" questions have no move (the lead answers them, no step to plan).
+    """
+    out = []
+    for q in all_questions():
+        a = row.get(q.id)
+        if not isinstance(a, str) or a not in q.points:
+            continue
+        up = next((b for b in q.answers[q.rank(a) + 1:] if q.points[b] > q.points[a]), None)
+        if up is not None and not q.unmet(up, row):
+            out.append((q, a, up))
+    return out
 
 
 def round_half(x: np.ndarray | float) -> np.ndarray | float:

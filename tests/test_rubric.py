@@ -103,3 +103,96 @@ def test_one_row_path_agrees_with_the_vectorised_table_bit_for_bit():
         scores, sources = rubric.scores_of(assess(row))
         assert np.array_equal(scores, table.score[i], equal_nan=True)
         assert list(sources) == list(table.source[i])
+
+
+# --------------------------------------------------------------------------- stage requirements
+
+def _moves(row):
+    return {q.id: (a, b) for q, a, b in rubric.feasible_moves(row)}
+
+
+def test_marking_is_out_of_reach_of_a_trl_2_device_and_within_reach_at_trl_7(dossier):
+    dossier.update(trl=2, technology_axis="implantable_device")
+    dossier["answers"].update(rr_pathway="agency_contacted", rr_clinical_plan="protocol")
+    assert "rr_pathway" not in _moves(row_of(dossier))
+    dossier["trl"] = 7
+    assert _moves(row_of(dossier))["rr_pathway"] == ("agency_contacted", "certified")
+    dossier["answers"]["rr_clinical_plan"] = "outline"  # marking needs a written clinical plan too
+    assert "rr_pathway" not in _moves(row_of(dossier))
+
+
+def test_coverage_needs_the_marking_first(dossier):
+    dossier["trl"] = 8
+    dossier["answers"].update(rr_reimbursement="early_dialogue", rr_pathway="agency_contacted")
+    assert "rr_reimbursement" not in _moves(row_of(dossier))
+    dossier["answers"]["rr_pathway"] = "certified"
+    assert _moves(row_of(dossier))["rr_reimbursement"] == ("early_dialogue", "secured")
+
+
+def test_a_trl_3_project_plans_a_pilot_but_cannot_deploy_in_routine(dossier):
+    dossier["trl"] = 3
+    dossier["answers"]["sp_adoption"] = "not_studied"
+    assert _moves(row_of(dossier))["sp_adoption"] == ("not_studied", "pilot_planned")  # one level, never a jump
+    dossier["answers"]["sp_adoption"] = "pilot_planned"
+    assert "sp_adoption" not in _moves(row_of(dossier))
+
+
+def test_a_prerequisite_answered_not_applicable_does_not_block():
+    q = rubric.question("rr_pathway")
+    row = {"trl": 7, "rr_clinical_plan": schema.NOT_APPLICABLE}
+    assert q.unmet("certified", row) == []
+    assert q.unmet("certified", {"trl": 7}) == ["rr_clinical_plan"]  # not said: not met
+    assert q.unmet("certified", {"trl": 7}, unknown_met=True) == []
+
+
+@pytest.mark.parametrize("spec, words", [
+    ({"trl_min": 12}, "trl_min = 12"),
+    ({"trl_min": 4.5}, "trl_min = 4.5"),
+    ({"rr_pathway": "marked"}, "rr_pathway = 'marked'"),
+    ({"no_such_question": "x"}, "unknown question"),
+])
+def test_a_bad_requirement_in_the_rubric_is_refused_naming_question_and_answer(spec, words):
+    answers_of = {q.id: list(q.answers) for q in rubric.all_questions()}
+    with pytest.raises(ValueError, match="question sp_adoption, answer deployed") as err:
+        rubric._requirement("sp_adoption", "deployed", spec, answers_of)
+    assert words in str(err.value)
+
+
+def _rows():
+    """Random flat rows: any TRL, every question answered at any level, "na" (where the rubric has it) or not at all."""
+    def answers(q):
+        return st.sampled_from(q.answers + ((schema.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
+    return st.fixed_dictionaries({"trl": st.integers(1, 9), **{q.id: answers(q) for q in rubric.all_questions()}})
+
+
+@settings(max_examples=150, deadline=None)
+@given(row=_rows())
+def test_every_move_is_one_level_up_and_feasible_for_the_trl(row):
+    moves = rubric.feasible_moves(row)
+    assert len({q.id for q, _, _ in moves}) == len(moves)  # one move per question at most
+    for q, a, b in moves:
+        assert row[q.id] == a
+        above = [x for x in q.answers[q.rank(a) + 1:] if q.points[x] > q.points[a]]
+        assert b == above[0]  # the next level that scores more, never a jump
+        req = q.requires.get(b)
+        if req is not None:
+            assert req.trl_min is None or row["trl"] >= req.trl_min
+            for other, least in req.answers:
+                given = row[other]
+                assert given == schema.NOT_APPLICABLE or (
+                    given is not None and rubric.question(other).rank(given) >= rubric.question(other).rank(least))
+    # any set of moves is feasible together: after all of them, each moved answer still meets its requirement
+    after = {**row, **{q.id: b for q, _, b in moves}}
+    assert all(not q.unmet(b, after) for q, _, b in moves)
+
+
+@settings(max_examples=100, deadline=None)
+@given(row=_rows())
+def test_a_question_without_a_move_is_at_its_top_or_blocked_by_its_stage(row):
+    moved = {q.id for q, _, _ in rubric.feasible_moves(row)}
+    for q in rubric.all_questions():
+        a = row[q.id]
+        if q.id in moved or a not in q.points:
+            continue
+        above = [x for x in q.answers[q.rank(a) + 1:] if q.points[x] > q.points[a]]
+        assert not above or q.unmet(above[0], row), (q.id, a)
