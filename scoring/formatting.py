@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from babel import numbers
+from babel import Locale, numbers
 
 LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 NNBSP = "\u202f"  # narrow no-break space
@@ -62,6 +62,17 @@ def percent(p: float, lang: str, digits: int = 0) -> str:
 def points(v: float, lang: str, digits: int = 1) -> str:
     """A difference of probabilities (0-1) in signed percentage points: 0.067 -> "+6,7"."""
     return number(100 * v, lang, digits, sign=True)
+
+
+def plural(x: float, lang: str) -> str:
+    """CLDR's plural category of the number `x` as written, "one" or "other": French says "1,5 point" and
+    "0 dossier", English "1 point" and "1.5 points". Labels with a count have a key per category (`key.one`)."""
+    return "one" if _plural_rule(lang)(abs(x)) == "one" else "other"
+
+
+@lru_cache(maxsize=None)
+def _plural_rule(lang: str):
+    return Locale.parse(LOCALES[lang]).plural_form
 
 
 def euros(v: float, lang: str) -> str:
