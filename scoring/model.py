@@ -412,13 +412,15 @@ class CEPModel:
         return out[0], out[1]
 
     # ------------------------------------------------------------------ windows
-    def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None) -> pd.DataFrame:
+    def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None, band: bool = False
+                      ) -> pd.DataFrame:
         """Every dossier under every window: eligibility and probabilities, ranked.
 
         One row per (dossier, window): `row` (position in `frame`), `window`,
         `eligible`, `rule` (first catalogue rule broken, '' when eligible),
         `labeled`, `funded`, `success`, `rank` (1 = best eligible window by
-        P(success); ineligible windows rank after all eligible ones).
+        P(success); ineligible windows rank after all eligible ones); with `band`,
+        the intervals too (`labeled_low`, `labeled_high`, `success_low`, `success_high`).
         """
         windows = codes()["funding_window"]
         n, k = len(frame), len(windows)
@@ -426,7 +428,7 @@ class CEPModel:
         per_window = []
         for w in windows:  # only the window's one-hot block and its interactions change
             xl = self.label_design_.with_level(m.label, "funding_window", w, m.scores)
-            per_window.append(self.scored(Matrices(xl, m.table)))
+            per_window.append(self.scored(Matrices(xl, m.table), band=band))
         rule = eligibility_matrix(frame, windows).T.ravel()
         success = np.concatenate([s.success for s in per_window])
         row = np.tile(np.arange(n), k)
@@ -440,6 +442,8 @@ class CEPModel:
             "labeled": np.concatenate([s.labeled for s in per_window]),
             "funded": np.concatenate([s.funded for s in per_window]),
             "success": success,
+            **({f"{t}_{side}": np.concatenate([getattr(s, f"{t}_band")[:, col] for s in per_window])
+                for t in ("labeled", "success") for col, side in enumerate(("low", "high"))} if band else {}),
         }).iloc[order].reset_index(drop=True)
         out["rank"] = np.tile(np.arange(1, k + 1), n)
         return out
