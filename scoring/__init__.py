@@ -4,11 +4,10 @@ labelled by Medicen's project-evaluation committee (CEP) and funded.
 The library never imports the UI; `ui/` imports the library.
 """
 
-from pathlib import Path
+from scoring.paths import DATA_DIR, MODELS_DIR
 
 __version__ = "0.1.0"
 
-#: Reference tables and default dataset live beside the package, in `data/`,
-#: as readable files that experts may tune.
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+#: Reference tables and the default dataset (`data/`, readable files that experts may tune) and the shipped
+#: model (`models/`): located by `scoring.paths`, in the installed package or the checkout.
+__all__ = ["DATA_DIR", "MODELS_DIR", "__version__"]

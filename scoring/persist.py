@@ -1,11 +1,21 @@
-"""Saving and loading a trained model directory, refusing anything tampered with.
+"""Saving and loading a trained model directory, refusing anything tampered with or executable.
 
-A model directory holds `model.joblib` (the fitted CEPModel), `baselines.joblib`,
-`card.json` and `card.md` (the model card) and `manifest.json`: the SHA-256 and
-size of every file plus the library versions it was trained with. Loading
-checks the manifest *before* unpickling anything: a changed, truncated or
-missing file, or a different numpy / scipy / scikit-learn / pandas
-major.minor version, is refused with a message saying what to do.
+A model directory holds `model.json` and `model.npz` (the fitted CEPModel and
+its baselines as data, `scoring.modelfile`), `card.json` and `card.md` (the
+model card) and `manifest.json`: the SHA-256 and size of every file, and the
+library versions it was trained with (recorded for the card, not enforced: a
+data-only model does not depend on a library's pickling). Loading checks the
+manifest before reading anything else and refuses:
+
+- an entry that is not a plain file name of the directory (`../x`, `/etc/x`,
+  a link leading out of it);
+- a file the manifest does not list (a planted `model.joblib` above all):
+  the directory holds exactly its manifest's files;
+- a changed, truncated or missing file;
+- arrays that are not booleans or numbers (`modelfile` reads them with
+  `allow_pickle=False`).
+
+Nothing in the directory is ever unpickled or executed.
 """
 
 from __future__ import annotations
@@ -17,14 +27,13 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import joblib
-
-from scoring import MODELS_DIR
+from scoring import modelfile
+from scoring.paths import DEFAULT_MODEL_DIR
 
 MANIFEST = "manifest.json"
-ARTIFACTS = ("model.joblib", "baselines.joblib", "card.json", "card.md")
-PINNED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas")
-DEFAULT_MODEL_DIR = MODELS_DIR / "default"
+FORMAT = modelfile.FORMAT
+ARTIFACTS = (modelfile.JSON_FILE, modelfile.ARRAYS_FILE, "card.json", "card.md")
+RECORDED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas")
 
 
 class ModelLoadError(RuntimeError):
@@ -40,11 +49,7 @@ def sha256_file(path: Path) -> str:
 
 
 def library_versions() -> dict[str, str]:
-    return {lib: version(lib) for lib in PINNED_LIBRARIES}
-
-
-def _major_minor(v: str) -> str:
-    return ".".join(v.split(".")[:2])
+    return {lib: version(lib) for lib in RECORDED_LIBRARIES}
 
 
 @dataclass
@@ -59,7 +64,11 @@ class Bundle:
 
     @property
     def sha256(self) -> str:
-        return self.manifest["files"]["model.joblib"]["sha256"]
+        """The model's identity: one hash of its two data files (the card may be re-rendered)."""
+        files = self.manifest["files"]
+        if self.manifest.get("format") == 1:  # the pickled format, until models/default is converted
+            return files["model.joblib"]["sha256"]
+        return hashlib.sha256("".join(files[n]["sha256"] for n in ARTIFACTS[:2]).encode()).hexdigest()
 
     @property
     def name(self) -> str:
@@ -74,33 +83,50 @@ def save(directory: str | Path, model: Any, baselines: Any, card: dict[str, Any]
     """Write the model directory and its manifest; returns the directory."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, d / "model.joblib", compress=3)
-    joblib.dump(baselines, d / "baselines.joblib", compress=3)
+    modelfile.write(d, model, baselines)
     (d / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     (d / "card.md").write_text(card_md, encoding="utf-8")
+    write_manifest(d)
+    return d
+
+
+def write_manifest(d: Path) -> dict[str, Any]:
     manifest = {
-        "format": 1,
+        "format": FORMAT,
         "libraries": library_versions(),
         "files": {name: {"sha256": sha256_file(d / name), "bytes": (d / name).stat().st_size} for name in ARTIFACTS},
     }
     (d / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return d
+    return manifest
 
 
 def verify(directory: str | Path) -> dict[str, Any]:
-    """Check the manifest of a model directory; returns it, or raises ModelLoadError."""
+    """Check the manifest of a model directory and the files it lists; returns it, or raises ModelLoadError."""
     d = Path(directory)
-    mpath = d / MANIFEST
-    if not mpath.is_file():
-        raise ModelLoadError(f"{d}: no {MANIFEST}; this is not a model directory written by `cep-scoring train`")
-    try:
-        manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ModelLoadError(f"{mpath}: unreadable manifest ({exc}); retrain with `cep-scoring train`") from None
+    manifest = _read_manifest(d)
+    files = manifest["files"]
+    if manifest.get("format") != FORMAT:
+        raise ModelLoadError(f"{d}: model format {manifest.get('format')!r}, this version reads format {FORMAT} "
+                             "(arrays and JSON, no pickle): retrain it with `cep-scoring train --out DIR` "
+                             "(`make model` for the shipped one)")
+    root = d.resolve()
+    for name in files:
+        p = d / name
+        if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or \
+                p.resolve().parent != root:
+            raise ModelLoadError(f"{d}: the manifest lists {name!r}, which is not a file of this directory; "
+                                 "refusing to load it")
+    unexpected = sorted(set(files) ^ set(ARTIFACTS))
+    if unexpected:
+        raise ModelLoadError(f"{d}: the manifest lists {sorted(files)}, a model directory holds {list(ARTIFACTS)}; "
+                             "refusing to load it")
+    present = sorted(p.name for p in d.iterdir() if p.name != MANIFEST and p.name not in files)
+    if present:
+        raise ModelLoadError(f"{d}: {', '.join(present)} not in the manifest; a model directory holds only the "
+                             "files its manifest lists (a pickled model is never loaded): remove them or retrain")
     for name in ARTIFACTS:
         p = d / name
-        if name not in files or not p.is_file():
+        if not p.is_file():
             raise ModelLoadError(f"{d}: {name} is missing; the directory is incomplete, retrain or restore it")
         if p.stat().st_size != files[name]["bytes"]:
             raise ModelLoadError(f"{p}: {p.stat().st_size} bytes but the manifest says {files[name]['bytes']}: "
@@ -108,17 +134,49 @@ def verify(directory: str | Path) -> dict[str, Any]:
         if sha256_file(p) != files[name]["sha256"]:
             raise ModelLoadError(f"{p}: SHA-256 does not match the manifest: the file was modified; "
                                  "refusing to load it (retrain with `cep-scoring train` or restore the original)")
-    here = library_versions()
-    for lib, v in manifest.get("libraries", {}).items():
-        if lib in here and _major_minor(here[lib]) != _major_minor(v):
-            raise ModelLoadError(f"{d}: trained with {lib} {v} but {here[lib]} is installed; "
-                                 f"install {lib}=={_major_minor(v)}.* or retrain the model with `cep-scoring train`")
+    return manifest
+
+
+def _read_manifest(d: Path) -> dict[str, Any]:
+    mpath = d / MANIFEST
+    if not mpath.is_file():
+        raise ModelLoadError(f"{d}: no {MANIFEST}; this is not a model directory written by `cep-scoring train`")
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+        if not isinstance(manifest["files"], dict):
+            raise TypeError("files is not a mapping")
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise ModelLoadError(f"{mpath}: unreadable manifest ({exc}); retrain with `cep-scoring train`") from None
     return manifest
 
 
 def load(directory: str | Path | None = None) -> Bundle:
-    """Load a verified model directory (default: models/default)."""
+    """Load a verified model directory (default: the shipped model)."""
     d = Path(directory) if directory else DEFAULT_MODEL_DIR
+    if d == DEFAULT_MODEL_DIR and _read_manifest(d).get("format") == 1:
+        return _load_legacy(d)
     manifest = verify(d)
+    try:
+        model, baselines = modelfile.read(d)
+    except modelfile.ModelFileError as exc:
+        raise ModelLoadError(str(exc)) from None
+    card = json.loads((d / "card.json").read_text(encoding="utf-8"))
+    return Bundle(model, baselines, card, manifest, d)
+
+
+# --------------------------------------------------------------------------- the pickled format, until retrained
+
+LEGACY_ARTIFACTS = ("model.joblib", "baselines.joblib", "card.json", "card.md")
+
+
+def _load_legacy(d: Path) -> Bundle:
+    """A format-1 (pickled) directory, after its manifest check. Only for the shipped model, which comes with the
+    code and is as trusted as it; delete once `make model` has rewritten models/default in the data format."""
+    import joblib
+
+    manifest = _read_manifest(d)
+    for name in LEGACY_ARTIFACTS:
+        if sha256_file(d / name) != manifest["files"][name]["sha256"]:
+            raise ModelLoadError(f"{d / name}: SHA-256 does not match the manifest; refusing to unpickle it")
     card = json.loads((d / "card.json").read_text(encoding="utf-8"))
     return Bundle(joblib.load(d / "model.joblib"), joblib.load(d / "baselines.joblib"), card, manifest, d)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -167,46 +164,7 @@ def test_ece_of_perfect_probabilities_is_small_and_of_a_shift_is_the_shift():
     assert ece(y, np.clip(p + 0.05, 0, 1)) == pytest.approx(0.05, abs=0.006)
 
 
-# --------------------------------------------------------------------------- persistence
-
-def _copy(tmp_path):
-    d = tmp_path / "m"
-    shutil.copytree(persist.DEFAULT_MODEL_DIR, d)
-    return d
-
-
-def test_tampered_model_is_refused_before_unpickling(tmp_path, monkeypatch):
-    d = _copy(tmp_path)
-    data = bytearray((d / "model.joblib").read_bytes())
-    data[100] ^= 0xFF
-    (d / "model.joblib").write_bytes(bytes(data))
-    monkeypatch.setattr("joblib.load", lambda *a, **k: pytest.fail("unpickled a tampered file"))
-    with pytest.raises(persist.ModelLoadError, match="SHA-256 does not match"):
-        persist.load(d)
-
-
-def test_truncated_model_is_refused(tmp_path):
-    d = _copy(tmp_path)
-    (d / "model.joblib").write_bytes((d / "model.joblib").read_bytes()[:1000])
-    with pytest.raises(persist.ModelLoadError, match="truncated"):
-        persist.load(d)
-
-
-def test_library_version_mismatch_is_refused(tmp_path):
-    d = _copy(tmp_path)
-    m = json.loads((d / "manifest.json").read_text())
-    m["libraries"]["scikit-learn"] = "0.24.2"
-    (d / "manifest.json").write_text(json.dumps(m))
-    with pytest.raises(persist.ModelLoadError, match="trained with scikit-learn 0.24.2"):
-        persist.load(d)
-
-
-def test_missing_manifest_is_refused(tmp_path):
-    d = _copy(tmp_path)
-    (d / "manifest.json").unlink()
-    with pytest.raises(persist.ModelLoadError, match="not a model directory"):
-        persist.load(d)
-
+# --------------------------------------------------------------------------- the card (its files: tests/test_persist.py)
 
 def test_card_states_synthetic_training_data(bundle):
     assert bundle.card["data"]["synthetic"] is True

@@ -1,0 +1,26 @@
+"""Where the reference tables (`data/`) and the shipped model (`models/`) are.
+
+In the repository they sit at the top, beside `scoring/`; the wheel ships them
+inside the package (`scoring/data`, `scoring/models`, pyproject.toml's
+package-dir mapping). Both are found through `importlib.resources`: the
+package's own copy when installed, else the checkout's (an editable install
+runs from the checkout). Nothing else in the library builds these paths.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def _located(name: str) -> Path:
+    # a wheel is installed on disk, so the resource is a real directory: a Path, usable by open() and pandas
+    installed = Path(str(files("scoring") / name))
+    return installed if installed.is_dir() else _CHECKOUT / name
+
+
+DATA_DIR = _located("data")
+MODELS_DIR = _located("models")
+DEFAULT_MODEL_DIR = MODELS_DIR / "default"
