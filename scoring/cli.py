@@ -335,9 +335,10 @@ def bench_cmd(as_json: bool, quick: bool, model_dir: str | None, app: bool) -> N
 def _register_commands() -> None:
     """Commands whose logic lives with the module that owns it (store, batch)."""
     from scoring.cli_batch import batch_cmd
+    from scoring.cli_users import users_cmd
     from scoring.store.commands import audit_cmd, export_training_cmd, import_cmd
 
-    for command in (import_cmd, export_training_cmd, audit_cmd, batch_cmd):
+    for command in (import_cmd, export_training_cmd, audit_cmd, batch_cmd, users_cmd):
         cli.add_command(command)
 
 

@@ -25,6 +25,10 @@ metadata = sa.MetaData(naming_convention={
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 STATUSES = ("draft", "valid")
+#: applicant: self-assessment only; expert: scores the dossiers assigned to them; chair: assigns, sees every
+#: score, records decisions; admin: users and model (docs/committee.md).
+ROLES = ("applicant", "expert", "chair", "admin")
+EXPERT_KINDS = ("academic", "industrial")
 ID_LENGTH = 64
 NAME_LENGTH = 128
 
@@ -77,6 +81,9 @@ assessments = sa.Table(
     sa.Column("notes", sa.Text, nullable=False),
     sa.Column("answers", JSONType, nullable=False),
     *_who_when(),
+    # Added by 0003: {criterion: the expert's written reason}; NULL on assessments made before it, or outside
+    # the committee page (a triage queue's scores carry one note for the whole dossier).
+    sa.Column("justifications", JSONType, nullable=True),
 )
 
 conflicts_of_interest = sa.Table(
@@ -110,7 +117,33 @@ decisions = sa.Table(
     sa.Column("decided_on", sa.Date, nullable=True),
     sa.Column("amount_eur", sa.Float, nullable=True),
     *_who_when(),
+    sa.Column("reasons", sa.Text, nullable=True),  # added by 0003: why the committee decided so
     sa.CheckConstraint("amount_eur IS NULL OR amount_eur >= 0", name="amount_not_negative"),
+)
+
+users = sa.Table(
+    # Who may use the app and as what; the latest row of a name supersedes the earlier ones (a new
+    # password, a new role, or `active` false to close the account), so who granted what stays readable.
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(NAME_LENGTH), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("expert_kind", sa.String(16), nullable=True),
+    sa.Column("password_hash", sa.String(256), nullable=True),  # argon2id, PHC string; NULL: no sign-in
+    sa.Column("active", sa.Boolean, nullable=False),
+    *_who_when(),
+    sa.CheckConstraint("role IN ('applicant', 'expert', 'chair', 'admin')", name="role_known"),
+    sa.CheckConstraint("expert_kind IS NULL OR expert_kind IN ('academic', 'industrial')", name="kind_known"),
+)
+
+assignments = sa.Table(
+    # The chair's assignment of a dossier to an expert; `active` false withdraws it (latest row wins).
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_dossier_ref(),
+    sa.Column("expert", sa.String(NAME_LENGTH), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    *_who_when(),
 )
 
 audit_log = sa.Table(

@@ -20,7 +20,7 @@ from typing import Any
 from scoring import schema
 from scoring.schema import CRITERIA, FIELD_BY_NAME, OUTCOMES, Issue
 from scoring.store.errors import InvalidDossierError
-from scoring.store.models import ID_LENGTH, NAME_LENGTH
+from scoring.store.models import EXPERT_KINDS, ID_LENGTH, NAME_LENGTH, ROLES
 
 SCALE = (0.0, 5.0)
 
@@ -121,6 +121,45 @@ def check_scores(scores: Mapping[str, Any]) -> dict[str, float]:
     if not out:
         raise ValueError("an assessment needs at least one criterion score")
     return out
+
+
+def needs_justification(score: float) -> bool:
+    """A score below 3 or of 5 must be argued in writing: the committee reads the extremes first."""
+    return score < 3 or score == 5
+
+
+def check_justifications(scores: Mapping[str, float], justifications: Mapping[str, Any]) -> dict[str, str]:
+    """{criterion: written reason} for checked `scores`; refused when a score below 3 or of 5 has none."""
+    if not isinstance(justifications, Mapping):
+        raise TypeError(f"justifications must be a mapping {{criterion: text}}, got {type(justifications).__name__}")
+    out = {}
+    for crit, text in justifications.items():
+        if crit not in CRITERIA:
+            raise ValueError(f"unknown criterion {crit!r}; the criteria are {', '.join(CRITERIA)}")
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise TypeError(f"the justification of {crit} must be text, got {type(text).__name__}")
+        if text.strip():
+            if crit not in scores:
+                raise ValueError(f"a justification is given for {crit} but no score; score it or remove the text")
+            out[crit] = text.strip()
+    missing = [c for c in CRITERIA if c in scores and needs_justification(scores[c]) and c not in out]
+    if missing:
+        raise ValueError(f"a score below 3 or of 5 needs a written justification; write one for "
+                         f"{', '.join(missing)}")
+    return out
+
+
+def check_role(role: Any, expert_kind: Any = None) -> tuple[str, str | None]:
+    """(role, expert kind) as the users table takes them; the kind is for experts only."""
+    if role not in ROLES:
+        raise ValueError(f"role {role!r} is not known; use one of {', '.join(ROLES)}")
+    if expert_kind is not None and expert_kind not in EXPERT_KINDS:
+        raise ValueError(f"expert kind {expert_kind!r} is not known; use one of {', '.join(EXPERT_KINDS)}")
+    if expert_kind is not None and role != "expert":
+        raise ValueError(f"an expert kind is given for a {role}; only experts have one (academic or industrial)")
+    return role, expert_kind
 
 
 def check_answers(answers: Mapping[str, Any]) -> dict[str, str]:
@@ -252,6 +291,7 @@ class Assessment:
     answers: dict[str, str]  # the rubric answers the expert scored against
     created_at: dt.datetime
     created_by: str
+    justifications: dict[str, str] | None = None  # {criterion: written reason}; None before migration 0003
 
 
 @dataclass(frozen=True)
@@ -274,9 +314,35 @@ class Decision(Outcome):
     dossier_version: int | None
     created_at: dt.datetime
     created_by: str
+    reasons: str | None = None  # why the committee decided so; None before migration 0003
 
     def outcome(self) -> Outcome:
         return Outcome(**self.columns())
+
+
+@dataclass(frozen=True)
+class User:
+    """Someone who may use the app; `password_hash` is None for a user who cannot sign in (workstation)."""
+
+    id: int
+    name: str
+    role: str
+    expert_kind: str | None
+    password_hash: str | None = field(repr=False)
+    active: bool
+    created_at: dt.datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: int
+    dossier_id: str
+    dossier_version: int | None
+    expert: str
+    active: bool
+    created_at: dt.datetime
+    created_by: str
 
 
 @dataclass(frozen=True)

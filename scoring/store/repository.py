@@ -27,15 +27,16 @@ import sqlalchemy as sa
 from scoring.store import audit, db
 from scoring.store.consensus import Consensus, ConsensusSettings, combine
 from scoring.store.errors import ConflictError, ConflictOfInterestError
-from scoring.store.models import (assessments, audit_log, conflicts_of_interest, decisions, dossier_versions,
-                                  dossiers, predictions)
-from scoring.store.records import (Assessment, AuditEntry, Decision, DossierVersion, Outcome, Prediction, Prepared,
-                                   Review, SaveResult, TriageSaved, canonical_json, check_answers, check_name,
-                                   check_probabilities, from_row, prepare)
+from scoring.store.models import (assessments, assignments, audit_log, conflicts_of_interest, decisions,
+                                  dossier_versions, dossiers, predictions, users)
+from scoring.store.records import (Assessment, Assignment, AuditEntry, Decision, DossierVersion, Outcome, Prediction,
+                                   Prepared, Review, SaveResult, TriageSaved, User, canonical_json, check_answers,
+                                   check_justifications, check_name, check_probabilities, check_role, from_row,
+                                   prepare)
 
-#: Columns an audit entry's details leave out: large JSON the row itself keeps, and who and when,
-#: which the entry holds as columns of its own.
-_NOT_IN_DETAILS = ("payload", "answers", "explanation", "created_at", "created_by")
+#: Columns an audit entry's details leave out: large JSON the row itself keeps, who and when, which the
+#: entry holds as columns of its own, and a password hash, which no reader of the log needs to see.
+_NOT_IN_DETAILS = ("payload", "answers", "explanation", "created_at", "created_by", "password_hash")
 _CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 
 
@@ -48,6 +49,7 @@ class CommitteeScores:
     hidden: bool  # the viewer declared a conflict of interest: nothing is shown
     assessments: tuple[Assessment, ...]  # latest per expert; experts with a conflict are left out
     consensus: Consensus | None
+    blind: bool = False  # the viewer has not submitted their own scores yet: the others' stay hidden
 
 
 class Store:
@@ -269,24 +271,30 @@ class Store:
         return head
 
     def record_assessment(self, dossier_id: str, scores: Mapping[str, Any], *, user: str, expert: str | None = None,
-                          notes: str = "", answers: Mapping[str, str] | None = None) -> Assessment:
+                          notes: str = "", answers: Mapping[str, str] | None = None,
+                          justifications: Mapping[str, str] | None = None) -> Assessment:
         """Record an expert's scores (0-5, half points) and notes on the latest version of a dossier.
 
         It supersedes that expert's earlier assessment of the dossier. `answers`
         are the rubric answers the expert scored against (the dossier's own by
-        default). Refused with `ConflictOfInterestError` when the expert
-        declared a conflict of interest on the dossier.
+        default). `justifications`, {criterion: text}, when given, must argue
+        every score below 3 or of 5 (the committee page always gives them).
+        Refused with `ConflictOfInterestError` when the expert declared a
+        conflict of interest on the dossier.
         """
         user = check_name(user, "user")
         expert = check_name(expert or user, "expert")
         review = Review(scores, notes)
         answers = None if answers is None else check_answers(answers)
+        argued = None if justifications is None else check_justifications(review.scores, justifications)
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
             if (dossier_id, expert) in self._standing_conflicts(conn, dossier_id):
                 raise ConflictOfInterestError(dossier_id, expert)
             row = {"dossier_id": dossier_id, "dossier_version": head.version, "expert": expert,
-                   "scores": review.scores, "notes": review.notes, "answers": dict(head.payload.get("answers", {})) if answers is None else answers}
+                   "scores": review.scores, "notes": review.notes,
+                   "answers": dict(head.payload.get("answers", {})) if answers is None else answers,
+                   "justifications": argued}
             [key] = self._append(conn, assessments, [row], user=user, action="assess")
         return Assessment(id=key, **row)
 
@@ -334,19 +342,28 @@ class Store:
                 out.setdefault(row.dossier_id, {})[row.expert] = from_row(Assessment, row)
         return out
 
-    def consensus(self, dossier_ids: Iterable[str] | None = None) -> dict[str, Consensus]:
-        """The committee consensus of every assessed dossier (or of the listed ones), with this store's settings."""
+    def consensus(self, dossier_ids: Iterable[str] | None = None,
+                  settings: ConsensusSettings | None = None) -> dict[str, Consensus]:
+        """The committee consensus of every assessed dossier (or of the listed ones), with this store's
+        settings or the ones given (the chair's page switches method and normalisation)."""
         with self._read() as conn:
             panels = self._panels(conn)
         history = _history(panels)
         wanted = panels.keys() if dossier_ids is None else [i for i in dossier_ids if i in panels]
-        return {i: combine({e: a.scores for e, a in panels[i].items()}, self.consensus_settings, history)
+        return {i: combine({e: a.scores for e, a in panels[i].items()}, settings or self.consensus_settings, history)
                 for i in wanted}
 
-    def scores_visible_to(self, user: str, dossier_id: str) -> CommitteeScores:
+    def panel(self, dossier_id: str) -> dict[str, Assessment]:
+        """{expert: latest assessment} of a dossier, experts with a standing conflict left out (for the chair)."""
+        with self._read() as conn:
+            return self._panels(conn, dossier_id).get(dossier_id, {})
+
+    def scores_visible_to(self, user: str, dossier_id: str, *, see_all: bool = False) -> CommitteeScores:
         """Each expert's latest scores and notes, and their consensus, as `user` may see them.
 
-        A user who declared a conflict of interest on the dossier sees nothing of its scoring.
+        A user who declared a conflict of interest on the dossier sees nothing of its scoring. Scoring is
+        blind: a user who has not submitted their own scores of the dossier sees nobody else's, unless
+        `see_all` (the chair, who assigns and decides but does not score).
         """
         user = check_name(user, "user")
         with self._read() as conn:
@@ -355,6 +372,8 @@ class Store:
                 return CommitteeScores(dossier_id, user, True, (), None)
             panels = self._panels(conn, None if self.consensus_settings.normalise else dossier_id)
         panel = panels.get(dossier_id, {})
+        if not see_all and user not in panel:
+            return CommitteeScores(dossier_id, user, False, (), None, blind=True)
         cons = combine({e: a.scores for e, a in panel.items()}, self.consensus_settings, _history(panels)) \
             if panel else None
         return CommitteeScores(dossier_id, user, False, tuple(panel.values()), cons)
@@ -386,13 +405,16 @@ class Store:
 
     def record_decision(self, dossier_id: str, *, labeled: bool, user: str, funded: bool | None = None,
                         funding_window: str | None = None, decided_on: dt.date | None = None,
-                        amount_eur: float | None = None) -> Decision:
-        """Record the committee's label and the window's answer; it supersedes earlier decisions."""
+                        amount_eur: float | None = None, reasons: str | None = None) -> Decision:
+        """Record the committee's label and the window's answer, with its reasons; it supersedes earlier decisions."""
         user = check_name(user, "user")
         outcome = Outcome(labeled, funded, funding_window, decided_on, amount_eur)
+        if reasons is not None and not isinstance(reasons, str):
+            raise TypeError(f"reasons must be text, got {type(reasons).__name__}")
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            row = {"dossier_id": dossier_id, "dossier_version": head.version, **outcome.columns()}
+            row = {"dossier_id": dossier_id, "dossier_version": head.version, **outcome.columns(),
+                   "reasons": reasons.strip() if reasons and reasons.strip() else None}
             [key] = self._append(conn, decisions, [row], user=user, action="decide")
         return Decision(id=key, **row)
 
@@ -416,6 +438,96 @@ class Store:
             q = sa.select(table).where(table.c.id.in_(latest.where(table.c.dossier_id.in_(chunk))))
             out.update({r.dossier_id: r for r in conn.execute(q)})
         return out
+
+    # ------------------------------------------------------------------ users and assignments
+
+    def add_user(self, name: str, role: str, *, user: str, expert_kind: str | None = None,
+                 password_hash: str | None = None, active: bool = True) -> User:
+        """Add a user, or supersede their earlier row (new role, new password, `active` False to close).
+
+        `password_hash` is what `scoring.auth.hash_password` returns, never a password.
+        """
+        user = check_name(user, "user")
+        name = check_name(name, "name")
+        role, expert_kind = check_role(role, expert_kind)
+        if password_hash is not None and not (isinstance(password_hash, str) and password_hash.startswith("$argon2")):
+            raise ValueError("password_hash must be an argon2 hash from scoring.auth.hash_password, not a password")
+        row = {"name": name, "role": role, "expert_kind": expert_kind, "password_hash": password_hash,
+               "active": bool(active)}
+        with db.write_transaction(self.engine) as conn:
+            [key] = self._append(conn, users, [row], user=user, action="add_user")
+            return from_row(User, conn.execute(sa.select(users).where(users.c.id == key)).one())
+
+    def users(self, *, include_inactive: bool = False) -> list[User]:
+        """Every user's latest row, by name; closed accounts only with `include_inactive`."""
+        latest = sa.select(sa.func.max(users.c.id)).group_by(users.c.name)
+        with self._read() as conn:
+            rows = conn.execute(sa.select(users).where(users.c.id.in_(latest)).order_by(users.c.name))
+            return [u for u in (from_row(User, r) for r in rows) if include_inactive or u.active]
+
+    def user(self, name: str) -> User | None:
+        """A user's latest row, or None when the name was never added (a closed account is returned, inactive)."""
+        with self._read() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name).order_by(users.c.id.desc())
+                               .limit(1)).first()
+        return row and from_row(User, row)
+
+    def assign(self, dossier_id: str, experts: Iterable[str], *, user: str) -> list[Assignment]:
+        """Assign the dossier to these experts (those already assigned are left as they are).
+
+        Refused with `ConflictOfInterestError`, nothing written, when one of them declared a conflict on it.
+        """
+        user = check_name(user, "user")
+        experts = [check_name(e, "expert") for e in experts]
+        with db.write_transaction(self.engine) as conn:
+            head = self._require_head(conn, dossier_id)
+            conflicted = self._standing_conflicts(conn, dossier_id)
+            for e in experts:
+                if (dossier_id, e) in conflicted:
+                    raise ConflictOfInterestError(dossier_id, e)
+            current = self._standing_assignments(conn, dossier_id).get(dossier_id, set())
+            rows = [{"dossier_id": dossier_id, "dossier_version": head.version, "expert": e, "active": True}
+                    for e in dict.fromkeys(experts) if e not in current]
+            keys = self._append(conn, assignments, rows, user=user, action="assign")
+            return [from_row(Assignment, r) for r in conn.execute(sa.select(assignments)
+                                                                    .where(assignments.c.id.in_(keys)))]
+
+    def unassign(self, dossier_id: str, expert: str, *, user: str) -> None:
+        """Withdraw an expert's assignment (the assignment stays in the history)."""
+        user = check_name(user, "user")
+        expert = check_name(expert, "expert")
+        with db.write_transaction(self.engine) as conn:
+            head = self._require_head(conn, dossier_id)
+            self._append(conn, assignments, [{"dossier_id": dossier_id, "dossier_version": head.version,
+                                               "expert": expert, "active": False}], user=user, action="unassign")
+
+    @staticmethod
+    def _standing_assignments(conn: sa.Connection, dossier_id: str | None = None) -> dict[str, set[str]]:
+        t = assignments
+        latest = _superseding(t, t.c.expert)
+        if dossier_id is not None:
+            latest = latest.where(t.c.dossier_id == dossier_id)
+        out: dict[str, set[str]] = {}
+        for r in conn.execute(sa.select(t.c.dossier_id, t.c.expert).where(t.c.id.in_(latest), t.c.active)):
+            out.setdefault(r.dossier_id, set()).add(r.expert)
+        return out
+
+    def assignments(self) -> dict[str, tuple[str, ...]]:
+        """{dossier: experts assigned to it}, sorted; an expert with a standing conflict is left out."""
+        with self._read() as conn:
+            assigned = self._standing_assignments(conn)
+            conflicted = self._standing_conflicts(conn)
+        return {d: tuple(sorted(e for e in experts if (d, e) not in conflicted)) for d, experts in
+                sorted(assigned.items())}
+
+    def queue(self, expert: str) -> list[str]:
+        """The dossiers an expert has to score: assigned to them, without a conflict of interest, by id."""
+        return [d for d, experts in self.assignments().items() if expert in experts]
+
+    def conflicts(self) -> set[tuple[str, str]]:
+        """(dossier, expert) pairs with a standing conflict of interest."""
+        with self._read() as conn:
+            return self._standing_conflicts(conn)
 
     # ------------------------------------------------------------------ history
 

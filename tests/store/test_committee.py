@@ -19,7 +19,7 @@ def test_each_expert_keeps_their_scores_and_notes_latest_wins(saved):
     saved.record_assessment(ID, {"industrial_interest": 2.0}, user="ana", notes="first look")
     saved.record_assessment(ID, {"industrial_interest": 3.0, "data_quality": 4.0}, user="ana", notes="after interview")
     saved.record_assessment(ID, {"industrial_interest": 4.0}, user="secretary", expert="ben", notes="by phone")
-    view = saved.scores_visible_to("chair", ID)
+    view = saved.scores_visible_to("chair", ID, see_all=True)
     by = {a.expert: a for a in view.assessments}
     assert by["ana"].scores == {"industrial_interest": 3.0, "data_quality": 4.0}
     assert by["ana"].notes == "after interview"
@@ -32,7 +32,7 @@ def test_each_expert_keeps_their_scores_and_notes_latest_wins(saved):
 def test_disagreement_is_flagged(saved):
     saved.record_assessment(ID, {"regulatory_readiness": 1.0}, user="ana")
     saved.record_assessment(ID, {"regulatory_readiness": 3.5}, user="ben")
-    assert saved.scores_visible_to("chair", ID).consensus.flagged == ("regulatory_readiness",)
+    assert saved.scores_visible_to("chair", ID, see_all=True).consensus.flagged == ("regulatory_readiness",)
 
 
 def test_scores_are_checked(saved):
@@ -55,7 +55,7 @@ def test_conflict_of_interest_hides_scores_and_refuses_scoring(saved):
     with pytest.raises(ConflictOfInterestError, match="conflict of interest"):
         saved.record_assessment(ID, {"scientific_quality": 2.0}, user="ben")
     # Nor does the conflicted expert's earlier score count any more.
-    view = saved.scores_visible_to("chair", ID)
+    view = saved.scores_visible_to("chair", ID, see_all=True)
     assert [a.expert for a in view.assessments] == ["ana"] and not view.consensus.discuss
     assert saved.has_conflict(ID, "ben")
     entry = [e for e in saved.history(ID) if e.action == "declare_conflict"][0]
@@ -76,7 +76,7 @@ def test_normalised_consensus_uses_each_experts_history(db_url, dossier):
             store.save_dossier(dossier(f"D{i}"), user="lead", expected_version=None)
             store.record_assessment(f"D{i}", {"data_quality": 1.0 + i * 0.5}, user="severe")
             store.record_assessment(f"D{i}", {"data_quality": 2.0 + i * 0.5}, user="lenient")
-        c = store.scores_visible_to("chair", "D2").consensus
+        c = store.scores_visible_to("chair", "D2", see_all=True).consensus
         used = {x.criterion: x for x in c.criteria}["data_quality"].used
         assert used["severe"] == pytest.approx(used["lenient"])
         assert set(store.consensus()) == {"D0", "D1", "D2", "D3"}

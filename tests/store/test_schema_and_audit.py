@@ -26,6 +26,8 @@ def test_history_cannot_be_updated_or_deleted(store, dossier):
     store.record_decision("CEP-2024-0042", labeled=False, user="secretary")
     store.record_prediction("CEP-2024-0042", model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.2},
                             explanation={}, user="app")
+    store.add_user("ana", "expert", user="admin")
+    store.assign("CEP-2024-0042", ["ana"], user="chair")
     for table in APPEND_ONLY:
         column = "user_name" if table == "audit_log" else "created_by"
         for statement in (f"UPDATE {table} SET {column} = 'mallory'", f"DELETE FROM {table}"):

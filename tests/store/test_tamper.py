@@ -38,6 +38,8 @@ def _fill(store: Store, dossier) -> Store:
     store.record_decision(DOSSIER, labeled=False, user="secretary")
     store.record_prediction(DOSSIER, model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.2},
                             explanation={}, user="app")
+    store.add_user("ana", "expert", expert_kind="academic", user="admin")
+    store.assign(DOSSIER, ["ana"], user="chair")
     return store
 
 
