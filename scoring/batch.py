@@ -64,7 +64,7 @@ from scoring.features import INPUTS
 from scoring import dialect
 from scoring import io as files
 from scoring.io import FORMULA_PREFIXES, PLAIN_NUMBER
-from scoring.reference import RULES, eligibility_codes
+from scoring import eligibility
 from scoring.rubric import score_table
 from scoring.schema import CRITERIA, SchemaError, canonical_columns, code_index, codes, validate_frame
 
@@ -76,17 +76,20 @@ MAX_RECORD_BYTES = 64 << 20  # a dossier is a few KB: a longer row is a quote le
 XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header included
 CRITERION_COLUMNS = tuple(f"criterion_{c}" for c in CRITERIA)
 PROBABILITY_COLUMNS = ("p_labeled", "p_funded", "p_success")
+# the target window's verdict (scoring.eligibility): 1/0, and the codes of the rules broken, ';'-joined
+ELIGIBILITY_COLUMNS = ("eligible", "eligibility_reason")
 WINDOW_COLUMNS = ("best_window", "best_window_p_success")
 TARGETS = ("labeled", "success")
 N_REASONS = 3
-_TEXT_COLUMNS = {"status", "error", "best_window"} | {f"reason_{k}" for k in range(1, N_REASONS + 1)}
+_TEXT_COLUMNS = {"status", "error", "eligibility_reason", "best_window"} | {
+    f"reason_{k}" for k in range(1, N_REASONS + 1)}
 _FORMULA_BYTE = np.zeros(256, bool)  # per first byte of a cell: a formula prefix (each is one ASCII byte)
 _FORMULA_BYTE[np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)] = True
 
 
 def output_columns(explain: bool = False) -> tuple[str, ...]:
     """The columns a batch adds after the input's own, in order."""
-    cols = ("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + WINDOW_COLUMNS
+    cols = ("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + ELIGIBILITY_COLUMNS + WINDOW_COLUMNS
     if explain:
         cols += tuple(f"reason_{k}" for k in range(1, N_REASONS + 1))
         for target in TARGETS:
@@ -160,7 +163,13 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndar
     pred = model.probabilities(z_lab, z_f1, table)
     out = dict(zip(CRITERION_COLUMNS, table.score.T))
     out.update(p_labeled=pred.labeled, p_funded=pred.funded, p_success=pred.success)
-    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, table.score, z_lab, z_f1)
+    windows = codes()["funding_window"]
+    broken = eligibility.broken(frame, windows)  # knock-outs on the experts' scores the file gives
+    target = broken[np.arange(len(frame)), code_index(frame["funding_window"], "funding_window")]
+    out["eligible"] = (~target.any(axis=1)).astype(float)
+    out["eligibility_reason"] = eligibility.reasons(target)
+    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, table.score, z_lab, z_f1,
+                                                                    ~broken.any(axis=2))
     if explain:  # contributions need the design matrix; the probabilities never do
         out.update(_explanations(model, frame, model.matrices(frame, table)))
     return out
@@ -181,9 +190,11 @@ def _window_terms(design, coef: np.ndarray, windows: tuple[str, ...]) -> np.ndar
     return terms
 
 
-def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarray, z_f1: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarray, z_f1: np.ndarray,
+                 eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the eligible window with the highest P(success) and that probability (None, NaN if none).
+
+    `eligible`: (n, windows) `scoring.eligibility`'s verdicts, in the catalogue's window order.
 
     Same choice as the first eligible row of `CEPModel.window_matrix`, ties to the catalogue order.
     """
@@ -197,7 +208,6 @@ def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarr
         d = u @ _window_terms(design, cal.model.coef_, windows)
         z.append(z_own[:, None] + cal.platt.a * (d - d[rows, own][:, None]))
     success = expit(z[0]) * expit(z[1])
-    eligible = eligibility_codes(frame, windows) == len(RULES)
     ranked = np.where(eligible, success, -np.inf)
     best = ranked.argmax(axis=1)
     has = eligible.any(axis=1)

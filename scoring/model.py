@@ -36,7 +36,8 @@ from scipy.special import expit, log_expit, logit
 from scipy.stats import norm
 
 from scoring.features import KNOTS, Design
-from scoring.reference import catalogue, eligibility_matrix
+from scoring import eligibility
+from scoring.reference import catalogue
 from scoring.rubric import ScoreTable, score_table
 from scoring.schema import CRITERIA, codes
 
@@ -417,7 +418,7 @@ class CEPModel:
         """Every dossier under every window: eligibility and probabilities, ranked.
 
         One row per (dossier, window): `row` (position in `frame`), `window`,
-        `eligible`, `rule` (first catalogue rule broken, '' when eligible),
+        `eligible`, `rule` (first rule broken, '' when eligible: `scoring.eligibility`),
         `labeled`, `funded`, `success`, `rank` (1 = best eligible window by
         P(success); ineligible windows rank after all eligible ones); with `band`,
         the intervals too (`labeled_low`, `labeled_high`, `success_low`, `success_high`).
@@ -429,7 +430,7 @@ class CEPModel:
         for w in windows:  # only the window's one-hot block and its interactions change
             xl = self.label_design_.with_level(m.label, "funding_window", w, m.scores)
             per_window.append(self.scored(Matrices(xl, m.table), band=band))
-        rule = eligibility_matrix(frame, windows).T.ravel()
+        rule = eligibility.first_rule(frame, windows).T.ravel()
         success = np.concatenate([s.success for s in per_window])
         row = np.tile(np.arange(n), k)
         eligible = rule == ""

@@ -1,11 +1,13 @@
 """Reference tables: the funding-window catalogue, its rules, and the published figures.
 
-Owns `data/windows.csv` (operator, eligible carriers, collaboration, TRL and
-aid ranges, years open, published success rate), `data/window_rules.csv`
-(knock-out thresholds and ranking weights per criterion, as European
-evaluations use), `data/figures.csv` (the published figures F1-F16 with
+Owns `data/windows.csv` (operator, eligible carriers, collaboration, the
+partner a company needs, TRL and aid ranges, years open, published success
+rate, and each rule's source, published or our assumption),
+`data/window_rules.csv` (knock-out thresholds and ranking weights per
+criterion, as European evaluations use), `data/figures.csv` (the published figures F1-F16 with
 their tolerance and source), and the computation of those figures on any
 row-level base (`reference_check`), synthetic or a real CEP export.
+Applying the rules to dossiers is `scoring.eligibility`'s job.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ import numpy as np
 import pandas as pd
 
 from scoring import DATA_DIR
-from scoring.schema import CRITERIA, code_index, codes
+from scoring.schema import CRITERIA, codes
+
+
+PARTNER_KINDS = ("academic", "industrial", "clinical")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,8 @@ class Window:
     operator: str
     eligible_carriers: tuple[str, ...]
     collaboration_required: bool
+    partner_required: str | None  # the partner kind (academic, industrial, clinical) these carriers need
+    partner_required_for: tuple[str, ...]
     trl_min: int
     trl_max: int
     aid_min_eur: float
@@ -36,7 +43,8 @@ class Window:
     open_until: int | None
     knockout_total: float | None
     published_success_rate: float | None
-    source: str
+    source: str  # of the published success rate
+    sources: dict[str, str]  # per rule (open, carrier, collaboration, partner, trl, aid, knockouts): its source
 
     def is_open(self, year: int) -> bool:
         return self.open_from <= year and (self.open_until is None or year <= self.open_until)
@@ -56,16 +64,33 @@ def catalogue() -> dict[str, Window]:
                 code=r["window"], operator=r["operator"],
                 eligible_carriers=tuple(r["eligible_carriers"].split(";")),
                 collaboration_required=r["collaboration_required"] == "true",
+                partner_required=r["partner_required"] or None,
+                partner_required_for=tuple(filter(None, r["partner_required_for"].split(";"))),
                 trl_min=int(r["trl_min"]), trl_max=int(r["trl_max"]),
                 aid_min_eur=float(r["aid_min_eur"]), aid_max_eur=float(r["aid_max_eur"]),
                 open_from=int(r["open_from"]), open_until=_opt(r["open_until"], int),
                 knockout_total=_opt(r["knockout_total"], float),
                 published_success_rate=_opt(r["published_success_rate"], float),
-                source=r["source"])
+                source=r["source"],
+                sources={k[len("source_"):]: v for k, v in r.items() if k.startswith("source_")})
+            _check_window(out[r["window"]])
     missing = set(codes()["funding_window"]) - set(out)
     if missing:
         raise ValueError(f"data/windows.csv has no entry for window(s) {sorted(missing)}")
     return out
+
+
+def _check_window(w: Window) -> None:
+    """Refuse a catalogue row the eligibility rules could not read, naming the window and the fix."""
+    carriers = set(codes()["carrier_type"])
+    unknown = (set(w.eligible_carriers) | set(w.partner_required_for)) - carriers
+    if unknown:
+        raise ValueError(f"data/windows.csv, window {w.code}: unknown carrier type(s) {sorted(unknown)}; "
+                         f"use {', '.join(sorted(carriers))}")
+    if w.partner_required not in (None, *PARTNER_KINDS) or (
+            bool(w.partner_required) != bool(w.partner_required_for)):
+        raise ValueError(f"data/windows.csv, window {w.code}: partner_required must be academic, industrial or "
+                         f"clinical, together with the carriers it applies to in partner_required_for")
 
 
 @lru_cache(maxsize=1)
@@ -80,79 +105,7 @@ def window_rules() -> dict[str, dict[str, tuple[float | None, float]]]:
     return out
 
 
-# --------------------------------------------------------------------------- eligibility
-
-#: Eligibility rules, in the order they are reported.
-RULES = ("closed", "carrier", "collaboration", "trl", "aid")
-
-
-def eligibility(frame: pd.DataFrame, window: str) -> np.ndarray:
-    """Per row, the first catalogue rule of `window` the dossier breaks ('' when eligible).
-
-    `frame` holds validated columns year, carrier_type, collaborative, trl,
-    aid_requested_eur.
-    """
-    return eligibility_matrix(frame, (window,))[:, 0]
-
-
-def eligibility_matrix(frame: pd.DataFrame, windows: tuple[str, ...]) -> np.ndarray:
-    """(n, len(windows)) first rule broken per row and window ('' when eligible)."""
-    return np.array(RULES + ("",), dtype=object)[eligibility_codes(frame, windows)]
-
-
-def eligibility_codes(frame: pd.DataFrame, windows: tuple[str, ...]) -> np.ndarray:
-    """(n, len(windows)) position in RULES of the first rule broken, len(RULES) when eligible.
-
-    The columns are read once for all windows; a portfolio needs no text per cell.
-    """
-    year = frame["year"].to_numpy(dtype=float)
-    carrier = code_index(frame["carrier_type"], "carrier_type")  # -1 when missing: no window takes it
-    collab = frame["collaborative"].to_numpy(dtype=float)
-    trl = frame["trl"].to_numpy(dtype=float)
-    aid = frame["aid_requested_eur"].to_numpy(dtype=float)
-    out = np.full((len(frame), len(windows)), len(RULES), dtype=np.int8)
-    for k, window in enumerate(windows):
-        w = catalogue()[window]
-        takes = np.array([c in w.eligible_carriers for c in codes()["carrier_type"]] + [False])
-        broken = (
-            (year < w.open_from) | ((w.open_until is not None) & (year > (w.open_until or 0))),
-            ~takes[carrier],
-            w.collaboration_required & (collab != 1),
-            (trl < w.trl_min) | (trl > w.trl_max),
-            (aid < w.aid_min_eur) | (aid > w.aid_max_eur),
-        )
-        for rule in reversed(range(len(RULES))):  # the first rule broken is written last
-            out[np.asarray(broken[rule], bool), k] = rule
-    return out
-
-
-def knockouts(scores: np.ndarray, window: str) -> np.ndarray:
-    """Per row, the knock-out rules of `window` failed by the criterion scores (n, 5).
-
-    Returns an object array of lists like ['scientific_quality<3', 'total<10'];
-    a missing score fails its threshold (an evaluator cannot pass what is absent).
-    """
-    rules = window_rules().get(window, {})
-    total_min = catalogue()[window].knockout_total
-    n = scores.shape[0]
-    out = np.empty(n, dtype=object)
-    for i in range(n):
-        out[i] = []
-    if not rules:
-        return out
-    idx = {c: CRITERIA.index(c) for c in rules}
-    for c, (thr, _w) in rules.items():
-        if thr is None:
-            continue
-        s = scores[:, idx[c]]
-        for i in np.flatnonzero(~(s >= thr)):
-            out[i].append(f"{c}<{thr:g}")
-    if total_min is not None:
-        total = np.nansum(scores[:, list(idx.values())], axis=1)
-        for i in np.flatnonzero(total < total_min):
-            out[i].append(f"total<{total_min:g}")
-    return out
-
+# --------------------------------------------------------------------------- ranking
 
 def ranking_score(scores: np.ndarray, window: str) -> np.ndarray:
     """Weighted mean of the criterion scores with the window's weights (1 each by default).

@@ -9,7 +9,7 @@ import pytest
 
 from scoring import i18n, schema
 from scoring.features import INPUTS
-from scoring.reference import RULES
+from scoring.eligibility import CODES as RULES
 
 
 def test_every_code_has_a_french_and_an_english_label():

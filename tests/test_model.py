@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scoring import persist, schema
+from scoring import eligibility, persist, schema
 from scoring.evaluate import ece, evaluate
 from scoring.features import INTERACTIONS
 from scoring.model import DEVIATION_PENALTIES, PENALTIES, AdditiveLogit, CEPModel
@@ -124,7 +124,7 @@ def test_window_matrix_ranks_eligible_windows_first(bundle, dossier):
     eligible = wm[wm["eligible"]]
     assert list(eligible["success"]) == sorted(eligible["success"], reverse=True)
     assert wm["eligible"].iloc[: len(eligible)].all()
-    assert set(wm.loc[~wm["eligible"], "rule"]) <= {"closed", "carrier", "collaboration", "trl", "aid"}
+    assert set(wm.loc[~wm["eligible"], "rule"]) <= set(eligibility.CODES)
     target = wm[wm["window"] == dossier["funding_window"]]
     assert target["success"].iloc[0] == pytest.approx(bundle.model.predict(frame).success[0])
 

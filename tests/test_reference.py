@@ -21,26 +21,6 @@ def test_rhu_is_closed_after_2021():
     assert rhu.is_open(2021) and not rhu.is_open(2022)
 
 
-def test_eligibility_names_the_rule_broken(dossier):
-    v = schema.validate_records([dossier]).frame  # an SME, collaborative, TRL 5, 400 k€ aid
-    assert reference.eligibility(v, "region_idf")[0] == ""
-    assert reference.eligibility(v, "phrc")[0] == "carrier"
-    assert reference.eligibility(v, "rhu")[0] == "closed"
-    alone = v.assign(collaborative=0.0)
-    assert reference.eligibility(alone, "i_demo")[0] == "collaboration"
-
-
-def test_knockouts_apply_european_thresholds():
-    import numpy as np
-
-    scores = np.array([[3.0, 3.0, 3.0, 2.0, 2.0], [4.0, 2.5, 4.0, 5.0, 5.0], [3.5, 3.0, 3.5, 0, 0]])
-    ko = reference.knockouts(scores, "horizon_europe")
-    assert ko[0] == ["total<10"]
-    assert ko[1] == ["scientific_quality<3"]
-    assert ko[2] == []
-    assert list(reference.knockouts(scores, "anr")) == [[], [], []]
-
-
 def _checks(frame):
     return {c.id: c for c in reference.reference_check(frame)}
 

@@ -1,10 +1,11 @@
 """The committee's triage queue: dossiers, their explanations and each window's rules -> one sorted table.
 
 Pure (no Streamlit), so the order and the bands are tested without a browser.
-The windows' rules are the catalogue's (`scoring.reference`): eligibility
-(carrier, collaboration, TRL, aid, window closed), knock-out thresholds per
-criterion and overall where the window has them, and ranking weights that
-order dossiers inside a window without changing any probability.
+The windows' rules are `scoring.eligibility`'s, as every path applies them:
+the catalogue's (window closed, carrier, collaboration, partner, TRL, aid),
+and the knock-out thresholds per criterion and overall on the experts'
+scores; ranking weights (`scoring.reference`) order dossiers inside a
+window without changing any probability.
 """
 
 from __future__ import annotations
@@ -14,19 +15,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring import eligibility
 from scoring.i18n import code_label, t
-from scoring.reference import eligibility, knockouts, ranking_score
-from scoring.schema import CRITERIA, validate_records
+from scoring.reference import catalogue, ranking_score, window_rules
+from scoring.schema import CRITERIA, code_index, validate_records
 
 BANDS = ("recommend", "discuss", "not_ready")
 
 
-def _knockout_text(rule: str, lang: str) -> str:
-    """'scientific_quality<3' -> 'Qualité scientifique < 3'; 'total<10' -> its sentence."""
-    name, _, threshold = rule.partition("<")
-    if name == "total":
-        return t("ui.triage.knockout_total", lang, threshold=threshold)
-    return t("ui.triage.knockout", lang, criterion=t(f"criterion.{name}", lang), threshold=threshold)
+def _rule_text(code: str, window: str, lang: str) -> str:
+    """A broken rule in the queue's words: 'knockout.scientific_quality' -> 'Qualité scientifique < 3'."""
+    if code == "knockout.total":
+        return t("ui.triage.knockout_total", lang, threshold=f"{catalogue()[window].knockout_total:g}")
+    if code.startswith("knockout."):
+        name = code.split(".", 1)[1]
+        return t("ui.triage.knockout", lang, criterion=t(f"criterion.{name}", lang),
+                 threshold=f"{window_rules()[window][name][0]:g}")
+    return t(f"rule.{code}", lang)
 
 
 def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tuple[float, float], lang: str,
@@ -41,21 +46,17 @@ def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tupl
     frame = validate_records(docs).frame
     scores = np.array([[np.nan if c["score"] is None else c["score"] for c in r["criteria"]] for r in results],
                       dtype=float).reshape(len(results), len(CRITERIA))
-    rule = np.full(len(docs), "", dtype=object)
-    knocked = np.empty(len(docs), dtype=object)
     rank_score = np.zeros(len(docs))
     windows = frame["funding_window"].to_numpy()
     for w in set(windows):
         m = windows == w
-        rule[m] = eligibility(frame[m], w)
-        for idx, failed in zip(np.flatnonzero(m), knockouts(scores[m], w)):
-            knocked[idx] = failed
         rank_score[m] = ranking_score(scores[m], w)
+    # each dossier's own window, knock-outs on the experts' scores (the docs' expert_scores)
+    own = eligibility.broken(frame)[np.arange(len(docs)), code_index(frame["funding_window"], "funding_window")]
     rows = []
     for i, (doc, res) in enumerate(zip(docs, results)):
         p = res["probabilities"]
-        blocking = [t(f"rule.{rule[i]}", lang)] if rule[i] else []
-        blocking += [_knockout_text(k, lang) for k in knocked[i]]
+        blocking = [_rule_text(code, doc["funding_window"], lang) for code, hit in zip(eligibility.CODES, own[i]) if hit]
         if blocking:
             band = "not_ready"
         else:

@@ -80,6 +80,24 @@ def test_batch_probabilities_are_the_models_own_and_the_best_window_its_window_m
     assert out.drop(index=best.index)["best_window"].isna().all()  # no window open to those dossiers
 
 
+def test_batch_says_whether_the_target_window_takes_each_dossier_as_the_one_eligibility_function_does(bundle, portfolio):
+    from scoring import eligibility
+
+    raw = portfolio.copy()
+    raw.loc[0, ["carrier_type", "collaborative", "n_partners", "funding_window", "trl"]] = ["tpe_pme", False, 0, "anr", 4]
+    raw.loc[0, ["budget_eur", "aid_requested_eur"]] = [500_000.0, 300_000.0]
+    raw.loc[0, ["partner_academic", "partner_industrial", "partner_clinical", "sp_consortium"]] = [False, False, False, "na"]
+    raw.loc[1, ["funding_window", "year", "submission_date"]] = ["rhu", 2023, "2023-05-01"]
+    frame = validate_frame(raw).frame
+    out = score_frame(frame, bundle)
+    verdicts = [eligibility.verdict(row, row["funding_window"]) for row in frame.to_dict("records")]
+    assert list(out["eligible"]) == [1.0 if v.eligible else 0.0 for v in verdicts]
+    assert list(out["eligibility_reason"]) == [";".join(v.codes) for v in verdicts]
+    assert out.loc[0, "eligibility_reason"] == "partner_academic" and out.loc[1, "eligibility_reason"].startswith("closed")
+    best = out["best_window"].dropna()
+    assert all(eligibility.verdict(frame.iloc[i].to_dict(), w).eligible for i, w in best.items())
+
+
 @pytest.mark.parametrize("dst_format", ["csv", "xlsx"])
 def test_spreadsheet_outputs_neutralise_formulas_but_not_numbers(tmp_path, bundle, portfolio, dst_format):
     frame = portfolio.copy()
