@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import streamlit as st  # noqa: E402
 
-from ui import components  # noqa: E402
+from ui import auth, components  # noqa: E402
 
 # Not "pages/": Streamlit would run a pages/ folder's scripts on their own, without this entry point.
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -29,12 +29,18 @@ st.set_page_config(page_title="CEP Medicen", layout="wide",
                    menu_items={"Get help": None, "Report a bug": None, "About": None})
 
 components.language_toggle()
+# Shared mode: nothing past this line runs before a sign-in, so no page is reachable without one.
+signed = auth.gate()
 bundle = components.bundle()
-page = st.navigation([
-    st.Page(VIEWS / "self_assessment.py", title=components.tr("ui.nav.self_assessment"), default=True),
-    st.Page(VIEWS / "triage.py", title=components.tr("ui.nav.triage")),
-    st.Page(VIEWS / "portfolio.py", title=components.tr("ui.nav.portfolio")),
-    st.Page(VIEWS / "model_card.py", title=components.tr("ui.nav.model")),
-])
+pages = {
+    "self_assessment": st.Page(VIEWS / "self_assessment.py", title=components.tr("ui.nav.self_assessment"),
+                               default=True),
+    "triage": st.Page(VIEWS / "triage.py", title=components.tr("ui.nav.triage")),
+    "committee": st.Page(VIEWS / "committee.py", title=components.tr("ui.nav.committee")),
+    "portfolio": st.Page(VIEWS / "portfolio.py", title=components.tr("ui.nav.portfolio")),
+    "model": st.Page(VIEWS / "model_card.py", title=components.tr("ui.nav.model")),
+}
+# A page left out of the navigation cannot be opened, not even by its address (an applicant's /triage).
+page = st.navigation([p for name, p in pages.items() if signed is None or signed.may_open(name)])
 components.sidebar_footer(bundle)
 page.run()

@@ -16,6 +16,7 @@ import streamlit as st
 
 from scoring.store import (ConflictError, ConflictOfInterestError, InvalidDossierError, Outcome, Review, Store,
                            prepare, url_from_env)
+from ui import auth
 from ui import components as ui
 
 USER = "store.user"
@@ -40,6 +41,11 @@ def store() -> Store:
 
 
 def _user_input() -> str:
+    signed = auth.current()
+    if signed is not None:
+        # The session's user (signed in, or named in the sidebar) is who every write records: not editable here.
+        st.session_state[USER] = signed.name
+        return st.text_input(ui.tr("ui.store.user"), key=USER, disabled=True, help=ui.tr("ui.store.user_help"))
     return st.text_input(ui.tr("ui.store.user"), key=USER, persist_state="session", help=ui.tr("ui.store.user_help"))
 
 
