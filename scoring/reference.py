@@ -266,6 +266,9 @@ class SuiteRow:
     success: float
     reasons: list[str]  # inputs the reasons name, signed: "+criterion" for, "-criterion" against
     without_clinicians: tuple[float, float] | None  # (P(labelled), P(success)) once clinical partners leave
+    ineligible: tuple[str, ...] = ()  # rules of its target window the dossier breaks (scoring.eligibility)
+    expected_ineligible: tuple[str, ...] = ()  # what suite.toml says it breaks
+    warnings: tuple[str, ...] = ()  # codes of its suspicious answers (scoring.consistency)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -295,7 +298,10 @@ def dossier_suite(directory, bundle) -> list[SuiteRow]:
     import tomllib
     from pathlib import Path
 
+    from scoring.consistency import warnings
+    from scoring.eligibility import verdict
     from scoring.explain import explain
+    from scoring.schema import validate_records
 
     directory = Path(directory)
     with open(directory / "suite.toml", "rb") as fh:
@@ -304,14 +310,17 @@ def dossier_suite(directory, bundle) -> list[SuiteRow]:
     dropped = [without_clinical_partners(d) for d in docs]
     scored = explain(docs + [d for d in dropped if d is not None], bundle, "en")
     extra = iter(scored[len(docs):])
+    rows = validate_records(docs).frame.to_dict("records")  # valid: explain refused none of them
     out = []
-    for e, res, drop in zip(entries, scored, dropped):
+    for e, res, drop, row in zip(entries, scored, dropped, rows):
         p = res["probabilities"]
         after = next(extra)["probabilities"] if drop is not None else None
         out.append(SuiteRow(e["file"], e["tier"], e["modelled_on"], e["rationale"], p["labeled"], p["success"],
                             [("+" if r["kind"] == "for" else "-") + r["input"] for r in res["reasons"]
                              if r["kind"] in ("for", "against")],
-                            (after["labeled"], after["success"]) if after else None))
+                            (after["labeled"], after["success"]) if after else None,
+                            verdict(row, row["funding_window"]).codes, tuple(e.get("ineligible", ())),
+                            tuple(w.code for w in warnings(row))))
     return out
 
 
@@ -334,4 +343,7 @@ def suite_problems(rows: list[SuiteRow]) -> list[str]:
         context = [x for x in r.reasons if x[1:] not in CRITERIA]
         if context:
             out.append(f"{r.file}: reasons name context inputs {context}")
+        if r.ineligible != r.expected_ineligible:
+            out.append(f"{r.file}: breaks {list(r.ineligible) or 'no rule'} of its window, "
+                       f"suite.toml says {list(r.expected_ineligible) or 'none'}")
     return out

@@ -93,6 +93,67 @@ def questions() -> tuple[dict[str, Any], ...]:
     return tuple(qs)
 
 
+#: Context fields a [na_rule.*] of data/rubric.toml may name, and their kind.
+_NA_CONTEXT = {"technology_axis": "code", "carrier_type": "code", "filiere": "code", "collaborative": "bool"}
+
+
+@lru_cache(maxsize=1)
+def na_rules() -> dict[str, dict[str, tuple]]:
+    """{rule: {context field: accepted values}}: where "na" is allowed (`[na_rule.*]` of data/rubric.toml).
+
+    Checked against the codes, and every `na_only_when` of a question names one of them.
+    """
+    with open(DATA_DIR / "rubric.toml", "rb") as fh:
+        rules = tomllib.load(fh).get("na_rule", {})
+    out = {}
+    for name, spec in rules.items():
+        for field_name, values in spec.items():
+            kind = _NA_CONTEXT.get(field_name)
+            allowed = codes()[field_name] if kind == "code" else (True, False)
+            if kind is None or not isinstance(values, list) or not values or any(v not in allowed for v in values):
+                raise ValueError(f"data/rubric.toml: [na_rule.{name}] {field_name} = {values!r}; name one of "
+                                 f"{', '.join(_NA_CONTEXT)} with a list of its values ({', '.join(map(str, allowed))})"
+                                 if kind else f"data/rubric.toml: [na_rule.{name}] names {field_name!r}; "
+                                 f"use one of {', '.join(_NA_CONTEXT)}")
+        out[name] = {k: tuple(v) for k, v in spec.items()}
+    for q in questions():
+        rule = q.get("na_only_when")
+        if rule is not None and (rule not in out or not q["na_allowed"]):
+            raise ValueError(f"data/rubric.toml: question {q['id']} has na_only_when = {rule!r}; it needs "
+                             f"na_allowed = true and one of the rules {', '.join(out)}")
+    return out
+
+
+def na_allowed(qid: str, row: dict[str, Any]) -> bool:
+    """Whether answering "not applicable" to question `qid` is accepted for this dossier's context.
+
+    A context value the row does not give does not forbid it (the validator reports that field).
+    """
+    q = next(q for q in questions() if q["id"] == qid)
+    if not q["na_allowed"]:
+        return False
+    rule = q.get("na_only_when")
+    if rule is None:
+        return True
+    return bool(_na_context_ok(pd.DataFrame([row]), na_rules()[rule])[0])
+
+
+def _na_context_ok(t: pd.DataFrame, spec: dict[str, tuple]) -> np.ndarray:
+    """Per row of a validated frame: its context is one the rule accepts, or is unknown."""
+    ok = np.ones(len(t), bool)
+    for field_name, values in spec.items():
+        if field_name not in t.columns:
+            continue
+        col = t[field_name]
+        if _NA_CONTEXT[field_name] == "bool":
+            v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+            ok &= np.isnan(v) | np.isin(v, [float(x) for x in values])
+        else:
+            at = code_index(col, field_name)
+            ok &= (at < 0) | np.isin(at, [FIELD_BY_NAME[field_name].allowed.index(x) for x in values])
+    return ok
+
+
 @dataclass(frozen=True)
 class Field:
     """One field of a dossier: its flat column, JSON path, kind and rule."""
@@ -286,6 +347,8 @@ class Issue:
 def _reason(code: str, params: dict[str, Any], lang: str) -> str:
     from scoring.i18n import t
 
+    if "na_rule" in params:  # the rule's context in words, from the rubric's table (never copied into a text)
+        params = dict(params, when=_na_when(params["na_rule"], lang))
     bounds = params.get("bounds")
     if bounds is not None:  # (lo, hi), either may be None
         lo, hi = bounds
@@ -293,6 +356,19 @@ def _reason(code: str, params: dict[str, Any], lang: str) -> str:
             "issue.bounds_min" if lo is not None else "issue.bounds_max"
         params = dict(params, bounds=t(key, lang, lo=_num(lo), hi=_num(hi)))
     return t(f"issue.{code}", lang, **params)
+
+
+def _na_when(rule: str, lang: str) -> str:
+    from scoring.i18n import code_label, t
+
+    parts = []
+    for field_name, values in na_rules()[rule].items():
+        if _NA_CONTEXT[field_name] == "bool":
+            parts += [t(f"issue.na_when.{field_name}.{str(v).lower()}", lang) for v in values]
+        else:
+            parts.append(t("issue.na_when.codes", lang, field=t(f"input.{field_name}", lang),
+                           values=", ".join(code_label(field_name, v, lang) for v in values)))
+    return t("issue.na_when.and", lang).join(parts)
 
 
 def _num(v: float | None) -> str:
@@ -752,6 +828,13 @@ def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: _Collector) -> None
     for p in ("partner_academic", "partner_industrial", "partner_clinical"):
         out.add((collab == 0) & (t[p].to_numpy() == 1), p, t[p],
                 "partner_without_consortium")
+    for q in questions():  # "na" only where the rubric allows it for the project's context
+        qid, rule = q["id"], q.get("na_only_when")
+        if rule is None or qid not in t.columns:
+            continue
+        said_na = code_index(t[qid], qid) == FIELD_BY_NAME[qid].allowed.index(NOT_APPLICABLE)
+        if said_na.any():
+            out.add(said_na & ~_na_context_ok(t, na_rules()[rule]), qid, t[qid], "na_forbidden", na_rule=rule)
     if "submission_date" in frame.columns:
         sub_year = pd.to_datetime(t["submission_date"]).dt.year.to_numpy(dtype=float)
         year = t["year"].to_numpy()

@@ -190,3 +190,53 @@ def test_coded_fields_come_out_as_categoricals_of_their_codes():
     assert list(frame["ii_ip"].cat.categories) == list(schema.FIELD_BY_NAME["ii_ip"].allowed)
     assert (schema.code_index(frame["filiere"], "filiere") ==
             [schema.codes()["filiere"].index(v) for v in frame["filiere"]]).all()
+
+
+# --------------------------------------------------------------------------- "not applicable" where it applies
+
+def test_not_applicable_where_the_question_applies_is_an_error_naming_row_question_rule_and_fix(dossier):
+    dossier["answers"].update(rr_gdpr="na", rr_reimbursement="na")  # a remote-monitoring project
+    issues = issues_of(dossier)
+    assert [(i.row, i.field, i.code) for i in issues] == [(1, "rr_gdpr", "na_forbidden"),
+                                                         (1, "rr_reimbursement", "na_forbidden")]
+    en, fr = issues[0].message("en"), issues[0].message("fr")
+    assert "row 1, field 'rr_gdpr'" in en and "Small molecule, Biotherapy, Bioproduction" in en
+    assert "give the answer that describes the project" in en
+    assert "Petite molécule, Biothérapie, Bioproduction" in fr
+
+
+def test_not_applicable_is_accepted_in_the_context_the_rubric_names(dossier):
+    dossier["technology_axis"] = "small_molecule"
+    for q in ("dq_access", "dq_volume", "dq_consent_hosting", "dq_interoperability", "dq_curation", "rr_gdpr"):
+        dossier["answers"][q] = "na"
+    assert issues_of(dossier) == []
+    dossier["answers"]["sp_consortium"] = "na"  # but the project has a partner: governance applies
+    assert [(i.field, i.code) for i in issues_of(dossier)] == [("sp_consortium", "na_forbidden")]
+    dossier.update(collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
+    assert issues_of(dossier) == []
+
+
+def test_every_na_rule_names_known_context_values_and_every_question_that_uses_one_allows_na():
+    rules = schema.na_rules()
+    used = {q["na_only_when"] for q in schema.questions() if "na_only_when" in q}
+    assert used == set(rules)
+    never = {"ai", "data", "remote_monitoring"}  # HDS hosting, GDPR and data questions always apply to these
+    for q in schema.questions():
+        if q["id"].startswith("dq_") or q["id"] in ("rr_gdpr",):
+            assert not never & set(rules[q["na_only_when"]].get("technology_axis", ())), q["id"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_frame_validator_and_the_per_dossier_rule_agree_on_every_na(seed):
+    rng = np.random.default_rng(seed)
+    raw = generate(80, seed % 50).drop(columns=list(TRUE_P_COLUMNS))
+    na_questions = [q["id"] for q in schema.questions() if q["na_allowed"]]
+    for qid in na_questions:  # "na" dropped on random rows, whatever their context
+        raw.loc[rng.random(len(raw)) < 0.3, qid] = "na"
+    v = schema.validate_frame(raw)
+    flagged = {(i.row - 1, i.field) for i in v.issues if i.code == "na_forbidden"}
+    expected = {(k, qid) for k, row in enumerate(v.frame.to_dict("records")) for qid in na_questions
+                if row[qid] == "na" and not schema.na_allowed(qid, row)}
+    assert flagged == expected
+    assert {i.code for i in v.issues} <= {"na_forbidden"}  # the generator draws "na" only where allowed

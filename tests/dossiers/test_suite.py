@@ -67,3 +67,23 @@ def test_without_clinical_partners_removes_them_and_a_lone_carrier_stops_being_c
     assert alone["collaborative"] is False and alone["partners"]["count"] == 0
     assert alone["answers"]["sp_consortium"] == "na" and alone["answers"]["sq_clinicians"] == doc["answers"]["sq_clinicians"]
     assert reference.without_clinical_partners(alone) is None
+
+
+def test_eligibility_notice_where_due(rows):
+    """Each dossier breaks exactly the rules of its target window that suite.toml declares (none: eligible)."""
+    assert any(r.expected_ineligible for r in rows)  # the suite holds a dossier its window cannot take
+    for r in rows:
+        assert r.ineligible == r.expected_ineligible, r.file
+
+
+def test_suite_problems_names_a_missing_eligibility_notice(rows):
+    hidden = [reference.SuiteRow(**{**r.as_dict(), "expected_ineligible": ()}) for r in rows]
+    assert any("breaks ['partner_academic']" in p for p in reference.suite_problems(hidden))
+
+
+def test_no_not_applicable_where_the_rubric_forbids_it():
+    for path in sorted(HERE.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        row = schema.validate_records([doc]).frame.iloc[0].to_dict()
+        forbidden = [q for q, a in doc["answers"].items() if a == schema.NOT_APPLICABLE and not schema.na_allowed(q, row)]
+        assert not forbidden, (path.name, forbidden)

@@ -1,0 +1,170 @@
+"""Consistent answers: what a dossier says that is possible but suspicious, to discuss with the applicant.
+
+A validation error (`scoring.schema`) refuses what cannot be: "not applicable"
+where the rubric says the question applies, a partner flag without a
+consortium. What is left here can be true but usually is not, so it is
+never refused, only shown beside the result, in batch output (`warnings`)
+and in triage ("to discuss with the applicant"):
+
+- an answer given below its stage requirement (`requires` in data/rubric.toml):
+  marking obtained at TRL 3, coverage obtained without marking;
+- an AI project whose data volume is unknown ("without reliable data, no
+  performing algorithm"), or one that holds its data yet does not know how much;
+- a collaborative project naming no kind of partner;
+- governance between partners claimed by a project without partners;
+- clinicians in the team with no clinical partner and no hospital carrier;
+- a business model validated with payers on a market not studied;
+- an industrial partner committed that a public carrier's consortium does not hold.
+
+`flags` checks a whole frame at once (batch); `warnings` is `flags` on one
+dossier, with one sentence each in the reader's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.i18n import code_label, t
+from scoring.rubric import all_questions, question
+from scoring.schema import code_index
+
+COMPANY_FREE = ("academic", "hospital")  # carriers whose consortium must hold the industrial partner they cite
+
+
+@lru_cache(maxsize=1)
+def _stage_checks() -> tuple[tuple[str, str, str, Any], ...]:
+    """(code, question, answer, what it needs): one per stage requirement of the rubric."""
+    out = []
+    for q in all_questions():
+        for answer, req in q.requires.items():
+            if req.trl_min is not None:
+                out.append((f"stage_trl.{q.id}", q.id, answer, req.trl_min))
+            for other, least in req.answers:
+                out.append((f"stage_prior.{q.id}.{other}", q.id, answer, (other, least)))
+    return tuple(out)
+
+
+_FIXED = ("ai_data_volume_unknown", "data_held_volume_unknown", "collaborative_no_partner_kind",
+          "consortium_without_partners", "clinicians_without_clinical_partner", "business_model_without_market",
+          "industrial_partner_outside_consortium")
+
+
+@lru_cache(maxsize=1)
+def codes() -> tuple[str, ...]:
+    """Every warning code, in the order they are reported (one per question and kind: a question's answers
+    share its stage codes, only the one given can raise it)."""
+    return tuple(dict.fromkeys(c for c, *_ in _stage_checks())) + _FIXED
+
+
+def _at(frame: pd.DataFrame, qid: str) -> np.ndarray:
+    """Per row, the position of the answer among the question's answers (weakest first); -1 if none or "na"."""
+    if qid not in frame.columns:
+        return np.full(len(frame), -1)
+    at = code_index(frame[qid], qid)
+    return np.where(at >= len(question(qid).answers), -1, at)  # "na" follows the answers among the allowed values
+
+
+def _is(frame: pd.DataFrame, qid: str, *answers: str) -> np.ndarray:
+    q = question(qid)
+    return np.isin(_at(frame, qid), [q.rank(a) for a in answers])
+
+
+def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A yes/no column as 1.0 / 0.0 / NaN (absent: NaN)."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+
+
+def flags(frame: pd.DataFrame) -> np.ndarray:
+    """(n, len(codes())) bool: which warning each row of a validated frame raises.
+
+    What a row does not say raises nothing (a missing TRL breaks no stage requirement):
+    a warning is about what the applicant wrote.
+    """
+    n = len(frame)
+    trl = _flag(frame, "trl")
+    out = np.zeros((n, len(codes())), bool)
+    column = {c: k for k, c in enumerate(codes())}
+    for code, qid, answer, need in _stage_checks():
+        gave = _is(frame, qid, answer)
+        if isinstance(need, int):
+            out[:, column[code]] |= gave & (trl < need)  # NaN compares False
+        else:
+            other, least = need
+            at = _at(frame, other)
+            out[:, column[code]] |= gave & (at >= 0) & (at < question(other).rank(least))
+    axis = frame["technology_axis"].astype(object).to_numpy() if "technology_axis" in frame.columns else np.full(n, None)
+    carrier = frame["carrier_type"].astype(object).to_numpy() if "carrier_type" in frame.columns else np.full(n, None)
+    collab = _flag(frame, "collaborative")
+    partners = {k: _flag(frame, f"partner_{k}") == 1 for k in ("academic", "industrial", "clinical")}
+    fixed = {
+        "ai_data_volume_unknown": (axis == "ai") & _is(frame, "dq_volume", "unknown"),
+        "data_held_volume_unknown": _is(frame, "dq_access", "agreement", "own_or_granted")
+        & _is(frame, "dq_volume", "unknown"),
+        "collaborative_no_partner_kind": (collab == 1) & ~(partners["academic"] | partners["industrial"]
+                                                           | partners["clinical"]),
+        "consortium_without_partners": (collab == 0) & _is(frame, "sp_consortium", "informal", "agreement",
+                                                           "track_record"),
+        "clinicians_without_clinical_partner": _is(frame, "sq_clinicians", "in_team", "co_design")
+        & ~partners["clinical"] & (carrier != "hospital") & pd.notna(carrier),
+        "business_model_without_market": _is(frame, "ii_business_model", "validated") & _is(frame, "ii_market", "not_studied"),
+        "industrial_partner_outside_consortium": _is(frame, "ii_market", "industrial_partner") & ~partners["industrial"]
+        & np.isin(carrier, COMPANY_FREE),
+    }
+    for code in _FIXED:
+        out[:, column[code]] = fixed[code]
+    return out
+
+
+@dataclass(frozen=True)
+class AnswerWarning:
+    """One suspicious answer: its code, the fields it is about, and a sentence saying what to check."""
+
+    code: str
+    fields: tuple[str, ...]
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "fields": list(self.fields)}
+
+
+def warnings(row: dict[str, Any], lang: str = "fr") -> list[AnswerWarning]:
+    """The warnings of one validated flat row, in `codes()` order, worded in `lang`."""
+    raised = flags(pd.DataFrame([row]))[0]
+    return [_warning(code, row, lang) for code, hit in zip(codes(), raised) if hit]
+
+
+def _answer(qid: str, row: dict[str, Any], lang: str) -> str:
+    return t(f"rubric.{qid}.{row[qid]}", lang)
+
+
+def _warning(code: str, row: dict[str, Any], lang: str) -> AnswerWarning:
+    kind, _, rest = code.partition(".")
+    if kind == "stage_trl":
+        req = question(rest).requires[row[rest]]
+        return AnswerWarning(code, (f"answers.{rest}", "trl"), t("warning.stage_trl", lang, question=t(f"rubric.{rest}", lang),
+                       answer=_answer(rest, row, lang), trl_min=req.trl_min, trl=int(row["trl"])))
+    if kind == "stage_prior":
+        qid, other = rest.split(".")
+        least = dict(question(qid).requires[row[qid]].answers)[other]
+        return AnswerWarning(code, (f"answers.{qid}", f"answers.{other}"),
+                       t("warning.stage_prior", lang, question=t(f"rubric.{qid}", lang), answer=_answer(qid, row, lang),
+                         other=t(f"rubric.{other}", lang), least=t(f"rubric.{other}.{least}", lang),
+                         given=_answer(other, row, lang)))
+    fields = {"ai_data_volume_unknown": ("technology_axis", "answers.dq_volume"),
+              "data_held_volume_unknown": ("answers.dq_access", "answers.dq_volume"),
+              "collaborative_no_partner_kind": ("collaborative", "partners"),
+              "consortium_without_partners": ("collaborative", "answers.sp_consortium"),
+              "clinicians_without_clinical_partner": ("answers.sq_clinicians", "partners.clinical"),
+              "business_model_without_market": ("answers.ii_business_model", "answers.ii_market"),
+              "industrial_partner_outside_consortium": ("answers.ii_market", "partners.industrial")}[code]
+    params = {f.split(".")[-1]: _answer(f.split(".")[-1], row, lang) for f in fields if f.startswith("answers.")}
+    if "carrier_type" in row and row["carrier_type"] is not None and not pd.isna(row["carrier_type"]):
+        params["carrier"] = code_label("carrier_type", row["carrier_type"], lang)
+    return AnswerWarning(code, fields, t(f"warning.{code}", lang, **params))
