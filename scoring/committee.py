@@ -5,7 +5,8 @@
   first, never one with a conflict of interest on it.
 - `session` gathers, per assessed dossier, each expert's raw and normalised
   scores, the consensus (`scoring.store.consensus`), the model's probability
-  computed from the consensus scores beside the one from the rubric alone,
+  computed from the consensus scores (rounded to the half point the model
+  takes) beside the one from the rubric alone,
   and the window's knock-out rules and overall line applied to the
   consensus; dossiers to discuss (experts 2+ points apart) come first.
 
@@ -14,6 +15,7 @@ Plain data out: the app and the minutes present it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +60,7 @@ class DossierConsensus:
     assessments: dict[str, Assessment]  # expert -> latest assessment (conflicted experts left out)
     consensus: Consensus
     p_rubric: dict[str, float]  # the model on the dossier's questionnaire alone
-    p_consensus: dict[str, float]  # the model with the consensus scores in place of the rubric's
+    p_consensus: dict[str, float]  # the model with the consensus scores (`on_scale`) in place of the rubric's
     rules: Verdict | None  # the window's rules, knock-outs and overall line judged on the consensus scores
     decision: Decision | None
 
@@ -72,6 +74,11 @@ class DossierConsensus:
         if expert not in self.consensus.normalised_experts or expert not in c.used:
             return None
         return c.used[expert]
+
+
+def on_scale(value: float) -> float:
+    """A consensus (a mean, a normalised score) on the half-point scale the model takes, halves rounded up."""
+    return math.floor(value * 2 + 0.5) / 2
 
 
 def _probabilities(result: dict[str, Any]) -> dict[str, float]:
@@ -89,8 +96,8 @@ def session(store: Store, bundle: Any, settings: ConsensusSettings, lang: str = 
     heads = {d.dossier_id: d for d in store.list_dossiers(status="valid") if d.dossier_id in consensus}
     ids = sorted(heads, key=lambda i: (not consensus[i].discuss, i))
     docs = [heads[i].payload for i in ids]
-    with_consensus = [{**d, "expert_scores": {c: v for c, v in consensus[i].values().items() if v is not None}}
-                      for i, d in zip(ids, docs)]
+    with_consensus = [{**d, "expert_scores": {c: on_scale(v) for c, v in consensus[i].values().items()
+                                              if v is not None}} for i, d in zip(ids, docs)]
     # Two calls: one call refuses a dossier id given twice.
     rubric, agreed = explain(docs, bundle), explain(with_consensus, bundle)
     rows = validate_records(docs).frame.to_dict("records")  # valid dossiers: one row each, in order
