@@ -12,8 +12,7 @@ from hypothesis import given, settings, strategies as st
 
 from scoring.batch import _Records, output_columns, run_batch, score_frame
 from scoring.cli_batch import batch_cmd
-from scoring.features import INPUTS
-from scoring.schema import SchemaError, validate_frame
+from scoring.schema import CRITERIA, SchemaError, validate_frame
 from tests.batch.conftest import read, write
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -178,11 +177,14 @@ def test_explanations_add_up_to_each_probability(tmp_path, bundle, portfolio):
     out = read(tmp_path / "out.parquet")
     ok = out[out["status"] == "ok"]
     for target in ("labeled", "success"):
-        total = ok[f"base_{target}"] + ok[[f"contrib_{target}__{i}" for i in INPUTS]].sum(axis=1)
+        # from "projects like yours" (base), the five criteria alone move each dossier to its probability
+        total = ok[f"base_{target}"] + ok[[f"contrib_{target}__{c}" for c in CRITERIA]].sum(axis=1)
         assert np.max(np.abs(total - ok[f"p_{target}"])) < 1e-6
-    top = ok[[f"contrib_success__{i}" for i in INPUTS]].abs().to_numpy().argmax(axis=1)
-    assert [r.split(":")[0] for r in ok["reason_1"]] == [INPUTS[k] for k in top]
-    assert out.loc[5, ["reason_1", "contrib_success__trl"]].isna().all()
+        assert (ok[f"p_{target}_low"] < ok[f"p_{target}"]).all() and (ok[f"p_{target}"] < ok[f"p_{target}_high"]).all()
+    assert not [c for c in out.columns if c.startswith("contrib_") and c.split("__")[1] not in CRITERIA]
+    top = ok[[f"contrib_success__{c}" for c in CRITERIA]].abs().to_numpy().argmax(axis=1)
+    assert [r.split(":")[0] for r in ok["reason_1"]] == [CRITERIA[k] for k in top]
+    assert out.loc[5, ["reason_1", "contrib_success__data_quality", "p_success_low"]].isna().all()
 
 
 def test_quoted_newlines_and_blank_lines_do_not_shift_rows(tmp_path, bundle, portfolio):
