@@ -60,11 +60,10 @@ import pyarrow.parquet as pq
 from scipy.special import expit
 
 from scoring.explain import contributions
-from scoring.features import INPUTS
 from scoring import dialect
 from scoring import io as files
 from scoring.io import FORMULA_PREFIXES, PLAIN_NUMBER
-from scoring import eligibility
+from scoring import consistency, eligibility
 from scoring.rubric import score_table
 from scoring.schema import CRITERIA, SchemaError, canonical_columns, code_index, codes, validate_frame
 
@@ -78,10 +77,12 @@ CRITERION_COLUMNS = tuple(f"criterion_{c}" for c in CRITERIA)
 PROBABILITY_COLUMNS = ("p_labeled", "p_funded", "p_success")
 # the target window's verdict (scoring.eligibility): 1/0, and the codes of the rules broken, ';'-joined
 ELIGIBILITY_COLUMNS = ("eligible", "eligibility_reason")
+WARNING_COLUMNS = ("warnings",)  # codes of the suspicious answers (scoring.consistency), ';'-joined
 WINDOW_COLUMNS = ("best_window", "best_window_p_success")
 TARGETS = ("labeled", "success")
 N_REASONS = 3
-_TEXT_COLUMNS = {"status", "error", "eligibility_reason", "best_window"} | {
+INTERVAL_COLUMNS = tuple(f"p_{t}_{side}" for t in TARGETS for side in ("low", "high"))  # the 80% interval
+_TEXT_COLUMNS = {"status", "error", "eligibility_reason", "best_window", "warnings"} | {
     f"reason_{k}" for k in range(1, N_REASONS + 1)}
 _FORMULA_BYTE = np.zeros(256, bool)  # per first byte of a cell: a formula prefix (each is one ASCII byte)
 _FORMULA_BYTE[np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)] = True
@@ -89,11 +90,12 @@ _FORMULA_BYTE[np.frombuffer("".join(FORMULA_PREFIXES).encode(), np.uint8)] = Tru
 
 def output_columns(explain: bool = False) -> tuple[str, ...]:
     """The columns a batch adds after the input's own, in order."""
-    cols = ("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + ELIGIBILITY_COLUMNS + WINDOW_COLUMNS
+    cols = (("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + ELIGIBILITY_COLUMNS + WINDOW_COLUMNS
+            + WARNING_COLUMNS)
     if explain:
-        cols += tuple(f"reason_{k}" for k in range(1, N_REASONS + 1))
-        for target in TARGETS:
-            cols += (f"base_{target}",) + tuple(f"contrib_{target}__{name}" for name in INPUTS)
+        cols += INTERVAL_COLUMNS + tuple(f"reason_{k}" for k in range(1, N_REASONS + 1))
+        for target in TARGETS:  # base: "projects like yours" (scoring.explain.contributions); the criteria move it
+            cols += (f"base_{target}",) + tuple(f"contrib_{target}__{name}" for name in CRITERIA)
     return cols
 
 
@@ -170,6 +172,7 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndar
     out["eligibility_reason"] = eligibility.reasons(target)
     out["best_window"], out["best_window_p_success"] = _best_window(model, frame, table.score, z_lab, z_f1,
                                                                     ~broken.any(axis=2))
+    out["warnings"] = eligibility.reasons(consistency.flags(frame), consistency.codes())
     if explain:  # contributions need the design matrix; the probabilities never do
         out.update(_explanations(model, frame, model.matrices(frame, table)))
     return out
@@ -217,9 +220,11 @@ def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarr
 
 
 def _explanations(model, frame: pd.DataFrame, matrices) -> dict[str, np.ndarray]:
-    """Exact contributions to both probabilities, and the three inputs that move P(success) the most."""
+    """Intervals, exact contributions to both probabilities, and the three criteria that move P(success) the most."""
     c = contributions(model, frame, matrices=matrices)
     out: dict[str, np.ndarray] = {}
+    for target, band in zip(TARGETS, model.intervals(matrices.label)):
+        out[f"p_{target}_low"], out[f"p_{target}_high"] = band[:, 0], band[:, 1]
     for target in TARGETS:
         base, values = c[target]
         out[f"base_{target}"] = base

@@ -128,12 +128,16 @@ def build_card(model: CEPModel, data_info: dict, holdout: dict | None, fresh: di
                            f"{model.interval_scale_['labeled']:.2f}, success {model.interval_scale_['success']:.2f}) "
                            "measured on the training rows' true probabilities (1 on a base without them: then "
                            "the interval is the estimation uncertainty alone).",
-            "explanations": "Exact interventional SHAP values in calibrated log-odds (closed form for an "
-                            "additive model with pairwise terms; the Platt slope multiplies each one). They are "
-                            "shown in probability points by one per-dossier factor (p - p_base) / (z - z_base), "
-                            "which keeps them summing exactly to the probability and keeps their signs and order. "
-                            "P(success) = P(L) P(F|L): its contributions combine the two models' by the exact "
-                            "product rule d(ab) = da (b + b0)/2 + db (a + a0)/2.",
+            "explanations": "From \"projects like yours\": the starting point is the model's probability for the "
+                            "dossier's own context with the five criteria at the average profile of the training "
+                            "dossiers of its filière, window and carrier type (coarser groups below 30 rows); the "
+                            "criteria alone move it to the dossier's probability: their exact interventional SHAP "
+                            "values in calibrated log-odds against that profile, context held (the model is "
+                            "additive in the criteria once the context is fixed). Shown in probability points by "
+                            "one per-dossier factor (p - p_base) / (z - z_base), which keeps them summing exactly "
+                            "to the probability and keeps their signs and order. P(success) = P(L) P(F|L): its "
+                            "contributions combine the two models' by the exact product rule "
+                            "d(ab) = da (b + b0)/2 + db (a + a0)/2.",
         },
         "evaluation": {"holdout_2024": holdout, "fresh_synthetic": fresh,
                        "fresh_synthetic_rows": FRESH_ROWS if fresh else 0, "fresh_synthetic_seed": FRESH_SEED,
