@@ -31,6 +31,9 @@ import pandas as pd
 from scoring.schema import CRITERIA, code_index, codes
 
 KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
+#: What a design column is: a criterion's ramp above a knot, a missing-input indicator, a criterion's slope on a
+#: context level, a categorical level's one-hot, or a numeric value (flag, log budget, ratio, year, label).
+KINDS = ("ramp", "missing", "slope", "onehot", "value")
 TRL_LEVELS = np.arange(1.0, 10.0)
 CATEGORICAL = ("filiere", "funding_window", "carrier_type", "therapeutic_area", "technology_axis")
 INTERACTIONS = ("filiere", "funding_window", "technology_axis")
@@ -55,6 +58,13 @@ class Design:
     `deviation[j]` marks a context level's departure from the pooled effect (its
     criterion slopes): the model penalises those apart, so thin levels shrink
     toward the common ramps.
+
+    What each column means is stated here and nowhere else: `kind[j]` (one of
+    KINDS), `level[j]` (the categorical level of a one-hot or slope column, ''
+    otherwise) and `knot[j]` (a ramp's lower knot, NaN otherwise); readers such
+    as the explanations and the batch's window terms select columns by these,
+    never by parsing `names`. `levels` is the copy of the catalogue's codes the
+    design was laid out with (`scoring.world` checks it against the tables).
     """
 
     with_label: bool = False
@@ -69,6 +79,10 @@ class Design:
     inputs: tuple[str, ...] = INPUTS
     # context levels with their own slopes: every level (models trained before partial pooling: 500+ rows)
     sloped: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    levels: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per categorical input, its codes at fit
+    kind: list[str] = field(default_factory=list)
+    level: list[str] = field(default_factory=list)
+    knot: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def fit(self, frame: pd.DataFrame) -> "Design":
         years = frame["year"].to_numpy(dtype=float)
@@ -77,40 +91,45 @@ class Design:
         self.inputs = INPUTS + (("labeled",) if self.with_label else ())
         # Every level gets its own slopes; a thin level's stay near the common ramps because the
         # model penalises these deviations apart (`deviation`), instead of a hard cut on its row count.
-        self.sloped = {ctx: tuple(codes()[ctx]) for ctx in INTERACTIONS}
+        self.levels = {ctx: tuple(codes()[ctx]) for ctx in CATEGORICAL}
+        self.sloped = {ctx: self.levels[ctx] for ctx in INTERACTIONS}
         self._layout()
         return self
 
     def _layout(self) -> None:
-        names, owner, partner, lower, u_src = [], [], [], [], []
+        names, owner, partner, lower, u_src, kind, level_of, knot = [], [], [], [], [], [], [], []
         idx = {name: i for i, name in enumerate(self.inputs)}
 
-        def col(name: str, own: str, mono: bool = False, pair: str | None = None, u: int = -1) -> None:
+        def col(name: str, own: str, mono: bool = False, pair: str | None = None, u: int = -1, what: str = "value",
+                level: str = "", at: float = np.nan) -> None:
             names.append(name)
             owner.append(idx[own])
             partner.append(idx[pair] if pair else -1)
             lower.append(0.0 if mono else -np.inf)
             u_src.append(u)
+            kind.append(what)
+            level_of.append(level)
+            knot.append(at)
 
         for j, c in enumerate(CRITERIA):
             for k in KNOTS:
-                col(f"{c}:ramp{int(k)}", c, mono=True)
-            col(f"{c}:missing", c)
+                col(f"{c}:ramp{int(k)}", c, mono=True, what="ramp", at=float(k))
+            col(f"{c}:missing", c, what="missing")
             for ctx in INTERACTIONS:
                 for level in self.sloped[ctx]:
-                    col(f"{c}*{ctx}={level}", c, mono=True, pair=ctx, u=j)
+                    col(f"{c}*{ctx}={level}", c, mono=True, pair=ctx, u=j, what="slope", level=level)
         for ctx in CATEGORICAL:
-            for level in codes()[ctx]:
-                col(f"{ctx}={level}", ctx)
+            for level in self.levels[ctx]:
+                col(f"{ctx}={level}", ctx, what="onehot", level=level)
         # Bounded >= 0 like the criteria: working with others, a clinical partner above all, is never what
         # holds a dossier back (seed 002); left free, these columns learnt a base's sampling noise as a
         # penalty, and a strong dossier gained by dropping its clinicians.
         col("collaborative", "collaborative", mono=True)
         for p in PARTNER_COLUMNS:
             col(p, "partners", mono=True)
-            col(f"{p}:missing", "partners")
+            col(f"{p}:missing", "partners", what="missing")
         for level in TRL_LEVELS:
-            col(f"trl={level:g}", "trl")
+            col(f"trl={level:g}", "trl", what="onehot", level=f"{level:g}")
         col("log_budget", "budget_eur")
         col("log_budget:over", "budget_eur")
         col("aid_ratio", "aid_ratio")
@@ -121,6 +140,7 @@ class Design:
             col("labeled", "labeled", mono=True)
         self.names, self.owner, self.partner = names, np.array(owner), np.array(partner)
         self.lower, self.u_src = np.array(lower), np.array(u_src)
+        self.kind, self.level, self.knot = kind, level_of, np.array(knot)
         self.deviation = self.partner >= 0  # the criterion x level slopes
 
     def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
@@ -165,7 +185,7 @@ class Design:
         out = X.copy()
         hot = out[:, self._onehot_columns(ctx, out.shape[1])]
         hot[:] = 0.0
-        hot[:, codes()[ctx].index(level)] = 1.0
+        hot[:, self.levels[ctx].index(level)] = 1.0
         _write(out[:, :-self._n_context()], self._score_blocks(scores, self._levels_in(out)))
         return out
 
@@ -183,7 +203,7 @@ class Design:
         filled = np.nan_to_num(scores, nan=0.0)
         sloped = {}
         for ctx in INTERACTIONS:  # level index -> position among the sloped levels, -1 for the others
-            lut = np.array([self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1 for v in codes()[ctx]] + [-1])
+            lut = np.array([self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1 for v in self.levels[ctx]] + [-1])
             sloped[ctx] = lut[levels[ctx]]
         out = []
         for j in range(len(CRITERIA)):
@@ -206,18 +226,19 @@ class Design:
 
     def _onehot_columns(self, ctx: str, width: int) -> slice:
         """The one-hot columns of categorical `ctx` in a model matrix of `width` columns."""
-        start = width - self._n_context() + self._onehot_at(ctx, codes()[ctx][0])
-        return slice(start, start + len(codes()[ctx]))
+        start = width - self._n_context() + self._onehot_at(ctx, self.levels[ctx][0])
+        return slice(start, start + len(self.levels[ctx]))
 
     def _onehot_at(self, ctx: str, level: str) -> int:
         """Position of the one-hot column ctx=level inside the context part (categoricals lead it)."""
-        before = sum(len(codes()[c]) for c in CATEGORICAL[:CATEGORICAL.index(ctx)])
-        return before + codes()[ctx].index(level)
+        before = sum(len(self.levels[c]) for c in CATEGORICAL[:CATEGORICAL.index(ctx)])
+        return before + self.levels[ctx].index(level)
 
     def _context_blocks(self, frame: pd.DataFrame, labeled: np.ndarray | None) -> list["_Block"]:
         """Every column that does not depend on the criterion scores, in layout order."""
         n = len(frame)
-        out = [_Block(len(codes()[ctx]), index=code_index(frame[ctx], ctx)) for ctx in CATEGORICAL]
+        # positions among the installed codes, which `scoring.world` has checked are the design's `levels`
+        out = [_Block(len(self.levels[ctx]), index=code_index(frame[ctx], ctx)) for ctx in CATEGORICAL]
         out.append(_Block(1, values=_flag(frame["collaborative"])))
         for p in PARTNER_COLUMNS:
             v = frame[p].to_numpy(dtype=float) if p in frame.columns else np.full(n, np.nan)

@@ -88,7 +88,7 @@ FIELDS: dict[type, tuple[str, ...]] = {
     AdditiveLogit: ("lower", "penalty", "raw", "intercept_", "coef_", "converged_"),
     Platt: ("a", "b"),
     Design: ("with_label", "year_range", "budget_center", "names", "owner", "partner", "lower", "u_src",
-             "deviation", "inputs", "sloped"),
+             "deviation", "inputs", "sloped", "levels", "kind", "level", "knot"),
     Baselines: ("smoothing", "logistic_", "score_sum_", "base_rate_"),
     LinearLogit: ("coef", "intercept"),
     LinearPipeline: ("categorical", "levels", "level_coef", "numeric", "fill", "kept", "flagged", "mean", "scale",

@@ -1,11 +1,13 @@
 """Saving and loading a trained model directory, refusing anything tampered with or executable.
 
 A model directory holds `model.json` and `model.npz` (the fitted CEPModel and
-its baselines as data, `scoring.modelfile`), `card.json` and `card.md` (the
-model card) and `manifest.json`: the SHA-256 and size of every file, and the
-library versions it was trained with (recorded for the card, not enforced: a
-data-only model does not depend on a library's pickling). Loading checks the
-manifest before reading anything else and refuses:
+its baselines as data, `scoring.modelfile`), `world.json` (the reference
+tables it was trained with, `scoring.world`), `card.json` and `card.md` (the
+model card) and `manifest.json`: the SHA-256 and size of every file, each
+table's fingerprint, and the library versions it was trained with (recorded
+for the card, not enforced: a data-only model does not depend on a library's
+pickling). Loading checks the manifest before reading anything else and
+refuses:
 
 - an entry that is not a plain file name of the directory (`../x`, `/etc/x`,
   a link leading out of it);
@@ -13,7 +15,9 @@ manifest before reading anything else and refuses:
   the directory holds exactly its manifest's files;
 - a changed, truncated or missing file;
 - arrays that are not booleans or numbers (`modelfile` reads them with
-  `allow_pickle=False`).
+  `allow_pickle=False`);
+- a model whose tables differ from the installed ones: one message saying
+  what changed and to retrain, instead of a wrong column later.
 
 Nothing in the directory is ever unpickled or executed.
 """
@@ -27,12 +31,12 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from scoring import modelfile
+from scoring import modelfile, world
 from scoring.paths import DEFAULT_MODEL_DIR
 
 MANIFEST = "manifest.json"
 FORMAT = modelfile.FORMAT
-ARTIFACTS = (modelfile.JSON_FILE, modelfile.ARRAYS_FILE, "card.json", "card.md")
+ARTIFACTS = (modelfile.JSON_FILE, modelfile.ARRAYS_FILE, world.FILE, "card.json", "card.md")
 RECORDED_LIBRARIES = ("numpy", "scipy", "scikit-learn", "pandas")
 
 
@@ -61,6 +65,7 @@ class Bundle:
     card: dict[str, Any]
     manifest: dict[str, Any]
     directory: Path
+    world: dict[str, Any] | None = None  # the tables the model was trained with (None: the pickled format)
 
     @property
     def sha256(self) -> str:
@@ -82,8 +87,14 @@ class Bundle:
 def save(directory: str | Path, model: Any, baselines: Any, card: dict[str, Any], card_md: str) -> Path:
     """Write the model directory and its manifest; returns the directory."""
     d = Path(directory)
+    tables = world.snapshot()
+    for design in (model.label_design_, model.fund_design_):
+        if {k: list(v) for k, v in design.levels.items()} != {k: tables["codes"][k] for k in design.levels}:
+            raise ValueError("the catalogue's codes changed between fitting the model and saving it; fit it again")
     d.mkdir(parents=True, exist_ok=True)
     modelfile.write(d, model, baselines)
+    (d / world.FILE).write_text(json.dumps(tables, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                                encoding="utf-8")
     (d / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
     (d / "card.md").write_text(card_md, encoding="utf-8")
     write_manifest(d)
@@ -94,6 +105,7 @@ def write_manifest(d: Path) -> dict[str, Any]:
     manifest = {
         "format": FORMAT,
         "libraries": library_versions(),
+        "world": world.fingerprints(json.loads((d / world.FILE).read_text(encoding="utf-8"))),
         "files": {name: {"sha256": sha256_file(d / name), "bytes": (d / name).stat().st_size} for name in ARTIFACTS},
     }
     (d / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -156,12 +168,27 @@ def load(directory: str | Path | None = None) -> Bundle:
     if d == DEFAULT_MODEL_DIR and _read_manifest(d).get("format") == 1:
         return _load_legacy(d)
     manifest = verify(d)
+    trained = check_world(d, manifest)
     try:
         model, baselines = modelfile.read(d)
     except modelfile.ModelFileError as exc:
         raise ModelLoadError(str(exc)) from None
     card = json.loads((d / "card.json").read_text(encoding="utf-8"))
-    return Bundle(model, baselines, card, manifest, d)
+    return Bundle(model, baselines, card, manifest, d, trained)
+
+
+def check_world(d: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The model's copy of the tables, if the installed ones are the same; else one message saying what changed."""
+    trained = json.loads((d / world.FILE).read_text(encoding="utf-8"))
+    now = world.snapshot()
+    if world.fingerprints(now) == manifest.get("world") == world.fingerprints(trained):
+        return trained
+    changes = world.differences(trained, now) or [
+        f"the {', '.join(t for t, f in world.fingerprints(now).items() if manifest.get('world', {}).get(t) != f)} "
+        "tables changed since the model was trained"]
+    more = f"; and {len(changes) - 3} more changes" if len(changes) > 3 else ""
+    how = "`make model`" if d == DEFAULT_MODEL_DIR else f"`cep-scoring train --data BASE --out {d}`"
+    raise ModelLoadError(f"{d}: {'; '.join(changes[:3])}{more}: retrain with {how}")
 
 
 # --------------------------------------------------------------------------- the pickled format, until retrained
@@ -174,9 +201,19 @@ def _load_legacy(d: Path) -> Bundle:
     code and is as trusted as it; delete once `make model` has rewritten models/default in the data format."""
     import joblib
 
+    from scoring import schema
+    from scoring.features import CATEGORICAL
+
     manifest = _read_manifest(d)
     for name in LEGACY_ARTIFACTS:
         if sha256_file(d / name) != manifest["files"][name]["sha256"]:
             raise ModelLoadError(f"{d / name}: SHA-256 does not match the manifest; refusing to unpickle it")
     card = json.loads((d / "card.json").read_text(encoding="utf-8"))
-    return Bundle(joblib.load(d / "model.joblib"), joblib.load(d / "baselines.joblib"), card, manifest, d)
+    model = joblib.load(d / "model.joblib")
+    for design in (model.label_design_, model.fund_design_):  # pickled before the design said what columns mean
+        names = design.names
+        design.levels = {ctx: tuple(schema.codes()[ctx]) for ctx in CATEGORICAL}
+        design._layout()
+        if design.names != names:
+            raise ModelLoadError(f"{d}: the pickled model's columns are not the catalogue's; retrain with `make model`")
+    return Bundle(model, joblib.load(d / "baselines.joblib"), card, manifest, d)
