@@ -94,9 +94,21 @@ def _sign_out() -> None:
     st.session_state.pop(SESSION, None)
 
 
+LOOPBACK = ("", "127.0.0.1", "localhost", "::1")
+
+
 def gate() -> Signed | None:
-    """The session's user; in shared mode, draws the sign-in form and stops the run until there is one."""
-    if _mode() == "shared":
+    """The session's user; in shared mode, draws the sign-in form and stops the run until there is one.
+
+    Workstation mode served beyond this machine (`make app CEP_ADDRESS=0.0.0.0` without `CEP_MODE=shared`)
+    would let anyone on the network act under any name: the app says so and serves nothing.
+    """
+    mode = _mode()
+    address = st.get_option("server.address") or ""
+    if mode == "workstation" and address not in LOOPBACK:
+        st.error(ui.tr("ui.auth.exposed", address=ui.plain(address)))
+        st.stop()
+    if mode == "shared":
         signed = current()
         if signed is None or not signed.shared:
             st.title(ui.tr("ui.auth.title"))

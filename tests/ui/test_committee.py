@@ -12,7 +12,7 @@ from scoring.i18n import t
 from scoring.schema import CRITERIA, OUTCOMES
 from scoring.store import Store, import_frame
 from scoring.synthetic import generate
-from tests.ui.conftest import APP, TIMEOUT, texts
+from tests.ui.conftest import APP, TIMEOUT, texts, unescape
 from ui import auth as ui_auth
 
 PASSWORD = "correct horse battery"
@@ -194,3 +194,54 @@ def test_a_committee_session_end_to_end(panel):
 def _log(store: Store):
     ids = [d.dossier_id for d in store.list_dossiers()]
     return sorted((e for i in ids for e in store.history(i)), key=lambda e: e.id)
+
+
+# --------------------------------------------------------------------------- workstation mode
+
+@pytest.fixture
+def workstation(monkeypatch, tmp_path) -> Store:
+    url = f"sqlite:///{tmp_path / 'cep.db'}"
+    monkeypatch.setenv("CEP_DB_URL", url)
+    monkeypatch.delenv("CEP_MODE", raising=False)
+    store = Store(url)
+    import_frame(store, five_dossiers(), user="secretary")
+    store.add_user("ana", "expert", expert_kind="academic", user="admin")
+    yield store
+    store.close()
+
+
+def test_a_workstation_user_names_themself_once_and_every_page_opens(workstation):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert at.title[0].value == t("ui.sa.title", "fr")  # no sign-in on one's own machine
+    at.switch_page(COMMITTEE).run()
+    assert t("ui.cm.name_first", "fr") in texts(at)
+    at.text_input(key=ui_auth.NAME).input("Camille").run()
+    assert not at.exception, at.exception
+    assert at.session_state[ui_auth.SESSION] == ui_auth.Signed("Camille", "chair", None, shared=False)
+    assert [tab.label for tab in at.tabs] == [t(f"ui.cm.tab.{s}", "fr") for s in ("queue", "assign", "consensus")]
+    _click(at, t("ui.cm.assign_save", "fr"))
+    assert {e.user_name for e in workstation.history(workstation.list_dossiers()[0].dossier_id)
+            if e.action == "assign"} == {"Camille"}
+
+
+def test_a_workstation_user_the_store_knows_gets_their_role(workstation):
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    at.text_input(key=ui_auth.NAME).input("ana").run()
+    assert at.session_state[ui_auth.SESSION].role == "expert"
+
+
+def test_workstation_mode_served_beyond_this_machine_serves_nothing(workstation):
+    from streamlit import config
+
+    before = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.run()
+    finally:
+        config.set_option("server.address", before)
+    assert not at.exception, at.exception
+    assert at.title == [] or at.title[0].value != t("ui.sa.title", "fr")
+    assert unescape(at.error[0].value) == t("ui.auth.exposed", "fr", address="0.0.0.0")
