@@ -10,12 +10,9 @@ import os
 # multi-threaded BLAS inside Streamlit's thread pool makes it ten times slower.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-# Streamlit puts only ui/ on the path; the pages import the `ui` package from the repository root.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+# `ui` is an installed package (pip install, or make's editable install): no sys.path editing needed.
 import streamlit as st  # noqa: E402
 
 from ui import auth, components  # noqa: E402
