@@ -49,7 +49,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -240,23 +240,34 @@ def _explanations(model, frame: pd.DataFrame, matrices) -> dict[str, np.ndarray]
 
 # --------------------------------------------------------------------------- file to file
 
+class _Counts(NamedTuple):
+    """Rows of a chunk (or a file) in error, not eligible for their target window, with answers to discuss."""
+
+    errors: int = 0
+    ineligible: int = 0
+    warned: int = 0
+
+
 @dataclass(frozen=True)
 class Summary:
-    """What a batch did: rows written, rows in error, wall time."""
+    """What a batch did: rows written, rows in error, rows their window cannot take, rows with warnings, wall time."""
 
     rows: int
     errors: int
     seconds: float
     output: str
     read_as: str = ""
+    ineligible: int = 0
+    warned: int = 0
 
     @property
     def rows_per_s(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        return (f"{self.rows:,} rows scored, {self.errors:,} in error, in {self.seconds:.1f} s "
-                f"({self.rows_per_s:,.0f} rows/s) -> {self.output}")
+        return (f"{self.rows:,} rows scored, {self.errors:,} in error, {self.ineligible:,} not eligible for their "
+                f"window (eligibility_reason), {self.warned:,} with answers to discuss (warnings), in "
+                f"{self.seconds:.1f} s ({self.rows_per_s:,.0f} rows/s) -> {self.output}")
 
 
 def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
@@ -291,12 +302,12 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     try:
         try:
             reader = _open_reader(src, chunk_rows, read)
-            done, errors, repeated = _score_file(reader, plan, tmp, workers, progress)
+            done, counts, repeated = _score_file(reader, plan, tmp, workers, progress)
         except _Undecided:  # the scanner met what it cannot decide: the reference reader, streamed, decides
             reader = _stream_reader(src, chunk_rows, read)
-            done, errors, repeated = _score_file(reader, plan, tmp, workers, progress)
+            done, counts, repeated = _score_file(reader, plan, tmp, workers, progress)
         if repeated:
-            done, errors, _ = _score_file(reader, replace(plan, repeated=repeated), tmp, workers, progress)
+            done, counts, _ = _score_file(reader, replace(plan, repeated=repeated), tmp, workers, progress)
         os.replace(tmp, dst)
     except SchemaError as exc:  # one line that names the file
         raise SchemaError(str(exc) if str(exc).startswith((str(src), str(dst))) else f"{src}: {exc}") from None
@@ -305,26 +316,27 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     finally:
         with contextlib.suppress(OSError):  # nothing to remove where nothing could be written
             tmp.unlink(missing_ok=True)
-    return Summary(done, errors, time.perf_counter() - start, str(dst), reader.read_as)
+    return Summary(done, counts.errors, time.perf_counter() - start, str(dst), reader.read_as, counts.ineligible,
+                   counts.warned)
 
 
 def _score_file(reader: "_Reader", plan: "_Plan", tmp: Path, workers: int | None,
-                progress: Callable[[int, int | None], None] | None) -> tuple[int, int, dict[int, tuple[int, ...]]]:
-    """Score every job of `reader` into `tmp`: (rows, rows in error, {id hash: rows} of ids on rows of
+                progress: Callable[[int, int | None], None] | None) -> tuple[int, _Counts, dict[int, tuple[int, ...]]]:
+    """Score every job of `reader` into `tmp`: (rows, their `_Counts`, {id hash: rows} of ids on rows of
     different chunks, which the chunks could not flag)."""
     plan = replace(plan, schema=reader.schema)
-    done = errors = 0
+    done, counts = 0, _Counts()
     hashes: list[pd.Series] = []
     tmp.parent.mkdir(parents=True, exist_ok=True)
     with _open_writer(tmp, plan) as writer, _Scorer(plan, workers or _cores()) as scorer:
-        for job, (payload, n_errors, ids) in scorer.map(reader.jobs()):
+        for job, (payload, found, ids) in scorer.map(reader.jobs()):
             writer.write(payload)
             hashes.append(pd.Series(ids.index.to_numpy() + job.first_row, index=ids.to_numpy()))
             done += job.rows
-            errors += n_errors
+            counts = _Counts(*map(sum, zip(counts, found)))
             if progress:
                 progress(done, reader.total)
-    return done, errors, {} if plan.repeated else _across_chunks(hashes)
+    return done, counts, {} if plan.repeated else _across_chunks(hashes)
 
 
 def _across_chunks(per_chunk: list[pd.Series]) -> dict[int, tuple[int, ...]]:
@@ -380,27 +392,28 @@ class _Job:
     cells: pd.DataFrame | None = None
 
 
-def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, int, pd.Series]:
-    """Parse, validate, score and render one chunk: (what the writer appends, rows in error, id hashes)."""
+def _run_job(plan: _Plan, job: _Job) -> tuple[bytes | list, _Counts, pd.Series]:
+    """Parse, validate, score and render one chunk: (what the writer appends, its `_Counts`, id hashes)."""
     table = _parse_job(plan, job)
     raw = job.cells if job.cells is not None else files.text_fields(table.to_pandas()) if job.ipc is not None \
         else table.to_pandas()
     out, ids = _score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated)
     outputs = pa.table([pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs],
                        schema=plan.outputs)
-    n_errors = int((out["status"] == "error").sum())
+    counts = _Counts(int((out["status"] == "error").sum()), int((out["eligible"] == 0).sum()),
+                     sum(bool(w) for w in out["warnings"]))
     if plan.sink == ".xlsx":
         cells = [table.column(i).to_pylist() for i in plan.kept] if table is not None else \
             [job.cells.iloc[:, i].tolist() for i in plan.kept]
         cols = cells + [col.to_pylist() for col in outputs.columns]
-        return [[_safe_cell(v) for v in row] for row in zip(*cols)], n_errors, ids
+        return [[_safe_cell(v) for v in row] for row in zip(*cols)], counts, ids
     if table is None:  # worksheet cells have no column type: CSV and Parquet get their text
         table = pa.table([pa.array([None if v is None else str(v) for v in job.cells[c]], pa.large_string())
                           for c in job.cells.columns], schema=plan.schema)
     full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
     if plan.sink == ".csv":
-        return _csv_bytes(_neutralise(full), plan.excel_fr), n_errors, ids
-    return _to_ipc(full), n_errors, ids
+        return _csv_bytes(_neutralise(full), plan.excel_fr), counts, ids
+    return _to_ipc(full), counts, ids
 
 
 def _parse_job(plan: _Plan, job: _Job) -> pa.Table | None:
@@ -564,7 +577,7 @@ class _Scorer:
         if self.limits:
             self.limits.restore_original_limits()
 
-    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, tuple[bytes | list, int, pd.Series]]]:
+    def map(self, jobs: Iterator[_Job]) -> Iterator[tuple[_Job, tuple[bytes | list, _Counts, pd.Series]]]:
         """(the job's place: first row and rows, what `_run_job` returned) per job, in input order."""
         if self.pool is None:
             for job in jobs:

@@ -61,17 +61,22 @@ def codes() -> tuple[str, ...]:
     return tuple(dict.fromkeys(c for c, *_ in _stage_checks())) + _FIXED
 
 
-def _at(frame: pd.DataFrame, qid: str) -> np.ndarray:
-    """Per row, the position of the answer among the question's answers (weakest first); -1 if none or "na"."""
-    if qid not in frame.columns:
-        return np.full(len(frame), -1)
-    at = code_index(frame[qid], qid)
-    return np.where(at >= len(question(qid).answers), -1, at)  # "na" follows the answers among the allowed values
+class _Answers:
+    """Per question, each row's answer position among the question's answers (weakest first), read once;
+    -1 when unanswered or "na"."""
 
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.seen: dict[str, np.ndarray] = {}
 
-def _is(frame: pd.DataFrame, qid: str, *answers: str) -> np.ndarray:
-    q = question(qid)
-    return np.isin(_at(frame, qid), [q.rank(a) for a in answers])
+    def at(self, qid: str) -> np.ndarray:
+        if qid not in self.seen:
+            at = code_index(self.frame[qid], qid) if qid in self.frame.columns else np.full(len(self.frame), -1)
+            self.seen[qid] = np.where(at >= len(question(qid).answers), -1, at)  # "na" follows the answers
+        return self.seen[qid]
+
+    def is_(self, qid: str, *answers: str) -> np.ndarray:
+        return np.isin(self.at(qid), [question(qid).rank(a) for a in answers])
 
 
 def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -88,33 +93,34 @@ def flags(frame: pd.DataFrame) -> np.ndarray:
     a warning is about what the applicant wrote.
     """
     n = len(frame)
+    answers = _Answers(frame)
     trl = _flag(frame, "trl")
     out = np.zeros((n, len(codes())), bool)
     column = {c: k for k, c in enumerate(codes())}
     for code, qid, answer, need in _stage_checks():
-        gave = _is(frame, qid, answer)
+        gave = answers.is_(qid, answer)
         if isinstance(need, int):
             out[:, column[code]] |= gave & (trl < need)  # NaN compares False
         else:
             other, least = need
-            at = _at(frame, other)
+            at = answers.at(other)
             out[:, column[code]] |= gave & (at >= 0) & (at < question(other).rank(least))
     axis = frame["technology_axis"].astype(object).to_numpy() if "technology_axis" in frame.columns else np.full(n, None)
     carrier = frame["carrier_type"].astype(object).to_numpy() if "carrier_type" in frame.columns else np.full(n, None)
     collab = _flag(frame, "collaborative")
     partners = {k: _flag(frame, f"partner_{k}") == 1 for k in ("academic", "industrial", "clinical")}
     fixed = {
-        "ai_data_volume_unknown": (axis == "ai") & _is(frame, "dq_volume", "unknown"),
-        "data_held_volume_unknown": _is(frame, "dq_access", "agreement", "own_or_granted")
-        & _is(frame, "dq_volume", "unknown"),
+        "ai_data_volume_unknown": (axis == "ai") & answers.is_("dq_volume", "unknown"),
+        "data_held_volume_unknown": answers.is_("dq_access", "agreement", "own_or_granted")
+        & answers.is_("dq_volume", "unknown"),
         "collaborative_no_partner_kind": (collab == 1) & ~(partners["academic"] | partners["industrial"]
                                                            | partners["clinical"]),
-        "consortium_without_partners": (collab == 0) & _is(frame, "sp_consortium", "informal", "agreement",
+        "consortium_without_partners": (collab == 0) & answers.is_("sp_consortium", "informal", "agreement",
                                                            "track_record"),
-        "clinicians_without_clinical_partner": _is(frame, "sq_clinicians", "in_team", "co_design")
+        "clinicians_without_clinical_partner": answers.is_("sq_clinicians", "in_team", "co_design")
         & ~partners["clinical"] & (carrier != "hospital") & pd.notna(carrier),
-        "business_model_without_market": _is(frame, "ii_business_model", "validated") & _is(frame, "ii_market", "not_studied"),
-        "industrial_partner_outside_consortium": _is(frame, "ii_market", "industrial_partner") & ~partners["industrial"]
+        "business_model_without_market": answers.is_("ii_business_model", "validated") & answers.is_("ii_market", "not_studied"),
+        "industrial_partner_outside_consortium": answers.is_("ii_market", "industrial_partner") & ~partners["industrial"]
         & np.isin(carrier, COMPANY_FREE),
     }
     for code in _FIXED:

@@ -116,17 +116,19 @@ def first_rule(frame: pd.DataFrame, windows: Iterable[str] | None = None,
     return np.where(b.any(axis=2), np.array(CODES, dtype=object)[b.argmax(axis=2)], "").astype(object)
 
 
-def reasons(b: np.ndarray) -> np.ndarray:
+def reasons(b: np.ndarray, names: tuple[str, ...] = CODES) -> np.ndarray:
     """Codes of the rules broken, ';'-joined in order, per row (and window) of a `broken` array; '' when eligible.
 
+    `names` labels the last axis (another table of flags, e.g. `scoring.consistency`'s, joins the same way).
     Rows breaking the same rules share one string: a portfolio has a handful of patterns.
     """
-    packed = np.packbits(b, axis=-1, bitorder="little")
-    flat = packed.reshape(-1, packed.shape[-1])
-    patterns, index = np.unique(flat, axis=0, return_inverse=True)
-    words = np.array([";".join(np.array(CODES)[np.unpackbits(p, bitorder="little")[:len(CODES)].astype(bool)])
-                      for p in patterns], dtype=object)
-    return words[index.ravel()].reshape(b.shape[:-1])
+    if len(names) > 64:
+        raise ValueError(f"{len(names)} codes do not fit in one 64-bit pattern; join them in groups")
+    bits = np.left_shift(np.uint64(1), np.arange(len(names), dtype=np.uint64))
+    key = np.bitwise_or.reduce(np.where(b, bits, np.uint64(0)), axis=-1) if len(names) else np.zeros(b.shape[:-1], np.uint64)
+    patterns, index = np.unique(key.ravel(), return_inverse=True)  # one number per row: a 1-D unique is fast
+    words = np.array([";".join(n for k, n in enumerate(names) if int(p) >> k & 1) for p in patterns], dtype=object)
+    return words[index].reshape(b.shape[:-1])
 
 
 # --------------------------------------------------------------------------- one dossier

@@ -97,6 +97,32 @@ def test_batch_says_whether_the_target_window_takes_each_dossier_as_the_one_elig
     assert all(eligibility.verdict(frame.iloc[i].to_dict(), w).eligible for i, w in best.items())
 
 
+def test_batch_warnings_are_the_consistency_checks_codes(bundle, portfolio):
+    from scoring import consistency
+
+    raw = portfolio.copy()
+    raw.loc[0, ["trl", "rr_pathway", "rr_clinical_plan"]] = [3, "certified", "protocol"]
+    raw.loc[1, ["technology_axis", "dq_volume", "dq_access", "dq_consent_hosting", "dq_interoperability",
+                "dq_curation", "rr_gdpr", "rr_ethics_security"]] = ["ai", "unknown", "negotiating", "planned", "partial",
+                                                                    "basic", "planned", "planned"]
+    v = validate_frame(raw)
+    assert v.ok.all(), v.issues[:2]
+    frame = v.frame
+    out = score_frame(frame, bundle)
+    expected = [";".join(w.code for w in consistency.warnings(row, "en")) for row in frame.to_dict("records")]
+    assert list(out["warnings"]) == expected
+    assert "stage_trl.rr_pathway" in out.loc[0, "warnings"].split(";")
+    assert "ai_data_volume_unknown" in out.loc[1, "warnings"].split(";")
+
+
+def test_the_summary_counts_rows_their_window_cannot_take_and_rows_to_discuss(tmp_path, bundle, portfolio):
+    src = write(portfolio, tmp_path / "in.csv")
+    summary = run_batch(src, tmp_path / "out.csv", bundle, workers=1, chunk_rows=15)  # counts summed over chunks
+    out = read(tmp_path / "out.csv")
+    assert summary.ineligible == (out["eligible"] == "0").sum() and summary.warned == (out["warnings"] != "").sum()
+    assert f"{summary.ineligible:,} not eligible" in summary.line() and f"{summary.warned:,} with answers" in summary.line()
+
+
 @pytest.mark.parametrize("dst_format", ["csv", "xlsx"])
 def test_spreadsheet_outputs_neutralise_formulas_but_not_numbers(tmp_path, bundle, portfolio, dst_format):
     frame = portfolio.copy()
