@@ -222,6 +222,24 @@ def test_window_rules_mark_ineligible_and_knocked_out_dossiers(bundle):
     assert t("ui.triage.knockout_total", "fr", threshold="10") in q.loc["X-EU", "blocking"]
 
 
+def test_triage_names_the_window_rule_with_its_source_and_lists_answers_to_discuss(app):
+    from scoring.consistency import warnings
+    from scoring.eligibility import verdict
+
+    doc = {**schema.example(), "dossier_id": "X-ANR", "funding_window": "anr", "trl": 3,
+           "answers": {**schema.example()["answers"], "rr_pathway": "certified", "rr_clinical_plan": "protocol"}}
+    app.switch_page("views/triage.py").run()
+    upload(app, "tr.upload", "x.json", json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+    row = schema.validate_records([doc]).frame.iloc[0].to_dict()
+    q = _queue(app).set_index(t("ui.queue.dossier_id", "fr"))
+    assert q.loc["X-ANR", t("ui.queue.blocking", "fr")] == t("rule.partner_academic", "fr")
+    said = [w.text for w in warnings(row, "fr")]
+    assert said and q.loc["X-ANR", t("ui.queue.to_discuss", "fr")] == " | ".join(said)
+    shown = texts(app)
+    assert all(s in shown for s in verdict(row, "anr", lang="fr").sentences)  # the rule in words, with its source
+    assert t("ui.triage.to_discuss", "fr") in shown and all(s in shown for s in said)
+
+
 def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
     from scoring.store import Store
 

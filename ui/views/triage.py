@@ -1,7 +1,10 @@
 """Expert triage (committee): several dossiers, scored by the experts or by the rubric, in one queue.
 
 Files are read and validated by the library; rows it refuses are listed with
-their reasons, never dropped in silence. Each expert score, note and decision
+their reasons, never dropped in silence. Each dossier's window rules are
+`scoring.eligibility`'s (knock-outs on the experts' scores entered here), and
+its suspicious answers `scoring.consistency`'s, listed "to discuss with the
+applicant". Each expert score, note and decision
 is a widget kept for the whole session, so moving between dossiers loses
 nothing; the queue is rebuilt from them on every run (explanations are
 cached per dossier, so only a changed dossier is scored again).
@@ -16,8 +19,11 @@ import pandas as pd
 import streamlit as st
 
 from scoring import display, formatting
+from scoring.consistency import warnings
+from scoring.eligibility import verdict
 from scoring.rubric import rubric
-from scoring.schema import CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame
+from scoring.schema import (CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame,
+                            validate_records)
 from scoring.synthetic import generate
 from ui import components as ui
 from ui import queue, shaping, store_link
@@ -143,7 +149,7 @@ def _anchors(criterion: str, doc: dict, result: dict) -> str:
     return "\n".join(lines)
 
 
-def _detail(row: pd.Series, doc: dict, result: dict) -> None:
+def _detail(row: pd.Series, doc: dict, result: dict, flat: dict) -> None:
     i = row["dossier_id"]
     st.subheader(f"{row['rank']}. {ui.plain(_pick_label(i, row['acronym']))}")
     st.text(doc["title"])
@@ -161,8 +167,14 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         c1.metric(ui.tr("ui.prob.labeled"), ui.pct(row["p_labeled"]))
         c2.metric(ui.tr("ui.prob.success"), ui.pct(row["p_success"]))
         st.markdown(f"**{ui.tr('ui.queue.band')}** : {ui.plain(row['band_label'])}")
-        if row["blocking"]:
-            st.error(ui.tr("ui.triage.blocked", rules=row["blocking"]), icon=":material/block:")
+        if row["blocking"]:  # each rule in a sentence, with its source (the queue's column keeps it short)
+            said = verdict(flat, doc["funding_window"], lang=ui.lang()).sentences
+            st.error(ui.tr("ui.triage.blocked", rules="") + "\n" + "\n".join(f"- {ui.plain(s)}" for s in said),
+                     icon=":material/block:")
+        discuss = warnings(flat, ui.lang())
+        if discuss:
+            st.warning(f"**{ui.tr('ui.triage.to_discuss')}**\n" + "\n".join(f"- {ui.plain(w.text)}" for w in discuss),
+                       icon=":material/forum:")
         ui.show_reasons(result["reasons"])
         st.text_area(ui.tr("ui.triage.notes"), key=_note_key(i), persist_state="session")
         outcomes = ui.labels((True, False), lambda v: ui.tr("ui.decision.labeled" if v else "ui.decision.not_labeled"))
@@ -179,7 +191,7 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
 def _queue_table(q: pd.DataFrame) -> None:
     # What decides first, so that it fits a 1366-pixel screen beside the sidebar: rank, whole id, band,
     # the window rule that blocks, the two probabilities; the details after.
-    shown = ["rank", "dossier_id", "band_label", "blocking", "p_labeled", "p_success", "window", "acronym",
+    shown = ["rank", "dossier_id", "band_label", "blocking", "p_labeled", "p_success", "to_discuss", "window", "acronym",
              *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes", "decision"]
     table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"],
                             ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
@@ -191,6 +203,7 @@ def _queue_table(q: pd.DataFrame) -> None:
                  column_config={title("rank"): st.column_config.NumberColumn(width=40),
                                 title("dossier_id"): st.column_config.TextColumn(width=140),
                                 title("blocking"): st.column_config.TextColumn(width="medium"),
+                                title("to_discuss"): st.column_config.TextColumn(width="medium"),
                                 title("p_labeled"): percent, title("p_success"): percent})
 
 
@@ -235,6 +248,9 @@ work = _work()
 with st.spinner(ui.tr("ui.triage.scoring")):
     results = ui.explain_docs(work.docs)
 q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes, work.decisions)
+flat = {r["dossier_id"]: r for r in validate_records(work.docs).frame.to_dict("records")}  # with the experts' scores
+q.insert(q.columns.get_loc("blocking") + 1, "to_discuss",
+         [" | ".join(w.text for w in warnings(flat[i], ui.lang())) for i in q["dossier_id"]])
 
 counts = q["band"].value_counts()
 cols = st.columns(len(queue.BANDS))
@@ -249,6 +265,6 @@ gone = st.session_state.get("tr.pick")
 pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.get, key="tr.pick")
 if gone is not None and gone not in labels:
     st.info(ui.tr("ui.triage.pick_gone", id=ui.plain(gone)), icon=":material/info:")
-_detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
+_detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick], flat[pick])
 
 store_link.triage_panel(_work)
