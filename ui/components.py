@@ -94,10 +94,6 @@ def points(v: float) -> str:
     return shaping.points(v, lang())
 
 
-def band(lo_hi: list[float]) -> str:
-    return shaping.band(lo_hi, lang())
-
-
 def base_rates(probabilities: dict[str, Any]) -> tuple[str, str]:
     return shaping.base_rates(probabilities, lang())
 
