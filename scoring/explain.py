@@ -27,6 +27,7 @@ from scipy.special import expit
 
 from scoring import formatting, schema
 from scoring.schema import SCORE_COLUMNS
+from scoring.consistency import warnings as answer_warnings
 from scoring.eligibility import verdict
 from scoring.features import CRITERIA, KNOTS, MODEL_COLUMNS, Design
 from scoring.i18n import code_label, t
@@ -211,18 +212,20 @@ def _predict_moves(model: CEPModel, base: np.ndarray, row: dict[str, Any],
 
 
 def actions(model: CEPModel, base: np.ndarray, row: dict[str, Any], lang: str,
-            p_success: float, p_labeled: float) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+            p_success: float, p_labeled: float, focus: str = "success") -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Steps the project can take before the next call, each gain recomputed by the model; and the labelling set.
 
     A step is one answer level up on one question, where the rubric's requirements (minimum TRL, prior
-    answers) hold (`rubric.feasible_moves`): never a context field. Best first by P(success) gained; a step
-    that moves it by less than MIN_GAIN (what reads "+0,0") is not offered. The smallest set of steps that
-    brings P(labelled) over the labelling line is flagged `in_labelling_set` and described in the second value.
+    answers) hold (`rubric.feasible_moves`): never a context field. Best first by the gain in `focus`
+    (P(success); P(labelled) when the targeted window cannot take the dossier, whose funding is then no
+    estimate); a step that moves it by less than MIN_GAIN (what reads "+0,0") is not offered. The smallest set
+    of steps that brings P(labelled) over the labelling line is flagged `in_labelling_set` and described in the
+    second value.
     """
     moves = feasible_moves(row)
     pred = _predict_moves(model, base, row, [[m] for m in moves]) if moves else None
-    gains = pred.success - p_success if moves else np.zeros(0)
     lab_gains = pred.labeled - p_labeled if moves else np.zeros(0)
+    gains = (pred.success - p_success if focus == "success" else lab_gains) if moves else np.zeros(0)
     # Steps that leave the five scores the same (one half point on one criterion, by any of its questions)
     # are one action for the model: offered once, first in the rubric's order, the others named with it.
     same: dict[tuple, list[int]] = {}
@@ -237,16 +240,16 @@ def actions(model: CEPModel, base: np.ndarray, row: dict[str, Any], lang: str,
     out = []
     for i in chosen:
         q, a, b = moves[i]
-        text = t("action.sentence", lang, question=t(f"rubric.{q.id}", lang), old=t(f"rubric.{q.id}.{a}", lang),
-                 new=t(f"rubric.{q.id}.{b}", lang), success=amount(gains[i], "success", lang),
-                 labeled=amount(lab_gains[i], "labeled", lang))
+        text = t(f"action.sentence.{focus}", lang, question=t(f"rubric.{q.id}", lang),
+                 old=t(f"rubric.{q.id}.{a}", lang), new=t(f"rubric.{q.id}.{b}", lang),
+                 success=amount(gains[i], "success", lang), labeled=amount(lab_gains[i], "labeled", lang))
         alike = [j for j in others.get(i, []) if j not in labelling]
         if alike:
             text = t(f"action.same_effect.{formatting.plural(len(alike), lang)}", lang, action=text,
                      n=formatting.number(len(alike), lang))
         out.append({
             "field": f"answers.{q.id}", "from": a, "to": b, "gain": float(gains[i]),
-            "gains": {"labeled": float(lab_gains[i]), "success": float(gains[i])},
+            "gains": {"labeled": float(lab_gains[i]), **({"success": float(gains[i])} if focus == "success" else {})},
             "in_labelling_set": i in labelling,
             "same_effect": [f"answers.{moves[j][0].id}" for j in alike],
             "text": text,
@@ -327,14 +330,20 @@ def _eligibility(row: dict[str, Any], windows: list[dict[str, Any]], lang: str) 
     elif best:
         text = t("eligibility.lead", lang, window=code_label("funding_window", row["funding_window"], lang),
                  reasons=" ".join(v.sentences),
-                 best="; ".join(t("eligibility.alternative", lang, window=w["label"],
-                                  success=formatting.percent(w["success"], lang),
-                                  interval=w["interval"]["text"]["success"]) for w in best))
+                 best=_join((t("eligibility.alternative", lang, window=w["label"],
+                                success=formatting.percent(w["success"], lang),
+                                interval=w["interval"]["text"]["success"]) for w in best), lang))
     else:
         text = t("eligibility.lead_none", lang, window=code_label("funding_window", row["funding_window"], lang),
                  reasons=" ".join(v.sentences))
     return {"window": row["funding_window"], "eligible": v.eligible, "codes": list(v.codes),
             "reasons": list(v.sentences), "alternatives": alternatives, "text": text}
+
+
+def _join(items, lang: str) -> str:
+    """Items of a list inside a sentence, "; "-separated, French spacing included."""
+    text = "; ".join(items)
+    return formatting.french_spacing(text) if lang == "fr" else text
 
 
 def _missing_inputs(row: dict[str, Any], crit: list) -> list[str]:
@@ -385,11 +394,15 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
         rate_f, fig = published_rate_filiere(row["filiere"])
         rate_w, source_w = published_rate_window(row["funding_window"])
         windows = _windows(model, one, one_table, lang)
-        steps, labelling = actions(model, mats.label[i:i + 1], row, lang, p["success"], p["labeled"])
         eligibility = _eligibility(row, windows, lang)
+        # what the explanation explains: P(success), unless the targeted window cannot take the dossier
+        focus = "success" if eligibility["eligible"] else "labeled"
+        steps, labelling = actions(model, mats.label[i:i + 1], row, lang, p["success"], p["labeled"], focus)
         filiere = code_label("filiere", row["filiere"], lang)
         result = {
             "eligibility": eligibility,
+            # suspicious but possible answers (scoring.consistency): to check with the applicant, shown with the result
+            "warnings": [w.as_dict() for w in answer_warnings(row, lang)],
             "criteria": [_criterion_dict(c, lang) for c in crit],
             "probabilities": {
                 **p,
@@ -408,7 +421,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
             },
             "starting_point": _starting_point(row, contrib, i, rate_f, fig, lang),
             "contributions": {target: _contribution_dict(contrib, target, i) for target in ("labeled", "success")},
-            "reasons": _reasons(contrib, i, scores, crit, lang),
+            "reasons": _reasons(contrib, i, scores, crit, lang, focus),
             "actions": steps,
             "labelling": labelling,
             "windows": windows,
@@ -438,14 +451,15 @@ def _criterion_dict(c, lang: str) -> dict[str, Any]:
     return d
 
 
-def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang: str) -> list[dict[str, Any]]:
-    """Top three criteria for and against P(success), as sentences, measured from "projects like yours".
+def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang: str, focus: str
+             ) -> list[dict[str, Any]]:
+    """Top three criteria for and against P(`focus`), as sentences, measured from "projects like yours".
 
     Only the five criteria are reasons: the committee judges the dossier, so what raises or lowers the odds is
     told by the criteria and their answers (the one that weighs most in the criterion's score, in the
     reason's direction). Context (filière, window, carrier, partners, TRL, year...) sets the starting point.
     """
-    values = contrib["success"][1][i]
+    values = contrib[focus][1][i]
     typical = contrib["typical"][i]
     by_crit = {c.criterion: c for c in crit}
     ranked = np.argsort(-values, kind="stable")
@@ -466,7 +480,7 @@ def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang
                               score=t("value.no_score", lang) if s is None else formatting.score(s, lang),
                               typical=t("value.no_score", lang) if np.isnan(typical[j])
                               else formatting.score(round(float(typical[j]), 1), lang),
-                              detail=detail, points=amount(float(values[j]), "success", lang))})
+                              detail=detail, points=amount(float(values[j]), focus, lang))})
     return out
 
 

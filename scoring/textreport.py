@@ -13,10 +13,6 @@ from scoring.explain import input_label
 from scoring.i18n import t
 
 
-def _band(lo_hi: list[float], lang: str) -> str:
-    return t("ui.prob.band", lang, lo=formatting.percent(lo_hi[0], lang), hi=formatting.percent(lo_hi[1], lang))
-
-
 def _table(header: list[str], rows: list[list[str]], right: tuple[int, ...]) -> list[str]:
     """Columns padded to their widest cell; the columns in `right` (numbers) right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
@@ -25,13 +21,22 @@ def _table(header: list[str], rows: list[list[str]], right: tuple[int, ...]) -> 
 
 
 def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None = None) -> str:
-    """The explanation as text; `card`, the model's card, adds its training-data notice."""
+    """The explanation as text; `card`, the model's card, adds its training-data notice.
+
+    What leads: the targeted window's refusal when there is one, then the answers to check with the applicant.
+    """
     p = result["probabilities"]
 
     def pct(v: float) -> str:
         return formatting.percent(v, lang)
 
-    lines = [f"== {t('text.criteria', lang)}"]
+    lines = []
+    if result["eligibility"]["text"]:
+        lines += [f"== {t('text.eligibility', lang)}", f"  {result['eligibility']['text']}"]
+    if result["warnings"]:
+        lines.append(f"== {t('text.warnings', lang)}")
+        lines += [f"  - {w['text']}" for w in result["warnings"]]
+    lines.append(f"== {t('text.criteria', lang)}")
     for c in result["criteria"]:
         score = "-" if c["score"] is None else formatting.score(c["score"], lang)
         lines.append("  " + t("text.criterion_line", lang, label=c["label"], score=score, source=c["source_label"]))
@@ -41,10 +46,15 @@ def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None
     rate_w = p["base_rate"]["window"]["value"]
     lines += [f"== {t('text.probabilities', lang)}"]
     for target in ("labeled", "success"):
+        if target == "success" and not p["estimate"]:
+            lines.append("  " + t("text.probability", lang, label=t(f"text.{target}", lang),
+                                   p=t("text.not_estimated", lang)))
+            continue
         lines.append("  " + t("text.probability_line", lang, label=t(f"text.{target}", lang), p=pct(p[target]),
-                               band=_band(p["band"][target], lang)))
+                               band=p["interval"]["text"][target]))
+    if p["estimate"]:
+        lines.append("  " + t("text.probability", lang, label=t("text.funded", lang), p=pct(p["funded"])))
     lines += [
-        "  " + t("text.probability", lang, label=t("text.funded", lang), p=pct(p["funded"])),
         f"  {p['summary']}",
         "  " + t("text.window_rate", lang, window=p["base_rate"]["window"]["text"],
                  rate=pct(rate_w) if rate_w else t("text.no_published", lang)),
@@ -52,13 +62,16 @@ def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None
     if p["missing_inputs"]:
         lines.append("  " + t("text.missing_inputs", lang, inputs="; ".join(
             display.missing_label(m, lang) for m in p["missing_inputs"])))
-    succ = result["contributions"]["success"]
-    lines.append(f"== {t('text.contributions', lang)}")
-    lines.append("  " + t("text.base", lang, v=formatting.number(100 * succ["base"], lang, 1)))
-    for group in ("criteria", "context"):
-        lines.append("  " + t(f"text.group_{group}", lang, v=formatting.points(succ["groups"][group], lang)))
-    for name, v in sorted(succ["values"].items(), key=lambda kv: -abs(kv[1])):
-        lines.append(f"  {formatting.points(v, lang):>6}  {input_label(name, lang)}")
+    focus = "success" if p["estimate"] else "labeled"  # a window that cannot take the dossier: its label only
+    contrib = result["contributions"][focus]
+    lines += [f"== {t('text.contributions', lang, target=t(f'target.{focus}', lang))}",
+              f"  {result['starting_point']['text']}", "  " + t("text.start", lang, v=pct(contrib["base"]))]
+    for name, v in sorted(contrib["values"].items(), key=lambda kv: -abs(kv[1])):
+        typical = contrib["typical"][name]
+        lines.append(f"  {formatting.points(v, lang):>6}  {input_label(name, lang)} ("
+                     + t("text.typical", lang, v="-" if typical is None else formatting.score(round(typical, 1), lang))
+                     + ")")
+    lines.append("  " + t("text.this_dossier", lang, v=pct(p[focus])))
     lines.append(f"== {t('text.reasons', lang)}")
     for r in result["reasons"]:
         tag = {"for": t("text.for", lang), "against": t("text.against", lang)}.get(r["kind"], "->")
@@ -69,10 +82,11 @@ def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None
     for a in result["actions"]:
         flag = f"  ({t('text.labelling_set', lang)})" if a["in_labelling_set"] else ""
         lines.append(f"  {a['text']}{flag}")
+    lines.append(f"  {result['labelling']['text']}")
     lines.append(f"== {t('text.windows', lang)}")
     lines += _table([t("ui.col.window", lang), t("ui.prob.labeled", lang), t("ui.prob.success", lang),
-                     t("ui.col.eligibility", lang)],
-                    [[w["label"], pct(w["labeled"]), pct(w["success"]),
+                     t("text.interval", lang), t("ui.col.eligibility", lang)],
+                    [[w["label"], pct(w["labeled"]), pct(w["success"]), w["interval"]["text"]["success"],
                       t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]] for w in result["windows"]],
                     right=(1, 2))
     m = result["model"]

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring import formatting, schema
+from scoring.consistency import warnings as answer_warnings
 from scoring.eligibility import verdict
 from scoring.evaluate import interval_coverage
 from scoring.explain import (LABELLING_LINE, MIN_GAIN, InvalidDossiers, amount, background, contributions, explain,
@@ -25,7 +26,7 @@ from scoring.model import INTERVAL_LEVEL, CEPModel, criterion_profiles
 from scoring.rubric import all_questions, feasible_moves, question
 from scoring.synthetic import generate
 
-KEYS = {"eligibility", "criteria", "probabilities", "starting_point", "contributions", "reasons", "actions",
+KEYS = {"eligibility", "warnings", "criteria", "probabilities", "starting_point", "contributions", "reasons", "actions",
         "labelling", "windows", "model"}
 SUITE = sorted((Path(__file__).parent / "dossiers").glob("*.json"))
 
@@ -75,13 +76,22 @@ def check_explanation(row: dict, res: dict, lang: str = "fr") -> None:
         advice = next(r["text"] for r in res["reasons"] if r["kind"] == "advice")
         target = next(w["label"] for w in res["windows"] if w["window"] == row["funding_window"])
         assert advice != t("advice.good_fit", lang, window=target, p=f"{100 * p['success']:.0f}")
+    # suspicious answers are shown with the result
+    assert res["warnings"] == [w.as_dict() for w in answer_warnings(row, lang)]
+    # what is explained: P(success), unless the targeted window cannot take the dossier
+    focus = "success" if p["estimate"] else "labeled"
     # every action is a step the project can take now: one level up, feasible for its TRL and answers
     feasible = {(f"answers.{q.id}", a, b) for q, a, b in feasible_moves(row)}
     for a in res["actions"]:
         assert (a["field"], a["from"], a["to"]) in feasible, a
         q = question(a["field"].split(".", 1)[1])
         assert not q.unmet(a["to"], row)
-        assert a["gains"]["success"] >= MIN_GAIN or a["in_labelling_set"]
+        assert a["gain"] == a["gains"][focus] and (a["gain"] >= MIN_GAIN or a["in_labelling_set"])
+        assert amount(a["gains"]["labeled"], "labeled", lang) in a["text"]
+    for r in res["reasons"]:
+        if r["kind"] != "advice":
+            assert r["value"] == res["contributions"][focus]["values"][r["input"]]
+            assert amount(r["value"], focus, lang) in r["text"]
     # honest intervals: never a point, around the estimate, and written so
     for target in ("labeled", "success"):
         lo, hi = p["interval"][target]
@@ -267,8 +277,9 @@ def test_actions_are_best_first_and_no_two_are_the_same_step_for_the_model(bundl
 def test_a_near_certain_dossier_is_offered_no_zero_gain_steps(bundle):
     doc = schema.example()
     doc["answers"] = {q.id: q.answers[-2] if len(q.answers) > 2 else q.answers[-1] for q in all_questions()}
-    doc.update(trl=9)
+    doc.update(trl=7)
     res = explain([doc], bundle, "fr")[0]
+    assert res["probabilities"]["labeled"] > 0.95 and res["probabilities"]["estimate"]
     assert all(a["gains"]["success"] >= MIN_GAIN for a in res["actions"])
     shown = [formatting.points(a["gain"], "fr") for a in res["actions"]]
     assert all(s != formatting.points(0.0, "fr") for s in shown)
@@ -369,7 +380,7 @@ def test_intervals_hold_the_true_probability_about_as_often_as_they_say(small_mo
 def test_an_interval_at_the_extremes_is_narrow_but_never_a_point(bundle):
     doc = schema.example()
     doc["answers"] = {q.id: q.answers[-1] for q in all_questions()}
-    doc.update(trl=9)
+    doc.update(trl=7)
     top = explain([doc], bundle, "fr")[0]["probabilities"]
     lo, hi = top["interval"]["success"]
     assert lo < top["success"] < hi

@@ -55,13 +55,26 @@ def _probabilities(p: dict[str, Any], lang: str) -> str:
     boxes = []
     for target in ("labeled", "success", "funded"):  # the three the app shows, in its order
         label = t(f"ui.prob.{target}", lang)
-        note = shaping.band(p["band"][target], lang) if target in p["band"] else t("ui.prob.funded_help", lang)
+        estimated = p["estimate"] or target == "labeled"  # a window that cannot take the dossier: no funding estimate
+        note = (p["interval"]["text"][target] if target in p["interval"]["text"] else t("ui.prob.funded_help", lang)) \
+            if estimated else t("text.not_estimated", lang)
         boxes.append(f'<div class="prob"><div>{escape(label)}</div>'
-                     f'<div class="v">{shaping.pct(p[target], lang)}</div>'
+                     f'<div class="v">{shaping.pct(p[target] if estimated else None, lang)}</div>'
                      f'<div class="muted">{escape(note)}</div></div>')
     filiere, window = shaping.base_rates(p, lang)
     return (f'<div class="probs">{"".join(boxes)}</div><p>{escape(p["summary"])}</p>'
             f"<ul><li>{escape(filiere)}</li><li>{escape(window)}</li></ul>")
+
+
+def _lead(result: dict[str, Any], lang: str) -> str:
+    """What comes before the numbers: the targeted window's refusal, and the answers to check."""
+    out = ""
+    if result["eligibility"]["text"]:
+        out += f'<p class="notice"><strong>{escape(result["eligibility"]["text"])}</strong></p>'
+    if result["warnings"]:
+        items = "".join(f"<li>{escape(w['text'])}</li>" for w in result["warnings"])
+        out += f'<p>{escape(t("text.warnings", lang))}</p><ul>{items}</ul>'
+    return out
 
 
 def _reasons(reasons: list[dict[str, Any]], lang: str) -> str:
@@ -95,21 +108,23 @@ def _contributions(contrib: dict[str, Any], lang: str) -> str:
             f'<div class="wide">{_rows(cells, [t("ui.col.input", lang), t("ui.col.points", lang), ""])}</div>')
 
 
-def _actions(actions: list[dict[str, Any]], lang: str) -> str:
+def _actions(actions: list[dict[str, Any]], labelling: dict[str, Any], lang: str) -> str:
+    note = f'<p class="muted">{escape(labelling["text"])}</p>'
     if not actions:
-        return f'<p class="muted">{escape(t("ui.actions.none", lang))}</p>'
-    cells = [[escape(a["text"]), escape(shaping.points(a["gain"], lang)),
-              escape(t("ui.actions.labelling_set", lang)) if a["in_labelling_set"] else ""] for a in actions]
-    return _rows(cells, [t("ui.col.action", lang), t("ui.col.gain", lang), t("ui.col.labelling_set", lang)])
+        return f'<p class="muted">{escape(t("ui.actions.none", lang))}</p>' + note
+    cells = [[escape(a["text"]), escape(t("ui.actions.labelling_set", lang)) if a["in_labelling_set"] else ""]
+             for a in actions]
+    return _rows(cells, [t("ui.col.action", lang), t("ui.col.labelling_set", lang)]) + note
 
 
 def _windows(windows: list[dict[str, Any]], lang: str) -> str:
     cells = [[escape(w["label"]),
               escape(t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]),
               shaping.pct(w["labeled"], lang) + _bar(0, 100 * w["labeled"], "fill"),
-              shaping.pct(w["success"], lang) + _bar(0, 100 * w["success"], "fill")] for w in windows]
+              shaping.pct(w["success"], lang) + _bar(0, 100 * w["success"], "fill"),
+              escape(w["interval"]["text"]["success"])] for w in windows]
     return _rows(cells, [t("ui.col.window", lang), t("ui.col.eligibility", lang), t("ui.prob.labeled", lang),
-                         t("ui.prob.success", lang)])
+                         t("ui.prob.success", lang), t("text.interval", lang)])
 
 
 def _display(name: str, value: Any, lang: str) -> str:
@@ -142,13 +157,15 @@ def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any]
     name = " — ".join(escape(str(doc[k])) for k in ("dossier_id", "acronym", "title") if doc.get(k))
     p = result["probabilities"]
     missing = "".join(f"<li>{escape(display.missing_label(m, lang))}</li>" for m in p["missing_inputs"])
+    focus = "success" if p["estimate"] else "labeled"  # a window that cannot take the dossier: its label only
     sections = [
-        ("ui.report.probabilities", _probabilities(p, lang)),
+        ("ui.report.probabilities", _lead(result, lang) + _probabilities(p, lang)),
         ("ui.report.reasons", _reasons(result["reasons"], lang)),
         ("ui.report.criteria", _criteria(result["criteria"], lang)),
-        ("ui.report.contributions", f'<p class="muted">{escape(t("ui.contrib.explain", lang))}</p>'
-         + _contributions(result["contributions"]["success"], lang)),
-        ("ui.report.actions", _actions(result["actions"], lang)),
+        ("ui.report.contributions", f'<p>{escape(result["starting_point"]["text"])}</p>'
+         f'<p class="muted">{escape(t("ui.contrib.explain", lang))}</p>'
+         + _contributions(result["contributions"][focus], lang)),
+        ("ui.report.actions", _actions(result["actions"], result["labelling"], lang)),
         ("ui.report.windows", _windows(result["windows"], lang)),
     ]
     if missing:

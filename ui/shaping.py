@@ -12,7 +12,6 @@ from scoring import formatting
 from scoring.explain import input_label
 from scoring.i18n import t
 
-TOP_INPUTS = 8  # inputs shown one by one in a waterfall; the others are summed into one step
 
 
 def pct(p: float | None, lang: str) -> str:
@@ -28,26 +27,19 @@ def score(s: float | None, lang: str) -> str:
     return "—" if s is None else formatting.score(s, lang)
 
 
-def band(lo_hi: list[float], lang: str) -> str:
-    return t("ui.prob.band", lang, lo=pct(lo_hi[0], lang), hi=pct(lo_hi[1], lang))
-
-
-def contribution_rows(contrib: dict[str, Any], lang: str, top: int = TOP_INPUTS) -> list[dict[str, Any]]:
-    """What moves this dossier away from the average one, in probability points: the largest inputs, the others summed.
+def contribution_rows(contrib: dict[str, Any], lang: str) -> list[dict[str, Any]]:
+    """What moves this dossier away from projects like it, in probability points: the criteria, largest first.
 
     Each row has step, points (signed, on the 0-100 scale), kind ('up', 'down') and label ("+6,7").
     Drawn as bars from zero, so the axis is a scale of points; the two levels are `levels`.
     """
-    values = sorted(contrib["values"].items(), key=lambda kv: -abs(kv[1]))
-    steps = [(input_label(k, lang), v) for k, v in values[:top]]
-    if values[top:]:
-        steps.append((t("ui.contrib.others", lang), sum(v for _, v in values[top:])))
+    steps = [(input_label(k, lang), v) for k, v in sorted(contrib["values"].items(), key=lambda kv: -abs(kv[1]))]
     return [{"step": name, "points": 100 * v, "kind": "up" if v >= 0 else "down",
              "label": formatting.points(v, lang)} for name, v in steps]
 
 
 def levels(contrib: dict[str, Any], lang: str) -> str:
-    """"From the average dossier (39 %) to this one (9 %)": the two probabilities the contributions join."""
+    """"From projects like yours (39 %) to this dossier (9 %)": the two probabilities the contributions join."""
     result = contrib["base"] + sum(contrib["values"].values())
     return t("ui.contrib.levels", lang, base=pct(contrib["base"], lang), result=pct(result, lang))
 

@@ -202,16 +202,27 @@ def _results(doc: dict) -> None:
 
 def _show_result(doc: dict, result: dict) -> None:
     p = result["probabilities"]
+    # the targeted window's refusal leads; then the answers to check with the applicant
+    if result["eligibility"]["text"]:
+        st.error(ui.plain(result["eligibility"]["text"]), icon=":material/block:")
+    if result["warnings"]:
+        st.warning("\n".join([ui.tr("text.warnings")] + [f"- {ui.plain(w['text'])}" for w in result["warnings"]]),
+                   icon=":material/fact_check:")
+    interval = p["interval"]["text"]
     c1, c2, c3 = st.columns(3)
-    base = p["base_rate"]["filiere"]["value"]
-    c1.metric(ui.tr("ui.prob.labeled"), ui.pct(p["labeled"]), help=ui.tr("ui.prob.band_help") + " " +
-              ui.band(p["band"]["labeled"]))
-    c2.metric(ui.tr("ui.prob.success"), ui.pct(p["success"]), delta=ui.tr("ui.prob.vs_base", pts=ui.points(
-        p["success"] - base)), help=ui.tr("ui.prob.band_help") + " " + ui.band(p["band"]["success"]))
-    c3.metric(ui.tr("ui.prob.funded"), ui.pct(p["funded"]), help=ui.tr("ui.prob.funded_help"))
-    st.caption(ui.tr("ui.prob.bands", labeled=ui.band(p["band"]["labeled"]), success=ui.band(p["band"]["success"])))
+    c1.metric(ui.tr("ui.prob.labeled"), ui.pct(p["labeled"]), help=interval["labeled"])
+    if p["estimate"]:
+        base = p["base_rate"]["filiere"]["value"]
+        c2.metric(ui.tr("ui.prob.success"), ui.pct(p["success"]), delta=ui.tr("ui.prob.vs_base", pts=ui.points(
+            p["success"] - base)), help=interval["success"])
+        c3.metric(ui.tr("ui.prob.funded"), ui.pct(p["funded"]), help=ui.tr("ui.prob.funded_help"))
+        st.caption(ui.tr("ui.prob.intervals", labeled=interval["labeled"], success=interval["success"]))
+    else:  # a window that cannot take the dossier gives no funding estimate
+        c2.metric(ui.tr("ui.prob.success"), ui.pct(None), help=ui.tr("text.not_estimated"))
+        c3.metric(ui.tr("ui.prob.funded"), ui.pct(None), help=ui.tr("text.not_estimated"))
+        st.caption(ui.tr("ui.prob.interval_labeled", labeled=interval["labeled"]))
     filiere, window = ui.base_rates(p)
-    st.info(f"**{p['summary']}**\n\n- {filiere}\n- {window}", icon=":material/groups:")
+    st.info(f"**{ui.plain(p['summary'])}**\n\n- {filiere}\n- {window}", icon=":material/groups:")
 
     st.subheader(ui.tr("ui.report.reasons"))
     ui.show_reasons(result["reasons"])
@@ -221,16 +232,22 @@ def _show_result(doc: dict, result: dict) -> None:
     ui.show_evidence(result["criteria"])
 
     st.subheader(ui.tr("ui.report.contributions"))
+    st.markdown(ui.plain(result["starting_point"]["text"]))
     st.caption(ui.tr("ui.contrib.explain"))
-    target = ui.target_choice("sa.contrib_target")
+    target = ui.target_choice("sa.contrib_target") if p["estimate"] else "labeled"
     st.markdown(shaping.levels(result["contributions"][target], ui.lang()))
     ui.show_chart(ui.contributions_chart(result["contributions"][target]), width="stretch")
 
     st.subheader(ui.tr("ui.report.actions"))
     ui.show_actions(result["actions"])
+    st.caption(ui.plain(result["labelling"]["text"]))
 
     st.subheader(ui.tr("ui.report.windows"))
     ui.show_chart(ui.windows_chart(result["windows"]), width="stretch")
+    st.table(pd.DataFrame([{ui.tr("ui.col.window"): w["label"], ui.tr("ui.prob.success"): ui.pct(w["success"]),
+                            ui.tr("text.interval"): w["interval"]["text"]["success"],
+                            ui.tr("ui.col.eligibility"): ui.tr("ui.windows.eligible") if w["eligible"]
+                            else w["rule_text"]} for w in result["windows"]]), hide_index=True)
 
     ui.show_missing(p["missing_inputs"])
 
