@@ -12,7 +12,7 @@ and in triage ("to discuss with the applicant"):
   performing algorithm"), or one that holds its data yet does not know how much;
 - a collaborative project naming no kind of partner;
 - governance between partners claimed by a project without partners;
-- clinicians in the team with no clinical partner and no hospital carrier;
+- clinical endpoints co-designed with clinicians while no clinical partner nor hospital carrier is named;
 - a business model validated with payers on a market not studied;
 - an industrial partner committed that a public carrier's consortium does not hold.
 
@@ -117,7 +117,7 @@ def flags(frame: pd.DataFrame) -> np.ndarray:
                                                            | partners["clinical"]),
         "consortium_without_partners": (collab == 0) & answers.is_("sp_consortium", "informal", "agreement",
                                                            "track_record"),
-        "clinicians_without_clinical_partner": answers.is_("sq_clinicians", "in_team", "co_design")
+        "clinicians_without_clinical_partner": answers.is_("sq_clinicians", "co_design")
         & ~partners["clinical"] & (carrier != "hospital") & pd.notna(carrier),
         "business_model_without_market": answers.is_("ii_business_model", "validated") & answers.is_("ii_market", "not_studied"),
         "industrial_partner_outside_consortium": answers.is_("ii_market", "industrial_partner") & ~partners["industrial"]

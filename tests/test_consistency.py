@@ -77,7 +77,7 @@ def test_every_warning_has_a_sentence_in_both_languages(dossier, lang):
                    partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
     dossier["answers"].update(rr_pathway="certified", rr_reimbursement="secured", sp_adoption="deployed",
                               sq_proof_of_concept="clinical", rr_clinical_plan="approved", dq_volume="unknown",
-                              dq_access="own_or_granted", sp_consortium="track_record", sq_clinicians="in_team",
+                              dq_access="own_or_granted", sp_consortium="track_record", sq_clinicians="co_design",
                               ii_business_model="validated", ii_market="not_studied")
     found = consistency.warnings(row_of(dossier), lang)
     assert len(found) >= 10 and all(w.text and "{" not in w.text for w in found)
