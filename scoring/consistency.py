@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scoring.eligibility import as_floats
 from scoring.i18n import code_label, t
+from scoring.reference import PARTNER_KINDS
 from scoring.rubric import all_questions, question
 from scoring.schema import code_index
 
@@ -79,13 +81,6 @@ class _Answers:
         return np.isin(self.at(qid), [question(qid).rank(a) for a in answers])
 
 
-def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
-    """A yes/no column as 1.0 / 0.0 / NaN (absent: NaN)."""
-    if column not in frame.columns:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
-
-
 def flags(frame: pd.DataFrame) -> np.ndarray:
     """(n, len(codes())) bool: which warning each row of a validated frame raises.
 
@@ -94,7 +89,7 @@ def flags(frame: pd.DataFrame) -> np.ndarray:
     """
     n = len(frame)
     answers = _Answers(frame)
-    trl = _flag(frame, "trl")
+    trl = as_floats(frame, "trl")
     out = np.zeros((n, len(codes())), bool)
     column = {c: k for k, c in enumerate(codes())}
     for code, qid, answer, need in _stage_checks():
@@ -105,10 +100,10 @@ def flags(frame: pd.DataFrame) -> np.ndarray:
             other, least = need
             at = answers.at(other)
             out[:, column[code]] |= gave & (at >= 0) & (at < question(other).rank(least))
-    axis = frame["technology_axis"].astype(object).to_numpy() if "technology_axis" in frame.columns else np.full(n, None)
-    carrier = frame["carrier_type"].astype(object).to_numpy() if "carrier_type" in frame.columns else np.full(n, None)
-    collab = _flag(frame, "collaborative")
-    partners = {k: _flag(frame, f"partner_{k}") == 1 for k in ("academic", "industrial", "clinical")}
+    axis, carrier = (frame[c].astype(object).to_numpy() if c in frame.columns else np.full(n, None)
+                     for c in ("technology_axis", "carrier_type"))
+    collab = as_floats(frame, "collaborative")
+    partners = {k: as_floats(frame, f"partner_{k}") == 1 for k in PARTNER_KINDS}
     fixed = {
         "ai_data_volume_unknown": (axis == "ai") & answers.is_("dq_volume", "unknown"),
         "data_held_volume_unknown": answers.is_("dq_access", "agreement", "own_or_granted")
@@ -119,8 +114,10 @@ def flags(frame: pd.DataFrame) -> np.ndarray:
                                                            "track_record"),
         "clinicians_without_clinical_partner": answers.is_("sq_clinicians", "co_design")
         & ~partners["clinical"] & (carrier != "hospital") & pd.notna(carrier),
-        "business_model_without_market": answers.is_("ii_business_model", "validated") & answers.is_("ii_market", "not_studied"),
-        "industrial_partner_outside_consortium": answers.is_("ii_market", "industrial_partner") & ~partners["industrial"]
+        "business_model_without_market": answers.is_("ii_business_model", "validated")
+        & answers.is_("ii_market", "not_studied"),
+        "industrial_partner_outside_consortium": answers.is_("ii_market", "industrial_partner")
+        & ~partners["industrial"]
         & np.isin(carrier, COMPANY_FREE),
     }
     for code in _FIXED:
@@ -154,8 +151,9 @@ def _warning(code: str, row: dict[str, Any], lang: str) -> AnswerWarning:
     kind, _, rest = code.partition(".")
     if kind == "stage_trl":
         req = question(rest).requires[row[rest]]
-        return AnswerWarning(code, (f"answers.{rest}", "trl"), t("warning.stage_trl", lang, question=t(f"rubric.{rest}", lang),
-                       answer=_answer(rest, row, lang), trl_min=req.trl_min, trl=int(row["trl"])))
+        return AnswerWarning(code, (f"answers.{rest}", "trl"),
+                             t("warning.stage_trl", lang, question=t(f"rubric.{rest}", lang),
+                               answer=_answer(rest, row, lang), trl_min=req.trl_min, trl=int(row["trl"])))
     if kind == "stage_prior":
         qid, other = rest.split(".")
         least = dict(question(qid).requires[row[qid]].answers)[other]

@@ -63,7 +63,7 @@ def broken(frame: pd.DataFrame, windows: Iterable[str] | None = None, scores: np
     year = frame["year"].to_numpy(dtype=float)
     carrier = code_index(frame["carrier_type"], "carrier_type")  # -1 when missing: no window takes it
     collab = frame["collaborative"].to_numpy(dtype=float)
-    partner = {k: _flag(frame, f"partner_{k}") for k in PARTNER_KINDS}
+    partner = {k: as_floats(frame, f"partner_{k}") for k in PARTNER_KINDS}
     trl = frame["trl"].to_numpy(dtype=float)
     aid = frame["aid_requested_eur"].to_numpy(dtype=float)
     out = np.zeros((len(frame), len(windows), len(CODES)), bool)
@@ -86,8 +86,11 @@ def broken(frame: pd.DataFrame, windows: Iterable[str] | None = None, scores: np
     return out
 
 
-def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
-    return frame[column].to_numpy(dtype=float, na_value=np.nan) if column in frame.columns else np.full(len(frame), np.nan)
+def as_floats(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A validated number or yes/no column (1.0 / 0.0) as floats, NaN where missing or when the frame lacks it."""
+    if column not in frame.columns:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
 def _knockouts(scores: np.ndarray, window: str) -> dict[str, np.ndarray]:
@@ -125,7 +128,8 @@ def reasons(b: np.ndarray, names: tuple[str, ...] = CODES) -> np.ndarray:
     if len(names) > 64:
         raise ValueError(f"{len(names)} codes do not fit in one 64-bit pattern; join them in groups")
     bits = np.left_shift(np.uint64(1), np.arange(len(names), dtype=np.uint64))
-    key = np.bitwise_or.reduce(np.where(b, bits, np.uint64(0)), axis=-1) if len(names) else np.zeros(b.shape[:-1], np.uint64)
+    key = np.bitwise_or.reduce(np.where(b, bits, np.uint64(0)), axis=-1) if len(names) else \
+        np.zeros(b.shape[:-1], np.uint64)
     patterns, index = np.unique(key.ravel(), return_inverse=True)  # one number per row: a 1-D unique is fast
     words = np.array([";".join(n for k, n in enumerate(names) if int(p) >> k & 1) for p in patterns], dtype=object)
     return words[index].reshape(b.shape[:-1])
@@ -195,7 +199,8 @@ def _sentence(code: str, w: Window, row: dict[str, Any], expert: np.ndarray, lan
     elif code.startswith("knockout."):
         c = code.split(".", 1)[1]
         key = "knockout"
-        params.update(criterion=t(f"criterion.{c}", lang), score=formatting.score(float(expert[CRITERIA.index(c)]), lang),
+        params.update(criterion=t(f"criterion.{c}", lang),
+                      score=formatting.score(float(expert[CRITERIA.index(c)]), lang),
                       threshold=formatting.score(window_rules()[w.code][c][0], lang))
     return f"{t(f'eligibility.{key}', lang, **params).rstrip('.')} {source}."
 

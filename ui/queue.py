@@ -56,7 +56,8 @@ def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tupl
     rows = []
     for i, (doc, res) in enumerate(zip(docs, results)):
         p = res["probabilities"]
-        blocking = [_rule_text(code, doc["funding_window"], lang) for code, hit in zip(eligibility.CODES, own[i]) if hit]
+        blocking = [_rule_text(code, doc["funding_window"], lang)
+                    for code, hit in zip(eligibility.CODES, own[i]) if hit]
         if blocking:
             band = "not_ready"
         else:
