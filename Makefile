@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 
-.PHONY: app test model data bench
+.PHONY: app test lint model data bench
 
 # Who can reach the app: this machine only. CEP_ADDRESS=0.0.0.0 CEP_HOST=<name users type> serves
 # a team on a shared host: everyone who can reach that port then sees the dossiers (README).
@@ -15,12 +15,18 @@ PORT ?= 8501
 app: $(VENV)/.installed
 	OMP_NUM_THREADS=1 $(BIN)/streamlit run ui/app.py --server.address $(CEP_ADDRESS) --browser.serverAddress $(CEP_HOST) --server.port $(PORT)
 
+# Every test: pyproject.toml deselects the slow ones for a quick `pytest` loop, this selects them back.
 test: $(VENV)/.installed
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -rs $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -rs -m "slow or not slow" $(PYTEST_ARGS)
+
+# Not yet in CI: findings are being counted before anyone fixes them (configuration in pyproject.toml).
+lint: $(VENV)/.installed
+	$(BIN)/ruff check scoring ui tests
+	$(BIN)/mypy
 
 # Rebuild the shipped dataset (same codes and outcomes on every CPU, numbers to 1e-9) and model.
 data: $(VENV)/.installed
-	$(BIN)/cep-scoring generate --rows 20000 --seed 2025 --out data/cep_synthetic.csv
+	$(BIN)/cep-scoring generate --rows 60000 --seed 2025 --out data/cep_synthetic.csv
 
 # One BLAS thread: sums run in one order, so one machine gives the same bytes every run (another CPU's
 # kernels move the fitted probabilities by about 1e-3: README, "Rebuilding the shipped data and model").

@@ -128,8 +128,8 @@ class Design:
         for p in PARTNER_COLUMNS:
             col(p, "partners", mono=True)
             col(f"{p}:missing", "partners", what="missing")
-        for level in TRL_LEVELS:
-            col(f"trl={level:g}", "trl", what="onehot", level=f"{level:g}")
+        for trl in TRL_LEVELS:
+            col(f"trl={trl:g}", "trl", what="onehot", level=f"{trl:g}")
         col("log_budget", "budget_eur")
         col("log_budget:over", "budget_eur")
         col("aid_ratio", "aid_ratio")
@@ -203,7 +203,8 @@ class Design:
         filled = np.nan_to_num(scores, nan=0.0)
         sloped = {}
         for ctx in INTERACTIONS:  # level index -> position among the sloped levels, -1 for the others
-            lut = np.array([self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1 for v in self.levels[ctx]] + [-1])
+            lut = np.array([self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1
+                            for v in self.levels[ctx]] + [-1])
             sloped[ctx] = lut[levels[ctx]]
         out = []
         for j in range(len(CRITERIA)):

@@ -49,6 +49,9 @@ class ModelFileError(ValueError):
 class LinearLogit:
     """P(y=1) = expit(intercept + X @ coef): a fitted scikit-learn LogisticRegression, as data."""
 
+    coef: np.ndarray
+    intercept: float
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         p = expit(self.intercept + np.asarray(X, float) @ self.coef)
         return np.column_stack([1 - p, p])
@@ -57,6 +60,18 @@ class LinearLogit:
 class LinearPipeline:
     """The logistic baseline's scikit-learn pipeline as data: one-hot codes, then imputed, flagged and
     standardised numbers, then a logistic regression (`scoring.evaluate._logistic`)."""
+
+    categorical: list[str]  # the one-hot columns, with per column its levels (None: missing) and coefficients
+    levels: list[list[str | None]]
+    level_coef: list[np.ndarray]
+    numeric: list[str]  # the numeric columns: the fill of a missing value, whether the column is kept (not empty
+    fill: np.ndarray  # at fit time), which columns have a missing-value flag, the scaler and the coefficients
+    kept: np.ndarray
+    flagged: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    num_coef: np.ndarray
+    intercept: float
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         z = np.full(len(X), self.intercept)
@@ -265,7 +280,7 @@ def _decode_object(value: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
     if not isinstance(fields, dict) or set(fields) != set(FIELDS[cls]):
         raise ModelFileError(f"model file: {cls.__name__} has attributes {sorted(fields or ())}, this version "
                              f"expects {sorted(FIELDS[cls])}; retrain with `make model`")
-    obj = cls.__new__(cls)
+    obj: Any = object.__new__(cls)
     for f in FIELDS[cls]:
         setattr(obj, f, _decode(fields[f], arrays))
     return obj

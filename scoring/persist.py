@@ -95,7 +95,8 @@ def save(directory: str | Path, model: Any, baselines: Any, card: dict[str, Any]
     modelfile.write(d, model, baselines)
     (d / world.FILE).write_text(json.dumps(tables, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
                                 encoding="utf-8")
-    (d / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    (d / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
+                                 encoding="utf-8")
     (d / "card.md").write_text(card_md, encoding="utf-8")
     write_manifest(d)
     return d
