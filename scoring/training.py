@@ -11,6 +11,7 @@ Deterministic: the same data and seed give the same files.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,29 @@ class TrainingReport:
     bad_rows: list[schema.Issue] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     absent_columns: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. a fit that did not converge (`fit_warnings`)
+
+
+class ConvergenceWarning(UserWarning):
+    """A model's fit stopped before its optimiser's tolerance."""
+
+
+def fit_warnings(model: CEPModel) -> list[str]:
+    """What is wrong with the final fits, in words; a fit that diverged is an error, not a warning.
+
+    L-BFGS-B can stop at its iteration limit or in a line search it cannot finish: the coefficients
+    are then near the optimum at best, and nothing else would say so.
+    """
+    out = []
+    for what, cal in (("label", model.label_), ("funding", model.fund_)):
+        if not (np.all(np.isfinite(cal.model.coef_)) and np.isfinite(cal.model.intercept_)):
+            raise ValueError(f"the {what} model's fit diverged (coefficients not finite): the base has a column the "
+                             "model cannot fit; check it for constant or extreme values")
+        if not cal.model.converged_:
+            out.append(f"the {what} model's fit did not converge (L-BFGS-B stopped before its tolerance): its "
+                       "probabilities may be off; check the base (enough rows for its windows and filières?) "
+                       "before using this model")
+    return out
 
 
 def read_training_base(path: str | Path, read: io.ReadOptions | None = None) -> tuple[pd.DataFrame, TrainingReport]:
@@ -73,6 +97,9 @@ def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N
         m = CEPModel(seed=seed, n_bootstrap=0).fit(past)
         holdout = evaluate(m, Baselines().fit(past), test)
     model = CEPModel(seed=seed, n_bootstrap=n_bootstrap).fit(frame)
+    report.warnings = fit_warnings(model)
+    for w in report.warnings:  # the command line shows Python warnings on stderr
+        warnings.warn(w, ConvergenceWarning, stacklevel=2)
     baselines = Baselines().fit(frame)
     fresh, mediation = None, None
     if synthetic and fresh_rows:
