@@ -92,6 +92,13 @@ def save(directory: str | Path, model: Any, baselines: Any, card: dict[str, Any]
         if {k: list(v) for k, v in design.levels.items()} != {k: tables["codes"][k] for k in design.levels}:
             raise ValueError("the catalogue's codes changed between fitting the model and saving it; fit it again")
     d.mkdir(parents=True, exist_ok=True)
+    foreign = sorted(p.name for p in d.iterdir() if p.name not in ARTIFACTS + LEGACY_ARTIFACTS + (MANIFEST,))
+    if foreign:
+        raise ValueError(f"{d} holds {', '.join(foreign)}, which are not part of a model: save to an empty directory "
+                         "or remove them (a model directory holds only its manifest's files)")
+    # the pickles of the model this one replaces (`make model` over the shipped one) go with it
+    for name in LEGACY_ARTIFACTS[:2]:
+        (d / name).unlink(missing_ok=True)
     modelfile.write(d, model, baselines)
     (d / world.FILE).write_text(json.dumps(tables, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
                                 encoding="utf-8")

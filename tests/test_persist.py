@@ -230,3 +230,18 @@ def test_missing_manifest_is_refused(copy):
     (copy / "manifest.json").unlink()
     with pytest.raises(persist.ModelLoadError, match="not a model directory"):
         persist.load(copy)
+
+
+def test_saving_over_the_pickled_model_replaces_it(fitted, tmp_path):
+    d = tmp_path / "default"
+    d.mkdir()
+    for name in persist.LEGACY_ARTIFACTS + (persist.MANIFEST,):  # what models/default holds until `make model`
+        (d / name).write_text("old")
+    persist.save(d, *fitted, {"model": {"name": "test"}, "data": {"description": "test base"}}, "# card\n")
+    assert sorted(p.name for p in d.iterdir()) == sorted(persist.ARTIFACTS + (persist.MANIFEST,))
+    assert persist.load(d).model is not None
+    (d / "notes.txt").write_text("mine")
+    (d / "model.joblib").write_text("old")
+    with pytest.raises(ValueError, match="holds notes.txt, which are not part of a model"):
+        persist.save(d, *fitted, {}, "")
+    assert (d / "notes.txt").read_text() == "mine" and (d / "model.joblib").exists()  # refused: nothing touched
