@@ -89,7 +89,7 @@ def draft_panel(doc: dict[str, Any], load_draft: Callable[[object, str], None]) 
     """Save the form as a draft in the store, or reopen a saved draft."""
     st.markdown(f"**{ui.tr('ui.store.title')}**")
     try:
-        drafts = store().list_dossiers(status="draft")
+        drafts = auth.own_drafts(store().list_dossiers(status="draft"))
     except Exception as exc:  # noqa: BLE001 - any database failure leaves the JSON drafts working
         st.caption(ui.tr("ui.store.unavailable", error=ui.plain(exc)))
         return
