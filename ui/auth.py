@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from scoring import auth
+from scoring.store import DossierVersion
 from ui import components as ui
 
 SESSION = "auth.user"  # the Signed of this browser session
@@ -41,6 +42,14 @@ class Signed:
 
 def current() -> Signed | None:
     return st.session_state.get(SESSION)
+
+
+def own_drafts(drafts: list[DossierVersion]) -> list[DossierVersion]:
+    """The drafts this session may reopen: an applicant, their own (last saved by them); others, all."""
+    signed = current()
+    if signed is None or signed.role != "applicant":
+        return drafts
+    return [d for d in drafts if d.created_by == signed.name]
 
 
 @st.cache_resource(show_spinner=False)

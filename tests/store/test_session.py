@@ -12,7 +12,7 @@ from scoring import committee
 from scoring.explain import explain
 from scoring.formatting import NNBSP
 from scoring.schema import CRITERIA
-from scoring.store import ConsensusSettings, Store
+from scoring.store import ConsensusSettings, Store, combine
 from ui import minutes
 
 A, B, C = "CEP-A", "CEP-B", "CEP-C"
@@ -91,3 +91,22 @@ def test_minutes_are_escaped_self_contained_and_french(sitting, bundle):
     assert reasons.startswith("'") or not reasons.startswith("=")  # a reason is never run as a formula
     english = minutes.frame(rows, "en")
     assert list(english["Dossier"]) == [A, B] and english["Decision"][0] == "labelled"
+
+
+def test_the_worked_example_of_docs_committee_md():
+    history = {"ana": [1, 2, 2, 3, 2], "ben": [4, 4.5, 4, 5, 4.5], "cleo": [3, 3, 2.5, 3.5, 3]}
+    scores = {"ana": {"scientific_quality": 1.0}, "ben": {"scientific_quality": 4.5},
+              "cleo": {"scientific_quality": 3.0}}
+
+    def sq(**settings):
+        [c] = [c for c in combine(scores, ConsensusSettings(**settings), history).criteria
+               if c.criterion == "scientific_quality"]
+        return c
+
+    assert (sq().value, sq().spread, sq().discuss) == (3.0, 3.5, True)
+    assert sq(method="mean").value == pytest.approx(2.83, abs=0.005)
+    normalised = sq(normalise=True)
+    assert {e: round(v, 2) for e, v in normalised.used.items()} == {"ana": 1.41, "ben": 3.42, "cleo": 3.13}
+    assert round(normalised.value, 2) == 3.13 and normalised.discuss
+    assert round(sq(normalise=True, method="mean").value, 2) == 2.66
+    assert (committee.on_scale(3.13), committee.on_scale(2.66)) == (3.0, 2.5)

@@ -4,15 +4,17 @@ the consensus and a decision; the store and its audit log then hold exactly what
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from scoring.auth import hash_password
 from scoring.i18n import t
-from scoring.schema import CRITERIA, OUTCOMES
+from scoring.schema import CRITERIA, OUTCOMES, example
 from scoring.store import Store, import_frame
 from scoring.synthetic import generate
-from tests.ui.conftest import APP, TIMEOUT, texts, unescape
+from tests.ui.conftest import APP, TIMEOUT, texts, unescape, upload
 from ui import auth as ui_auth
 
 PASSWORD = "correct horse battery"
@@ -95,6 +97,19 @@ def test_an_applicant_sees_the_self_assessment_only(panel):
         # The page is not in the applicant's navigation: Streamlit has no such page to open, by any address.
         with pytest.raises(ValueError, match=r"Known pages: \['[^']*self_assessment.py'\]"):
             at.switch_page(path)
+
+
+def test_an_applicant_reopens_their_own_drafts_only_and_saves_under_their_name(panel):
+    mine, theirs = example(), example()
+    mine["dossier_id"], theirs["dossier_id"] = "DRAFT-PAUL", "DRAFT-OTHER"
+    panel.save_dossier(theirs, user="lead", expected_version=None, draft=True)
+    at = sign_in("paul")
+    upload(at, "sa.draft_upload", "draft.json", json.dumps(mine).encode(), "application/json")
+    user = at.text_input(key="store.user")
+    assert (user.value, user.disabled) == ("paul", True)
+    at.button(key="sa.store_save").click().run()
+    assert panel.load_dossier("DRAFT-PAUL").created_by == "paul"
+    assert [o.split(" · ")[0] for o in at.selectbox(key="sa.store_pick").options] == ["DRAFT-PAUL"]  # not the lead's
 
 
 def _queue(at: AppTest) -> list[str]:
