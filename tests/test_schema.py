@@ -226,11 +226,14 @@ def test_every_na_rule_names_known_context_values_and_every_question_that_uses_o
             assert not never & set(rules[q["na_only_when"]].get("technology_axis", ())), q["id"]
 
 
-@settings(max_examples=30, deadline=None)
+_NA_BASE = generate(40, 8).drop(columns=list(TRUE_P_COLUMNS))  # every axis, carrier and collaboration
+
+
+@settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_the_frame_validator_and_the_per_dossier_rule_agree_on_every_na(seed):
     rng = np.random.default_rng(seed)
-    raw = generate(80, seed % 50).drop(columns=list(TRUE_P_COLUMNS))
+    raw = _NA_BASE.copy()
     na_questions = [q["id"] for q in schema.questions() if q["na_allowed"]]
     for qid in na_questions:  # "na" dropped on random rows, whatever their context
         raw.loc[rng.random(len(raw)) < 0.3, qid] = "na"
@@ -240,3 +243,23 @@ def test_the_frame_validator_and_the_per_dossier_rule_agree_on_every_na(seed):
                 if row[qid] == "na" and not schema.na_allowed(qid, row)}
     assert flagged == expected
     assert {i.code for i in v.issues} <= {"na_forbidden"}  # the generator draws "na" only where allowed
+
+
+@pytest.mark.parametrize("rule, words", [
+    ('[na_rule.no_data_component]\ntechnology_axis = ["spaceship"]', "[na_rule.no_data_component] technology_axis"),
+    ('[na_rule.no_data_component]\ntrl = [1, 2]', "names 'trl'"),
+])
+def test_a_na_rule_the_validator_cannot_read_is_refused_naming_it(tmp_path, monkeypatch, rule, words):
+    text = (schema.DATA_DIR / "rubric.toml").read_text(encoding="utf-8")
+    start = text.index("[na_rule.no_data_component]")
+    end = text.index("\n\n", start)
+    (tmp_path / "rubric.toml").write_text(text[:start] + rule + text[end:], encoding="utf-8")
+    monkeypatch.setattr(schema, "DATA_DIR", tmp_path)
+    schema.na_rules.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"data/rubric.toml") as err:
+            schema.na_rules()
+        assert words in str(err.value)
+    finally:
+        monkeypatch.undo()
+        schema.na_rules.cache_clear()
