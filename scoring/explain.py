@@ -1,16 +1,21 @@
-"""Explanations of every score: evidence, exact contributions, reasons, actions, window advice.
+"""Explanations of every score: eligibility first, a starting point, the criteria's moves, reasons, actions, windows.
 
-Everything here returns plain data (dicts, arrays); drawing is the UI's job.
+Everything here returns plain data (dicts, arrays, and sentences in the reader's language); drawing is the UI's job.
 
-Contributions are exact interventional SHAP values of the additive model,
-computed in closed form (the path shap's LinearExplainer takes for a linear
-model, extended to the criterion x context pairs, each a two-player game):
-for a column owned by one input, beta (x - E x); for a pair column
-u(a) v(b), each input gets half of its own marginal effect under each order.
-The Platt slope multiplies them (calibration is affine in log-odds), and one
-per-dossier factor (p - p0) / (z - z0) turns log-odds into probability
-points, so that base + sum(values) equals the probability shown, exactly.
-P(success) = P(L) P(F|L) combines the two models by the exact product rule.
+Context is the starting point, the dossier is the explanation. A dossier starts from "projects like yours":
+the model's probability for its own context (filière, window, carrier, partners, TRL, budget, year...) with
+the five criteria at the average profile of the training dossiers of its filière, window and carrier type
+(`scoring.model.criterion_profiles`, coarser groups when that one is thin). The criteria alone move it from
+there to its probability: the model is additive in the criteria once the context is fixed, so their exact
+interventional SHAP values against that profile are each criterion's own columns, beta (x - E x), a closed
+form. The Platt slope multiplies them (calibration is affine in log-odds), and one per-dossier factor
+(p - p0) / (z - z0) turns log-odds into probability points, so that base + sum(values) equals the
+probability shown, exactly. P(success) = P(L) P(F|L) combines the two models by the exact product rule.
+No context input is ever a reason.
+
+Before the numbers: whether the targeted window can take the dossier (`scoring.eligibility.verdict`) and the
+answers to check (`scoring.consistency.warnings`). Actions are steps a project can take before the next call
+(`scoring.rubric.feasible_moves`), each gain recomputed by the model.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ import pandas as pd
 from scipy.special import expit
 
 from scoring import formatting, schema
-from scoring.schema import SCORE_COLUMNS
 from scoring.consistency import warnings as answer_warnings
 from scoring.eligibility import verdict
 from scoring.features import CRITERIA, KNOTS, MODEL_COLUMNS, Design
@@ -34,6 +38,7 @@ from scoring.i18n import code_label, t
 from scoring.model import INTERVAL_LEVEL, PROFILE_KEYS, CEPModel, CalibratedAdditive, Matrices
 from scoring.reference import published_rate_filiere, published_rate_window
 from scoring.rubric import Question, ScoreTable, assess, feasible_moves, row_scores, scores_of
+from scoring.schema import SCORE_COLUMNS
 
 LABELLING_LINE = 0.5  # P(labelled) at which the committee is more likely to label than not
 PROMISING = 0.25  # below this P(success) in every open window, the advice is to re-plan
@@ -66,14 +71,14 @@ class _Columns:
 
 @lru_cache(maxsize=8)
 def _columns(design: Design) -> _Columns:
-    index = {n: j for j, n in enumerate(design.names)}
     ramps, missing, slopes, levels, owned = [], [], [], [], []
-    for j, c in enumerate(CRITERIA):
-        ramps.append(np.array([index[f"{c}:ramp{int(k)}"] for k in KNOTS]))
-        missing.append(index[f"{c}:missing"])
-        sl = np.flatnonzero((design.owner == j) & (design.partner >= 0))
+    for j, c in enumerate(CRITERIA):  # what each column is, from the design's kind and level (never its name)
+        ramps.append(design.columns("ramp", c))
+        missing.append(design.columns("missing", c)[0])
+        sl = design.columns("slope", c)
         slopes.append(sl)
-        levels.append(np.array([index[design.names[k].split("*", 1)[1]] for k in sl], dtype=int))
+        levels.append(np.array([design.onehot(design.inputs[design.partner[k]], design.level[k]) for k in sl],
+                               dtype=int))
         owned.append(np.flatnonzero(design.owner == j))
     return _Columns(tuple(ramps), np.array(missing), tuple(slopes), tuple(levels), tuple(owned))
 
