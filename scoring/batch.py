@@ -182,14 +182,14 @@ def _window_terms(design, coef: np.ndarray, windows: tuple[str, ...]) -> np.ndar
     """(1 + criteria, windows): log-odds a window adds, as a constant and per criterion score point."""
     fw = design.inputs.index("funding_window")
     terms = np.zeros((1 + len(CRITERIA), len(windows)))
-    for j, name in enumerate(design.names):
-        level = name.split("=", 1)[-1]  # "funding_window=anr", "scientific_quality*funding_window=anr"
-        if design.owner[j] == fw and name.startswith("funding_window="):
+    for j, (kind, level) in enumerate(zip(design.kind, design.level)):  # the design says what each column is
+        if kind == "onehot" and design.owner[j] == fw:
             terms[0, windows.index(level)] += coef[j]
-        elif design.partner[j] == fw and design.u_src[j] >= 0:
+        elif kind == "slope" and design.partner[j] == fw:
             terms[1 + design.u_src[j], windows.index(level)] += coef[j]
         elif fw in (design.owner[j], design.partner[j]):
-            raise NotImplementedError(f"design column {name!r} uses the window in a way batch windows do not know")
+            raise NotImplementedError(f"design column {design.names[j]!r} uses the window in a way batch windows "
+                                      "do not know")
     return terms
 
 

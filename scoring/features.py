@@ -143,6 +143,14 @@ class Design:
         self.kind, self.level, self.knot = kind, level_of, np.array(knot)
         self.deviation = self.partner >= 0  # the criterion x level slopes
 
+    def columns(self, kind: str, owner: str) -> np.ndarray:
+        """The columns of `kind` (one of KINDS) owned by input `owner`, in layout order (ramps by knot)."""
+        return np.flatnonzero((np.asarray(self.kind) == kind) & (self.owner == self.inputs.index(owner)))
+
+    def onehot(self, ctx: str, level: str) -> int:
+        """The one-hot column of categorical `ctx` at `level`."""
+        return int(self.columns("onehot", ctx)[self.levels[ctx].index(level)])
+
     def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
                   ) -> np.ndarray:
         """Model matrix (n, p) of a validated frame and its (n, 5) criterion scores.
