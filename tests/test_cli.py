@@ -69,7 +69,8 @@ def test_score_prints_six_parts_in_both_languages(tmp_path, dossier):
 
 def test_score_json_single_and_list(tmp_path, dossier):
     one = json.loads(run("score", write_json(tmp_path / "a.json", dossier), "--json").output)
-    assert set(one) == {"criteria", "probabilities", "contributions", "reasons", "actions", "windows", "model"}
+    assert set(one) == {"eligibility", "warnings", "criteria", "probabilities", "starting_point", "contributions",
+                        "reasons", "actions", "labelling", "windows", "model"}
     many = json.loads(run("score", write_json(tmp_path / "b.json", [dossier, dict(dossier, dossier_id="X-2")]),
                           "--json").output)
     assert isinstance(many, list) and len(many) == 2
