@@ -78,12 +78,13 @@ def html_page(rows: list[DossierConsensus], lang: str, *, method: str, normalise
     e = html.escape
     w = lambda key, **fmt: e(t(key, lang, **fmt))  # noqa: E731 - one translation helper
     crit = [t(f"criterion.{c}", lang) for c in CRITERIA]
+    meta = w("ui.cm.minutes_meta", date=formatting.date(when.date(), lang), chair=chair)
+    used = w("ui.cm.minutes_settings", method=t(f"ui.cm.method.{method}", lang),
+             normalised=t("value.yes" if normalised else "value.no", lang))
     parts = [f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">",
              f"<title>{w('ui.cm.minutes_title')}</title><style>{_STYLE}</style></head><body>",
              f"<h1>{w('ui.cm.minutes_title')}</h1>",
-             f"<p class=\"meta\">{w('ui.cm.minutes_meta', date=formatting.date(when.date(), lang), chair=chair)}<br>"
-             f"{w('ui.cm.minutes_settings', method=t(f'ui.cm.method.{method}', lang), normalised=t('value.yes' if normalised else 'value.no', lang))}<br>"
-             f"{w('ui.cm.minutes_audit', hash=audit_hash)}</p>"]
+             f"<p class=\"meta\">{meta}<br>{used}<br>{w('ui.cm.minutes_audit', hash=audit_hash)}</p>"]
     for r in rows:
         values = r.consensus.values()
         parts.append(f"<section><h2>{e(r.dossier_id)} · {e(r.title)}</h2>")
@@ -102,7 +103,9 @@ def html_page(rows: list[DossierConsensus], lang: str, *, method: str, normalise
         cons = "".join(f"<td><b>{e(_score(None if values[c] is None else round(values[c], 2), lang))}</b></td>"
                        for c in CRITERIA)
         parts.append(f"<tr><td><b>{w('ui.cm.consensus_row')}</b></td>{cons}</tr></table>")
-        parts.append(f"<p>{w('ui.cm.model_line', consensus=formatting.percent(r.p_consensus['success'], lang), rubric=formatting.percent(r.p_rubric['success'], lang))}<br>")
+        model = w("ui.cm.model_line", consensus=formatting.percent(r.p_consensus["success"], lang),
+                  rubric=formatting.percent(r.p_rubric["success"], lang))
+        parts.append(f"<p>{model}<br>")
         parts.append(f"{w('ui.cm.rules_line', rules=rules_text(r, lang))}<br>")
         by = r.decision.created_by if r.decision else ""
         parts.append(f"{w('ui.cm.decision_line', decision=decision_text(r, lang), by=by)}</p>")

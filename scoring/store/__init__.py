@@ -13,8 +13,8 @@ from scoring.store.repository import CommitteeScores, Store
 from scoring.store.transfer import ExportReport, ImportReport, export_training, import_file, import_frame, training_frame
 
 __all__ = [
-    "Assessment", "Assignment", "AuditEntry", "CommitteeScores", "ConflictError", "ConflictOfInterestError", "Consensus",
-    "ConsensusSettings", "CriterionConsensus", "Decision", "DossierVersion", "ExportReport", "ImportReport",
+    "Assessment", "Assignment", "AuditEntry", "CommitteeScores", "ConflictError", "ConflictOfInterestError",
+    "Consensus", "ConsensusSettings", "CriterionConsensus", "Decision", "DossierVersion", "ExportReport", "ImportReport",
     "InvalidDossierError", "Outcome", "Prediction", "Prepared", "Review", "SaveResult", "Store", "TriageSaved", "User",
     "combine", "default_path", "export_training", "import_file", "import_frame", "prepare", "training_frame",
     "url_from_env",

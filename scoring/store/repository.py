@@ -291,10 +291,11 @@ class Store:
             head = self._require_head(conn, dossier_id)
             if (dossier_id, expert) in self._standing_conflicts(conn, dossier_id):
                 raise ConflictOfInterestError(dossier_id, expert)
-            row = {"dossier_id": dossier_id, "dossier_version": head.version, "expert": expert,
-                   "scores": review.scores, "notes": review.notes,
-                   "answers": dict(head.payload.get("answers", {})) if answers is None else answers,
-                   "justifications": argued}
+            row: dict[str, Any] = {
+                "dossier_id": dossier_id, "dossier_version": head.version, "expert": expert,
+                "scores": review.scores, "notes": review.notes,
+                "answers": dict(head.payload.get("answers", {})) if answers is None else answers,
+                "justifications": argued}
             [key] = self._append(conn, assessments, [row], user=user, action="assess")
         return Assessment(id=key, **row)
 

@@ -119,6 +119,14 @@ def test_a_committee_session_in_the_browser(chromium, server, panel_url):  # noq
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         chair = None
         try:
+            # Nobody signed in: a page's address gives the sign-in form, not the page.
+            stranger = browser.new_context().new_page()
+            stranger.on("request", lambda r: outside.append(r.url) if not r.url.startswith(LOCAL) else None)
+            stranger.goto(f"{server}/triage")
+            stranger.get_by_role("heading", name=fr("ui.auth.title")).wait_for(timeout=60_000)
+            _idle(stranger)
+            triage_shown = stranger.get_by_role("heading", name=fr("ui.triage.title")).count()
+
             chair = Person(browser, server, "carla", outside)
             chair.tab("assign")
             chair.click(fr("ui.cm.assign_save"))
@@ -169,6 +177,7 @@ def test_a_committee_session_in_the_browser(chromium, server, panel_url):  # noq
                 chair.page.screenshot(path=str(SCREENSHOT), full_page=True)
             browser.close()
 
+    assert triage_shown == 0
     assert blind_before and fr("ui.cm.blind") not in after
     assert panel_table == 1 and fr("ui.cm.discuss", criteria=fr("criterion.scientific_quality")) in after
     assert len(heads) == 2 and d2 in heads[0] and heads[0].endswith(fr("ui.cm.state.discuss")) and d1 in heads[1]

@@ -22,9 +22,8 @@ from scoring.schema import CRITERIA
 from scoring.store import ConflictOfInterestError, ConsensusSettings
 from scoring.store.consensus import METHODS
 from scoring.store.records import needs_justification
-from ui import auth
+from ui import auth, minutes, store_link
 from ui import components as ui
-from ui import minutes, store_link
 
 MESSAGE = "cm.message"  # (section, kind, key, values): shown once, in the section whose action it answers
 
