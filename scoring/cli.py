@@ -13,8 +13,9 @@ import sys
 
 import click
 
-from scoring import io, schema
+from scoring import formatting, io, schema
 from scoring.cli_files import UnusableFile, read_options
+from scoring.i18n import t
 
 
 def _echo_json(obj) -> None:
@@ -77,7 +78,8 @@ def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> N
     else:
         for issue in v.issues:
             click.echo(issue.message(lang))
-        click.echo(f"{file}: {len(v.ok)} rows, {int(v.ok.sum())} valid, {n_bad} invalid")
+        click.echo(t("cli.validate.summary", lang, file=file, rows=formatting.number(len(v.ok), lang),
+                     valid=formatting.number(int(v.ok.sum()), lang), invalid=formatting.number(n_bad, lang)))
     sys.exit(1 if n_bad else 0)
 
 
@@ -87,7 +89,8 @@ def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> N
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="CSV, XLSX or Parquet file.")
 @click.option("--calibrate", is_flag=True,
               help="Refit the generator's offsets to the published figures and save them in data/synthetic.toml.")
-def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None:
+@LANG
+def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool, lang: str) -> None:
     """Generate a synthetic CEP base (2019-2024) calibrated to the published figures."""
     from scoring import synthetic
 
@@ -105,7 +108,7 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool) -> None
             io.write_table(synthetic.generate(rows, seed), out)
         except schema.SchemaError as exc:
             _fail(str(exc))
-        click.echo(f"wrote {rows} synthetic dossiers (seed {seed}) to {out}")
+        click.echo(t("cli.generate.wrote", lang, rows=formatting.number(rows, lang), seed=seed, out=out))
     elif not calibrate:
         _fail("give --out FILE (and/or --calibrate)")
 
@@ -209,8 +212,9 @@ def _load_bundle(model_dir: str | None):
               show_default=True, help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.")
 @click.option("--out", type=click.Path(file_okay=False), default="models/default", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@LANG
 @read_options
-def train_cmd(data: str, out: str, seed: int, read: io.ReadOptions) -> None:
+def train_cmd(data: str, out: str, seed: int, lang: str, read: io.ReadOptions) -> None:
     """Fit the model and its baselines, evaluate, write the model card and manifest."""
     from scoring.training import train
 
@@ -221,15 +225,16 @@ def train_cmd(data: str, out: str, seed: int, read: io.ReadOptions) -> None:
     except OSError as exc:
         _fail(str(io.write_error(out, exc)))
     bad = sorted({i.row for i in report.bad_rows})
-    click.echo(f"{data}: {report.rows_read} rows read, {report.rows_used} used for training")
+    click.echo(t("cli.train.read", lang, data=data, read=formatting.number(report.rows_read, lang),
+                 used=formatting.number(report.rows_used, lang)))
     if bad:
-        click.echo(f"{len(bad)} rows left out as invalid (first: " +
-                   "; ".join(i.message() for i in report.bad_rows[:3]) + ")")
+        click.echo(t("cli.train.bad", lang, n=formatting.number(len(bad), lang),
+                     first="; ".join(i.message(lang) for i in report.bad_rows[:3])))
     if report.ignored_columns:
-        click.echo(f"ignored columns (not part of a dossier): {', '.join(report.ignored_columns)}")
+        click.echo(t("cli.train.ignored", lang, columns=", ".join(report.ignored_columns)))
     if report.absent_columns:
-        click.echo(f"absent optional columns (treated as missing inputs): {', '.join(report.absent_columns)}")
-    click.echo(f"model {bundle.name} written to {out} (sha256 {bundle.sha256[:12]}); card: {out}/card.md")
+        click.echo(t("cli.train.absent", lang, columns=", ".join(report.absent_columns)))
+    click.echo(t("cli.train.written", lang, name=bundle.name, out=out, sha=bundle.sha256[:12]))
 
 
 @cli.command("evaluate")

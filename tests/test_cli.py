@@ -97,7 +97,7 @@ def test_retraining_on_xlsx_with_french_headers_and_missing_columns(tmp_path):
     data = tmp_path / "export.xlsx"
     base.to_excel(data, index=False)
     out = tmp_path / "model"
-    r = run("train", "--data", str(data), "--out", str(out))
+    r = run("train", "--data", str(data), "--out", str(out), "--lang", "en")
     assert r.exit_code == 0, r.output
     assert "1 rows left out as invalid" in r.output and "row 6, field 'trl'" in r.output
     assert "Commentaire interne" in r.output and "partner_academic" in r.output

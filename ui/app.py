@@ -28,6 +28,7 @@ st.set_page_config(page_title="CEP Medicen", layout="wide",
 components.language_toggle()
 # Shared mode: nothing past this line runs before a sign-in, so no page is reachable without one.
 signed = auth.gate()
+components.uploader_words()
 bundle = components.bundle()
 pages = {
     "self_assessment": st.Page(VIEWS / "self_assessment.py", title=components.tr("ui.nav.self_assessment"),

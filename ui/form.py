@@ -9,6 +9,8 @@ its one validator, so the form cannot accept what a file upload would refuse.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -68,8 +70,16 @@ def doc_from_state(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def issues_by_field(doc: dict[str, Any], today: dt.date | None = None) -> dict[str, list[Issue]]:
+    """The validator's problems with `doc`, by field; the same dossier is validated once (the page and the
+    Evaluate button ask on every run), and callers only read the answer."""
+    return _issues_by_field(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str),
+                            today or dt.date.today())
+
+
+@functools.lru_cache(maxsize=64)
+def _issues_by_field(doc_json: str, today: dt.date) -> dict[str, list[Issue]]:
     out: dict[str, list[Issue]] = {}
-    for issue in schema.validate_records([doc], today=today).issues:
+    for issue in schema.validate_records([json.loads(doc_json)], today=today).issues:
         out.setdefault(issue.field, []).append(issue)
     return out
 

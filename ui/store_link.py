@@ -9,6 +9,7 @@ audit log requires.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -16,9 +17,11 @@ import streamlit as st
 
 from scoring.store import (ConflictError, ConflictOfInterestError, InvalidDossierError, Outcome, Review, Store,
                            prepare, url_from_env)
+from scoring.store.models import NAME_LENGTH
 from ui import auth
 from ui import components as ui
 
+log = logging.getLogger(__name__)
 USER = "store.user"
 DRAFT_VERSION = "sa.store_version"  # (dossier_id, version) the form was last saved as or reopened from
 MESSAGE = "store.message"
@@ -46,7 +49,29 @@ def _user_input() -> str:
         # The session's user (signed in, or named in the sidebar) is who every write records: not editable here.
         st.session_state[USER] = signed.name
         return st.text_input(ui.tr("ui.store.user"), key=USER, disabled=True, help=ui.tr("ui.store.user_help"))
-    return st.text_input(ui.tr("ui.store.user"), key=USER, persist_state="session", help=ui.tr("ui.store.user_help"))
+    # the store records names of at most NAME_LENGTH characters: the box takes no more
+    return st.text_input(ui.tr("ui.store.user"), key=USER, persist_state="session", help=ui.tr("ui.store.user_help"),
+                         max_chars=NAME_LENGTH)
+
+
+def _refused(exc: Exception) -> None:
+    """Keep the store's refusal for the next run, in the reader's words: the store words its exceptions in English
+    for logs and the command line. A refusal the app cannot word (a programming error, not the user's) is said
+    in general terms, and its English text goes to the server's log."""
+    if isinstance(exc, ConflictError):
+        case = "missing" if exc.current_version is None else "exists" if exc.expected_version is None else "newer"
+        _say("error", f"ui.store.conflict.{case}", id=exc.dossier_id, expected=exc.expected_version,
+             current=exc.current_version, who=exc.saved_by or "?",
+             when=f"{exc.saved_at:%d/%m/%Y %H:%M} UTC" if exc.saved_at else "?")
+    elif isinstance(exc, ConflictOfInterestError):
+        _say("error", "ui.store.conflict_of_interest", expert=exc.expert, id=exc.dossier_id)
+    elif isinstance(exc, InvalidDossierError):
+        _say("error", "ui.store.invalid", id=exc.dossier_id or "?", problems=exc.issues)
+    elif isinstance(exc, KeyError):
+        _say("error", "ui.store.not_found", id=exc.args[0] if exc.args else "?")
+    else:
+        log.warning("the store refused a save: %s", exc)
+        _say("error", "ui.store.refused_other")
 
 
 def _say(kind: str, key: str, **values: object) -> None:
@@ -54,11 +79,18 @@ def _say(kind: str, key: str, **values: object) -> None:
     st.session_state[MESSAGE] = (kind, key, values)
 
 
+def _shown(value: object) -> str:
+    """A message's value as the reader sees it: a validation problem list in words, anything else as text."""
+    if isinstance(value, list):
+        return "; ".join(ui.plain(ui.issue_text(i)) for i in value)
+    return ui.plain(value)
+
+
 def _show_message() -> None:
     found = st.session_state.pop(MESSAGE, None)
     if found:
         kind, key, values = found
-        getattr(st, kind)(ui.tr(key, **{k: ui.plain(v) for k, v in values.items()}))
+        getattr(st, kind)(ui.tr(key, **{k: _shown(v) for k, v in values.items()}))
 
 
 # --------------------------------------------------------------------------- self-assessment drafts
@@ -69,7 +101,7 @@ def _save_draft(doc: dict[str, Any]) -> None:
     try:
         saved = store().save_dossier(doc, user=st.session_state.get(USER, ""), expected_version=expected, draft=True)
     except REFUSALS as exc:
-        _say("error", "ui.store.refused", error=exc)
+        _refused(exc)
         return
     st.session_state[DRAFT_VERSION] = (saved.dossier_id, saved.version)
     _say("success", "ui.store.draft_saved", id=saved.dossier_id, version=saved.version)
@@ -79,7 +111,7 @@ def _reopen(dossier_id: str, load_draft: Callable[[object, str], None]) -> None:
     try:
         version = store().load_dossier(dossier_id)
     except KeyError as exc:
-        _say("error", "ui.store.refused", error=exc)
+        _refused(exc)
         return
     load_draft(version.payload, ui.tr("ui.store.source", id=dossier_id, version=version.version))
     st.session_state[DRAFT_VERSION] = (dossier_id, version.version)
@@ -139,11 +171,8 @@ def _save_triage(collect: Callable[[], TriageWork]) -> None:
         outcomes = {i: Outcome(labeled, funded.get(i)) for i, labeled in decisions.items() if labeled is not None}
         reviews = {i: Review(scores[i], notes.get(i, "")) for i in ids if scores.get(i)}
         done = store().save_triage([prepare(d) for d in docs], outcomes, reviews, user=user)
-    except ConflictOfInterestError as exc:
-        _say("error", "ui.store.conflict_of_interest", expert=exc.expert, id=exc.dossier_id)
-        return
     except REFUSALS as exc:
-        _say("error", "ui.store.refused", error=exc)
+        _refused(exc)
         return
     new = sum(s.created for s in done.saved)
     _say("success", "ui.store.triage_saved", n=len(done.saved), new=new, same=len(done.saved) - new,

@@ -70,7 +70,8 @@ def shown(at) -> str:
     """Every text an AppTest page shows: labels, values, options, help, tables and chart titles.
 
     The technical card's Markdown source (an `st.code`) is left out: it is the
-    card as written, one click away, on purpose.
+    card as written, one click away, on purpose. A style sheet counts for the
+    words it puts on the screen.
     """
     out: list[str] = []
 
@@ -78,6 +79,9 @@ def shown(at) -> str:
         proto = getattr(node, "proto", None)
         kind = getattr(node, "type", "")
         if kind == "code":
+            return
+        if kind == "html":  # a style sheet (the uploaders' words): what it shows is its `content` strings
+            out.extend(re.findall(r'content: "((?:[^"\\]|\\.)*)"', node.proto.body))
             return
         if proto is not None and kind not in ("arrow_data_frame", "dataframe"):
             d = MessageToDict(proto)

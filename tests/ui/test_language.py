@@ -113,3 +113,17 @@ def test_the_checks_catch_what_they_are_for():
     assert problems("champ answers.ii_jobs", "fr")
     assert problems("la valeur est absente", "en")
     assert not problems("Dossier moyen\u202f: 38,5 ; P(labellisé) 38\u202f%", "fr")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_command_line_summaries_speak_one_language(tmp_path, lang):
+    """generate, validate and train say what they did in the chosen language (file names aside)."""
+    base = tmp_path / "base.csv"
+    runner = CliRunner()
+    runs = [runner.invoke(cli, ["generate", "--rows", "800", "--seed", "3", "--out", str(base), "--lang", lang]),
+            runner.invoke(cli, ["validate", str(base), "--lang", lang]),
+            runner.invoke(cli, ["train", "--data", str(base), "--out", str(tmp_path / "out"), "--lang", lang])]
+    for r in runs:
+        assert r.exit_code == 0, r.output
+    found = [p for r in runs for p in problems(r.stdout, lang, ALLOWED + (str(tmp_path),))]
+    assert not found, "\n".join(found)

@@ -4,8 +4,6 @@ The technical card the training wrote beside the model is one click away, as its
 
 from __future__ import annotations
 
-import altair as alt
-import pandas as pd
 import streamlit as st
 
 from scoring import formatting
@@ -32,37 +30,43 @@ def _sentences(target: dict) -> list[str]:
             ui.tr("ui.model.say.log_loss", model=_number(model["log_loss"], 2), base=_number(base["log_loss"], 2))]
 
 
-def _ranking_chart(target: dict) -> alt.Chart:
+def _ranking_chart(target: dict) -> dict:
     """How well each scorer ranks dossiers (AUC), this model beside the oracle and the baselines; 0.5 is chance."""
     scorers = [("model", target["model"])] + ([("oracle", target["oracle"])] if target["oracle"] else []) + \
         [(b, target["baselines"][b]) for b in BASELINES if b in target["baselines"]]
-    df = pd.DataFrame([{"scorer": ui.tr(f"ui.scorer.{name}"), "auc": v["auc"], "shown": _number(v["auc"]),
-                        "kind": name} for name, v in scorers])
-    base = alt.Chart(df).encode(
-        y=alt.Y("scorer:N", sort=None, title=None, axis=alt.Axis(labelLimit=320)),
-        x=alt.X("auc:Q", scale=alt.Scale(domain=[0.5, 1.0]), title=ui.tr("ui.model.auc_axis"),
-                axis=alt.Axis(values=[0.5, 0.6, 0.7, 0.8, 0.9, 1.0])),
-        tooltip=[alt.Tooltip("scorer:N", title=ui.tr("ui.model.scorer")), alt.Tooltip("shown:N", title="AUC")])
-    # clipped at the axis's 0.5: bars drawn from zero ran over the scorers' names
-    bars = base.mark_bar(clip=True).encode(color=alt.condition(alt.datum.kind == "model", alt.value(ui.ACCENT),
-                                                      alt.value(ui.NEUTRAL)))
-    return (bars + base.mark_text(align="left", dx=4).encode(text="shown:N")).properties(height=alt.Step(30))
+    rows = [{"scorer": ui.tr(f"ui.scorer.{name}"), "auc": v["auc"], "shown": _number(v["auc"]), "kind": name}
+            for name, v in scorers]
+    return {
+        "data": {"values": rows}, "height": {"step": 30},
+        "encoding": {
+            "y": ui.names_axis("scorer", None),
+            "x": ui.quantitative("auc", scale={"domain": [0.5, 1.0]}, title=ui.tr("ui.model.auc_axis"),
+                                 axis={"values": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0]}),
+            "tooltip": [ui.nominal("scorer", title=ui.tr("ui.model.scorer")), ui.nominal("shown", title="AUC")]},
+        # clipped at the axis's 0.5: bars drawn from zero ran over the scorers' names
+        "layer": [{"mark": {"type": "bar", "clip": True},
+                   "encoding": {"color": {"condition": {"test": "datum.kind === 'model'", "value": ui.ACCENT},
+                                          "value": ui.NEUTRAL}}},
+                  {"mark": {"type": "text", "align": "left", "dx": 4}, "encoding": {"text": ui.nominal("shown")}}],
+    }
 
 
-def _calibration_chart(groups: list[dict], small: int) -> alt.Chart:
-    df = pd.DataFrame([{"by": ui.tr(f"input.{g['by']}"), "group": code_label(g["by"], g["value"], ui.lang()),
-                        "ece": 100 * g["ece"], "shown": _number(100 * g["ece"], 1),
-                        "n": formatting.number(g["n"], ui.lang()),
-                        "note": ui.tr("ui.model.small", rows=small) if g["small"] else ""} for g in groups])
-    return alt.Chart(df).mark_bar().encode(
-        y=alt.Y("group:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)),
-        x=alt.X("ece:Q", title=ui.tr("ui.model.ece_axis")),
-        color=alt.condition(alt.datum.note == "", alt.value(ui.ACCENT), alt.value("#d4a72c")),
-        row=alt.Row("by:N", title=None, header=alt.Header(labelAngle=0, labelAlign="left")),
-        tooltip=[alt.Tooltip("group:N", title=ui.tr("ui.model.group")),
-                 alt.Tooltip("n:N", title=ui.tr("ui.model.rows")),
-                 alt.Tooltip("shown:N", title=ui.tr("ui.model.ece_axis")), alt.Tooltip("note:N", title=" ")],
-    ).resolve_scale(y="independent").properties(width=480)
+def _calibration_chart(groups: list[dict], small: int) -> dict:
+    rows = [{"by": ui.tr(f"input.{g['by']}"), "group": code_label(g["by"], g["value"], ui.lang()),
+             "ece": 100 * g["ece"], "shown": _number(100 * g["ece"], 1), "n": formatting.number(g["n"], ui.lang()),
+             "note": ui.tr("ui.model.small", rows=small) if g["small"] else ""} for g in groups]
+    return {
+        "data": {"values": rows}, "mark": "bar", "width": 480,
+        "encoding": {
+            "y": ui.nominal("group", title=None, sort="-x", axis={"labelLimit": 320}),
+            "x": ui.quantitative("ece", title=ui.tr("ui.model.ece_axis")),
+            "color": {"condition": {"test": "datum.note === ''", "value": ui.ACCENT}, "value": "#d4a72c"},
+            "row": ui.nominal("by", title=None, header={"labelAngle": 0, "labelAlign": "left"}),
+            "tooltip": [ui.nominal("group", title=ui.tr("ui.model.group")),
+                        ui.nominal("n", title=ui.tr("ui.model.rows")),
+                        ui.nominal("shown", title=ui.tr("ui.model.ece_axis")), ui.nominal("note", title=" ")]},
+        "resolve": {"scale": {"y": "independent"}},
+    }
 
 
 b = ui.bundle()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -66,39 +65,47 @@ def _results_table(rows: pd.DataFrame) -> None:
                                                         for k in ("labeled", "success", "funded")})
 
 
-def _expected_chart(ok: pd.DataFrame) -> alt.Chart:
+def _expected_chart(ok: pd.DataFrame) -> dict:
     g = ok.assign(filiere=ui.code_axis(ok, "filiere"), window=ui.code_axis(ok, "funding_window")) \
         .groupby(["filiere", "window"], as_index=False).agg(expected=("p_success", "sum"), n=("p_success", "size"))
     g["shown"] = [formatting.number(v, ui.lang(), 1) for v in g["expected"]]
     g["count"] = [formatting.number(v, ui.lang()) for v in g["n"]]
     # Windows down the side, read horizontally: eight slanted names across the top did not all fit, and
     # Vega drops the labels that overlap.
-    base = alt.Chart(g).encode(
-        y=alt.Y("window:N", title=ui.tr("input.funding_window"), axis=alt.Axis(labelLimit=320, labelOverlap=False)),
-        x=alt.X("filiere:N", title=ui.tr("input.filiere"), axis=alt.Axis(labelAngle=0, labelLimit=200,
-                                                                          labelOverlap=False, orient="top")))
-    cells = base.mark_rect().encode(
-        color=alt.Color("expected:Q", title=ui.tr("ui.pf.expected_short"), scale=alt.Scale(scheme="blues")),
-        tooltip=[alt.Tooltip("filiere:N", title=ui.tr("input.filiere")),
-                 alt.Tooltip("window:N", title=ui.tr("input.funding_window")),
-                 alt.Tooltip("count:N", title=ui.tr("ui.pf.dossiers")),
-                 alt.Tooltip("shown:N", title=ui.tr("ui.pf.expected_short"))])
-    text = base.mark_text().encode(text="shown:N",
-                                   color=alt.condition(alt.datum.expected > g["expected"].max() / 2,
-                                                       alt.value("white"), alt.value("black")))
-    return (cells + text).properties(height=alt.Step(32))
+    encoding = {
+        "y": ui.nominal("window", title=ui.tr("input.funding_window"), axis={"labelLimit": 320, "labelOverlap": False}),
+        "x": ui.nominal("filiere", title=ui.tr("input.filiere"), axis={"labelAngle": 0, "labelLimit": 200,
+                                                                        "labelOverlap": False, "orient": "top"})}
+    return {
+        "data": {"values": g}, "height": {"step": 32}, "encoding": encoding,
+        "layer": [
+            {"mark": "rect", "encoding": {
+                "color": ui.quantitative("expected", title=ui.tr("ui.pf.expected_short"), scale={"scheme": "blues"}),
+                "tooltip": [ui.nominal("filiere", title=ui.tr("input.filiere")),
+                            ui.nominal("window", title=ui.tr("input.funding_window")),
+                            ui.nominal("count", title=ui.tr("ui.pf.dossiers")),
+                            ui.nominal("shown", title=ui.tr("ui.pf.expected_short"))]}},
+            {"mark": "text", "encoding": {
+                "text": ui.nominal("shown"),
+                "color": {"condition": {"test": f"datum.expected > {g['expected'].max() / 2!r}", "value": "white"},
+                          "value": "black"}}},
+        ],
+    }
 
 
-def _distribution_chart(ok: pd.DataFrame, target: str) -> alt.Chart:
+def _distribution_chart(ok: pd.DataFrame, target: str) -> dict:
     """Per window, one box per filière: the spread of the chosen probability."""
     df = pd.DataFrame({"p": 100 * ok[f"p_{target}"].to_numpy(), "filiere": ui.code_axis(ok, "filiere").to_numpy(),
                        "window": ui.code_axis(ok, "funding_window").to_numpy()})
-    return alt.Chart(df).mark_boxplot(extent="min-max", size=10).encode(
-        x=alt.X("p:Q", scale=alt.Scale(domain=[0, 100]), title=ui.tr("ui.chart.percent_axis")),
-        y=alt.Y("window:N", title=None, axis=alt.Axis(labelLimit=240)),
-        yOffset="filiere:N",
-        color=alt.Color("filiere:N", title=ui.tr("input.filiere"), legend=alt.Legend(orient="top")),
-    ).properties(height=alt.Step(14))
+    return {
+        "data": {"values": df}, "mark": {"type": "boxplot", "extent": "min-max", "size": 10},
+        "height": {"step": 14},
+        "encoding": {
+            "x": ui.quantitative("p", scale={"domain": [0, 100]}, title=ui.tr("ui.chart.percent_axis")),
+            "y": ui.nominal("window", title=None, axis={"labelLimit": 240}),
+            "yOffset": ui.nominal("filiere"),
+            "color": ui.nominal("filiere", title=ui.tr("input.filiere"), legend={"orient": "top"})},
+    }
 
 
 def _take(name: str, token: str, read) -> None:
