@@ -426,24 +426,23 @@ class CEPModel:
         windows = codes()["funding_window"]
         n, k = len(frame), len(windows)
         m = self.matrices(frame, table)
-        per_window = []
-        for w in windows:  # only the window's one-hot block and its interactions change
-            xl = self.label_design_.with_level(m.label, "funding_window", w, m.scores)
-            per_window.append(self.scored(Matrices(xl, m.table), band=band))
+        # only the window's one-hot block and its interactions change; every window scored in one pass, window-major
+        X = np.vstack([self.label_design_.with_level(m.label, "funding_window", w, m.scores) for w in windows])
+        tiled = ScoreTable(*(np.tile(a, (k, 1)) for a in (m.table.score, m.table.rubric, m.table.source)))
+        s = self.scored(Matrices(X, tiled), band=band)
         rule = eligibility.first_rule(frame, windows).T.ravel()
-        success = np.concatenate([s.success for s in per_window])
         row = np.tile(np.arange(n), k)
         eligible = rule == ""
-        order = np.lexsort((-success, ~eligible, row))
+        order = np.lexsort((-s.success, ~eligible, row))
         out = pd.DataFrame({
             "row": row,
             "window": np.repeat(np.array(windows, dtype=object), n),
             "eligible": eligible,
             "rule": rule,
-            "labeled": np.concatenate([s.labeled for s in per_window]),
-            "funded": np.concatenate([s.funded for s in per_window]),
-            "success": success,
-            **({f"{t}_{side}": np.concatenate([getattr(s, f"{t}_band")[:, col] for s in per_window])
+            "labeled": s.labeled,
+            "funded": s.funded,
+            "success": s.success,
+            **({f"{t}_{side}": getattr(s, f"{t}_band")[:, col]
                 for t in ("labeled", "success") for col, side in enumerate(("low", "high"))} if band else {}),
         }).iloc[order].reset_index(drop=True)
         out["rank"] = np.tile(np.arange(1, k + 1), n)
