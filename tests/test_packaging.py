@@ -4,6 +4,7 @@ installed copy finds them with no checkout around (the full clean-venv run is .c
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -47,8 +48,13 @@ def test_the_app_launcher_passes_every_streamlit_setting():
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(REPO)],
+    """The wheel of the tracked files as they are in the working tree, built from a copy: nothing untracked gets
+    in, and no build/ directory is left in the checkout for a later build to pick stale files from."""
+    src, out = tmp_path_factory.mktemp("src"), tmp_path_factory.mktemp("dist")
+    for name in _tracked("."):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / name, src / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(src)],
                    check=True, capture_output=True, timeout=600)
     return next(out.glob("*.whl"))
 
