@@ -359,9 +359,10 @@ def _missing_inputs(row: dict[str, Any], crit: list) -> list[str]:
     return out
 
 
-def _starting_point(row: dict[str, Any], contrib: dict[str, Any], i: int, rate_f: float, fig: str,
+def _starting_point(row: dict[str, Any], contrib: dict[str, Any], i: int, rate_f: float, fig: str, focus: str,
                     lang: str) -> dict[str, Any]:
-    """"Projects like yours": the group, its size and the model's probabilities for it, beside the published rate."""
+    """"Projects like yours": the group, its size and the model's probabilities for it, beside the published rate
+    (P(labelled) alone in the words when the targeted window cannot take the dossier: its funding is no estimate)."""
     keys, rows = contrib["group"][0][i], int(contrib["group"][1][i])
     names = ", ".join(code_label(k, row[k], lang) for k in keys)
     group = t(f"start.group.{len(keys)}", lang, names=names,
@@ -370,7 +371,7 @@ def _starting_point(row: dict[str, Any], contrib: dict[str, Any], i: int, rate_f
     return {"group": {"keys": list(keys), "values": [row[k] for k in keys], "rows": rows, "text": group},
             "labeled": labeled, "success": success,
             "published": {"value": rate_f, "figure": fig},
-            "text": t("start.text", lang, group=group, success=formatting.percent(success, lang),
+            "text": t(f"start.text.{focus}", lang, group=group, success=formatting.percent(success, lang),
                       labeled=formatting.percent(labeled, lang), rate=formatting.percent(rate_f, lang), figure=fig,
                       filiere=code_label("filiere", row["filiere"], lang))}
 
@@ -424,7 +425,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
                                                    window=code_label("funding_window", row["funding_window"], lang)),
                 "missing_inputs": _missing_inputs(row, crit),
             },
-            "starting_point": _starting_point(row, contrib, i, rate_f, fig, lang),
+            "starting_point": _starting_point(row, contrib, i, rate_f, fig, focus, lang),
             "contributions": {target: _contribution_dict(contrib, target, i) for target in ("labeled", "success")},
             "reasons": _reasons(contrib, i, scores, crit, lang, focus),
             "actions": steps,
