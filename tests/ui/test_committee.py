@@ -4,18 +4,22 @@ the consensus and a decision; the store and its audit log then hold exactly what
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from scoring import committee
 from scoring.auth import hash_password
 from scoring.i18n import t
 from scoring.schema import CRITERIA, OUTCOMES, example
 from scoring.store import Store, import_frame
 from scoring.synthetic import generate
 from tests.ui.conftest import APP, TIMEOUT, texts, unescape, upload
+from tests.ui.language import ALLOWED, html_text, problems, shown
 from ui import auth as ui_auth
+from ui import components, minutes
 
 PASSWORD = "correct horse battery"
 PEOPLE = (("ana", "expert", "academic"), ("ben", "expert", "industrial"), ("cleo", "expert", "academic"),
@@ -260,3 +264,26 @@ def test_workstation_mode_served_beyond_this_machine_serves_nothing(workstation)
     assert not at.exception, at.exception
     assert at.title == [] or at.title[0].value != t("ui.sa.title", "fr")
     assert unescape(at.error[0].value) == t("ui.auth.exposed", "fr", address="0.0.0.0")
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_committee_page_and_its_minutes_speak_one_language(panel, lang):
+    ids = [d.dossier_id for d in panel.list_dossiers()]
+    panel.assign(ids[0], ["ana", "ben"], user="carla")
+    panel.record_assessment(ids[0], {**FAIR, "data_quality": 1.0}, user="ana",
+                            justifications={"data_quality": "no data access"})
+    panel.record_assessment(ids[0], FAIR, user="ben")
+    panel.record_decision(ids[0], labeled=False, reasons="data access", user="carla")
+    at = on_committee("carla")
+    if lang == "en":
+        at.session_state[components.LANG_KEY] = True
+        at.run()
+    assert not at.exception, at.exception
+    # The dossiers' titles and the experts' own words are in the language they were typed in.
+    own = ALLOWED + tuple(d.payload["title"] for d in panel.list_dossiers()) + ("no data access", "data access")
+    found = problems(shown(at), lang, own)
+    rows = committee.session(panel, components.bundle(), panel.consensus_settings, lang)
+    printed = minutes.html_page(rows, lang, method="median", normalised=False, chair="carla", audit_hash="0" * 64,
+                                when=dt.datetime(2026, 11, 30))
+    found += problems(html_text(printed.decode()), lang, own)
+    assert not found, "\n".join(dict.fromkeys(found))
