@@ -1,7 +1,9 @@
 """Entry point of the app: `streamlit run ui/app.py`.
 
-Sets the language toggle, loads the model once for every session, and hands
-over to the four pages (self-assessment, expert triage, portfolio, model card).
+Sets the language toggle, asks who is using the app (ui.auth: a sign-in in shared
+mode, a name on a workstation), loads the model once for every session, and hands
+over to the pages the user's role opens (self-assessment, expert triage, committee,
+portfolio, model card).
 """
 
 import os
