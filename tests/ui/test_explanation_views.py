@@ -1,5 +1,6 @@
 """One dossier, five views: the JSON explanation, the text report, the HTML report, the app's self-assessment
-page and the batch output show the same starting point, eligibility notice, actions and intervals (issue 13)."""
+page and the batch output show the same starting point, eligibility notice, answers to check, actions and
+intervals (issue 13)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def _dossiers() -> dict[str, dict]:
     eligible = schema.example()
     refused = schema.example()
     refused.update(funding_window="rhu", dossier_id="CEP-2024-RHU")  # RHU: no call since 2021
-    return {"eligible": eligible, "refused": refused,
-            "suite_w08": json.loads((SUITE / "w08-sme-alone-at-anr.json").read_text(encoding="utf-8"))}
+    suite = {name: json.loads((SUITE / f"{name}.json").read_text(encoding="utf-8"))
+             for name in ("w08-sme-alone-at-anr", "w02-ai-no-data")}  # refused by ANR; an answer to check
+    return {"eligible": eligible, "refused": refused, **suite}
 
 
 def _expected(res: dict) -> list[str]:
@@ -35,6 +37,7 @@ def _expected(res: dict) -> list[str]:
     out = [res["starting_point"]["text"], res["labelling"]["text"], p["interval"]["text"]["labeled"]]
     out += [a["text"] for a in res["actions"]]
     out += [res["eligibility"]["text"]] if res["eligibility"]["text"] else []
+    out += [w["text"] for w in res["warnings"]]
     out += [p["interval"]["text"]["success"]] if p["estimate"] else []
     return out
 
@@ -44,7 +47,8 @@ def test_text_html_app_and_batch_show_the_same_explanation(app, bundle, name):
     doc = _dossiers()[name]
     res = explain([doc], bundle, "fr")[0]
     expected = _expected(res)
-    assert res["eligibility"]["eligible"] == (name == "eligible")
+    assert res["eligibility"]["eligible"] == (name in ("eligible", "w02-ai-no-data"))
+    assert bool(res["warnings"]) == (name == "w02-ai-no-data")
 
     text = render(res, "fr", bundle.card)
     page = html.unescape(build_html(doc, res, bundle.card, "fr", dt.datetime(2026, 11, 30, 12, 0)))
@@ -65,6 +69,7 @@ def test_text_html_app_and_batch_show_the_same_explanation(app, bundle, name):
     out = score_frame(pd.DataFrame([schema.from_json(doc)]), bundle, explain=True).iloc[0]
     assert out["status"] == "ok"
     assert bool(out["eligible"]) == res["eligibility"]["eligible"]
+    assert (out["warnings"] or "") == ";".join(w["code"] for w in res["warnings"])
     for target in ("labeled", "success"):
         c = res["contributions"][target]
         assert out[f"base_{target}"] == pytest.approx(c["base"], abs=1e-9)
