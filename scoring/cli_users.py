@@ -7,6 +7,7 @@ where `ps` and the shell's history would show them.
 
 from __future__ import annotations
 
+import getpass
 import sys
 
 import click
@@ -27,8 +28,8 @@ def users_cmd() -> None:
 @click.option("--kind", "expert_kind", type=click.Choice(EXPERT_KINDS), default=None,
               help="For an expert: academic or industrial (the chair's assignment balances the two).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
-@click.option("--by", envvar="USER", required=True, show_envvar=True,
-              help="Name recorded as having added the user (default: $USER).")
+@click.option("--by", envvar="USER", default=getpass.getuser, show_envvar=True,
+              help="Name recorded as having added the user (default: $USER, else the login name).")
 def users_add_cmd(name: str, role: str, expert_kind: str | None, password_stdin: bool, by: str) -> None:
     """Add NAME with a role and a password; for an existing NAME, the new role and password replace the old."""
     if password_stdin:
@@ -47,8 +48,8 @@ def users_add_cmd(name: str, role: str, expert_kind: str | None, password_stdin:
 
 @users_cmd.command("close")
 @click.argument("name")
-@click.option("--by", envvar="USER", required=True, show_envvar=True,
-              help="Name recorded as having closed the account (default: $USER).")
+@click.option("--by", envvar="USER", default=getpass.getuser, show_envvar=True,
+              help="Name recorded as having closed the account (default: $USER, else the login name).")
 def users_close_cmd(name: str, by: str) -> None:
     """Close NAME's account: they can no longer sign in; what they did stays in the history."""
     with Store.from_env() as store:
