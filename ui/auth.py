@@ -99,6 +99,22 @@ def _sign_in(name: str, password: str) -> None:
     st.rerun()
 
 
+def _still_valid(signed: Signed | None) -> Signed | None:
+    """The session's user as the store has them now: a closed account is signed out, a new role applies at once."""
+    from ui import store_link
+
+    if signed is None or not signed.shared:
+        return None
+    now = store_link.store().user(signed.name)
+    if now is None or not now.active or now.password_hash is None:
+        st.session_state.pop(SESSION, None)
+        return None
+    if (now.role, now.expert_kind) != (signed.role, signed.expert_kind):
+        signed = Signed(now.name, now.role, now.expert_kind, shared=True)
+        st.session_state[SESSION] = signed
+    return signed
+
+
 def _sign_out() -> None:
     st.session_state.pop(SESSION, None)
 
@@ -118,8 +134,8 @@ def gate() -> Signed | None:
         st.error(ui.tr("ui.auth.exposed", address=ui.plain(address)))
         st.stop()
     if mode == "shared":
-        signed = current()
-        if signed is None or not signed.shared:
+        signed = _still_valid(current())
+        if signed is None:
             st.title(ui.tr("ui.auth.title"))
             st.caption(ui.tr("ui.auth.intro"))
             with st.form("auth.form"):

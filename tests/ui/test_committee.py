@@ -116,6 +116,18 @@ def test_an_applicant_reopens_their_own_drafts_only_and_saves_under_their_name(p
     assert [o.split(" · ")[0] for o in at.selectbox(key="sa.store_pick").options] == ["DRAFT-PAUL"]  # not the lead's
 
 
+def test_a_closed_account_is_signed_out_and_a_new_role_applies_at_the_next_click(panel):
+    at = sign_in("ana")
+    panel.add_user("ana", "applicant", user="admin", password_hash=panel.user("ana").password_hash)
+    at.run()
+    assert at.session_state[ui_auth.SESSION].role == "applicant"
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(COMMITTEE)
+    panel.add_user("ana", "applicant", user="admin", active=False)
+    at.run()
+    assert [x.value for x in at.title] == [t("ui.auth.title", "fr")]
+
+
 def _queue(at: AppTest) -> list[str]:
     return [label.split(" · ")[0] for label in at.selectbox(key="cm.pick").options]
 
