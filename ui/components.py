@@ -27,7 +27,8 @@ from ui import shaping
 LANG_KEY = "app.lang_en"
 #: Key prefixes of the pages' value widgets (choices, numbers, texts); buttons and uploaders have other keys.
 VALUE_WIDGETS = ("sa.f.", "sa.step", "sa.contrib_target", "tr.score.", "tr.note.", "tr.decision.", "tr.bands",
-                 "tr.pick", "pf.target", "mc.evaluation", "mc.target", "store.user", "sa.store_pick")
+                 "tr.pick", "pf.target", "mc.evaluation", "mc.target", "store.user", "sa.store_pick",
+                 "cm.pick", "cm.method", "cm.dec.", "cm.assign.", "cm.coi_dossier", "cm.coi_expert")
 MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
 POSITIVE, NEGATIVE, NEUTRAL, ACCENT = "#1a7f37", "#c0392b", "#8c959f", "#0b5cad"
 
