@@ -189,19 +189,27 @@ def input_label(name: str, lang: str) -> str:
     return t(f"criterion.{name}", lang) if name in CRITERIA else t(f"input.{name}", lang)
 
 
+def _digits(lo: float, hi: float, lang: str) -> int:
+    """Decimals the two ends of an interval need to differ as written (up to 2): near 0 or 1 an interval is
+    narrow, never a point, and must not read as one ("100-100 %")."""
+    return next((d for d in range(3) if formatting.percent(lo, lang, d) != formatting.percent(hi, lang, d)), 2)
+
+
 def interval_text(lo: float, hi: float, lang: str) -> str:
-    """"intervalle à 80 % : 62 %-71 %", with as many decimals as the two ends need to differ (up to 2): near 0 or
-    1 an interval is narrow, never a point, and must not read as one ("100-100 %")."""
-    digits = next((d for d in range(3) if formatting.percent(lo, lang, d) != formatting.percent(hi, lang, d)), 2)
+    """"intervalle à 80 % : 62 % – 71 %", "… : 99,6 % – 99,9 %" near 1."""
+    digits = _digits(lo, hi, lang)
     return t("interval.text", lang, level=formatting.percent(INTERVAL_LEVEL, lang),
              lo=formatting.percent(lo, lang, digits), hi=formatting.percent(hi, lang, digits))
 
 
-def _interval(bands: dict[str, np.ndarray], lang: str) -> dict[str, Any]:
+def _interval(bands: dict[str, Any], values: dict[str, float], lang: str) -> dict[str, Any]:
+    """Each target's interval, its words, and the probability written with as many decimals as its interval
+    (`shown`): "0,4 %" beside "0,3 % – 0,5 %", not "0 %"."""
     out: dict[str, Any] = {"level": INTERVAL_LEVEL}
     for target, (lo, hi) in bands.items():
         out[target] = [float(lo), float(hi)]
     out["text"] = {target: interval_text(*out[target], lang) for target in bands}
+    out["shown"] = {target: formatting.percent(values[target], lang, _digits(*out[target], lang)) for target in bands}
     return out
 
 
@@ -296,10 +304,11 @@ def _labelling_dict(p_labeled: float, steps: list, after: float | None, lang: st
 def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str) -> list[dict[str, Any]]:
     wm = model.window_matrix(frame, table, band=True)
     return [{"window": r["window"], "label": code_label("funding_window", r["window"], lang),
-             "eligible": bool(r["eligible"]), "rule": r["rule"], "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
+             "eligible": bool(r["eligible"]), "rule": r["rule"],
+             "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
              "labeled": float(r["labeled"]), "funded": float(r["funded"]), "success": float(r["success"]),
              "interval": _interval({"labeled": (r["labeled_low"], r["labeled_high"]),
-                                    "success": (r["success_low"], r["success_high"])}, lang)}
+                                    "success": (r["success_low"], r["success_high"])}, r, lang)}
             for r in _records(wm)]
 
 
@@ -412,7 +421,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
             "criteria": [_criterion_dict(c, lang) for c in crit],
             "probabilities": {
                 **p,
-                "interval": _interval({"labeled": pred.labeled_band[i], "success": pred.success_band[i]}, lang),
+                "interval": _interval({"labeled": pred.labeled_band[i], "success": pred.success_band[i]}, p, lang),
                 "base_rate": {
                     "filiere": {"value": rate_f, "figure": fig, "text": code_label("filiere", row["filiere"], lang)},
                     "window": {"value": rate_w, "source": source_w,

@@ -50,8 +50,8 @@ def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None
             lines.append("  " + t("text.probability", lang, label=t(f"text.{target}", lang),
                                    p=t("text.not_estimated", lang)))
             continue
-        lines.append("  " + t("text.probability_line", lang, label=t(f"text.{target}", lang), p=pct(p[target]),
-                               band=p["interval"]["text"][target]))
+        lines.append("  " + t("text.probability_line", lang, label=t(f"text.{target}", lang),
+                               p=p["interval"]["shown"][target], band=p["interval"]["text"][target]))
     if p["estimate"]:
         lines.append("  " + t("text.probability", lang, label=t("text.funded", lang), p=pct(p["funded"])))
     lines += [
@@ -86,7 +86,8 @@ def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None
     lines.append(f"== {t('text.windows', lang)}")
     lines += _table([t("ui.col.window", lang), t("ui.prob.labeled", lang), t("ui.prob.success", lang),
                      t("text.interval", lang), t("ui.col.eligibility", lang)],
-                    [[w["label"], pct(w["labeled"]), pct(w["success"]), w["interval"]["text"]["success"],
+                    [[w["label"], w["interval"]["shown"]["labeled"], w["interval"]["shown"]["success"],
+                      w["interval"]["text"]["success"],
                       t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]] for w in result["windows"]],
                     right=(1, 2))
     m = result["model"]

@@ -58,8 +58,11 @@ def _probabilities(p: dict[str, Any], lang: str) -> str:
         estimated = p["estimate"] or target == "labeled"  # a window that cannot take the dossier: no funding estimate
         note = (p["interval"]["text"][target] if target in p["interval"]["text"] else t("ui.prob.funded_help", lang)) \
             if estimated else t("text.not_estimated", lang)
+        # written with as many decimals as its interval: "0,4 %" beside "0,3 % – 0,5 %"
+        value = p["interval"]["shown"].get(target, shaping.pct(p[target], lang)) if estimated \
+            else shaping.pct(None, lang)
         boxes.append(f'<div class="prob"><div>{escape(label)}</div>'
-                     f'<div class="v">{shaping.pct(p[target] if estimated else None, lang)}</div>'
+                     f'<div class="v">{escape(value)}</div>'
                      f'<div class="muted">{escape(note)}</div></div>')
     filiere, window = shaping.base_rates(p, lang)
     return (f'<div class="probs">{"".join(boxes)}</div><p>{escape(p["summary"])}</p>'
@@ -120,8 +123,8 @@ def _actions(actions: list[dict[str, Any]], labelling: dict[str, Any], lang: str
 def _windows(windows: list[dict[str, Any]], lang: str) -> str:
     cells = [[escape(w["label"]),
               escape(t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]),
-              shaping.pct(w["labeled"], lang) + _bar(0, 100 * w["labeled"], "fill"),
-              shaping.pct(w["success"], lang) + _bar(0, 100 * w["success"], "fill"),
+              escape(w["interval"]["shown"]["labeled"]) + _bar(0, 100 * w["labeled"], "fill"),
+              escape(w["interval"]["shown"]["success"]) + _bar(0, 100 * w["success"], "fill"),
               escape(w["interval"]["text"]["success"])] for w in windows]
     return _rows(cells, [t("ui.col.window", lang), t("ui.col.eligibility", lang), t("ui.prob.labeled", lang),
                          t("ui.prob.success", lang), t("text.interval", lang)])

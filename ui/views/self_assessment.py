@@ -210,10 +210,11 @@ def _show_result(doc: dict, result: dict) -> None:
                    icon=":material/fact_check:")
     interval = p["interval"]["text"]
     c1, c2, c3 = st.columns(3)
-    c1.metric(ui.tr("ui.prob.labeled"), ui.pct(p["labeled"]), help=interval["labeled"])
+    shown = p["interval"]["shown"]  # each probability with as many decimals as its interval
+    c1.metric(ui.tr("ui.prob.labeled"), shown["labeled"], help=interval["labeled"])
     if p["estimate"]:
         base = p["base_rate"]["filiere"]["value"]
-        c2.metric(ui.tr("ui.prob.success"), ui.pct(p["success"]), delta=ui.tr("ui.prob.vs_base", pts=ui.points(
+        c2.metric(ui.tr("ui.prob.success"), shown["success"], delta=ui.tr("ui.prob.vs_base", pts=ui.points(
             p["success"] - base)), help=interval["success"])
         c3.metric(ui.tr("ui.prob.funded"), ui.pct(p["funded"]), help=ui.tr("ui.prob.funded_help"))
         st.caption(ui.tr("ui.prob.intervals", labeled=interval["labeled"], success=interval["success"]))
@@ -244,7 +245,8 @@ def _show_result(doc: dict, result: dict) -> None:
 
     st.subheader(ui.tr("ui.report.windows"))
     ui.show_chart(ui.windows_chart(result["windows"]), width="stretch")
-    st.table(pd.DataFrame([{ui.tr("ui.col.window"): w["label"], ui.tr("ui.prob.success"): ui.pct(w["success"]),
+    st.table(pd.DataFrame([{ui.tr("ui.col.window"): w["label"],
+                            ui.tr("ui.prob.success"): w["interval"]["shown"]["success"],
                             ui.tr("text.interval"): w["interval"]["text"]["success"],
                             ui.tr("ui.col.eligibility"): ui.tr("ui.windows.eligible") if w["eligible"]
                             else w["rule_text"]} for w in result["windows"]]), hide_index=True)
