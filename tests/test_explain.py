@@ -98,6 +98,9 @@ def check_explanation(row: dict, res: dict, lang: str = "fr") -> None:
         assert lo < p[target] < hi
         assert p["interval"]["level"] == INTERVAL_LEVEL
         assert p["interval"]["text"][target] == interval_text(lo, hi, lang)
+        # the probability is written with the decimals its interval needs: the two ends differ as written
+        d = next(d for d in range(3) if formatting.percent(p[target], lang, d) == p["interval"]["shown"][target])
+        assert formatting.percent(lo, lang, d) != formatting.percent(hi, lang, d) or d == 2
         assert p["interval"]["text"][target].startswith(t("interval.text", lang, level=formatting.percent(
             INTERVAL_LEVEL, lang), lo="", hi="")[:12])
     for w in res["windows"]:
