@@ -211,16 +211,15 @@ def _css_string(text: str) -> str:
 
 
 def uploader_words() -> None:
-    """Streamlit's file uploaders write their own words in English ("Upload", "20MB per file", "Drag and drop
-    files here"): it has no locale. A style sheet on the page hides them and shows the table's words in their
-    place, on every uploader; it is sent with the page, nothing is fetched."""
+    """Streamlit's file uploaders write their own words in English ("Upload", "20MB per file"): it has no locale.
+    A style sheet on the page hides them and shows the table's words in their place, on every uploader; it is
+    sent with the page, nothing is fetched. (The "Drag and drop files here" drawn while a file is dragged over
+    a zone has no element of its own to select; it is not replaced.)"""
     zone = '[data-testid="stFileUploaderDropzone"]'
-    words = {f"{zone} button [data-testid='stMarkdownContainer']": tr("ui.upload.button"),
-             f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] > div": tr("ui.upload.limit", mb=MAX_UPLOAD_MB),
-             # the overlay drawn while a file is dragged over the zone, right after its hidden input
-             f"{zone} > input + div": tr("ui.upload.drop")}
-    hidden = (f"{zone} button [data-testid='stMarkdownContainer'] > p, "
-              f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] span, {zone} > input + div > *")
+    button, limit = f"{zone} button [data-testid='stMarkdownContainer']", \
+        f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] > div"
+    words = {button: tr("ui.upload.button"), limit: tr("ui.upload.limit", mb=MAX_UPLOAD_MB)}
+    hidden = f"{button} > p, {limit} > span"
     rules = [f"{hidden} {{display: none}}"] + [f"{where}::after {{content: {_css_string(text)}}}"
                                                for where, text in words.items()]
     st.html("<style>" + "\n".join(rules) + "</style>")

@@ -26,6 +26,7 @@ from scoring.bench import CHROMIUM_ARGS, find_chromium, serve_app
 from scoring.i18n import code_label, t
 from scoring.schema import example
 from scoring.synthetic import generate
+from ui.components import MAX_UPLOAD_MB
 
 pytestmark = pytest.mark.browser
 
@@ -369,14 +370,33 @@ NAV = {"self_assessment": "ui.nav.self_assessment", "triage": "ui.nav.triage", "
        "model_card": "ui.nav.model"}
 TITLES = {"self_assessment": "ui.sa.title", "triage": "ui.triage.title", "portfolio": "ui.pf.title",
           "model_card": "ui.model.title"}
-# Streamlit draws its file uploader's words itself, in English, whatever the page's language (no setting).
-STREAMLIT_WORDS = ("Drag and drop files here", "Drag and drop file here", "Browse files", "Limit 20MB per file",
-                   "Upload")
+# What the app's style sheet writes in place of Streamlit's own (English) uploader words, read off the page
+# (a zone holding files shows them instead of its button and limit).
+UPLOADER_WORDS = """() => [...document.querySelectorAll('[data-testid="stFileUploaderDropzone"]')]
+    .filter(zone => zone.querySelector('[data-testid="stFileUploaderDropzoneInstructions"]')).map(zone =>
+    ['button [data-testid="stMarkdownContainer"]', '[data-testid="stFileUploaderDropzoneInstructions"] > div']
+    .map(part => getComputedStyle(zone.querySelector(part), '::after').content))"""
+
+
+def _fill(page, name: str, lang: str, draft: Path) -> None:
+    """Give the page something to show: the example dossier evaluated, the example queue, the example base."""
+    if name == "self_assessment":
+        if not page.get_by_test_id("stFileUploaderDropzoneInput").count():  # the drafts' panel is closed
+            page.get_by_text(t("ui.draft.title", lang), exact=True).click()
+        _upload(page, [draft])
+        page.get_by_role("button", name=t("ui.sa.evaluate", lang)).click()
+        page.get_by_role("button", name=t("ui.report.download", lang)).wait_for(timeout=60_000)
+    elif name in ("triage", "portfolio"):
+        page.get_by_role("button", name=t("ui.triage.examples" if name == "triage" else "ui.pf.example", lang)).click()
+        page.get_by_text(t("ui.triage.pick" if name == "triage" else "ui.pf.table", lang), exact=True).first \
+            .wait_for(timeout=120_000)
+    _idle(page)
 
 
 def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, server, tmp_path):
     """Timings recorded for `cep-scoring bench --app` to print (not asserted: a shared machine's load moves
-    them), then the four pages in French and in English: a screenshot each, and the language checks."""
+    them), then the four pages in French and in English, each with something to show (a result, a queue, a
+    scored base): a screenshot each, the language checks, and the uploaders' words."""
     from playwright.sync_api import sync_playwright
 
     from scoring.bench import app_timings
@@ -386,7 +406,8 @@ def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, se
     TIMINGS.parent.mkdir(exist_ok=True)
     TIMINGS.write_text(json.dumps(timings, indent=2), encoding="utf-8")
     print(json.dumps(timings, indent=2))
-    found = []
+    found, uploaders = [], 0
+    draft = _write_dossiers(tmp_path / "draft", [EXAMPLE])[0]
     with sync_playwright() as p:
         browser, page = _launch(p, chromium)
         try:
@@ -399,12 +420,18 @@ def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, se
                     page.get_by_role("link", name=t(NAV[name], lang), exact=True).click()
                     page.get_by_role("heading", name=t(TITLES[name], lang)).first.wait_for(timeout=60_000)
                     _idle(page)
+                    _fill(page, name, lang, draft)
                     page.screenshot(path=str(SCREENSHOT.with_name(f"e2e_{name}_{lang}.png")), full_page=True)
                     # icons are drawn from a font's ligatures: their names are in the text, not on the screen
                     icons = set(page.locator('[data-testid="stIconMaterial"]').all_inner_texts())
                     text = "\n".join(line for line in page.locator('[data-testid="stAppViewContainer"]')
                                       .inner_text().splitlines() if line.strip() not in icons)
-                    found += [f"{name} ({lang}): {x}" for x in problems(text, lang, ALLOWED + STREAMLIT_WORDS)]
+                    found += [f"{name} ({lang}): {x}" for x in problems(text, lang, ALLOWED)]
+                    zones = page.evaluate(UPLOADER_WORDS)
+                    expected = [f'"{t("ui.upload.button", lang)}"', f'"{t("ui.upload.limit", lang, mb=MAX_UPLOAD_MB)}"']
+                    found += [f"{name} ({lang}): the uploader says {z}" for z in zones if z != expected]
+                    uploaders += len(zones)
         finally:
             browser.close()
     assert not found, "\n".join(found)
+    assert uploaders >= 4  # the triage and portfolio uploaders, in each language
