@@ -137,6 +137,9 @@ def _context(rng: np.random.Generator, n: int, p: dict[str, Any]) -> pd.DataFram
     for k, w in enumerate(windows):
         spec = cat[w]
         ok = np.isin(carrier, spec.eligible_carriers) & (collab | ~spec.collaboration_required)
+        # a carrier that needs a partner kind at this window (ANR: a company beside a public lab) comes in a consortium
+        if spec.partner_required:
+            ok &= collab | ~np.isin(carrier, spec.partner_required_for)
         ok &= (year >= spec.open_from) & ((year <= spec.open_until) if spec.open_until else True)
         weights[:, k] *= ok
     window = np.array(windows, dtype=object)[_draw(rng, weights)]
@@ -167,6 +170,10 @@ def _context(rng: np.random.Generator, n: int, p: dict[str, Any]) -> pd.DataFram
     acad = collab & (rng.random(n) < p_acad)
     ind = collab & (rng.random(n) < p_ind)
     clin = collab & (rng.random(n) < p_clin)
+    kinds = {"academic": acad, "industrial": ind, "clinical": clin}
+    for w, spec in cat.items():  # the consortium has the partner the window requires of such a carrier
+        if spec.partner_required:
+            kinds[spec.partner_required] |= (window == w) & np.isin(carrier, spec.partner_required_for)
     none = collab & ~acad & ~ind & ~clin
     acad |= none & company
     ind |= none & ~company

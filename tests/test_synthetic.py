@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +12,8 @@ import pytest
 from scoring import DATA_DIR, schema
 from scoring.io import read_table, write_table
 from scoring.synthetic import TRUE_P_COLUMNS, correlated_normals, generate, true_probabilities
+
+MAKEFILE = Path(__file__).resolve().parents[1] / "Makefile"
 
 
 def test_same_seed_same_bytes(tmp_path):
@@ -20,10 +25,17 @@ def test_same_seed_same_bytes(tmp_path):
     assert a.read_bytes() != b.read_bytes()
 
 
+def _make_data_command() -> tuple[int, int]:
+    """(rows, seed) of the Makefile's `data` target: the documented command, read rather than copied."""
+    found = re.search(r"^data:.*\n\t.*generate --rows (\d+) --seed (\d+) ", MAKEFILE.read_text(), re.M)
+    assert found, "the Makefile's data target no longer reads `generate --rows N --seed S`"
+    return int(found[1]), int(found[2])
+
+
 def test_default_dataset_is_the_documented_command_output(tmp_path):
     """What `make data` must give on any CPU: every code, flag and outcome as shipped, every
     number equal to 1e-9 (not bytes: float last digits may follow the CPU's math kernels)."""
-    fresh = generate(20_000, 2025)
+    fresh = generate(*_make_data_command())
     out = tmp_path / "base.csv"
     write_table(fresh, out)
     made, shipped = read_table(out), read_table(DATA_DIR / "cep_synthetic.csv")
