@@ -348,7 +348,10 @@ def show_chart(spec: dict[str, Any], **kwargs: Any) -> None:
     """
     decimal, thousands = formatting.separators(lang())
     locale = {"number": {"decimal": decimal, "thousands": thousands, "grouping": [3], "currency": ["", "\u202f€"]}}
-    st.vega_lite_chart(spec={**spec, "config": {"locale": locale}}, **kwargs)
+    # The rows go as a named dataset, as Altair sends them: Streamlit ships it to the browser in Arrow form, and
+    # its chart element inserts it by name (a top-level `values` reached a layered chart empty).
+    st.vega_lite_chart(spec={**spec, "data": {"name": "rows"}, "datasets": {"rows": spec["data"]["values"]},
+                             "config": {"locale": locale}}, **kwargs)
 
 
 def nominal(field: str, **extra: Any) -> dict[str, Any]:
