@@ -54,7 +54,7 @@ class Design:
     `inputs`), `partner[j]` (second owner for an interaction, else -1),
     `lower[j]` (0.0 for monotone columns, -inf otherwise). For interaction
     columns the value is u(owner) * v(partner): `u_src[j]` is the criterion
-    index giving u, and v is the 0/1 indicator of level `v_level[j]`.
+    index giving u, and v is the 0/1 indicator of level `level[j]` of input `partner[j]`.
     `deviation[j]` marks a context level's departure from the pooled effect (its
     criterion slopes): the model penalises those apart, so thin levels shrink
     toward the common ramps.
@@ -200,7 +200,7 @@ class Design:
     def _blocks(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None) -> list["_Block"]:
         """Every column of the layout, in order, as blocks: the criterion part, then the context."""
         context = self._context_blocks(frame, labeled)
-        levels = {ctx: block.index for ctx, block in zip(CATEGORICAL, context)}  # the categoricals lead
+        levels = {ctx: np.asarray(block.at) for ctx, block in zip(CATEGORICAL, context)}  # the categoricals lead
         return self._score_blocks(scores, levels) + context
 
     def _score_blocks(self, scores: np.ndarray, levels: dict[str, np.ndarray]) -> list["_Block"]:
@@ -219,7 +219,7 @@ class Design:
             s = filled[:, j]
             out.append(_Block(len(KNOTS), values=np.clip(s[:, None] - KNOTS, 0.0, 1.0)))
             out.append(_Block(1, values=np.isnan(scores[:, j])))
-            out.extend(_Block(len(self.sloped[ctx]), index=sloped[ctx], factor=s) for ctx in INTERACTIONS)
+            out.extend(_Block(len(self.sloped[ctx]), at=sloped[ctx], factor=s) for ctx in INTERACTIONS)
         return out
 
     def _levels_in(self, X: np.ndarray) -> dict[str, np.ndarray]:
@@ -247,7 +247,7 @@ class Design:
         """Every column that does not depend on the criterion scores, in layout order."""
         n = len(frame)
         # positions among the installed codes, which `scoring.world` has checked are the design's `levels`
-        out = [_Block(len(self.levels[ctx]), index=code_index(frame[ctx], ctx)) for ctx in CATEGORICAL]
+        out = [_Block(len(self.levels[ctx]), at=code_index(frame[ctx], ctx)) for ctx in CATEGORICAL]
         out.append(_Block(1, values=_flag(frame["collaborative"])))
         for p in PARTNER_COLUMNS:
             v = frame[p].to_numpy(dtype=float) if p in frame.columns else np.full(n, np.nan)
@@ -256,7 +256,7 @@ class Design:
             out.append(_Block(1, values=np.nan_to_num(v, nan=0.0)))
             out.append(_Block(1, values=np.isnan(v)))
         trl = frame["trl"].to_numpy(dtype=float)
-        out.append(_Block(len(TRL_LEVELS), index=np.where(np.isin(trl, TRL_LEVELS), np.nan_to_num(trl) - 1, -1)
+        out.append(_Block(len(TRL_LEVELS), at=np.where(np.isin(trl, TRL_LEVELS), np.nan_to_num(trl) - 1, -1)
                           .astype(np.intp)))
         lb = np.log(frame["budget_eur"].to_numpy(dtype=float)) - self.budget_center
         ratio = frame["aid_requested_eur"].to_numpy(dtype=float) / frame["budget_eur"].to_numpy(dtype=float)
@@ -270,25 +270,27 @@ class Design:
 
 class _Block(NamedTuple):
     """Consecutive columns of a model matrix: dense `values` (n, width), or the one-hot of
-    `index` (a level per row, -1 for none) times `factor` when given (a criterion's slopes)."""
+    `at` (a level per row, -1 for none) times `factor` when given (a criterion's slopes)."""
 
     width: int
     values: np.ndarray | None = None
-    index: np.ndarray | None = None
+    at: np.ndarray | None = None  # not `index`: that is a tuple's method
     factor: np.ndarray | None = None
 
     def write(self, out: np.ndarray) -> None:
-        if self.index is None:
+        if self.at is None:
+            assert self.values is not None
             out[:] = self.values.reshape(len(out), -1)
             return
-        hot = self.index[:, None] == np.arange(self.width)
+        hot = self.at[:, None] == np.arange(self.width)
         out[:] = hot if self.factor is None else self.factor[:, None] * hot
 
     def dot(self, coef: np.ndarray) -> np.ndarray:
         """This block's columns times coef (width,): (n,)."""
-        if self.index is None:
+        if self.at is None:
+            assert self.values is not None
             return self.values @ coef if self.values.ndim == 2 else self.values * coef[0]
-        by_level = np.append(coef, 0.0).take(self.index)  # index -1: the appended zero
+        by_level = np.append(coef, 0.0).take(self.at)  # level -1: the appended zero
         return by_level if self.factor is None else self.factor * by_level
 
 
