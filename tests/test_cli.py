@@ -115,7 +115,10 @@ def test_evaluate_json_shape(tmp_path, small_model_dir):
     data = tmp_path / "fresh.parquet"
     write_table(generate(3000, 55), data)
     ev = json.loads(run("evaluate", "--data", str(data), "--model", str(small_model_dir), "--json").output)
-    assert set(ev) == {"targets", "model", "n"} and ev["n"] == 3000
+    assert set(ev) == {"targets", "model", "n", "interval_coverage"} and ev["n"] == 3000
+    # a synthetic base has its true probabilities: how often the 80% intervals held them is measured
+    assert ev["interval_coverage"]["level"] == 0.8 and ev["interval_coverage"]["rows"] == 3000
+    assert all(0 <= ev["interval_coverage"][t] <= 1 for t in ("labeled", "success"))
     for t in ("labeled", "funded", "success"):
         e = ev["targets"][t]
         assert set(e) == {"model", "oracle", "baselines", "groups"}
