@@ -188,7 +188,11 @@ def load(directory: str | Path | None = None) -> Bundle:
 def check_world(d: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The model's copy of the tables, if the installed ones are the same; else one message saying what changed."""
     trained = json.loads((d / world.FILE).read_text(encoding="utf-8"))
-    now = world.snapshot()
+    try:
+        now = world.snapshot()
+    except (OSError, ValueError, KeyError) as exc:  # a table its loader refuses: a window in codes.csv only, ...
+        raise ModelLoadError(f"the installed tables cannot be read ({exc}); fix them, then retrain the model if "
+                             "they changed") from None
     if world.fingerprints(now) == manifest.get("world") == world.fingerprints(trained):
         return trained
     changes = world.differences(trained, now) or [

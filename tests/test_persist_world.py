@@ -132,3 +132,13 @@ def test_the_design_says_what_each_column_means(small_model_dir):
             assert name == expected, (j, design.kind[j])
         ramps = [j for j, k in enumerate(design.kind) if k == "ramp"]
         assert len(ramps) == len(CRITERIA) * len(KNOTS) and set(design.knot[ramps]) == set(KNOTS)
+
+
+def test_tables_their_loaders_refuse_are_one_message_too(small_model_dir, monkeypatch):
+    def refused():
+        raise ValueError("data/windows.csv has no entry for window(s) ['i_test']")
+
+    monkeypatch.setattr(world, "snapshot", refused)
+    with pytest.raises(persist.ModelLoadError, match=r"the installed tables cannot be read \(data/windows.csv has no "
+                                                     r"entry for window\(s\) \['i_test'\]\); fix them"):
+        persist.load(small_model_dir)
