@@ -72,8 +72,11 @@ def _is_text(key: str) -> bool:
 def differences(trained: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Sentences saying how the installed tables (`now`) differ from a model's copy (`trained`); [] if alike."""
     out = _codes(trained.get("codes", {}), now["codes"])
-    out += _keyed("window", trained.get("windows", {}), now["windows"], "windows in the catalogue")
-    out += _keyed("window rules of", trained.get("window_rules", {}), now["window_rules"], "windows with rules")
+    # a window added to or removed from the codes is said once, by _codes
+    said = set(trained.get("codes", {}).get("funding_window", [])) ^ set(now["codes"].get("funding_window", []))
+    out += _keyed("window", trained.get("windows", {}), now["windows"], "windows in the catalogue", said)
+    out += _keyed("window rules of", trained.get("window_rules", {}), now["window_rules"], "windows with rules",
+                  said)
     rubric_then = {q["id"]: q for q in trained.get("rubric", [])}
     rubric_now = {q["id"]: q for q in now["rubric"]}
     out += _added(rubric_then, rubric_now, "questions", "the rubric")
@@ -104,10 +107,11 @@ def _codes(a: dict[str, list[str]], b: dict[str, list[str]]) -> list[str]:
     return out
 
 
-def _keyed(what: str, a: dict[str, Any], b: dict[str, Any], plural: str) -> list[str]:
-    """Entries added or removed (when the codes did not say so already), then each common entry's changes."""
-    out = [] if set(a) == set(b) else [f"{plural}: {len(a)} when the model was trained, {len(b)} now"
-                                       f"{_new_gone(list(a), list(b))}"]
+def _keyed(what: str, a: dict[str, Any], b: dict[str, Any], plural: str, said: set[str]) -> list[str]:
+    """Entries added or removed (but those in `said`, already reported), then each common entry's changes."""
+    unsaid = (set(a) ^ set(b)) - said
+    out = [] if not unsaid else [f"{plural}: {len(a)} when the model was trained, {len(b)} now"
+                                 f"{_new_gone([k for k in a if k in unsaid], [k for k in b if k in unsaid])}"]
     return out + [f"{what} {k}: {c}" for k in a if k in b for c in _changes(a[k], b[k])]
 
 

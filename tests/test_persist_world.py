@@ -40,6 +40,12 @@ def test_the_differences_are_said_in_words():
     assert world.differences(changed, now)[0] == \
         f"the model was trained with 9 windows, the catalogue now has 8 (gone: {NEW_WINDOW})"
     assert world.differences(now, now) == []
+    changed["windows"]["anr"]["trl_min"] = 3
+    changed["window_rules"]["anr"] = {"scientific_quality": [2.5, 1.0]}
+    said = world.differences(now, changed)
+    assert len([s for s in said if NEW_WINDOW in s]) == 1  # the new window is said once, not per table
+    assert f"window anr: trl_min {now['windows']['anr']['trl_min']} -> 3" in said
+    assert any(s.startswith("windows with rules: ") and s.endswith("(new: anr)") for s in said)
 
 
 def test_words_people_read_are_not_part_of_the_fingerprint():
