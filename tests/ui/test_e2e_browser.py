@@ -146,6 +146,11 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
                                ("technology_axis", "remote_monitoring"), ("funding_window", "region_idf"),
                                ("carrier_type", "tpe_pme")):
                 _choose(page, _required(name), code_label(name, code, "fr"))
+                # Escape in a chosen box must not empty it: the evaluation below would be refused
+                box = page.get_by_role("combobox", name=_required(name), exact=True)
+                box.click()
+                box.press("Escape")
+                _idle(page)
             for name, value in (("trl", 5), ("year", 2024), ("duration_months", 24), ("budget_eur", 800000),
                                 ("aid_requested_eur", 400000)):
                 _number(page, _required(name), value)
