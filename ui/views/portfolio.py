@@ -87,8 +87,9 @@ def _expected_chart(ok: pd.DataFrame) -> dict:
                             ui.nominal("shown", title=ui.tr("ui.pf.expected_short"))]}},
             {"mark": "text", "encoding": {
                 "text": ui.nominal("shown"),
-                "color": {"condition": {"test": f"datum.expected > {g['expected'].max() / 2!r}", "value": "white"},
-                          "value": "black"}}},
+                # a plain float: numpy's repr, np.float64(...), is not a Vega expression, and the chart was blank
+                "color": {"condition": {"test": f"datum.expected > {float(g['expected'].max()) / 2!r}",
+                                        "value": "white"}, "value": "black"}}},
         ],
     }
 
