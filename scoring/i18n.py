@@ -1,7 +1,7 @@
 """The one translation table: every French and English label the tool shows.
 
 It merges readable files of `data/`: `codes.csv` (labels of coded values),
-`rubric.toml` (questions and answers, kept with the rubric because experts
+`rubric.toml` (questions, answers and the interview's `ask`, kept with the rubric because experts
 tune them together), `i18n.csv` (the library's words: field and input
 names, reason and advice templates) and `i18n_ui.csv` (the app's words).
 A key defined twice is an error. Keys are dotted: `filiere.e_sante`,
@@ -33,6 +33,8 @@ def table() -> dict[str, dict[str, str]]:
     with open(DATA_DIR / "rubric.toml", "rb") as fh:
         for q in tomllib.load(fh)["question"]:
             out[f"rubric.{q['id']}"] = {"fr": q["fr"], "en": q["en"]}
+            # the interview's question; "ask." not "rubric.": "rubric.<id>.<x>" keys are answers
+            out[f"ask.{q['id']}"] = {"fr": q["ask"]["fr"], "en": q["ask"]["en"]}
             for a in q["answers"]:
                 out[f"rubric.{q['id']}.{a['code']}"] = {"fr": a["fr"], "en": a["en"]}
     for name in ("i18n.csv", "i18n_ui.csv"):
