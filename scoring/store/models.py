@@ -146,6 +146,23 @@ assignments = sa.Table(
     *_who_when(),
 )
 
+#: What an expert advises after the preliminary interview (issue 18; seed 002: since 2024 an interview
+#: precedes the committee and may re-plan the submission to a later call or orient the project elsewhere).
+INTERVIEW_OUTCOMES = ("submit", "strengthen", "replan", "redirect")
+
+interviews = sa.Table(
+    # Added by 0004: one row per interview outcome; a later row supersedes an earlier one (latest id wins).
+    "interviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_dossier_ref(),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("funding_window", sa.String(32), nullable=True),  # the window a re-plan aims at
+    sa.Column("notes", sa.Text, nullable=False),
+    *_who_when(),
+    sa.CheckConstraint("outcome IN ('submit', 'strengthen', 'replan', 'redirect')", name="outcome_known"),
+    sa.CheckConstraint("outcome <> 'replan' OR funding_window IS NOT NULL", name="replan_names_window"),
+)
+
 audit_log = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

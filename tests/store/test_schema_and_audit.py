@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 
 from scoring.store import Store, default_path, url_from_env
 from scoring.store.db import alembic_config, normalise_url, write_transaction
+from scoring.store.interviews import record_interview
 from scoring.store.models import APPEND_ONLY, metadata
 
 
@@ -28,6 +29,7 @@ def test_history_cannot_be_updated_or_deleted(store, dossier):
                             explanation={}, user="app")
     store.add_user("ana", "expert", user="admin")
     store.assign("CEP-2024-0042", ["ana"], user="chair")
+    record_interview(store, "CEP-2024-0042", "submit", user="eve")
     for table in APPEND_ONLY:
         column = "user_name" if table == "audit_log" else "created_by"
         for statement in (f"UPDATE {table} SET {column} = 'mallory'", f"DELETE FROM {table}"):
