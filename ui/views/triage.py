@@ -22,11 +22,13 @@ from scoring import display, formatting
 from scoring.consistency import warnings
 from scoring.eligibility import verdict
 from scoring.rubric import rubric
-from scoring.schema import (CRITERIA, OUTCOMES, SCORE_COLUMNS, Issue, SchemaError, to_json, validate_frame,
-                            validate_records)
+from scoring.catalogue import CRITERIA, OUTCOMES, SCORE_COLUMNS
+from scoring.issues import Issue
+from scoring.jsonform import to_json, validate_records
+from scoring.schema import SchemaError, validate_frame
 from scoring.synthetic import generate
 from ui import components as ui
-from ui import queue, shaping, store_link
+from ui import interview, queue, shaping, store_link
 
 LOADED = "tr.loaded"  # {"docs": [dossier JSON without expert scores], "bad": [(file, Issue)]}
 EXAMPLE_ROWS, EXAMPLE_SEED = 12, 11  # a seed whose dossiers fall in all three bands
@@ -191,7 +193,8 @@ def _detail(row: pd.Series, doc: dict, result: dict, flat: dict) -> None:
 def _queue_table(q: pd.DataFrame) -> None:
     # What decides first, so that it fits a 1366-pixel screen beside the sidebar: rank, whole id, band,
     # the window rule that blocks, the two probabilities; the details after.
-    shown = ["rank", "dossier_id", "band_label", "blocking", "p_labeled", "p_success", "to_discuss", "window", "acronym",
+    shown = ["rank", "dossier_id", "band_label", "blocking", "p_labeled", "p_success", "to_discuss", "interview",
+             "window", "acronym",
              *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes", "decision"]
     table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"],
                             ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
@@ -251,6 +254,7 @@ q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes,
 flat = {r["dossier_id"]: r for r in validate_records(work.docs).frame.to_dict("records")}  # with the experts' scores
 q.insert(q.columns.get_loc("blocking") + 1, "to_discuss",
          [" | ".join(w.text for w in warnings(flat[i], ui.lang())) for i in q["dossier_id"]])
+q.insert(q.columns.get_loc("to_discuss") + 1, "interview", interview.queue_column(list(q["dossier_id"])))
 
 counts = q["band"].value_counts()
 cols = st.columns(len(queue.BANDS))
@@ -266,5 +270,6 @@ pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.ge
 if gone is not None and gone not in labels:
     st.info(ui.tr("ui.triage.pick_gone", id=ui.plain(gone)), icon=":material/info:")
 _detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick], flat[pick])
+interview.pane(st.session_state[LOADED]["docs"], by_id[pick][0])
 
 store_link.triage_panel(_work)
