@@ -136,6 +136,22 @@ def test_a_draft_reloads_into_the_form_and_evaluates(app):
     upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
     assert t("ui.draft.loaded", "fr", source="draft.json") in texts(app)
     assert app.text_input(key="sa.f.title").value == schema.example()["title"]
+
+
+def test_a_draft_saved_over_a_version_it_did_not_open_is_refused_in_the_readers_words(app):
+    """The store refuses (ConflictError, in English for logs): the page says why in French, naming the version
+    and who saved it, and nothing of the exception's English."""
+    upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
+    app.text_input(key="store.user").input("Alice").run()
+    app.button(key="sa.store_save").click().run()
+    del app.session_state["sa.store_version"]  # as a second session would, not having opened version 1
+    app.button(key="sa.store_save").click().run()
+    assert not app.exception, app.exception
+    said = texts(app)
+    before, after = t("ui.store.conflict.exists", "fr", id=schema.example()["dossier_id"], current=1, who="Alice",
+                      when="WHEN").split("WHEN")
+    assert before in said and after in said
+    assert "already exists" not in said and "nothing was saved" not in said
     app.button(key="sa.evaluate").click().run()
     assert not app.exception, app.exception
     assert t("ui.prob.success", "fr") in [m.label for m in app.metric]
