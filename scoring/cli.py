@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from scoring import formatting, io, schema
+from scoring import catalogue, formatting, io, jsonform, schema
 from scoring.cli_files import UnusableFile, read_options
 from scoring.i18n import t
 
@@ -46,13 +46,13 @@ def cli() -> None:
 @cli.command("schema")
 def schema_cmd() -> None:
     """Print the JSON Schema of one dossier."""
-    _echo_json(schema.json_schema())
+    _echo_json(jsonform.json_schema())
 
 
 @cli.command("example")
 def example_cmd() -> None:
     """Print a complete valid example dossier (JSON)."""
-    _echo_json(schema.example())
+    _echo_json(jsonform.example())
 
 
 LANG = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
@@ -140,7 +140,7 @@ def reference_check_cmd(file: str | None, as_json: bool, mediation: bool, rows: 
     from scoring.reference import reference_check
 
     try:
-        v = schema.validate_frame(_read(file, read).frame, require=schema.OUTCOMES)
+        v = schema.validate_frame(_read(file, read).frame, require=catalogue.OUTCOMES)
     except schema.SchemaError as exc:
         _fail(f"{file}: {exc}")
     if not v.ok.all():
@@ -279,7 +279,7 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None, read: 
     bundle = _load_bundle(model_dir)
     try:
         if io.suffix(file) == ".json":
-            docs, was_list = schema.load_json_dossiers(io.read_json_text(file))
+            docs, was_list = jsonform.load_json_dossiers(io.read_json_text(file))
         else:
             docs, was_list = _table_dossiers(_read(file, read, announce=not as_json).frame), True
         results = explain(docs, bundle, lang)
@@ -306,7 +306,7 @@ def _table_dossiers(frame) -> list[dict]:
         raise InvalidDossiers(v.issues)
     if not len(v.frame):
         raise schema.SchemaError("the file holds no dossier, only its header; add rows")
-    return [schema.to_json(r) for r in v.frame.to_dict("records")]
+    return [jsonform.to_json(r) for r in v.frame.to_dict("records")]
 
 
 @cli.command("bench")
@@ -342,10 +342,12 @@ def bench_cmd(as_json: bool, quick: bool, model_dir: str | None, app: bool) -> N
 def _register_commands() -> None:
     """Commands whose logic lives with the module that owns it (store, batch)."""
     from scoring.cli_batch import batch_cmd
+    from scoring.cli_interview import interview_cmd
+    from scoring.cli_monitor import monitor_cmd
     from scoring.cli_users import users_cmd
     from scoring.store.commands import audit_cmd, export_training_cmd, import_cmd
 
-    for command in (import_cmd, export_training_cmd, audit_cmd, batch_cmd, users_cmd):
+    for command in (import_cmd, export_training_cmd, audit_cmd, batch_cmd, users_cmd, interview_cmd, monitor_cmd):
         cli.add_command(command)
 
 
