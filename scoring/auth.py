@@ -36,9 +36,9 @@ MIN_PASSWORD = 12
 #: What each role may open in the app (page names of ui/app.py).
 PAGES = {
     "applicant": ("self_assessment",),
-    "expert": ("self_assessment", "triage", "committee", "portfolio", "model"),
-    "chair": ("self_assessment", "triage", "committee", "portfolio", "model"),
-    "admin": ("self_assessment", "triage", "committee", "portfolio", "model"),
+    "expert": ("self_assessment", "triage", "committee", "portfolio", "model", "monitor"),
+    "chair": ("self_assessment", "triage", "committee", "portfolio", "model", "monitor"),
+    "admin": ("self_assessment", "triage", "committee", "portfolio", "model", "monitor"),
 }
 
 _hasher = PasswordHasher()  # argon2id, the library's defaults (RFC 9106's second recommended profile)

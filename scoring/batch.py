@@ -65,7 +65,9 @@ from scoring import io as files
 from scoring.io import FORMULA_PREFIXES, PLAIN_NUMBER
 from scoring import consistency, eligibility
 from scoring.rubric import score_table
-from scoring.schema import CRITERIA, SchemaError, canonical_columns, code_index, codes, validate_frame
+from scoring.catalogue import CRITERIA, codes
+from scoring.fields import code_index
+from scoring.schema import SchemaError, canonical_columns, validate_frame
 
 SUFFIXES = (".csv", ".xlsx", ".parquet")
 CHUNK_ROWS = 20_000  # per-chunk costs paid 50 times per million rows; a worker's working set ~100 MB

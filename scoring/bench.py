@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import expit
 
-from scoring import schema
+from scoring import catalogue, jsonform, schema
 from scoring.explain import explain
 from scoring.synthetic import generate
 
@@ -71,7 +71,7 @@ def bench_single(bundle, quick: bool = False, seed: int = 2026, sampling: bool =
     comparison when `sampling` is False)."""
     n = 40 if quick else N_DOSSIERS
     frame = generate(n, seed)
-    docs = [schema.to_json(r) for r in schema.validate_frame(frame).frame.to_dict("records")]
+    docs = [jsonform.to_json(r) for r in schema.validate_frame(frame).frame.to_dict("records")]
     explain(docs[:1], bundle)  # warm caches (rubric tables, column plans) as a running app would
     times = []
     for doc in docs:
@@ -185,8 +185,8 @@ def app_timings(url: str, chromium: str, folder: Path, runs: int = APP_RUNS) -> 
 
     from scoring.i18n import t
 
-    docs = [schema.to_json(r) for r in schema.validate_frame(generate(runs + QUEUE_DOSSIERS, 2027)).frame
-            .drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES], errors="ignore").to_dict("records")]
+    docs = [jsonform.to_json(r) for r in schema.validate_frame(generate(runs + QUEUE_DOSSIERS, 2027)).frame
+            .drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES], errors="ignore").to_dict("records")]
     paths = []
     for doc in docs:
         paths.append(folder / f"{doc['dossier_id']}.json")

@@ -25,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from scoring import schema
+from scoring import catalogue, jsonform, schema
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 
 SIZES = (10_000, 100_000, 1_000_000)
@@ -72,7 +72,7 @@ def _portfolios(directory: Path, sizes: tuple[int, ...], seed: int) -> dict[int,
     writers: dict[int, pcsv.CSVWriter] = {}
     try:
         for k in range(-(-max(sizes) // BLOCK)):
-            block = generate(BLOCK, seed + k).drop(columns=list(TRUE_P_COLUMNS) + list(schema.OUTCOMES))
+            block = generate(BLOCK, seed + k).drop(columns=list(TRUE_P_COLUMNS) + list(catalogue.OUTCOMES))
             block["dossier_id"] = f"B{k}-" + block["dossier_id"]  # unique across blocks: a repeated id is an error
             table = pa.Table.from_pandas(block, preserve_index=False)
             for n in sizes:
@@ -147,7 +147,7 @@ def _naive_rows_per_s(bundle, src: Path, n: int) -> float:
     from scoring.explain import explain
 
     raw = pcsv.read_csv(src, read_options=pcsv.ReadOptions(block_size=1 << 20)).slice(0, n).to_pandas()
-    docs = [schema.to_json(r) for r in schema.validate_frame(raw).frame.to_dict("records")]
+    docs = [jsonform.to_json(r) for r in schema.validate_frame(raw).frame.to_dict("records")]
     explain(docs[:1], bundle)  # warm the caches a running app would have warm
     start = time.perf_counter()
     for doc in docs:

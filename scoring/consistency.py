@@ -33,7 +33,7 @@ from scoring.eligibility import as_floats
 from scoring.i18n import code_label, t
 from scoring.reference import PARTNER_KINDS
 from scoring.rubric import all_questions, question
-from scoring.schema import code_index
+from scoring.fields import code_index
 
 COMPANY_FREE = ("academic", "hospital")  # carriers whose consortium must hold the industrial partner they cite
 

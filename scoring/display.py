@@ -11,7 +11,8 @@ from typing import Any
 
 from scoring.i18n import t
 from scoring.rubric import SOURCES
-from scoring.schema import CRITERIA, FIELD_BY_NAME, NOT_APPLICABLE, SCORE_COLUMNS
+from scoring.catalogue import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS
+from scoring.fields import FIELD_BY_NAME
 
 # explain's note on a year the model was not trained on: "year (outside_training 2019-2024 as 2024)"
 _OUTSIDE_YEARS = re.compile(r"outside_training (\d+)-(\d+) as (\d+)")

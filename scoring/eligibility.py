@@ -30,7 +30,8 @@ import pandas as pd
 from scoring import formatting
 from scoring.i18n import code_label, t
 from scoring.reference import PARTNER_KINDS, Window, catalogue, window_rules
-from scoring.schema import CRITERIA, SCORE_COLUMNS, code_index, codes
+from scoring.catalogue import CRITERIA, SCORE_COLUMNS, codes
+from scoring.fields import code_index
 
 #: Catalogue rules, in the order they are reported.
 RULES = ("closed", "carrier", "collaboration", *(f"partner_{k}" for k in PARTNER_KINDS), "trl", "aid")

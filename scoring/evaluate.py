@@ -25,7 +25,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from scoring.features import CATEGORICAL, PARTNER_COLUMNS
 from scoring.model import INTERVAL_LEVEL, TRUE_P
 from scoring.rubric import score_table
-from scoring.schema import CRITERIA
+from scoring.catalogue import CRITERIA
 
 TARGETS = ("labeled", "funded", "success")
 GROUPS = ("filiere", "funding_window")

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from scoring import formatting, schema
+from scoring import formatting, jsonform, schema
 from scoring.consistency import warnings as answer_warnings
 from scoring.eligibility import verdict
 from scoring.features import CRITERIA, KNOTS, MODEL_COLUMNS, Design
@@ -38,7 +38,8 @@ from scoring.i18n import code_label, t
 from scoring.model import INTERVAL_LEVEL, PROFILE_KEYS, CEPModel, CalibratedAdditive, Matrices
 from scoring.reference import published_rate_filiere, published_rate_window
 from scoring.rubric import Question, ScoreTable, assess, feasible_moves, row_scores, scores_of
-from scoring.schema import SCORE_COLUMNS
+from scoring.catalogue import SCORE_COLUMNS
+from scoring.issues import Issue
 
 LABELLING_LINE = 0.5  # P(labelled) at which the committee is more likely to label than not
 PROMISING = 0.25  # below this P(success) in every open window, the advice is to re-plan
@@ -51,7 +52,7 @@ MIN_GAIN = 5e-4  # a move under this reads "+0,0 point": near P = 1 every step w
 class InvalidDossiers(ValueError):
     """Some dossiers failed validation; `.issues` says which row, field and why."""
 
-    def __init__(self, issues: list[schema.Issue]):
+    def __init__(self, issues: list[Issue]):
         self.issues = issues
         super().__init__("; ".join(i.message() for i in issues))
 
@@ -502,9 +503,9 @@ def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang
 def explain(docs: list[dict[str, Any]], bundle, lang: str = "fr") -> list[dict[str, Any]]:
     """Explain dossier JSON objects; raises InvalidDossiers naming every bad row and field."""
     try:
-        v = schema.validate_records(docs)
+        v = jsonform.validate_records(docs)
     except schema.SchemaError as exc:
-        raise InvalidDossiers([schema.Issue(1, "(dossier)", None, str(exc))]) from None
+        raise InvalidDossiers([Issue(1, "(dossier)", None, str(exc))]) from None
     if v.issues:
         raise InvalidDossiers(v.issues)
     return explain_frame(v.frame, bundle, lang)

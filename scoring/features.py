@@ -28,7 +28,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from scoring.schema import CRITERIA, code_index, codes
+from scoring.catalogue import CRITERIA, codes
+from scoring.fields import code_index
 
 KNOTS = np.arange(0.0, 5.0)  # ramps over [0,1], [1,2], ... [4,5]
 #: What a design column is: a criterion's ramp above a knot, a missing-input indicator, a criterion's slope on a

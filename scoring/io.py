@@ -31,8 +31,9 @@ import numpy as np
 import pandas as pd
 
 from scoring import dialect
-from scoring.schema import (FIELD_BY_NAME, REQUIRED_COLUMNS, SchemaError, canonical_columns, check_headers,
-                            load_json_dossiers, records_frame)
+from scoring.fields import FIELD_BY_NAME, REQUIRED_COLUMNS
+from scoring.jsonform import load_json_dossiers, records_frame
+from scoring.schema import SchemaError, canonical_columns, check_headers
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".json")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -392,7 +393,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False
         elif s == ".parquet":
             frame.to_parquet(tmp, index=False)
         else:
-            from scoring.schema import to_json
+            from scoring.jsonform import to_json
             tmp.write_text(json.dumps([to_json(r) for r in frame.to_dict("records")], ensure_ascii=False,
                                       indent=1), encoding="utf-8")
         os.replace(tmp, target)

@@ -39,7 +39,7 @@ from scoring.features import KNOTS, Design
 from scoring import eligibility
 from scoring.reference import catalogue
 from scoring.rubric import ScoreTable, score_table
-from scoring.schema import CRITERIA, codes
+from scoring.catalogue import CRITERIA, codes
 
 PENALTIES = (3e-4, 1e-3, 3e-3)  # L2 on standardised columns: every column but the deviations
 #: L2 on a context level's criterion slopes, per score point: on a level with a share r of the rows, about

@@ -213,7 +213,7 @@ def _load_legacy(d: Path) -> Bundle:
     code and is as trusted as it; delete once `make model` has rewritten models/default in the data format."""
     import joblib
 
-    from scoring import schema
+    from scoring import catalogue
     from scoring.features import CATEGORICAL
 
     manifest = _read_manifest(d)
@@ -224,7 +224,7 @@ def _load_legacy(d: Path) -> Bundle:
     model = joblib.load(d / "model.joblib")
     for design in (model.label_design_, model.fund_design_):  # pickled before the design said what columns mean
         names = design.names
-        design.levels = {ctx: tuple(schema.codes()[ctx]) for ctx in CATEGORICAL}
+        design.levels = {ctx: tuple(catalogue.codes()[ctx]) for ctx in CATEGORICAL}
         design._layout()
         if design.names != names:
             raise ModelLoadError(f"{d}: the pickled model's columns are not the catalogue's; retrain with `make model`")

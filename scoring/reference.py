@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from scoring import DATA_DIR
-from scoring.schema import CRITERIA, codes
+from scoring.catalogue import CRITERIA, codes
 
 
 PARTNER_KINDS = ("academic", "industrial", "clinical")
@@ -301,7 +301,7 @@ def dossier_suite(directory, bundle) -> list[SuiteRow]:
     from scoring.consistency import warnings
     from scoring.eligibility import verdict
     from scoring.explain import explain
-    from scoring.schema import validate_records
+    from scoring.jsonform import validate_records
 
     directory = Path(directory)
     with open(directory / "suite.toml", "rb") as fh:

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring.schema import CRITERIA, FIELD_BY_NAME, NOT_APPLICABLE, SCORE_COLUMNS, code_index, questions
+from scoring.catalogue import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, questions
+from scoring.fields import FIELD_BY_NAME, code_index
 
 MIDPOINT = 2.5
 

@@ -41,7 +41,7 @@ from scipy.stats import norm
 from scoring import DATA_DIR
 from scoring.reference import catalogue
 from scoring.rubric import round_half, rubric, rubric_arrays
-from scoring.schema import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, codes
+from scoring.catalogue import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, codes
 
 PARAMS_PATH = DATA_DIR / "synthetic.toml"
 TRUE_P_COLUMNS = ("true_p_labeled", "true_p_funded", "true_p_success")

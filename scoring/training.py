@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import __version__, i18n, io, persist, schema
+from scoring import __version__, catalogue, fields, i18n, io, issues, persist, schema
 from scoring.evaluate import SMALL_GROUP, TARGETS, Baselines, evaluate
 from scoring.features import INPUTS
 from scoring.model import DEVIATION_PENALTIES, INTERVAL_LEVEL, CEPModel, N_BOOTSTRAP, PENALTIES
@@ -37,7 +37,7 @@ SYNTHETIC_NOTICE = ("Trained on synthetic data calibrated to published aggregate
 class TrainingReport:
     rows_read: int
     rows_used: int
-    bad_rows: list[schema.Issue] = field(default_factory=list)
+    bad_rows: list[issues.Issue] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     absent_columns: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. a fit that did not converge (`fit_warnings`)
@@ -69,13 +69,13 @@ def read_training_base(path: str | Path, read: io.ReadOptions | None = None) -> 
     """Validate a training file (read as `read` says, else as detected); returns the valid decided rows and
     what was left out and why."""
     raw = io.read_table(path, read)
-    v = schema.validate_frame(raw, require=schema.OUTCOMES)
+    v = schema.validate_frame(raw, require=catalogue.OUTCOMES)
     undecided = v.frame["labeled"].isna() | v.frame["funded"].isna()
-    known = set(schema.COLUMNS) | {"true_p_labeled", "true_p_funded", "true_p_success"}
+    known = set(fields.COLUMNS) | {"true_p_labeled", "true_p_funded", "true_p_success"}
     report = TrainingReport(
         rows_read=len(raw), rows_used=int((v.ok & ~undecided.to_numpy()).sum()), bad_rows=list(v.issues),
         ignored_columns=[c for c in v.frame.columns if c not in known],
-        absent_columns=[c for c in schema.COLUMNS if c not in schema.normalise_columns(raw).columns])
+        absent_columns=[c for c in fields.COLUMNS if c not in schema.normalise_columns(raw).columns])
     return v.frame[v.ok & ~undecided.to_numpy()].reset_index(drop=True), report
 
 

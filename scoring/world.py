@@ -21,7 +21,7 @@ import json
 import math
 from typing import Any
 
-from scoring import reference, schema
+from scoring import catalogue, reference
 
 FILE = "world.json"
 TABLES = ("codes", "windows", "window_rules", "rubric")
@@ -33,10 +33,10 @@ TEXT_KEYS = frozenset({"fr", "en", "source", "description", "help", "note"})
 def snapshot() -> dict[str, Any]:
     """The installed tables as plain JSON values, without their words."""
     return {
-        "codes": _plain(schema.codes()),
+        "codes": _plain(catalogue.codes()),
         "windows": _plain(reference.catalogue()),
         "window_rules": _plain(reference.window_rules()),
-        "rubric": _plain(list(schema.questions())),
+        "rubric": _plain(list(catalogue.questions())),
     }
 
 

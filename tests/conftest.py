@@ -10,14 +10,14 @@ import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from scoring import persist, schema  # noqa: E402
+from scoring import jsonform, persist, schema  # noqa: E402
 from scoring.synthetic import generate  # noqa: E402
 
 
 @pytest.fixture
 def dossier() -> dict:
     """A fresh copy of the complete valid example dossier."""
-    return copy.deepcopy(schema.example())
+    return copy.deepcopy(jsonform.example())
 
 
 @pytest.fixture(scope="session")

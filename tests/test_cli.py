@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from scoring import schema
+from scoring import jsonform
 from scoring.cli import cli
 from tests.conftest import write_json
 
@@ -45,7 +45,7 @@ def test_validate_reads_xlsx_and_json_lists(tmp_path, dossier):
     report = json.loads(r.output)
     assert (report["rows"], report["invalid"]) == (2, 1) and report["issues"][0]["row"] == 2
     xlsx = tmp_path / "d.xlsx"
-    pd.DataFrame([schema.from_json(dossier)]).to_excel(xlsx, index=False)
+    pd.DataFrame([jsonform.from_json(dossier)]).to_excel(xlsx, index=False)
     assert run("validate", str(xlsx)).exit_code == 0
 
 

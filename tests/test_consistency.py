@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scoring import consistency, rubric, schema
+from scoring import catalogue, consistency, jsonform, rubric, schema
 from scoring.i18n import t
 
 
 def row_of(doc):
-    v = schema.validate_records([doc])
+    v = jsonform.validate_records([doc])
     assert not v.issues, v.issues[:2]  # a warning never makes a dossier invalid
     return v.frame.iloc[0].to_dict()
 
@@ -86,7 +86,7 @@ def test_every_warning_has_a_sentence_in_both_languages(dossier, lang):
 
 def _rows():
     def answers(q):
-        return st.sampled_from(q.answers + ((schema.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
+        return st.sampled_from(q.answers + ((catalogue.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
     return st.fixed_dictionaries({"trl": st.one_of(st.none(), st.integers(1, 9)),
                                   **{q.id: answers(q) for q in rubric.all_questions()}})
 

@@ -22,7 +22,7 @@ import sys
 import numpy as np
 import pytest
 
-from scoring import DATA_DIR, persist, schema
+from scoring import DATA_DIR, catalogue, persist, schema
 from scoring.io import read_table
 
 REL, ABS = 1e-9, 1e-12
@@ -62,7 +62,7 @@ def assert_card_md_close(rebuilt: str, shipped: str) -> None:
 
 
 def assert_same_predictions(rebuilt: persist.Bundle, shipped: persist.Bundle) -> None:
-    frame = schema.validate_frame(read_table(DATA_DIR / "cep_synthetic.csv"), require=schema.OUTCOMES).frame
+    frame = schema.validate_frame(read_table(DATA_DIR / "cep_synthetic.csv"), require=catalogue.OUTCOMES).frame
     a, b = rebuilt.model.predict(frame, band=True), shipped.model.predict(frame, band=True)
     for name in ("labeled", "funded", "success", "funded_if_labeled", "funded_if_not", "labeled_band", "success_band"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=0, atol=MODEL_TOL, err_msg=name)

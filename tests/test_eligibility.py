@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scoring import DATA_DIR, eligibility, reference, schema
+from scoring import DATA_DIR, catalogue, eligibility, jsonform, reference, schema
 from scoring.i18n import t
 from scoring.synthetic import generate
 
 
 def row_of(doc):
-    v = schema.validate_records([doc])
+    v = jsonform.validate_records([doc])
     assert not v.issues, v.issues
     return v.frame.iloc[0].to_dict()
 
@@ -25,7 +25,7 @@ def codes_of(doc, window, **kw):
 
 @pytest.fixture
 def sme_alone():
-    dossier = schema.example()
+    dossier = jsonform.example()
     dossier.update(collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
     dossier["answers"]["sp_consortium"] = "na"
     return dossier
@@ -87,11 +87,11 @@ def test_knockouts_read_the_experts_scores_only(dossier):
     assert codes_of(dossier, "horizon_europe") == ("knockout.scientific_quality", "knockout.total")
     given = {"scientific_quality": 4.0, "industrial_interest": 3.0, "success_probability": 3.0}
     assert codes_of(dossier, "horizon_europe", scores=given) == ()  # scores given replace the row's own
-    assert codes_of(dossier, "anr", scores={c: 0.0 for c in schema.CRITERIA}) == ("partner_academic",)
+    assert codes_of(dossier, "anr", scores={c: 0.0 for c in catalogue.CRITERIA}) == ("partner_academic",)
 
 
 def test_knockout_thresholds_are_the_european_ones():
-    frame = schema.validate_records([schema.example()] * 3).frame
+    frame = jsonform.validate_records([jsonform.example()] * 3).frame
     scores = np.array([[3.0, 3.0, 3.0, 2.0, 2.0], [4.0, 2.5, 4.0, 5.0, 5.0], [3.5, 3.0, 3.5, 0, 0]])
     b = eligibility.broken(frame, ("horizon_europe",), scores)[:, 0]
     assert list(eligibility.reasons(b)) == ["aid;knockout.total", "aid;knockout.scientific_quality", "aid"]
@@ -132,7 +132,7 @@ def test_the_shuffled_frame_breaks_every_catalogue_rule_somewhere():
 
 def test_the_window_matrix_uses_the_same_verdicts(bundle):
     wm = bundle.model.window_matrix(FRAME.head(40))
-    windows = schema.codes()["funding_window"]
+    windows = catalogue.codes()["funding_window"]
     first = eligibility.first_rule(FRAME.head(40))
     got = wm.set_index(["row", "window"])
     for (i, w), r in got.iterrows():

@@ -14,7 +14,7 @@ import shap
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scoring import formatting, schema
+from scoring import formatting, jsonform, schema
 from scoring.consistency import warnings as answer_warnings
 from scoring.eligibility import verdict
 from scoring.evaluate import interval_coverage
@@ -33,7 +33,7 @@ SUITE = sorted((Path(__file__).parent / "dossiers").glob("*.json"))
 
 @pytest.fixture(scope="module")
 def result(bundle):
-    return explain([schema.example()], bundle, "en")[0]
+    return explain([jsonform.example()], bundle, "en")[0]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def suite(bundle):
 
 
 def _doc(**context) -> dict:
-    doc = schema.example()
+    doc = jsonform.example()
     doc.update(context)
     return doc
 
@@ -121,7 +121,7 @@ def test_output_has_exactly_the_contract_keys(result):
 
 
 def test_example_explanation_holds_every_rule(result):
-    check_explanation(schema.from_json(schema.example()), result, "en")
+    check_explanation(jsonform.from_json(jsonform.example()), result, "en")
 
 
 def test_additivity_holds_for_many_dossiers_against_the_models_own_decision_function(bundle):
@@ -141,7 +141,7 @@ def test_additivity_holds_for_many_dossiers_against_the_models_own_decision_func
 
 def test_the_starting_point_is_the_dossiers_context_with_its_groups_average_criteria(bundle):
     """Answers move the dossier, never its starting point; a context field moves the starting point."""
-    doc = schema.example()
+    doc = jsonform.example()
     base = explain([doc], bundle)[0]["starting_point"]
     weaker = copy.deepcopy(doc)
     weaker["answers"].update(ii_medical_need="assumed", sq_methodology="outlined")
@@ -217,7 +217,7 @@ def test_random_dossiers_get_explanations_that_hold_every_rule(bundle, seed):
 @pytest.mark.parametrize("i", range(len(SUITE)), ids=[p.stem for p in SUITE])
 def test_every_suite_dossier_gets_an_explanation_that_holds_every_rule(suite, i):
     doc, res = suite[i]
-    check_explanation(schema.from_json(doc), res, "fr")
+    check_explanation(jsonform.from_json(doc), res, "fr")
 
 
 # --------------------------------------------------------------------------- eligibility first
@@ -229,7 +229,7 @@ def test_every_suite_dossier_gets_an_explanation_that_holds_every_rule(suite, i)
 ])
 def test_a_target_window_the_dossier_cannot_use_leads_the_result(bundle, context):
     doc = _doc(**context)
-    row = schema.from_json(doc)
+    row = jsonform.from_json(doc)
     v = verdict(row, row["funding_window"], lang="fr")
     assert not v.eligible, context
     res = explain([doc], bundle, "fr")[0]
@@ -247,7 +247,7 @@ def test_a_target_window_the_dossier_cannot_use_leads_the_result(bundle, context
 # --------------------------------------------------------------------------- actions
 
 def test_actions_deliver_the_gains_they_announce_on_both_probabilities(bundle, result):
-    base = schema.example()
+    base = jsonform.example()
     p0 = result["probabilities"]
     assert result["actions"]
     for a in result["actions"]:
@@ -269,7 +269,7 @@ def test_actions_are_best_first_and_no_two_are_the_same_step_for_the_model(bundl
     # steps leaving the five scores the same are one action: the others are named with it
     seen = set()
     for a in result["actions"]:
-        doc = copy.deepcopy(schema.example())
+        doc = copy.deepcopy(jsonform.example())
         doc["answers"][a["field"].split(".")[1]] = a["to"]
         key = tuple(c["score"] for c in explain([doc], bundle)[0]["criteria"])
         assert key not in seen or a["in_labelling_set"]
@@ -278,7 +278,7 @@ def test_actions_are_best_first_and_no_two_are_the_same_step_for_the_model(bundl
 
 
 def test_a_near_certain_dossier_is_offered_no_zero_gain_steps(bundle):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["answers"] = {q.id: q.answers[-2] if len(q.answers) > 2 else q.answers[-1] for q in all_questions()}
     doc.update(trl=7)
     res = explain([doc], bundle, "fr")[0]
@@ -289,7 +289,7 @@ def test_a_near_certain_dossier_is_offered_no_zero_gain_steps(bundle):
 
 
 def test_labelling_set_brings_a_weak_dossier_over_the_line_with_feasible_steps(bundle):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["answers"].update({"ii_medical_need": "assumed", "ii_business_model": "none", "sq_methodology": "outlined",
                            "sp_roadmap": "none"})
     res = explain([doc], bundle)[0]
@@ -325,11 +325,11 @@ def test_reasons_name_the_criteria_with_the_largest_moves_from_projects_like_you
 
 
 def test_same_dossier_same_explanation(bundle):
-    assert explain([schema.example()], bundle, "fr") == explain([schema.example()], bundle, "fr")
+    assert explain([jsonform.example()], bundle, "fr") == explain([jsonform.example()], bundle, "fr")
 
 
 def test_french_and_english_differ_only_in_words(bundle):
-    fr, en = explain([schema.example()], bundle, "fr")[0], explain([schema.example()], bundle, "en")[0]
+    fr, en = explain([jsonform.example()], bundle, "fr")[0], explain([jsonform.example()], bundle, "en")[0]
     assert fr["probabilities"]["success"] == en["probabilities"]["success"]
     assert fr["starting_point"]["text"] != en["starting_point"]["text"]
 
@@ -341,7 +341,7 @@ def test_window_list_is_ranked_with_eligibility(result):
 
 
 def test_invalid_dossier_raises_with_field(bundle):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["trl"] = 42
     with pytest.raises(InvalidDossiers) as err:
         explain([doc], bundle)
@@ -351,7 +351,7 @@ def test_invalid_dossier_raises_with_field(bundle):
 @pytest.mark.parametrize("answers", [{}, {"ii_medical_need": "interviews"},
                                      {"ii_medical_need": "interviews", "dq_access": "negotiating"}])
 def test_a_dossier_with_few_answers_still_gets_a_full_explanation(bundle, answers):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["answers"] = answers
     res = explain([doc], bundle)[0]
     assert set(res) == KEYS
@@ -381,7 +381,7 @@ def test_intervals_hold_the_true_probability_about_as_often_as_they_say(small_mo
 
 
 def test_an_interval_at_the_extremes_is_narrow_but_never_a_point(bundle):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["answers"] = {q.id: q.answers[-1] for q in all_questions()}
     doc.update(trl=7)
     top = explain([doc], bundle, "fr")[0]["probabilities"]

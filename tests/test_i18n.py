@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from scoring import i18n, schema
+from scoring import catalogue, i18n
 from scoring.features import INPUTS
 from scoring.eligibility import CODES as RULES
 
 
 def test_every_code_has_a_french_and_an_english_label():
-    for field, codes in schema.codes().items():
+    for field, codes in catalogue.codes().items():
         for code in codes:
             for lang in i18n.LANGS:
                 assert i18n.code_label(field, code, lang).strip(), (field, code, lang)
@@ -56,7 +56,7 @@ def test_unknown_language_is_refused():
 
 def test_every_validation_reason_code_has_words_in_both_languages():
     root = Path(__file__).resolve().parent.parent
-    text = (root / "scoring" / "schema.py").read_text(encoding="utf-8")
+    text = "".join((root / "scoring" / name).read_text(encoding="utf-8") for name in ("checks.py", "schema.py"))
     calls = re.findall(r"out\.add\((.*?)\)\n", text, flags=re.S)
     not_codes = {"aid_requested_eur", "n_partners", "submission_date", "dossier_id", "answer", "int"}  # fields and kinds
     codes = {c for call in calls for c in re.findall(r'"([a-z_]+)"', call)} - not_codes

@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scoring import eligibility, persist, schema
+from scoring import eligibility, jsonform, persist, schema
 from scoring.evaluate import ece, evaluate
 from scoring.features import INTERACTIONS
 from scoring.model import DEVIATION_PENALTIES, PENALTIES, AdditiveLogit, CEPModel
-from scoring.schema import CRITERIA, SCORE_COLUMNS, codes
+from scoring.catalogue import CRITERIA, SCORE_COLUMNS, codes
 from scoring.synthetic import generate
 
 
@@ -118,7 +118,7 @@ def test_a_thin_level_is_pulled_toward_the_common_slope_more_than_a_thick_one():
 
 
 def test_window_matrix_ranks_eligible_windows_first(bundle, dossier):
-    frame = schema.validate_records([dossier]).frame
+    frame = jsonform.validate_records([dossier]).frame
     wm = bundle.model.window_matrix(frame)
     assert list(wm["rank"]) == list(range(1, 9))
     eligible = wm[wm["eligible"]]
@@ -141,7 +141,7 @@ def test_calibrated_overall_and_per_group_on_fresh_data(bundle):
 
 
 def test_uncertainty_band_is_wider_for_thin_windows(bundle, dossier):
-    frame = schema.validate_records([dossier]).frame
+    frame = jsonform.validate_records([dossier]).frame
     thick = bundle.model.predict(frame.assign(funding_window="bpifrance"), band=True)
     thin = bundle.model.predict(frame.assign(funding_window="i_demo"), band=True)
     width = lambda s: s.success_band[0, 1] - s.success_band[0, 0]
@@ -151,7 +151,7 @@ def test_uncertainty_band_is_wider_for_thin_windows(bundle, dossier):
 def test_missing_answers_are_reported_not_imputed(bundle, dossier):
     for q in ("dq_access", "dq_volume", "dq_consent_hosting", "dq_interoperability", "dq_curation"):
         del dossier["answers"][q]
-    s = bundle.model.predict(schema.validate_records([dossier]).frame)
+    s = bundle.model.predict(jsonform.validate_records([dossier]).frame)
     assert s.sources[0, CRITERIA.index("data_quality")] == "missing"
     assert np.isnan(s.scores[0, CRITERIA.index("data_quality")])
 

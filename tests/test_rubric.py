@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scoring import rubric, schema
+from scoring import catalogue, jsonform, rubric, schema
 from scoring.rubric import MIDPOINT, assess, round_half
 
 
 def row_of(doc):
-    v = schema.validate_records([doc])
+    v = jsonform.validate_records([doc])
     assert not v.issues, v.issues[:2]
     return v.frame.iloc[0].to_dict()
 
@@ -86,7 +86,7 @@ def test_expert_score_overrides_the_rubric_and_says_so(dossier):
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_better_answer_never_lowers_the_criterion_score(data, ):
-    doc = schema.example()
+    doc = jsonform.example()
     q = data.draw(st.sampled_from(rubric.all_questions()))
     lo, hi = sorted(data.draw(st.lists(st.sampled_from(q.answers), min_size=2, max_size=2, unique=True)),
                     key=q.rank)
@@ -101,7 +101,7 @@ def test_one_row_path_agrees_with_the_vectorised_table_bit_for_bit():
     from scoring.synthetic import generate
 
     frame = schema.validate_frame(generate(400, seed=17)).frame
-    frame[list(schema.SCORE_COLUMNS)] = np.nan  # rubric scores, not the committee's
+    frame[list(catalogue.SCORE_COLUMNS)] = np.nan  # rubric scores, not the committee's
     table = rubric.score_table(frame)
     for i, row in enumerate(frame.to_dict("records")):
         scores, sources = rubric.scores_of(assess(row))
@@ -143,7 +143,7 @@ def test_a_trl_3_project_plans_a_pilot_but_cannot_deploy_in_routine(dossier):
 
 def test_a_prerequisite_answered_not_applicable_does_not_block():
     q = rubric.question("rr_pathway")
-    row = {"trl": 7, "rr_clinical_plan": schema.NOT_APPLICABLE}
+    row = {"trl": 7, "rr_clinical_plan": catalogue.NOT_APPLICABLE}
     assert q.unmet("certified", row) == []
     assert q.unmet("certified", {"trl": 7}) == ["rr_clinical_plan"]  # not said: not met
     assert q.unmet("certified", {"trl": 7}, unknown_met=True) == []
@@ -165,7 +165,7 @@ def test_a_bad_requirement_in_the_rubric_is_refused_naming_question_and_answer(s
 def _rows():
     """Random flat rows: any TRL, every question answered at any level, "na" (where the rubric has it) or not at all."""
     def answers(q):
-        return st.sampled_from(q.answers + ((schema.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
+        return st.sampled_from(q.answers + ((catalogue.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
     return st.fixed_dictionaries({"trl": st.integers(1, 9), **{q.id: answers(q) for q in rubric.all_questions()}})
 
 
@@ -183,7 +183,7 @@ def test_every_move_is_one_level_up_and_feasible_for_the_trl(row):
             assert req.trl_min is None or row["trl"] >= req.trl_min
             for other, least in req.answers:
                 given = row[other]
-                assert given == schema.NOT_APPLICABLE or (
+                assert given == catalogue.NOT_APPLICABLE or (
                     given is not None and rubric.question(other).rank(given) >= rubric.question(other).rank(least))
     # any set of moves is feasible together: after all of them, each moved answer still meets its requirement
     after = {**row, **{q.id: b for q, _, b in moves}}

@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scoring import schema
+from scoring import catalogue, fields, jsonform, schema
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 
 
 def issues_of(doc, **kw):
-    return schema.validate_records([doc], **kw).issues
+    return jsonform.validate_records([doc], **kw).issues
 
 
 def test_example_is_valid_against_validator_and_json_schema(dossier):
     assert issues_of(dossier) == []
-    jsonschema.validate(dossier, schema.json_schema())
+    jsonschema.validate(dossier, jsonform.json_schema())
 
 
 @pytest.mark.parametrize("field,value,needle", [
@@ -88,7 +88,7 @@ def test_expert_score_must_be_on_half_points(dossier):
 def test_unknown_json_field_is_refused_with_known_fields(dossier):
     dossier["answers"]["dq_acces"] = "agreement"
     with pytest.raises(schema.SchemaError, match="unknown field 'answers.dq_acces'"):
-        schema.validate_records([dossier])
+        jsonform.validate_records([dossier])
 
 
 def test_missing_required_column_is_a_file_level_error():
@@ -108,7 +108,7 @@ def test_every_bad_row_is_reported_none_dropped():
 
 
 def test_french_headers_and_labels_are_mapped(dossier):
-    flat = schema.from_json(dossier)
+    flat = jsonform.from_json(dossier)
     fr = {"Filière": "e-santé", "Guichet": "Région Île-de-France", "Type de porteur": "TPE / PME",
           "Collaboratif": "oui", "Année": "2024"}
     canon = {"filiere", "funding_window", "carrier_type", "collaborative", "year"}
@@ -126,23 +126,23 @@ def test_two_headers_for_one_column_are_refused():
 def test_json_to_flat_to_json_is_lossless(dossier):
     dossier["expert_scores"] = {"scientific_quality": 4.5}
     dossier["labeled"] = True
-    v = schema.validate_records([dossier])
-    assert schema.to_json(v.frame.iloc[0]) == dossier
+    v = jsonform.validate_records([dossier])
+    assert jsonform.to_json(v.frame.iloc[0]) == dossier
 
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10_000))
 def test_flat_to_json_to_flat_is_lossless(seed):
     flat = schema.validate_frame(generate(3, seed)).frame
-    again = schema.validate_records([schema.to_json(r) for r in flat.to_dict("records")]).frame
-    for col in schema.COLUMNS:
+    again = jsonform.validate_records([jsonform.to_json(r) for r in flat.to_dict("records")]).frame
+    for col in fields.COLUMNS:
         a, b = flat[col].to_numpy(dtype=object), again[col].to_numpy(dtype=object)
         assert all((pd.isna(x) and pd.isna(y)) or x == y for x, y in zip(a, b)), col
 
 
 def test_json_schema_lists_every_code():
-    s = schema.json_schema()
-    codes = list(schema.codes()["filiere"])
+    s = jsonform.json_schema()
+    codes = list(catalogue.codes()["filiere"])
     assert s["properties"]["filiere"]["enum"][:len(codes)] == codes  # then the French and English labels
     assert set(s["required"]) >= {"dossier_id", "filiere", "funding_window", "trl", "budget_eur"}
     assert s["properties"]["expert_scores"]["properties"]["data_quality"]["anyOf"][0]["multipleOf"] == 0.5
@@ -186,10 +186,10 @@ def test_a_file_is_checked_the_same_whole_as_in_small_pieces(seed):
 
 def test_coded_fields_come_out_as_categoricals_of_their_codes():
     frame = schema.validate_frame(generate(100, seed=2)).frame
-    assert list(frame["filiere"].cat.categories) == list(schema.codes()["filiere"])
-    assert list(frame["ii_ip"].cat.categories) == list(schema.FIELD_BY_NAME["ii_ip"].allowed)
-    assert (schema.code_index(frame["filiere"], "filiere") ==
-            [schema.codes()["filiere"].index(v) for v in frame["filiere"]]).all()
+    assert list(frame["filiere"].cat.categories) == list(catalogue.codes()["filiere"])
+    assert list(frame["ii_ip"].cat.categories) == list(fields.FIELD_BY_NAME["ii_ip"].allowed)
+    assert (fields.code_index(frame["filiere"], "filiere") ==
+            [catalogue.codes()["filiere"].index(v) for v in frame["filiere"]]).all()
 
 
 # --------------------------------------------------------------------------- "not applicable" where it applies
@@ -217,11 +217,11 @@ def test_not_applicable_is_accepted_in_the_context_the_rubric_names(dossier):
 
 
 def test_every_na_rule_names_known_context_values_and_every_question_that_uses_one_allows_na():
-    rules = schema.na_rules()
-    used = {q["na_only_when"] for q in schema.questions() if "na_only_when" in q}
+    rules = catalogue.na_rules()
+    used = {q["na_only_when"] for q in catalogue.questions() if "na_only_when" in q}
     assert used == set(rules)
     never = {"ai", "data", "remote_monitoring"}  # HDS hosting, GDPR and data questions always apply to these
-    for q in schema.questions():
+    for q in catalogue.questions():
         if q["id"].startswith("dq_") or q["id"] in ("rr_gdpr",):
             assert not never & set(rules[q["na_only_when"]].get("technology_axis", ())), q["id"]
 
@@ -234,7 +234,7 @@ _NA_BASE = generate(40, 8).drop(columns=list(TRUE_P_COLUMNS))  # every axis, car
 def test_the_frame_validator_and_the_per_dossier_rule_agree_on_every_na(seed):
     rng = np.random.default_rng(seed)
     raw = _NA_BASE.copy()
-    na_questions = [q["id"] for q in schema.questions() if q["na_allowed"]]
+    na_questions = [q["id"] for q in catalogue.questions() if q["na_allowed"]]
     for qid in na_questions:  # "na" dropped on random rows, whatever their context
         raw.loc[rng.random(len(raw)) < 0.3, qid] = "na"
     v = schema.validate_frame(raw)
@@ -250,16 +250,16 @@ def test_the_frame_validator_and_the_per_dossier_rule_agree_on_every_na(seed):
     ('[na_rule.no_data_component]\ntrl = [1, 2]', "names 'trl'"),
 ])
 def test_a_na_rule_the_validator_cannot_read_is_refused_naming_it(tmp_path, monkeypatch, rule, words):
-    text = (schema.DATA_DIR / "rubric.toml").read_text(encoding="utf-8")
+    text = (catalogue.DATA_DIR / "rubric.toml").read_text(encoding="utf-8")
     start = text.index("[na_rule.no_data_component]")
     end = text.index("\n\n", start)
     (tmp_path / "rubric.toml").write_text(text[:start] + rule + text[end:], encoding="utf-8")
-    monkeypatch.setattr(schema, "DATA_DIR", tmp_path)
-    schema.na_rules.cache_clear()
+    monkeypatch.setattr(catalogue, "DATA_DIR", tmp_path)
+    catalogue.na_rules.cache_clear()
     try:
         with pytest.raises(ValueError, match=r"data/rubric.toml") as err:
-            schema.na_rules()
+            catalogue.na_rules()
         assert words in str(err.value)
     finally:
         monkeypatch.undo()
-        schema.na_rules.cache_clear()
+        catalogue.na_rules.cache_clear()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import DATA_DIR, schema
+from scoring import DATA_DIR, catalogue, fields, schema
 from scoring.io import read_table, write_table
 from scoring.synthetic import TRUE_P_COLUMNS, correlated_normals, generate, true_probabilities
 
@@ -89,8 +89,8 @@ def test_generated_rows_are_valid_and_eligible():
     frame = generate(2000, 4)
     v = schema.validate_frame(frame)
     assert v.ok.all(), v.issues[:3]
-    no_experts = np.full((len(v.frame), len(schema.CRITERIA)), np.nan)  # the catalogue's rules, not knock-outs
-    own = schema.code_index(v.frame["funding_window"], "funding_window")
+    no_experts = np.full((len(v.frame), len(catalogue.CRITERIA)), np.nan)  # the catalogue's rules, not knock-outs
+    own = fields.code_index(v.frame["funding_window"], "funding_window")
     rule = first_rule(v.frame, scores=no_experts)[np.arange(len(v.frame)), own]
     broken = pd.Series(rule[rule != ""]).groupby(v.frame["funding_window"].to_numpy()[rule != ""]).value_counts()
     assert broken.empty, broken.to_dict()

@@ -39,6 +39,7 @@ pages = {
     "committee": st.Page(VIEWS / "committee.py", title=components.tr("ui.nav.committee")),
     "portfolio": st.Page(VIEWS / "portfolio.py", title=components.tr("ui.nav.portfolio")),
     "model": st.Page(VIEWS / "model_card.py", title=components.tr("ui.nav.model")),
+    "monitor": st.Page(VIEWS / "monitor.py", title=components.tr("ui.nav.monitor")),
 }
 # A page left out of the navigation cannot be opened, not even by its address (an applicant's /triage).
 page = st.navigation([p for name, p in pages.items() if signed is None or signed.may_open(name)])

@@ -18,10 +18,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from scoring import display, formatting, io, persist, schema
+from scoring import display, formatting, io, jsonform, persist
 from scoring.explain import explain
 from scoring.i18n import code_label, t
-from scoring.schema import FIELD_BY_NAME, Issue, SchemaError
+from scoring.fields import FIELD_BY_NAME
+from scoring.issues import Issue
+from scoring.schema import SchemaError
 from ui import shaping
 
 LANG_KEY = "app.lang_en"
@@ -113,7 +115,7 @@ def _load(directory: str) -> persist.Bundle:
     b = persist.load(directory)
     # Once per process, before any visitor waits: the first explanation builds the rubric's tables and the
     # model's column plans, the slow part of a first call; every later one reuses them.
-    explain([schema.example()], b)
+    explain([jsonform.example()], b)
     return b
 
 

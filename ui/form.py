@@ -2,7 +2,7 @@
 
 Pure functions over a mapping of widget values (Streamlit's session state in
 the app, a dict in tests); the page only draws. The dossier JSON is built
-with the library's own conversion (`scoring.schema.to_json`), and checked by
+with the library's own conversion (`scoring.jsonform.to_json`), and checked by
 its one validator, so the form cannot accept what a file upload would refuse.
 """
 
@@ -17,10 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from scoring import schema
+from scoring import jsonform
 from scoring.i18n import t
 from scoring.rubric import question
-from scoring.schema import CRITERIA, FIELD_BY_NAME, FIELDS, Field, Issue
+from scoring.catalogue import CRITERIA
+from scoring.fields import FIELDS, FIELD_BY_NAME, Field
+from scoring.issues import Issue
 
 PREFIX = "sa.f."
 STEPS = ("context",) + CRITERIA + ("results",)
@@ -66,7 +68,7 @@ def doc_from_state(state: Mapping[str, Any]) -> dict[str, Any]:
     if not flat.get("collaborative"):
         # A project without a consortium has no partners: implied, not guessed.
         flat.update(n_partners=0, partner_academic=False, partner_industrial=False, partner_clinical=False)
-    return schema.to_json(flat)
+    return jsonform.to_json(flat)
 
 
 def issues_by_field(doc: dict[str, Any], today: dt.date | None = None) -> dict[str, list[Issue]]:
@@ -79,7 +81,7 @@ def issues_by_field(doc: dict[str, Any], today: dt.date | None = None) -> dict[s
 @functools.lru_cache(maxsize=64)
 def _issues_by_field(doc_json: str, today: dt.date) -> dict[str, list[Issue]]:
     out: dict[str, list[Issue]] = {}
-    for issue in schema.validate_records([json.loads(doc_json)], today=today).issues:
+    for issue in jsonform.validate_records([json.loads(doc_json)], today=today).issues:
         out.setdefault(issue.field, []).append(issue)
     return out
 
@@ -110,8 +112,8 @@ def state_from_doc(doc: Any, lang: str, today: dt.date | None = None) -> tuple[d
     Raises schema.SchemaError when `doc` is not a dossier at all (not an object, unknown fields).
     """
     today = today or dt.date.today()
-    flat = schema.from_json(doc)
-    v = schema.validate_records([doc], today=today)
+    flat = jsonform.from_json(doc)
+    v = jsonform.validate_records([doc], today=today)
     typed = v.frame.iloc[0]
     by_field = {}
     for issue in v.issues:

@@ -18,7 +18,9 @@ import pandas as pd
 from scoring import eligibility
 from scoring.i18n import code_label, t
 from scoring.reference import catalogue, ranking_score, window_rules
-from scoring.schema import CRITERIA, code_index, validate_records
+from scoring.catalogue import CRITERIA
+from scoring.fields import code_index
+from scoring.jsonform import validate_records
 
 BANDS = ("recommend", "discuss", "not_ready")
 

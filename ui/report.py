@@ -14,7 +14,8 @@ from typing import Any
 
 from scoring import display, formatting
 from scoring.i18n import code_label, t
-from scoring.schema import FIELD_BY_NAME, from_json
+from scoring.fields import FIELD_BY_NAME
+from scoring.jsonform import from_json
 from ui import form, shaping
 
 CSS = """

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Callable
 
-from scoring.schema import CRITERIA
+from scoring.catalogue import CRITERIA
 
 METHODS = ("mean", "median")
 ENV_METHOD = "CEP_CONSENSUS_METHOD"

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from scoring.schema import Issue
+    from scoring.issues import Issue
 
 
 class ConflictError(RuntimeError):

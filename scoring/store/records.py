@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring import schema
-from scoring.schema import CRITERIA, FIELD_BY_NAME, OUTCOMES, Issue
+from scoring import catalogue, jsonform
+from scoring.catalogue import CRITERIA, OUTCOMES
+from scoring.fields import FIELD_BY_NAME
+from scoring.issues import Issue
 from scoring.store.errors import InvalidDossierError
 from scoring.store.models import EXPERT_KINDS, ID_LENGTH, NAME_LENGTH, ROLES
 
@@ -70,7 +72,7 @@ def prepare_valid(row: Mapping[str, Any], status: str = "valid") -> Prepared:
 
     Outcomes are left out: they are the committee's decision, recorded on their own.
     """
-    payload = schema.to_json({k: v for k, v in row.items() if k not in OUTCOMES})
+    payload = jsonform.to_json({k: v for k, v in row.items() if k not in OUTCOMES})
     return Prepared(payload["dossier_id"], payload, status, sha256(payload))
 
 
@@ -82,7 +84,7 @@ def prepare(payload: Mapping[str, Any], *, draft: bool = False, today: dt.date |
     """
     if not isinstance(payload, Mapping):
         raise TypeError(f"a dossier is a JSON object (a dict), got {type(payload).__name__}")
-    flat = schema.from_json(dict(payload))
+    flat = jsonform.from_json(dict(payload))
     dossier_id = flat.get("dossier_id")
     bad_id = id_issue(dossier_id, 1)
     if bad_id:
@@ -91,7 +93,7 @@ def prepare(payload: Mapping[str, Any], *, draft: bool = False, today: dt.date |
     if given:
         raise ValueError(f"dossier {dossier_id!r}: {', '.join(given)} are the committee's outcome; record them "
                          f"with Store.record_decision, not in the dossier")
-    v = schema.validate_records([dict(payload)], today=today)
+    v = jsonform.validate_records([dict(payload)], today=today)
     if v.ok[0]:
         return prepare_valid(v.frame.iloc[0].to_dict(), "draft" if draft else "valid")
     if not draft:
@@ -202,7 +204,7 @@ class Outcome:
             raise ValueError(f"labeled must be true or false, got {self.labeled!r}")
         if self.funded is not None and not isinstance(self.funded, bool):
             raise ValueError(f"funded must be true, false or unknown (None), got {self.funded!r}")
-        windows = schema.codes()["funding_window"]
+        windows = catalogue.codes()["funding_window"]
         if self.funding_window is not None and self.funding_window not in windows:
             raise ValueError(f"funding window {self.funding_window!r} is not known; allowed: {', '.join(windows)}")
         if self.decided_on is not None:

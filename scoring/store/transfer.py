@@ -8,7 +8,7 @@ nothing and a changed row becomes a new version. Columns that are not part of
 a dossier (e.g. a synthetic base's `true_p_*`) are left out and named in the
 report.
 
-Export writes the canonical columns (`schema.COLUMNS`, `dossier_id` first),
+Export writes the canonical columns (`fields.COLUMNS`, `dossier_id` first),
 one row per dossier whose label and funding are both decided, with its latest
 valid version and its latest decision; a criterion the dossier has no expert
 score for is filled with the committee's consensus when experts scored it.
@@ -23,9 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import io, schema
+from scoring import io, jsonform, schema
 from scoring.rubric import round_half
-from scoring.schema import COLUMNS, CRITERIA, FIELD_BY_NAME, FIELDS, SCORE_COLUMNS, Issue
+from scoring.catalogue import CRITERIA, SCORE_COLUMNS
+from scoring.fields import COLUMNS, FIELDS, FIELD_BY_NAME
+from scoring.issues import Issue
 from scoring.store.records import Outcome, check_name, id_issue, prepare_valid
 from scoring.store.repository import Store
 
@@ -130,7 +132,7 @@ def training_frame(store: Store) -> tuple[pd.DataFrame, ExportReport]:
     for dossier_id in final:
         if dossier_id not in latest:
             continue
-        flat = schema.from_json(latest[dossier_id])
+        flat = jsonform.from_json(latest[dossier_id])
         flat.update(labeled=decided[dossier_id].labeled, funded=decided[dossier_id].funded)
         if dossier_id in consensus:
             values = consensus[dossier_id].values()

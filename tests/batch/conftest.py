@@ -5,14 +5,14 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from scoring import schema
+from scoring import catalogue
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 
 
 @pytest.fixture(scope="session")
 def portfolio() -> pd.DataFrame:
     """40 valid dossiers as an analyst would have them: no outcome yet."""
-    return generate(40, seed=3).drop(columns=list(TRUE_P_COLUMNS) + list(schema.OUTCOMES))
+    return generate(40, seed=3).drop(columns=list(TRUE_P_COLUMNS) + list(catalogue.OUTCOMES))
 
 
 def write(frame: pd.DataFrame, path) -> str:

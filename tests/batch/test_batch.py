@@ -12,7 +12,8 @@ from hypothesis import given, settings, strategies as st
 
 from scoring.batch import _Records, output_columns, run_batch, score_frame
 from scoring.cli_batch import batch_cmd
-from scoring.schema import CRITERIA, SchemaError, validate_frame
+from scoring.catalogue import CRITERIA
+from scoring.schema import SchemaError, validate_frame
 from tests.batch.conftest import read, write
 
 FORMATS = ("csv", "xlsx", "parquet")

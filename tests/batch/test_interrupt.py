@@ -18,7 +18,7 @@ import pyarrow.csv as pcsv
 import pytest
 from click.testing import CliRunner
 
-from scoring import persist, schema
+from scoring import catalogue, persist
 from scoring.batch import run_batch
 from scoring.cli_batch import batch_cmd
 from scoring.schema import SchemaError
@@ -38,7 +38,7 @@ linux_with_workers = pytest.mark.skipif(
 @pytest.fixture(scope="session")
 def big_portfolio(tmp_path_factory) -> Path:
     """ROWS rows: one generated block written again and again (the batch does not mind repeated dossiers)."""
-    block = generate(20_000, seed=11).drop(columns=list(TRUE_P_COLUMNS) + list(schema.OUTCOMES))
+    block = generate(20_000, seed=11).drop(columns=list(TRUE_P_COLUMNS) + list(catalogue.OUTCOMES))
     table = pa.Table.from_pandas(block, preserve_index=False)
     path = tmp_path_factory.mktemp("interrupt") / "portfolio.csv"
     with pcsv.CSVWriter(path, table.schema) as w:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scoring import reference, schema
+from scoring import catalogue, jsonform, reference, schema
 from scoring.features import CRITERIA
 
 HERE = Path(__file__).parent
@@ -26,7 +26,7 @@ def test_suite_has_a_dozen_valid_dossiers_of_both_tiers():
     assert sorted(e["file"] for e in entries) == sorted(p.name for p in HERE.glob("*.json"))
     for e in entries:
         doc = json.loads((HERE / e["file"]).read_text(encoding="utf-8"))
-        v = schema.validate_records([doc])
+        v = jsonform.validate_records([doc])
         assert not v.issues, (e["file"], v.issues[:2])
         assert e["rationale"] and e["modelled_on"]
 
@@ -84,6 +84,6 @@ def test_suite_problems_names_a_missing_eligibility_notice(rows):
 def test_no_not_applicable_where_the_rubric_forbids_it():
     for path in sorted(HERE.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
-        row = schema.validate_records([doc]).frame.iloc[0].to_dict()
-        forbidden = [q for q, a in doc["answers"].items() if a == schema.NOT_APPLICABLE and not schema.na_allowed(q, row)]
+        row = jsonform.validate_records([doc]).frame.iloc[0].to_dict()
+        forbidden = [q for q, a in doc["answers"].items() if a == catalogue.NOT_APPLICABLE and not schema.na_allowed(q, row)]
         assert not forbidden, (path.name, forbidden)

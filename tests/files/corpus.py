@@ -21,7 +21,7 @@ from typing import Callable
 
 import pandas as pd
 
-from scoring import schema
+from scoring import catalogue, jsonform, schema
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 
 ROWS = 12
@@ -38,7 +38,7 @@ class Case:
 
 def portfolio() -> pd.DataFrame:
     """12 valid dossiers, no outcome, as an analyst would have them."""
-    return generate(ROWS, seed=14).drop(columns=list(TRUE_P_COLUMNS) + list(schema.OUTCOMES))
+    return generate(ROWS, seed=14).drop(columns=list(TRUE_P_COLUMNS) + list(catalogue.OUTCOMES))
 
 
 def _french(frame: pd.DataFrame, space: str) -> pd.DataFrame:
@@ -100,7 +100,7 @@ def files(frame: pd.DataFrame) -> dict[str, tuple[bytes, Case]]:
     lines = plain.split("\n")
     header_fr = pd.read_csv(Path(schema.__file__).parent.parent / "data" / "headers_fr.csv")
     first_fr = header_fr.drop_duplicates("column").set_index("column")["header"]
-    dossier = schema.to_json(schema.validate_frame(frame.head(1)).frame.iloc[0])
+    dossier = jsonform.to_json(schema.validate_frame(frame.head(1)).frame.iloc[0])
     wide = pd.concat([frame.head(5), pd.DataFrame(0, index=range(5), columns=[f"extra_{k}" for k in range(5000)])],
                      axis=1)
     tz = frame.copy()

@@ -9,16 +9,18 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import schema
+from scoring import fields, jsonform, schema
+from scoring.issues import Issue
 
-SCHEMA = jsonschema.Draft202012Validator(schema.json_schema(), format_checker=jsonschema.FormatChecker())
+SCHEMA = jsonschema.Draft202012Validator(jsonform.json_schema(), format_checker=jsonschema.FormatChecker())
 # rules across fields, which the schema lists in its description instead
 CROSS = {"aid_above_budget", "partners_without_consortium", "consortium_without_partners",
-         "partner_without_consortium", "date_not_in_year", "duplicate_id", "future_date", "future_year"}
+         "partner_without_consortium", "date_not_in_year", "duplicate_id", "future_date", "future_year",
+         "na_forbidden"}
 YEAR = dt.date.today().year
 
 
-def _value(f: schema.Field) -> st.SearchStrategy:
+def _value(f: fields.Field) -> st.SearchStrategy:
     # floats to the thousandth: the validator allows 1e-9 around a whole number or half point (listed)
     floats = st.floats(-1e4, 1e4, allow_nan=False).map(lambda x: round(x, 3))
     anything = st.one_of(st.none(), st.booleans(), st.integers(-10, 3000), floats, st.text(max_size=8),
@@ -49,9 +51,9 @@ def _numeric_text(v) -> bool:
 
 
 @st.composite
-def one_field_changed(draw) -> tuple[dict, schema.Field]:
-    f = draw(st.sampled_from(schema.FIELDS))
-    doc = schema.example()
+def one_field_changed(draw) -> tuple[dict, fields.Field]:
+    f = draw(st.sampled_from(fields.FIELDS))
+    doc = jsonform.example()
     node = doc
     for key in f.path[:-1]:
         node = node.setdefault(key, {})
@@ -65,9 +67,9 @@ def test_the_json_schema_and_the_validator_agree_on_every_field_rule(case):
     doc, f = case
     by_schema = SCHEMA.is_valid(doc)
     try:
-        issues = schema.validate_records([doc]).issues
+        issues = jsonform.validate_records([doc]).issues
     except schema.SchemaError:  # the whole document refused (e.g. a group that is not an object)
-        issues = [schema.Issue(1, f.name, None, "file-level")]
+        issues = [Issue(1, f.name, None, "file-level")]
     by_validator = not [i for i in issues if i.code not in CROSS]
     assert by_schema == by_validator, (f.name, doc, [i.message() for i in issues],
                                        [e.message for e in SCHEMA.iter_errors(doc)])

@@ -6,16 +6,16 @@ import copy
 
 import pytest
 
-from scoring import schema
+from scoring import jsonform, schema
 
 
 @pytest.fixture
 def dossier():
-    return schema.example()
+    return jsonform.example()
 
 
 def reasons(docs):
-    return {(i.row, i.field, i.code) for i in schema.validate_records(docs).issues}
+    return {(i.row, i.field, i.code) for i in jsonform.validate_records(docs).issues}
 
 
 @pytest.mark.parametrize("field", ["trl", "budget_eur", "duration_months"])
@@ -38,17 +38,17 @@ def test_ids_and_titles_in_json_must_be_text(dossier, field, value):
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_in_json_are_refused_not_read_as_missing(constant):
     with pytest.raises(schema.SchemaError, match=constant):
-        schema.load_json_dossiers('{"trl": %s}' % constant)
+        jsonform.load_json_dossiers('{"trl": %s}' % constant)
 
 
 def test_a_json_nested_deeper_than_python_can_follow_is_a_clear_error():
     with pytest.raises(schema.SchemaError, match="nested"):
-        schema.load_json_dossiers("[" * 100_000)
+        jsonform.load_json_dossiers("[" * 100_000)
 
 
 def test_an_empty_list_is_a_clear_error():
     with pytest.raises(schema.SchemaError, match="no dossier"):
-        schema.load_json_dossiers("[]")
+        jsonform.load_json_dossiers("[]")
 
 
 @pytest.mark.parametrize("written", ["2024-03-15T10:00:00+05:00", "2024-03-15T23:30Z", "2024-03-15 10:00:00-0300"])
@@ -56,20 +56,20 @@ def test_a_date_with_a_time_zone_keeps_the_date_as_written(dossier, written):
     other = copy.deepcopy(dossier)
     other["dossier_id"] = "other"
     dossier["submission_date"], other["submission_date"] = written, "2024-03-16"  # zoned and plain mixed
-    v = schema.validate_records([dossier, other])
+    v = jsonform.validate_records([dossier, other])
     assert v.ok.all(), v.issues
     assert str(v.frame["submission_date"][0])[:10] == "2024-03-15"
 
 
 def test_a_plain_date_is_not_taken_for_a_time_zone(dossier):
     dossier["submission_date"] = "2024-03-15"
-    v = schema.validate_records([dossier])
+    v = jsonform.validate_records([dossier])
     assert str(v.frame["submission_date"][0])[:10] == "2024-03-15"
 
 
 def test_a_repeated_dossier_id_flags_every_row_holding_it(dossier):
     other = dict(dossier, dossier_id="B")
-    v = schema.validate_records([dossier, other, dossier])
+    v = jsonform.validate_records([dossier, other, dossier])
     dup = [i for i in v.issues if i.code == "duplicate_id"]
     assert [i.row for i in dup] == [1, 3] and "rows 1, 3" in dup[0].message()
     assert list(v.ok) == [False, True, False]

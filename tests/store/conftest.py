@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from scoring.schema import example
+from scoring.jsonform import example
 from scoring.store import Store
 
 SKIP_REASON = "PostgreSQL not installed: store tests ran on SQLite only"

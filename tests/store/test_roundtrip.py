@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from scoring import cli as cli_module
 from scoring.io import read_table
-from scoring.schema import COLUMNS, validate_frame
+from scoring.fields import COLUMNS
+from scoring.schema import validate_frame
 from scoring.store.commands import export_training_cmd, import_cmd
 
 MISSING = [c for c in ("generate", "train", "evaluate") if c not in cli_module.cli.commands]

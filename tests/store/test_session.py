@@ -11,7 +11,7 @@ import pytest
 from scoring import committee
 from scoring.explain import explain
 from scoring.formatting import NNBSP
-from scoring.schema import CRITERIA
+from scoring.catalogue import CRITERIA
 from scoring.store import ConsensusSettings, Store, combine
 from ui import minutes
 

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from click.testing import CliRunner
 
-from scoring.schema import from_json
+from scoring.jsonform import from_json
 from scoring.store import Store, import_frame
 from scoring.store.audit import GENESIS, entry_hash
 from scoring.store.commands import audit_cmd

@@ -7,7 +7,10 @@ import pytest
 from click.testing import CliRunner
 
 from scoring.io import read_table
-from scoring.schema import COLUMNS, OUTCOMES, SchemaError, from_json, validate_frame
+from scoring.catalogue import OUTCOMES
+from scoring.fields import COLUMNS
+from scoring.jsonform import from_json
+from scoring.schema import SchemaError, validate_frame
 from scoring.store import Store, export_training, import_file, import_frame, training_frame
 from scoring.store.commands import export_training_cmd, import_cmd
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from scoring import schema
+from scoring import jsonform
 
 APP = Path(__file__).resolve().parents[2] / "ui" / "app.py"
 TIMEOUT = 30  # seconds per run: the first one loads the model
@@ -35,7 +35,7 @@ def upload(at: AppTest, key: str, name: str | None, content: bytes | list[tuple[
 
 
 def example_bytes(**changes) -> bytes:
-    doc = schema.example()
+    doc = jsonform.example()
     doc.update(changes)
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")
 

@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 from scoring import committee
 from scoring.auth import hash_password
 from scoring.i18n import t
-from scoring.schema import CRITERIA, OUTCOMES, example
+from scoring.catalogue import CRITERIA, OUTCOMES
+from scoring.jsonform import example
 from scoring.store import Store, import_frame
 from scoring.synthetic import generate
 from tests.ui.conftest import APP, TIMEOUT, texts, unescape, upload

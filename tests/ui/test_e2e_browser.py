@@ -21,10 +21,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring import schema
+from scoring import catalogue, jsonform, schema
 from scoring.bench import CHROMIUM_ARGS, find_chromium, serve_app
 from scoring.i18n import code_label, t
-from scoring.schema import example
+from scoring.jsonform import example
 from scoring.synthetic import generate
 from ui.components import MAX_UPLOAD_MB
 
@@ -230,8 +230,8 @@ def _write_dossiers(folder: Path, docs: list[dict]) -> list[Path]:
 
 
 def _six_dossiers() -> list[dict]:
-    raw = generate(6, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES])
-    return [schema.to_json(r) for r in schema.validate_frame(raw).frame.to_dict("records")]
+    raw = generate(6, 11).drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES])
+    return [jsonform.to_json(r) for r in schema.validate_frame(raw).frame.to_dict("records")]
 
 
 def _queue_ids(page) -> list[str]:
@@ -265,7 +265,7 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
     six = _six_dossiers()
     paths = _write_dossiers(tmp_path / "six", six)
     more = tmp_path / "more.csv"
-    extra = generate(3, 12).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES])
+    extra = generate(3, 12).drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES])
     extra.assign(dossier_id=[f"CSV-{n}" for n in range(3)]).to_csv(more, index=False)
 
     def _acronym(dossier_id: str) -> str:
@@ -280,7 +280,7 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
             page.get_by_role("combobox", name=t("ui.triage.pick", "fr"), exact=True).click()
             page.get_by_role("option", name=picked).click()
             _idle(page)
-            for criterion in schema.CRITERIA:  # poor on every criterion: it sinks in the queue
+            for criterion in catalogue.CRITERIA:  # poor on every criterion: it sinks in the queue
                 _number(page, t(f"criterion.{criterion}", "fr"), 0.5)
                 assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
             assert _queue_ids(page).index(picked) > 2
@@ -312,7 +312,7 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
         assert [i for i, a in reviewed.items() if a] == [picked]
         [mine] = reviewed[picked]
         assert mine.notes == "besoin médical non démontré"
-        assert mine.scores == dict.fromkeys(schema.CRITERIA, 0.5)
+        assert mine.scores == dict.fromkeys(catalogue.CRITERIA, 0.5)
     finally:
         store.close()
 
@@ -329,7 +329,7 @@ def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(ch
     paths = _write_dossiers(tmp_path / "bait", docs)
     draft = tmp_path / "draft.json"
     draft.write_text(json.dumps({**docs[0], "filiere": bait("filiere"), "trl": bait("trl")}), encoding="utf-8")
-    table = pd.DataFrame([schema.from_json(d) for d in docs])
+    table = pd.DataFrame([jsonform.from_json(d) for d in docs])
     table.loc[1, "therapeutic_area"] = bait("area")
     table[bait("column")] = "x"
     # A file name cannot hold "/", but browsers read "\\" as "/" in an http address.

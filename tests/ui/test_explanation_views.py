@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring import schema
+from scoring import jsonform
 from scoring.batch import score_frame
 from scoring.explain import explain
 from scoring.textreport import render
@@ -23,8 +23,8 @@ SUITE = Path(__file__).resolve().parents[1] / "dossiers"
 
 
 def _dossiers() -> dict[str, dict]:
-    eligible = schema.example()
-    refused = schema.example()
+    eligible = jsonform.example()
+    refused = jsonform.example()
     refused.update(funding_window="rhu", dossier_id="CEP-2024-RHU")  # RHU: no call since 2021
     suite = {name: json.loads((SUITE / f"{name}.json").read_text(encoding="utf-8"))
              for name in ("w08-sme-alone-at-anr", "w02-ai-no-data")}  # refused by ANR; an answer to check
@@ -66,7 +66,7 @@ def test_text_html_app_and_batch_show_the_same_explanation(app, bundle, name):
         interval = w["interval"]["text"]["success"]
         assert interval in text and interval in page and interval in app_table, w["window"]
     # the batch row of the same dossier: same starting point, interval, eligibility and contributions
-    out = score_frame(pd.DataFrame([schema.from_json(doc)]), bundle, explain=True).iloc[0]
+    out = score_frame(pd.DataFrame([jsonform.from_json(doc)]), bundle, explain=True).iloc[0]
     assert out["status"] == "ok"
     assert bool(out["eligible"]) == res["eligibility"]["eligible"]
     assert (out["warnings"] or "") == ";".join(w["code"] for w in res["warnings"])

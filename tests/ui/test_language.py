@@ -9,7 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from scoring import schema
+from scoring import catalogue, fields, jsonform
 from scoring.cli import cli
 from scoring.explain import explain
 from scoring.synthetic import generate
@@ -21,11 +21,11 @@ from ui import components, form, report
 def _late_dossier() -> dict:
     """The example dossier examined this year, after the training years: its result carries that note."""
     year = dt.date.today().year
-    return {**schema.example(), "year": year, "submission_date": f"{year}-01-01"}
+    return {**jsonform.example(), "year": year, "submission_date": f"{year}-01-01"}
 
 
 def _rows():
-    return generate(6, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES]).astype(object)
+    return generate(6, 11).drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES]).astype(object)
 
 
 def _bad_rows_csv() -> bytes:
@@ -43,7 +43,7 @@ def _self_assessment(at) -> list[str]:
     upload(at, "sa.draft_upload", "draft.json", example_bytes(trl=12), "application/json")
     at.button(key="sa.evaluate").click().run()
     seen.append(shown(at))  # the TRL of 12, refused with its range
-    at.number_input(key=form.key(schema.FIELD_BY_NAME["trl"])).set_value(4).run()
+    at.number_input(key=form.key(fields.FIELD_BY_NAME["trl"])).set_value(4).run()
     for step in range(1, len(form.STEPS) - 1):
         at.radio(key="sa.step").set_value(step).run()
         seen.append(shown(at))
@@ -81,7 +81,7 @@ def test_every_page_speaks_one_language(app, page, lang):
         app.run()
     texts = PAGES[page](app)
     assert not app.exception, app.exception
-    typed = tuple(_rows()["title"]) + (schema.example()["title"],)  # the dossiers' own words, in their language
+    typed = tuple(_rows()["title"]) + (jsonform.example()["title"],)  # the dossiers' own words, in their language
     found = [p for text in texts for p in problems(text, lang, ALLOWED + typed)]
     assert not found, "\n".join(dict.fromkeys(found))
 

@@ -6,14 +6,14 @@ import datetime as dt
 import re
 from html import escape
 
-from scoring import schema
+from scoring import jsonform
 from scoring.explain import explain
 from scoring.i18n import t
 from ui import report, shaping
 
 
 def _report(bundle, lang="fr", **changes):
-    doc = {**schema.example(), **changes}
+    doc = {**jsonform.example(), **changes}
     result = explain([doc], bundle, lang)[0]
     return result, report.build_html(doc, result, bundle.card, lang, dt.datetime(2025, 3, 14, 9, 30))
 

@@ -15,7 +15,8 @@ import streamlit as st
 
 from scoring import DATA_DIR, formatting, io
 from scoring.batch import score_frame
-from scoring.schema import Issue, SchemaError, validate_frame
+from scoring.issues import Issue
+from scoring.schema import SchemaError, validate_frame
 from ui import components as ui
 
 RESULT = "pf.result"  # {"name": file name, "token": upload id, "frame": scored frame}

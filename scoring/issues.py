@@ -1,0 +1,144 @@
+"""Issues: why a row is invalid, in the reader's language.
+
+This module owns `Issue` (one reason a row is invalid: its row, field, value,
+and a code whose words come from the translation table) and `Collector`,
+which gathers the validator's issues column by column, making Python objects
+only for the bad cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring.catalogue import NA_CONTEXT, na_rules
+from scoring.fields import FIELD_BY_NAME, is_missing
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One reason a row is invalid.
+
+    Issues raised by the validator carry a `code` and its `params`: their words
+    come from the translation table (`issue.<code>`), in French or English.
+    `reason` is the English text, kept for logs and for issues made elsewhere.
+    """
+
+    row: int  # 1-based position of the row in its file or list
+    field: str  # canonical column name (the dotted JSON path is in `path`)
+    value: Any
+    reason: str
+    code: str = ""
+    params: tuple = ()
+
+    @property
+    def path(self) -> str:
+        f = FIELD_BY_NAME.get(self.field)
+        return f.dotted if f else self.field
+
+    def reason_in(self, lang: str = "en") -> str:
+        return _reason(self.code, dict(self.params), lang) if self.code else self.reason
+
+    def message(self, lang: str = "en") -> str:
+        from scoring.i18n import t
+
+        return t("issue.message", lang, row=self.row, field=self.field, value=_show(self.value),
+                 reason=self.reason_in(lang))
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "path": self.path, "value": _jsonable(self.value),
+                "code": self.code, "reason": self.reason_in(lang), "message": self.message(lang)}
+
+
+def _reason(code: str, params: dict[str, Any], lang: str) -> str:
+    from scoring.i18n import t
+
+    if "na_rule" in params:  # the rule's context in words, from the rubric's table (never copied into a text)
+        params = dict(params, when=_na_when(params["na_rule"], lang))
+    bounds = params.get("bounds")
+    if bounds is not None:  # (lo, hi), either may be None
+        lo, hi = bounds
+        key = "issue.bounds_range" if lo is not None and hi is not None else \
+            "issue.bounds_min" if lo is not None else "issue.bounds_max"
+        params = dict(params, bounds=t(key, lang, lo=_num(lo), hi=_num(hi)))
+    return t(f"issue.{code}", lang, **params)
+
+
+def _na_when(rule: str, lang: str) -> str:
+    from scoring.i18n import code_label, t
+
+    parts = []
+    for field_name, values in na_rules()[rule].items():
+        if NA_CONTEXT[field_name] == "bool":
+            parts += [t(f"issue.na_when.{field_name}.{str(v).lower()}", lang) for v in values]
+        else:
+            parts.append(t("issue.na_when.codes", lang, field=t(f"input.{field_name}", lang),
+                           values=", ".join(code_label(field_name, v, lang) for v in values)))
+    return t("issue.na_when.and", lang).join(parts)
+
+
+def _num(v: float | None) -> str:
+    return "" if v is None else f"{v:g}"
+
+
+def _show(value: Any) -> str:
+    if is_missing(value):
+        return "(empty)"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_missing(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, dt.date)):
+        return value.isoformat()[:10]
+    return value
+
+
+class Collector:
+    """Gathers issues column by column, vectorised: Python objects only for bad cells."""
+
+    def __init__(self, n: int, first_row: int):
+        self.issues: list[Issue] = []
+        self.bad = np.zeros(n, bool)
+        self.first_row = first_row
+
+    def add(self, mask: np.ndarray, name: str, values: pd.Series, code: str, **params: Any) -> None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        self.bad[idx] = True
+        raw = values.iloc[idx].to_numpy(dtype=object)  # only the bad cells become Python objects
+        reason = _reason(code, params, "en")
+        frozen = tuple(sorted(params.items()))
+        for i, value in zip(idx, raw):
+            self.issues.append(Issue(int(i) + self.first_row, name, value, reason, code, frozen))
+
+    def add_each(self, idx: np.ndarray, name: str, values: pd.Series, code: str, params: list[dict]) -> None:
+        """Like `add`, with each row's own parameters (e.g. the other rows holding its id)."""
+        if not len(idx):
+            return
+        self.bad[idx] = True
+        reasons: dict[tuple, str] = {}
+        for i, value, p in zip(idx, values.iloc[idx].to_numpy(dtype=object), params):
+            frozen = tuple(sorted(p.items()))
+            reason = reasons.get(frozen) or reasons.setdefault(frozen, _reason(code, p, "en"))
+            self.issues.append(Issue(int(i) + self.first_row, name, value, reason, code, frozen))
+
+    def expand(self, distinct: "Collector", index: np.ndarray) -> None:
+        """Add the issues found on a column's distinct values (`distinct`) to every row holding that value."""
+        if not distinct.issues:
+            return
+        order = np.argsort(index, kind="stable")
+        at = np.searchsorted(index[order], np.arange(len(distinct.bad) + 1))
+        rows = {k: order[at[k]:at[k + 1]] for k in np.flatnonzero(distinct.bad)}
+        for k in rows.values():
+            self.bad[k] = True
+        for issue in distinct.issues:
+            self.issues.extend(replace(issue, row=int(r) + self.first_row) for r in rows[issue.row])
