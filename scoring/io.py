@@ -98,11 +98,12 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
     except BaseException as exc:  # a parser's own error on a damaged file: one line, never a traceback
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":  # calamine's Rust panics
             raise  # Ctrl-C and exit stay what they are
-        raise SchemaError(f"{path}: cannot be read as {s[1:].upper()} ({_first_line(exc)}); "
+        raise SchemaError(f"{path}: cannot be read as {s[1:].upper()} ({first_line(exc)}); "
                           f"check that it is a {s[1:].upper()} file, not another format renamed") from None
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An exception's first line (its type's name when it says nothing), for one-line messages."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
@@ -178,7 +179,7 @@ def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = No
         if unclosed:
             raise SchemaError(f"a quoted value opened on line {int(unclosed.group(1)) + 1} is never closed; close it, "
                               "and double any quote inside a quoted value") from None
-        raise SchemaError(f"cannot be read as CSV ({_first_line(exc)}); close every quoted value") from None
+        raise SchemaError(f"cannot be read as CSV ({first_line(exc)}); close every quoted value") from None
     except UnicodeDecodeError as exc:
         raise SchemaError(f"not {dialect.ENCODING_NAMES.get(d.encoding, d.encoding)} text ({exc.reason} at byte "
                           f"{exc.start}); give its encoding with --encoding") from None

@@ -10,7 +10,9 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from scoring.batch import _Records, output_columns, run_batch, score_frame
+from scoring.batch import run_batch
+from scoring.batch_readers import Records
+from scoring.vectorised import output_columns, score_frame
 from scoring.cli_batch import batch_cmd
 from scoring.catalogue import CRITERIA
 from scoring.schema import SchemaError, validate_frame
@@ -246,7 +248,7 @@ def test_record_ends_do_not_depend_on_how_the_file_is_cut_into_blocks(text, cuts
         quotes += byte == 0x22
         if byte == 0x0A and quotes % 2 == 0:
             expected.append(i)
-    records, at = _Records(Path("x.csv")), 0
+    records, at = Records(Path("x.csv")), 0
     for size in cuts + [len(text)]:
         records.feed(text[at:at + size])
         at += size

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring import io, schema
-from scoring.batch import _neutralise, run_batch
+from scoring.batch import run_batch
+from scoring.batch_writers import neutralise
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 from tests.files.corpus import portfolio
 
@@ -29,7 +30,7 @@ def test_the_formula_rule_quotes_what_a_spreadsheet_would_run_and_leaves_numbers
 @given(st.lists(st.text(alphabet="=+-@\t\r0123456789.eE ab", max_size=6), min_size=1, max_size=20))
 def test_batch_applies_the_same_formula_rule_as_every_other_output(cells):
     table = pa.table({"c": pa.array(cells, pa.large_string())})
-    assert _neutralise(table).column("c").to_pylist() == [io.safe_text(v) for v in cells]
+    assert neutralise(table).column("c").to_pylist() == [io.safe_text(v) for v in cells]
 
 
 def test_headers_are_neutralised_in_xlsx_and_csv_outputs(tmp_path):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from scoring import jsonform
-from scoring.batch import score_frame
+from scoring.vectorised import score_frame
 from scoring.explain import explain
 from scoring.textreport import render
 from tests.ui.conftest import texts, unescape, upload

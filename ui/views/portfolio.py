@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from scoring import DATA_DIR, formatting, io
-from scoring.batch import score_frame
+from scoring.vectorised import score_frame
 from scoring.issues import Issue
 from scoring.schema import SchemaError, validate_frame
 from ui import components as ui
