@@ -212,11 +212,21 @@ def _load_bundle(model_dir: str | None):
               show_default=True, help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.")
 @click.option("--out", type=click.Path(file_okay=False), default="models/default", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--challenge", is_flag=True, help="Retrain as a challenger of --champion: compared on the most recent "
+              "year held out, written to --out only when better beyond the noise (scoring.challenge).")
+@click.option("--champion", "champion_dir", type=click.Path(file_okay=False), default=None,
+              help="The live model a challenger is compared with (default: models/default).")
 @LANG
 @read_options
-def train_cmd(data: str, out: str, seed: int, lang: str, read: io.ReadOptions) -> None:
+def train_cmd(data: str, out: str, seed: int, challenge: bool, champion_dir: str | None, lang: str,
+              read: io.ReadOptions) -> None:
     """Fit the model and its baselines, evaluate, write the model card and manifest."""
     from scoring.training import train
+
+    if challenge:
+        from scoring.cli_challenge import run_challenge
+
+        return run_challenge(data, out, champion_dir, seed, read)
 
     try:
         bundle, report = train(data, out, seed=seed, read=read)
