@@ -30,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from scoring.eligibility import as_floats
+from scoring.fields import code_index
 from scoring.i18n import code_label, t
 from scoring.reference import PARTNER_KINDS
 from scoring.rubric import all_questions, question
-from scoring.fields import code_index
 
 COMPANY_FREE = ("academic", "hospital")  # carriers whose consortium must hold the industrial partner they cite
 

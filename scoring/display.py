@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from scoring.i18n import t
-from scoring.rubric import SOURCES
 from scoring.catalogue import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS
 from scoring.fields import FIELD_BY_NAME
+from scoring.i18n import t
+from scoring.rubric import SOURCES
 
 # explain's note on a year the model was not trained on: "year (outside_training 2019-2024 as 2024)"
 _OUTSIDE_YEARS = re.compile(r"outside_training (\d+)-(\d+) as (\d+)")

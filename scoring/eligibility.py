@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 
 from scoring import formatting
-from scoring.i18n import code_label, t
-from scoring.reference import PARTNER_KINDS, Window, catalogue, window_rules
 from scoring.catalogue import CRITERIA, SCORE_COLUMNS, codes
 from scoring.fields import code_index
+from scoring.i18n import code_label, t
+from scoring.reference import PARTNER_KINDS, Window, catalogue, window_rules
 
 #: Catalogue rules, in the order they are reported.
 RULES = ("closed", "carrier", "collaboration", *(f"partner_{k}" for k in PARTNER_KINDS), "trl", "aid")

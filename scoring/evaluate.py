@@ -22,10 +22,10 @@ from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from scoring.catalogue import CRITERIA
 from scoring.features import CATEGORICAL, PARTNER_COLUMNS
 from scoring.model import INTERVAL_LEVEL, TRUE_P
 from scoring.rubric import score_table
-from scoring.catalogue import CRITERIA
 
 TARGETS = ("labeled", "funded", "success")
 GROUPS = ("filiere", "funding_window")

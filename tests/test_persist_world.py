@@ -120,8 +120,8 @@ def test_a_new_window_and_answer_ask_for_retraining_then_score(small_model_dir, 
 
 
 def test_the_design_says_what_each_column_means(small_model_dir):
-    from scoring.features import CATEGORICAL, KINDS, KNOTS
     from scoring.catalogue import CRITERIA, codes
+    from scoring.features import CATEGORICAL, KINDS, KNOTS
 
     model = persist.load(small_model_dir).model
     for design in (model.label_design_, model.fund_design_):

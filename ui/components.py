@@ -20,8 +20,8 @@ import streamlit as st
 
 from scoring import display, formatting, io, jsonform, persist
 from scoring.explain import explain
-from scoring.i18n import code_label, t
 from scoring.fields import FIELD_BY_NAME
+from scoring.i18n import code_label, t
 from scoring.issues import Issue
 from scoring.schema import SchemaError
 from ui import shaping

@@ -18,11 +18,11 @@ from typing import Any
 import pandas as pd
 
 from scoring import jsonform
-from scoring.i18n import t
-from scoring.rubric import question
 from scoring.catalogue import CRITERIA
-from scoring.fields import FIELDS, FIELD_BY_NAME, Field
+from scoring.fields import FIELD_BY_NAME, FIELDS, Field
+from scoring.i18n import t
 from scoring.issues import Issue
+from scoring.rubric import question
 
 PREFIX = "sa.f."
 STEPS = ("context",) + CRITERIA + ("results",)

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from scoring import eligibility
-from scoring.i18n import code_label, t
-from scoring.reference import catalogue, ranking_score, window_rules
 from scoring.catalogue import CRITERIA
 from scoring.fields import code_index
+from scoring.i18n import code_label, t
 from scoring.jsonform import validate_records
+from scoring.reference import catalogue, ranking_score, window_rules
 
 BANDS = ("recommend", "discuss", "not_ready")
 

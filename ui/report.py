@@ -13,8 +13,8 @@ from html import escape
 from typing import Any
 
 from scoring import display, formatting
-from scoring.i18n import code_label, t
 from scoring.fields import FIELD_BY_NAME
+from scoring.i18n import code_label, t
 from scoring.jsonform import from_json
 from ui import form, shaping
 

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from scoring import io, jsonform, schema
-from scoring.rubric import round_half
 from scoring.catalogue import CRITERIA, SCORE_COLUMNS
-from scoring.fields import COLUMNS, FIELDS, FIELD_BY_NAME
+from scoring.fields import COLUMNS, FIELD_BY_NAME, FIELDS
 from scoring.issues import Issue
+from scoring.rubric import round_half
 from scoring.store.records import Outcome, check_name, id_issue, prepare_valid
 from scoring.store.repository import Store
 

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from scoring import cli as cli_module
-from scoring.io import read_table
 from scoring.fields import COLUMNS
+from scoring.io import read_table
 from scoring.schema import validate_frame
 from scoring.store.commands import export_training_cmd, import_cmd
 

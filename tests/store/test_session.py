@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 
 from scoring import committee
+from scoring.catalogue import CRITERIA
 from scoring.explain import explain
 from scoring.formatting import NNBSP
-from scoring.catalogue import CRITERIA
 from scoring.store import ConsensusSettings, Store, combine
 from ui import minutes
 

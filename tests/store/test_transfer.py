@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from scoring.io import read_table
 from scoring.catalogue import OUTCOMES
 from scoring.fields import COLUMNS
+from scoring.io import read_table
 from scoring.jsonform import from_json
 from scoring.schema import SchemaError, validate_frame
 from scoring.store import Store, export_training, import_file, import_frame, training_frame

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from scoring import committee
 from scoring.auth import hash_password
-from scoring.i18n import t
 from scoring.catalogue import CRITERIA, OUTCOMES
+from scoring.i18n import t
 from scoring.jsonform import example
 from scoring.store import Store, import_frame
 from scoring.synthetic import generate

@@ -18,8 +18,8 @@ import pytest
 
 from scoring.auth import hash_password
 from scoring.bench import CHROMIUM_ARGS, serve_app
-from scoring.i18n import t
 from scoring.catalogue import CRITERIA
+from scoring.i18n import t
 from scoring.store import Store, import_frame
 from tests.ui.test_committee import PASSWORD, PEOPLE, five_dossiers
 from tests.ui.test_e2e_browser import LOCAL, _idle, chromium, listener  # noqa: F401 - fixtures

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from scoring import jsonform
-from scoring.vectorised import score_frame
 from scoring.explain import explain
 from scoring.textreport import render
+from scoring.vectorised import score_frame
 from tests.ui.conftest import texts, unescape, upload
 from ui.report import build_html
 

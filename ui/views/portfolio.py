@@ -14,9 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from scoring import DATA_DIR, formatting, io
-from scoring.vectorised import score_frame
 from scoring.issues import Issue
 from scoring.schema import SchemaError, validate_frame
+from scoring.vectorised import score_frame
 from ui import components as ui
 
 RESULT = "pf.result"  # {"name": file name, "token": upload id, "frame": scored frame}

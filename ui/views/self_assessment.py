@@ -14,11 +14,11 @@ import pandas as pd
 import streamlit as st
 
 from scoring import display
-from scoring.i18n import code_label
-from scoring.rubric import rubric, score_table
 from scoring.catalogue import CRITERIA, NOT_APPLICABLE
 from scoring.fields import FIELD_BY_NAME, MIN_YEAR
+from scoring.i18n import code_label
 from scoring.jsonform import from_json, load_json_dossiers
+from scoring.rubric import rubric, score_table
 from scoring.schema import SchemaError
 from ui import components as ui
 from ui import form, report, shaping, store_link
