@@ -10,7 +10,7 @@ the files are `scoring.batch_readers`' and `scoring.batch_writers`'.
 Worker processes (one per core) read, parse, score and render the chunks;
 the parent only finds where runs of rows start and end in a CSV file (the
 bytes themselves never cross a pipe) and appends the rendered runs in
-order. A file the fast CSV scanner cannot decide is read again by
+order. A file the fast CSV scanner cannot decide is read by
 `scoring.io`'s reader, streamed. A `dossier_id` on rows of different chunks is
 found when every chunk is done; the file is then scored again with those
 ids known, so that each of their rows is flagged as `validate` flags it. The
