@@ -21,6 +21,7 @@ from scoring.store import Store, import_frame
 from scoring.store.audit import GENESIS, entry_hash
 from scoring.store.commands import audit_cmd
 from scoring.store.db import InsecureFileWarning, alembic_config, create_engine, write_transaction
+from scoring.store.interviews import record_interview
 from scoring.store.models import APPEND_ONLY, audit_log, metadata
 
 DOSSIER = "CEP-2024-0042"
@@ -40,6 +41,7 @@ def _fill(store: Store, dossier) -> Store:
                             explanation={}, user="app")
     store.add_user("ana", "expert", expert_kind="academic", user="admin")
     store.assign(DOSSIER, ["ana"], user="chair")
+    record_interview(store, DOSSIER, "submit", user="eve")
     return store
 
 
