@@ -131,7 +131,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
                    counts.warned)
 
 
-def _score_file(reader: "Reader", plan: "_Plan", tmp: Path, workers: int | None,
+def _score_file(reader: Reader, plan: _Plan, tmp: Path, workers: int | None,
                 progress: Callable[[int, int | None], None] | None) -> tuple[int, _Counts, dict[int, tuple[int, ...]]]:
     """Score every job of `reader` into `tmp`: (rows, their `_Counts`, {id hash: rows} of ids on rows of
     different chunks, which the chunks could not flag)."""
