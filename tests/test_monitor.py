@@ -95,3 +95,24 @@ def test_the_store_path_uses_the_prediction_recorded_before_the_decision(tmp_pat
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
     assert out["rows"]["recorded"] == 3 and out["labeled"]["n"] == 3 and not out["labeled"]["drift"]
+
+
+@pytest.mark.slow
+def test_imported_into_the_store_year_by_year_the_drift_shows_once_its_year_is_in(tmp_path, base):
+    from scoring.store import Store, import_frame
+
+    decided = committee(base, 18, drift=True)
+    rows = base.assign(labeled=decided["labeled"].astype(bool), funded=False)
+    with Store(f"sqlite:///{tmp_path / 'cep.db'}") as store:
+        verdicts = {}
+        for year in range(2019, 2025):
+            now = rows[rows["year"] == year]
+            import_frame(store, now.drop(columns=["labeled", "funded"]), user="import")  # the dossiers
+            for r in now.itertuples():  # the prediction made before the committee met
+                store.record_prediction(r.dossier_id, model_name="m", model_sha256="0" * 64,
+                                        probabilities={"labeled": r.true_p_labeled}, explanation={}, user="app")
+            import_frame(store, now, user="cep")  # the decisions
+            frame, counts = monitor.decided_frame(store)
+            assert counts["recorded"] == counts["decided"] == (rows["year"] <= year).sum()
+            verdicts[year] = monitor.monitor(frame)["drift"]
+    assert verdicts == {y: y >= DRIFT_YEAR for y in range(2019, 2025)}
