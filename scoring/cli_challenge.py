@@ -14,7 +14,8 @@ from scoring.cli_files import UnusableFile
 def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read: io.ReadOptions) -> None:
     """Evaluate champion and challenger on the most recent year; train and write the new model to OUT only
     when the challenger wins beyond the noise. The champion's folder (and card) is never touched; the
-    decision is written as OUT/challenge.json beside the new card, or printed when the champion stays."""
+    decision is written as OUT/challenge.json beside the new card, printed, and entered in the store's audit
+    chain (`CEP_DB_URL`), promoted or not."""
     from scoring.challenge import challenge
     from scoring.cli import _load_bundle
     from scoring.training import read_training_base, train
@@ -32,4 +33,21 @@ def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read
         bundle, _ = train(data, out, seed=seed, read=read)
         decision["challenger"] = bundle.identity()
         Path(out, "challenge.json").write_text(json.dumps(decision, ensure_ascii=False, indent=2), encoding="utf-8")
+    _audit(decision)
     click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
+
+
+def _audit(decision: dict) -> None:
+    """The decision, promoted or not, as an entry of the store's audit chain (who ran it: $USER)."""
+    import datetime as dt
+    import os
+
+    from scoring.store import Store
+    from scoring.store.audit import append
+    from scoring.store.db import write_transaction
+
+    entity = (decision.get("challenger") or decision["champion"])["sha256"]
+    with Store.from_env() as store, write_transaction(store.engine) as conn:
+        append(conn, [{"at": dt.datetime.now(dt.timezone.utc), "user_name": os.environ.get("USER") or "cep-scoring",
+                       "action": "challenge", "entity": "model", "entity_id": entity, "dossier_id": None,
+                       "details": decision}])

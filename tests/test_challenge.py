@@ -51,7 +51,14 @@ def test_the_champions_folder_is_never_the_challengers(tmp_path, bundle):
 
 
 @pytest.mark.slow
-def test_a_champion_trained_on_more_stays_and_nothing_is_written(tmp_path):
+def test_a_champion_trained_on_more_stays_nothing_is_written_and_the_decision_is_audited(tmp_path, monkeypatch):
+    import sqlalchemy as sa
+
+    from scoring.store import Store
+    from scoring.store.models import audit_log
+
+    url = f"sqlite:///{tmp_path / 'cep.db'}"
+    monkeypatch.setenv("CEP_DB_URL", url)
     data = tmp_path / "base.csv"
     generate(1500, 6).to_csv(data, index=False)
     out = tmp_path / "challenger"
@@ -61,3 +68,7 @@ def test_a_champion_trained_on_more_stays_and_nothing_is_written(tmp_path):
     decision = json.loads(r.stdout[r.stdout.index("{"):])
     assert not decision["promote"] and decision["champion"]["name"]
     assert not out.exists()
+    with Store(url) as store, store.engine.connect() as conn:
+        [entry] = conn.execute(sa.select(audit_log).where(audit_log.c.action == "challenge")).all()
+        assert entry.details["promote"] is False and entry.entity_id == decision["champion"]["sha256"]
+        assert store.verify_audit().broken_id is None
