@@ -22,7 +22,7 @@ from typing import Any
 
 from scoring.eligibility import Verdict, verdict
 from scoring.explain import explain
-from scoring.schema import validate_records
+from scoring.jsonform import validate_records
 from scoring.store.consensus import Consensus, ConsensusSettings
 from scoring.store.records import Assessment, Decision
 from scoring.store.repository import Store
@@ -61,6 +61,8 @@ class DossierConsensus:
     consensus: Consensus
     p_rubric: dict[str, float]  # the model on the dossier's questionnaire alone
     p_consensus: dict[str, float]  # the model with the consensus scores (`on_scale`) in place of the rubric's
+    # False when the targeted window cannot take the dossier: its P(success) is then arithmetic, not an estimate
+    funding_estimate: bool
     rules: Verdict | None  # the window's rules, knock-outs and overall line judged on the consensus scores
     decision: Decision | None
 
@@ -108,5 +110,6 @@ def session(store: Store, bundle: Any, settings: ConsensusSettings, lang: str = 
         out.append(DossierConsensus(
             dossier_id=i, title=str(docs[k].get("title", "")), window=window, assigned=assigned.get(i, ()),
             assessments=store.panel(i), consensus=consensus[i], p_rubric=_probabilities(rubric[k]),
-            p_consensus=_probabilities(agreed[k]), rules=rules, decision=decisions.get(i)))
+            p_consensus=_probabilities(agreed[k]), funding_estimate=bool(rubric[k]["probabilities"]["estimate"]),
+            rules=rules, decision=decisions.get(i)))
     return out

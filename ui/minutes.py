@@ -17,7 +17,7 @@ import pandas as pd
 from scoring import formatting, io
 from scoring.committee import DossierConsensus
 from scoring.i18n import t
-from scoring.schema import CRITERIA
+from scoring.catalogue import CRITERIA
 
 
 def _score(v: float | None, lang: str) -> str:
@@ -28,6 +28,21 @@ def decision_text(row: DossierConsensus, lang: str) -> str:
     if row.decision is None:
         return t("ui.cm.undecided", lang)
     return t("ui.cm.labelled" if row.decision.labeled else "ui.cm.not_labelled", lang)
+
+
+def _success(p: dict[str, float], r: DossierConsensus, lang: str) -> str:
+    # a window that cannot take the dossier has no funding estimate: the rules column says why
+    return formatting.percent(p["success"], lang) if r.funding_estimate else "\u2014"
+
+
+def model_line(r: DossierConsensus, lang: str) -> str:
+    """The model's probability with the consensus scores and from the questionnaire alone, in words.
+
+    P(labelled and funded) when the targeted window can take the dossier, P(labelled) otherwise.
+    """
+    key, target = ("ui.cm.model_line", "success") if r.funding_estimate else ("ui.cm.model_line_labeled", "labeled")
+    return t(key, lang, consensus=formatting.percent(r.p_consensus[target], lang),
+             rubric=formatting.percent(r.p_rubric[target], lang))
 
 
 def rules_text(row: DossierConsensus, lang: str) -> str:
@@ -49,8 +64,8 @@ def frame(rows: list[DossierConsensus], lang: str) -> pd.DataFrame:
         values = r.consensus.values()
         for c in CRITERIA:
             line[t(f"criterion.{c}", lang)] = _score(values[c], lang)
-        line[t("ui.cm.col.p_consensus", lang)] = formatting.percent(r.p_consensus["success"], lang)
-        line[t("ui.cm.col.p_rubric", lang)] = formatting.percent(r.p_rubric["success"], lang)
+        line[t("ui.cm.col.p_consensus", lang)] = _success(r.p_consensus, r, lang)
+        line[t("ui.cm.col.p_rubric", lang)] = _success(r.p_rubric, r, lang)
         line[t("ui.cm.col.rules", lang)] = rules_text(r, lang)
         line[t("ui.cm.col.decision", lang)] = decision_text(r, lang)
         line[t("ui.cm.col.reasons", lang)] = (r.decision.reasons or "") if r.decision else ""
@@ -103,9 +118,7 @@ def html_page(rows: list[DossierConsensus], lang: str, *, method: str, normalise
         cons = "".join(f"<td><b>{e(_score(None if values[c] is None else round(values[c], 2), lang))}</b></td>"
                        for c in CRITERIA)
         parts.append(f"<tr><td><b>{w('ui.cm.consensus_row')}</b></td>{cons}</tr></table>")
-        model = w("ui.cm.model_line", consensus=formatting.percent(r.p_consensus["success"], lang),
-                  rubric=formatting.percent(r.p_rubric["success"], lang))
-        parts.append(f"<p>{model}<br>")
+        parts.append(f"<p>{e(model_line(r, lang))}<br>")
         parts.append(f"{w('ui.cm.rules_line', rules=rules_text(r, lang))}<br>")
         by = r.decision.created_by if r.decision else ""
         parts.append(f"{w('ui.cm.decision_line', decision=decision_text(r, lang), by=by)}</p>")

@@ -3,7 +3,10 @@ written justifications, decisions with reasons, and the audit log of each."""
 
 import pytest
 
+from scoring import committee, formatting
+from scoring.i18n import t
 from scoring.store import ConflictOfInterestError, ConsensusSettings
+from ui import minutes
 
 A, B = "CEP-A", "CEP-B"
 
@@ -79,3 +82,21 @@ def test_consensus_settings_can_be_chosen_per_call(two):
     assert two.consensus([A])[A].values()["data_quality"] == 2.0  # median by default
     mean = two.consensus([A], ConsensusSettings(method="mean"))[A]
     assert mean.values()["data_quality"] == pytest.approx(2.5)
+
+
+def test_a_window_that_cannot_take_the_dossier_gives_the_chair_its_label_only(store, dossier, bundle):
+    # RHU closed in 2021: the consensus view must not show a funding estimate for a 2024 dossier aimed at it.
+    store.save_dossier(dossier(A), user="lead", expected_version=None)
+    store.save_dossier(dossier(B, funding_window="rhu"), user="lead", expected_version=None)
+    for i in (A, B):
+        store.record_assessment(i, {"scientific_quality": 3.5}, user="ana")
+    rows = {r.dossier_id: r for r in committee.session(store, bundle, ConsensusSettings(), "fr")}
+    assert rows[A].funding_estimate and not rows[B].funding_estimate
+    assert not rows[B].rules.eligible
+    assert minutes.model_line(rows[A], "fr").startswith("Probabilité d'être labellisé et financé")
+    line = minutes.model_line(rows[B], "fr")
+    assert line.startswith("Probabilité d'être labellisé\u202f:")
+    assert formatting.percent(rows[B].p_consensus["labeled"], "fr") in line
+    table = minutes.frame(list(rows.values()), "fr")
+    assert table[t("ui.cm.col.p_consensus", "fr")].tolist() == [
+        formatting.percent(rows[A].p_consensus["success"], "fr"), "\u2014"]

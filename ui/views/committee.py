@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from scoring import committee, formatting
-from scoring.schema import CRITERIA
+from scoring.catalogue import CRITERIA
 from scoring.store import ConflictOfInterestError, ConsensusSettings
 from scoring.store.consensus import METHODS
 from scoring.store.records import needs_justification
@@ -105,7 +105,12 @@ def _declare(section: str, dossier_id: str, expert: str, me: auth.Signed, reason
 def _hints(doc: dict) -> None:
     """The rubric's reading of the dossier and the model's estimate: what the expert scores against."""
     result = ui.explain_doc(doc)
-    st.metric(ui.tr("ui.cm.model_estimate"), ui.pct(result["probabilities"]["success"]))
+    p = result["probabilities"]
+    if p["estimate"]:
+        st.metric(ui.tr("ui.cm.model_estimate"), ui.pct(p["success"]))
+    else:  # the targeted window cannot take the dossier: say so first, and estimate the label only
+        st.warning(ui.plain(result["eligibility"]["text"]))
+        st.metric(ui.tr("ui.cm.model_estimate_labeled"), ui.pct(p["labeled"]))
     st.caption(ui.tr("ui.cm.model_estimate_help"))
     for c in result["criteria"]:
         with st.expander(ui.tr("ui.cm.rubric_hint", criterion=c["label"], score=_score(c["rubric_score"]))):
@@ -266,8 +271,7 @@ def _dossier_detail(row: committee.DossierConsensus, me: auth.Signed) -> None:
         st.caption(ui.tr("ui.cm.normalised_note"))
     if row.discuss:
         st.warning(ui.tr("ui.cm.discuss", criteria=", ".join(_crit(c) for c in row.consensus.flagged)))
-    st.markdown(ui.tr("ui.cm.model_line", consensus=ui.pct(row.p_consensus["success"]),
-                      rubric=ui.pct(row.p_rubric["success"])))
+    st.markdown(ui.plain(minutes.model_line(row, ui.lang())))
     st.markdown(ui.tr("ui.cm.rules_line", rules=ui.plain(minutes.rules_text(row, ui.lang()))))
     for expert, a in sorted(row.assessments.items()):
         for c, text in sorted((a.justifications or {}).items()):
