@@ -11,10 +11,17 @@ from scoring import io, schema
 from scoring.cli_files import UnusableFile
 
 
+def decision_path(model_dir: str | Path) -> Path:
+    """Where a promoted model's challenge decision is kept: beside its folder, as models/cep.challenge.json
+    (inside, it would fail the model's verification: a model folder holds only its manifest's files)."""
+    d = Path(model_dir)
+    return d.with_name(d.name + ".challenge.json")
+
+
 def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read: io.ReadOptions) -> None:
     """Evaluate champion and challenger on the most recent year; train and write the new model to OUT only
     when the challenger wins beyond the noise. The champion's folder (and card) is never touched; the
-    decision is written as OUT/challenge.json beside the new card, printed, and entered in the store's audit
+    decision is written beside the new folder (`decision_path`), printed, and entered in the store's audit
     chain (`CEP_DB_URL`), promoted or not."""
     from scoring.challenge import challenge
     from scoring.cli import _load_bundle
@@ -32,7 +39,7 @@ def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read
     if decision["promote"]:
         bundle, _ = train(data, out, seed=seed, read=read)
         decision["challenger"] = bundle.identity()
-        Path(out, "challenge.json").write_text(json.dumps(decision, ensure_ascii=False, indent=2), encoding="utf-8")
+        decision_path(out).write_text(json.dumps(decision, ensure_ascii=False, indent=2), encoding="utf-8")
     _audit(decision)
     click.echo(json.dumps(decision, ensure_ascii=False, indent=2))
 

@@ -11,6 +11,7 @@ from scoring.evaluate import SMALL_GROUP
 from scoring.i18n import code_label
 from scoring.training import CARD_LIMITS
 from ui import components as ui
+from ui import live_model as live
 
 BASELINES = ("logistic", "score_sum", "base_rate")
 
@@ -75,6 +76,7 @@ d = card["data"]
 years = "–".join(str(y) for y in d["years"])
 st.title(ui.tr("ui.model.title"))
 st.warning(ui.notice(card), icon=":material/science:")
+live.show(b)
 
 st.header(ui.tr("ui.model.what_title"))
 st.markdown(ui.tr("ui.model.what"))
