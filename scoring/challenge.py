@@ -10,6 +10,7 @@ not merely better.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,13 @@ from scoring.model import CEPModel
 Z_PROMOTE = norm.ppf(0.975)
 MIN_HELD_OUT, MIN_TRAIN = 100, 200
 EPS = 1e-12
+
+
+def decision_path(model_dir: str | Path) -> Path:
+    """Where a promoted model's challenge decision is kept: beside its folder, as models/cep.challenge.json
+    (inside, it would fail the model's verification: a model folder holds only its manifest's files)."""
+    d = Path(model_dir)
+    return d.with_name(d.name + ".challenge.json")
 
 
 def log_loss_rows(p: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -8,14 +8,8 @@ from pathlib import Path
 import click
 
 from scoring import io, schema
+from scoring.challenge import decision_path
 from scoring.cli_files import UnusableFile
-
-
-def decision_path(model_dir: str | Path) -> Path:
-    """Where a promoted model's challenge decision is kept: beside its folder, as models/cep.challenge.json
-    (inside, it would fail the model's verification: a model folder holds only its manifest's files)."""
-    d = Path(model_dir)
-    return d.with_name(d.name + ".challenge.json")
 
 
 def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read: io.ReadOptions) -> None:

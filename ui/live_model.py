@@ -1,5 +1,5 @@
 """Which model is live and why (issue 18): the model page's line, from the challenge decision kept beside
-the live model's folder by `cep-scoring train --challenge` (`scoring.cli_challenge.decision_path`)."""
+the live model's folder by `cep-scoring train --challenge` (`scoring.challenge.decision_path`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import streamlit as st
 
 from scoring import formatting
-from scoring.cli_challenge import decision_path
+from scoring.challenge import decision_path
 from ui import components as ui
 
 
