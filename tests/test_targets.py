@@ -33,10 +33,6 @@ def test_calibrated_overall_and_in_every_group_of_1000_rows(report, target):
     assert worse == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 12 target not met by the model trained on the shipped 20,000-row base: RHU 0.035 (true "
-    "probabilities 0.014) on this seed; RHU's ~590 training dossiers were funded 1.4 points below their "
-    "true probabilities, and the model follows its sample (trained on another 20,000-row draw: 0.029)"))
 def test_funded_calibrated_in_every_window_of_1000_rows(report):
     # A funder's selectivity belongs to its window: P(funded) within 0.03 of the outcomes in each one. On
     # 1,000-2,000 rows the true probabilities themselves score 0.03-0.04 by noise alone (i-Demo 0.043 on
