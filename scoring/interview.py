@@ -43,7 +43,6 @@ AUDIENCES = ("expert", "applicant")
 # technology axis or a public carrier does not prove that a project has no data or nothing to patent, so
 # such an "na" is asked about. A single-partner project has no governance between partners, a fact.
 CERTAIN_NA_RULES = frozenset({"not_collaborative"})
-VERDICTS = ("submit", "strengthen", "replan")
 N_STEPS = 3  # steps named when strengthening without a labelling set (already above the line, funding low)
 
 
@@ -235,8 +234,8 @@ def readiness(row: dict[str, Any], result: dict[str, Any], lang: str, audience: 
     Submit: the targeted window can take the dossier, P(labelled) is over the labelling line and
     P(success) over PROMISING (the explanation's re-plan threshold). Strengthen: the window can take it and
     feasible steps before the next call reach that (the labelling set; above the line, the best steps for
-    funding). Re-plan otherwise: to the best eligible window when it is promising, else to a later call of
-    the best window after deeper work."""
+    funding). Re-plan otherwise: to the best eligible window when it is another one and promising, else to a
+    later call of the best window after deeper work."""
     p = result["probabilities"]
     e = result["eligibility"]
     lab = result["labelling"]
@@ -261,7 +260,7 @@ def readiness(row: dict[str, Any], result: dict[str, Any], lang: str, audience: 
         words["after"] = lab["text"] if lab["steps"] else ""
     else:
         kind = "replan"
-        if best and best[0]["success"] >= PROMISING:
+        if best and best[0]["success"] >= PROMISING and best[0]["window"] != e["window"]:
             window = best[0]["window"]
             words.update(to=best[0]["label"], to_success=formatting.percent(best[0]["success"], lang),
                          to_interval=best[0]["interval"]["text"]["success"])

@@ -25,9 +25,9 @@ from scoring import catalogue, reference
 
 FILE = "world.json"
 TABLES = ("codes", "windows", "window_rules", "rubric")
-#: Keys holding words for people (both languages, sources, and any key starting with "source", "fr_", "en_" or
-#: ending in "_fr", "_en"): not part of what a model computes with.
-TEXT_KEYS = frozenset({"fr", "en", "source", "description", "help", "note"})
+#: Keys holding words for people (both languages, sources, the interview's question `ask`, and any key starting
+#: with "source", "fr_", "en_" or ending in "_fr", "_en"): not part of what a model computes with.
+TEXT_KEYS = frozenset({"fr", "en", "source", "description", "help", "note", "ask"})
 
 
 def snapshot() -> dict[str, Any]:

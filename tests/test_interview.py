@@ -174,3 +174,14 @@ def test_cli_reports_an_invalid_dossier_by_field(tmp_path, dossier):
     path.write_text(json.dumps(bad), encoding="utf-8")
     r = run("interview", str(path))
     assert r.exit_code == 1 and "trl" in r.output
+
+
+def test_a_strong_dossier_aimed_at_a_window_closed_to_it_is_re_planned_to_the_best_open_one(bundle):
+    doc = load("s03-gecko-like.json")
+    doc["funding_window"] = "phrc"  # a hospital clinical-research call: not open to a company
+    b = interview.briefs([doc], bundle, "fr")[0]
+    r, best = b["readiness"], b["eligibility"]["best_windows"][0]
+    assert not b["eligibility"]["eligible"] and r["verdict"] == "replan"
+    assert r["window"] == best["window"] != "phrc" and best["success"] >= PROMISING
+    assert t(f"funding_window.{best['window']}", "fr") in r["text"]
+    assert formatting.percent(best["success"], "fr") in r["text"]
