@@ -54,6 +54,7 @@ class Group:
     p_holm: float | None = None
     auc: float | None = None
     drift: bool = False
+    curve: tuple[dict[str, Any], ...] = ()  # the group's reliability curve with its band (`reliability`)
 
     @property
     def name(self) -> str:
@@ -62,7 +63,8 @@ class Group:
     def as_dict(self) -> dict[str, Any]:
         return {"group": dict(zip(self.keys, (_plain(v) for v in self.values))), "n": self.n,
                 "predicted": self.predicted, "observed": self.observed, "z": self.z, "p_value": self.p_value,
-                "p_holm": self.p_holm, "auc": self.auc, "too_small": self.z is None, "drift": self.drift}
+                "p_holm": self.p_holm, "auc": self.auc, "too_small": self.z is None, "drift": self.drift,
+                "reliability": list(self.curve)}
 
 
 def _plain(v: Any) -> Any:
@@ -125,7 +127,8 @@ def monitor(frame: pd.DataFrame, target: str = "labeled", groupings=GROUPINGS, a
             p, y = g[p_col].to_numpy(float), g[y_col].to_numpy(float)
             z, pv = calibration_z(p, y) if testable(p) else (None, None)
             auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
-            groups.append(Group(tuple(keys), tuple(values), len(g), float(p.mean()), float(y.mean()), z, pv, auc=auc))
+            groups.append(Group(tuple(keys), tuple(values), len(g), float(p.mean()), float(y.mean()), z, pv, auc=auc,
+                                curve=tuple(reliability(p, y))))
     tested = [i for i, g in enumerate(groups) if g.p_value is not None]
     for i, adj in zip(tested, _holm([groups[i].p_value for i in tested])):
         groups[i] = Group(**{**groups[i].__dict__, "p_holm": adj, "drift": adj < alpha})

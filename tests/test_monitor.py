@@ -59,6 +59,8 @@ def test_the_reliability_band_holds_a_calibrated_committee_and_the_z_test_is_the
     inside = [b["band"][0] <= b["observed"] <= b["band"][1] for b in curve]
     assert sum(inside) >= len(curve) - 1  # a 95 % band: one bin of ten may fall outside by chance
     p, y = decided["p_labeled"].to_numpy(), decided["labeled"].to_numpy()
+    by_year = {g["group"]["year"]: g for g in monitor.monitor(decided)["groups"] if list(g["group"]) == ["year"]}
+    assert sum(b["n"] for b in by_year[2024]["reliability"]) == by_year[2024]["n"]  # each group has its curve
     z, pv = monitor.calibration_z(p, y)
     assert z == pytest.approx((y.sum() - p.sum()) / np.sqrt((p * (1 - p)).sum()))
 
