@@ -139,8 +139,13 @@ class AnswerWarning:
 
 def warnings(row: dict[str, Any], lang: str = "fr") -> list[AnswerWarning]:
     """The warnings of one validated flat row, in `codes()` order, worded in `lang`."""
-    raised = flags(pd.DataFrame([row]))[0]
-    return [_warning(code, row, lang) for code, hit in zip(codes(), raised) if hit]
+    return warnings_of(pd.DataFrame([row]), [row], lang)[0]
+
+
+def warnings_of(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str = "fr") -> list[list[AnswerWarning]]:
+    """Per row of a validated frame (`rows` are its records), its warnings: the flags are read in one pass."""
+    raised = flags(frame)
+    return [[_warning(code, row, lang) for code, hit in zip(codes(), raised[i]) if hit] for i, row in enumerate(rows)]
 
 
 def _answer(qid: str, row: dict[str, Any], lang: str) -> str:

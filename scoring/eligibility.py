@@ -166,17 +166,31 @@ def verdicts(row: dict[str, Any], windows: Iterable[str] | None = None, scores: 
     given = None if scores is None else np.array([[np.nan if s is None else s for s in scores]], float)
     b = broken(frame, windows, given)[0]
     expert = expert_scores(frame)[0] if given is None else given[0]
-    out = []
-    for k, window in enumerate(windows):
-        found = tuple(code for code, hit in zip(CODES, b[k]) if hit)
-        out.append(Verdict(window, not found, found,
-                           tuple(_sentence(code, catalogue()[window], row, expert, lang) for code in found)))
-    return out
+    return [_verdict(window, b[k], row, expert, lang) for k, window in enumerate(windows)]
 
 
 def verdict(row: dict[str, Any], window: str, scores: Any = None, lang: str = "fr") -> Verdict:
     """The verdict of one validated flat row under `window` (see `verdicts`)."""
     return verdicts(row, (window,), scores, lang)[0]
+
+
+def target_verdicts(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str = "fr") -> list[Verdict]:
+    """Each row's verdict under its own targeted window, its expert scores its score_* fields.
+
+    One pass over the frame (`rows` are its records): a queue of twenty dossiers is
+    one table of rules, not twenty.
+    """
+    windows = codes()["funding_window"]
+    b = broken(frame, windows)
+    expert = expert_scores(frame)
+    return [_verdict(row["funding_window"], b[i, windows.index(row["funding_window"])], row, expert[i], lang)
+            for i, row in enumerate(rows)]
+
+
+def _verdict(window: str, hits: np.ndarray, row: dict[str, Any], expert: np.ndarray, lang: str) -> Verdict:
+    found = tuple(code for code, hit in zip(CODES, hits) if hit)
+    return Verdict(window, not found, found,
+                   tuple(_sentence(code, catalogue()[window], row, expert, lang) for code in found))
 
 
 def _sentence(code: str, w: Window, row: dict[str, Any], expert: np.ndarray, lang: str) -> str:

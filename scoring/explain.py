@@ -31,15 +31,14 @@ import pandas as pd
 from scipy.special import expit
 
 from scoring import formatting, jsonform, schema
-from scoring.consistency import warnings as answer_warnings
-from scoring.eligibility import verdict
-from scoring.features import CRITERIA, KNOTS, MODEL_COLUMNS, Design
+from scoring.consistency import warnings_of
+from scoring.eligibility import Verdict, target_verdicts
+from scoring.features import CRITERIA, KNOTS, Design
 from scoring.i18n import code_label, t
-from scoring.model import INTERVAL_LEVEL, PROFILE_KEYS, CEPModel, CalibratedAdditive, Matrices
+from scoring.issues import Issue
+from scoring.model import INTERVAL_LEVEL, PROFILE_KEYS, CalibratedAdditive, CEPModel, Matrices
 from scoring.reference import published_rate_filiere, published_rate_window
 from scoring.rubric import Question, ScoreTable, assess, feasible_moves, row_scores, scores_of
-from scoring.catalogue import SCORE_COLUMNS
-from scoring.issues import Issue
 
 LABELLING_LINE = 0.5  # P(labelled) at which the committee is more likely to label than not
 PROMISING = 0.25  # below this P(success) in every open window, the advice is to re-plan
@@ -302,15 +301,20 @@ def _labelling_dict(p_labeled: float, steps: list, after: float | None, lang: st
 
 # --------------------------------------------------------------------------- one dossier
 
-def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str) -> list[dict[str, Any]]:
+def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str) -> list[list[dict[str, Any]]]:
+    """Per dossier of `frame`, every window ranked; one window matrix for the whole frame (a queue of
+    twenty dossiers is one pass, not twenty)."""
     wm = model.window_matrix(frame, table, band=True)
-    return [{"window": r["window"], "label": code_label("funding_window", r["window"], lang),
-             "eligible": bool(r["eligible"]), "rule": r["rule"],
-             "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
-             "labeled": float(r["labeled"]), "funded": float(r["funded"]), "success": float(r["success"]),
-             "interval": _interval({"labeled": (r["labeled_low"], r["labeled_high"]),
-                                    "success": (r["success_low"], r["success_high"])}, r, lang)}
-            for r in _records(wm)]
+    out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
+    for r in _records(wm):  # ranked within each dossier's rows
+        out[r["row"]].append({
+            "window": r["window"], "label": code_label("funding_window", r["window"], lang),
+            "eligible": bool(r["eligible"]), "rule": r["rule"],
+            "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
+            "labeled": float(r["labeled"]), "funded": float(r["funded"]), "success": float(r["success"]),
+            "interval": _interval({"labeled": (r["labeled_low"], r["labeled_high"]),
+                                   "success": (r["success_low"], r["success_high"])}, r, lang)})
+    return out
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -334,10 +338,9 @@ def _window_advice(windows: list[dict[str, Any]], target: str, p_success: float,
     return t("advice.good_fit", lang, window=code_label("funding_window", target, lang), p=_pct(p_success))
 
 
-def _eligibility(row: dict[str, Any], windows: list[dict[str, Any]], lang: str) -> dict[str, Any]:
-    """Can the targeted window take this dossier (`scoring.eligibility.verdict`)? If not, why, and the best
-    eligible windows with their probabilities: what the result leads with."""
-    v = verdict(row, row["funding_window"], lang=lang)
+def _eligibility(row: dict[str, Any], v: Verdict, windows: list[dict[str, Any]], lang: str) -> dict[str, Any]:
+    """Can the targeted window take this dossier (its verdict `v`)? If not, why, and the best eligible
+    windows with their probabilities: what the result leads with."""
     best = [] if v.eligible else [w for w in windows if w["eligible"]][:N_ALTERNATIVES]
     alternatives = [{key: w[key] for key in ("window", "label", "labeled", "success", "interval")} for w in best]
     if v.eligible:
@@ -398,19 +401,17 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
     pred = model.predict(frame, band=True, matrices=mats)
     contrib = contributions(model, frame, matrices=mats)
     out = []
-    # the many what-if predictions below copy only what the model and the windows' knock-outs read
-    narrow = frame[[*MODEL_COLUMNS, *(c for c in SCORE_COLUMNS if c in frame.columns)]].reset_index(drop=True)
+    per_window = _windows(model, frame, table, lang)
+    targets, checks = target_verdicts(frame, rows, lang), warnings_of(frame, rows, lang)
     for i in range(len(frame)):
-        one = narrow.iloc[[i]].reset_index(drop=True)
         row = rows[i]
         crit = crits[i]
-        one_table = ScoreTable(table.score[i:i + 1], table.rubric[i:i + 1], table.source[i:i + 1])
         scores = {c.criterion: c.score for c in crit}
         p = {"labeled": float(pred.labeled[i]), "funded": float(pred.funded[i]), "success": float(pred.success[i])}
         rate_f, fig = published_rate_filiere(row["filiere"])
         rate_w, source_w = published_rate_window(row["funding_window"])
-        windows = _windows(model, one, one_table, lang)
-        eligibility = _eligibility(row, windows, lang)
+        windows = per_window[i]
+        eligibility = _eligibility(row, targets[i], windows, lang)
         # what the explanation explains: P(success), unless the targeted window cannot take the dossier
         focus = "success" if eligibility["eligible"] else "labeled"
         steps, labelling = actions(model, mats.label[i:i + 1], row, lang, p["success"], p["labeled"], focus)
@@ -418,7 +419,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
         result = {
             "eligibility": eligibility,
             # suspicious but possible answers (scoring.consistency): to check with the applicant, shown with the result
-            "warnings": [w.as_dict() for w in answer_warnings(row, lang)],
+            "warnings": [w.as_dict() for w in checks[i]],
             "criteria": [_criterion_dict(c, lang) for c in crit],
             "probabilities": {
                 **p,
