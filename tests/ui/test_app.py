@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring import i18n, schema
+from scoring import catalogue, fields, i18n, jsonform, schema
 from scoring.i18n import t
 from scoring.synthetic import generate
 from tests.ui.conftest import example_bytes, texts, unescape, upload
@@ -55,7 +55,7 @@ def test_the_sidebar_names_the_model_and_says_the_data_are_synthetic(app, bundle
 
 def _fill_context(at, doc: dict) -> None:
     """Type the example dossier's context into the first step's widgets, as a user would."""
-    flat = schema.from_json(doc)
+    flat = jsonform.from_json(doc)
     for f in form.FORM_FIELDS:
         if f.kind == "answer" or f.name not in flat:
             continue
@@ -79,7 +79,7 @@ def _fill_context(at, doc: dict) -> None:
 
 
 def _answer_every_step(at, doc: dict) -> None:
-    for _criterion in schema.CRITERIA:
+    for _criterion in catalogue.CRITERIA:
         at.button(key="sa.next").click().run()
         assert not at.exception, at.exception
         for radio in at.radio:
@@ -89,7 +89,7 @@ def _answer_every_step(at, doc: dict) -> None:
 
 
 def test_form_with_good_input_gives_an_explained_result(app):
-    doc = schema.example()
+    doc = jsonform.example()
     _fill_context(app, doc)
     app.run()
     _answer_every_step(app, doc)
@@ -108,7 +108,7 @@ def test_form_with_good_input_gives_an_explained_result(app):
 
 
 def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["aid_requested_eur"] = doc["budget_eur"] + 1
     del doc["title"]
     _fill_context(app, doc)
@@ -124,7 +124,7 @@ def test_form_with_bad_input_names_the_fields_and_gives_no_result(app):
 
 
 def test_a_form_with_a_single_answer_gives_a_result(app):
-    doc = schema.example()
+    doc = jsonform.example()
     doc["answers"] = {"ii_medical_need": "interviews"}
     upload(app, "sa.draft_upload", "draft.json", json.dumps(doc).encode(), "application/json")
     app.button(key="sa.evaluate").click().run()
@@ -135,7 +135,7 @@ def test_a_form_with_a_single_answer_gives_a_result(app):
 def test_a_draft_reloads_into_the_form_and_evaluates(app):
     upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
     assert t("ui.draft.loaded", "fr", source="draft.json") in texts(app)
-    assert app.text_input(key="sa.f.title").value == schema.example()["title"]
+    assert app.text_input(key="sa.f.title").value == jsonform.example()["title"]
 
 
 def test_a_draft_saved_over_a_version_it_did_not_open_is_refused_in_the_readers_words(app):
@@ -148,7 +148,7 @@ def test_a_draft_saved_over_a_version_it_did_not_open_is_refused_in_the_readers_
     app.button(key="sa.store_save").click().run()
     assert not app.exception, app.exception
     said = texts(app)
-    before, after = t("ui.store.conflict.exists", "fr", id=schema.example()["dossier_id"], current=1, who="Alice",
+    before, after = t("ui.store.conflict.exists", "fr", id=jsonform.example()["dossier_id"], current=1, who="Alice",
                       when="WHEN").split("WHEN")
     assert before in said and after in said
     assert "already exists" not in said and "nothing was saved" not in said
@@ -173,14 +173,14 @@ def test_a_draft_saved_in_the_local_store_reopens(app):
     upload(app, "sa.draft_upload", "draft.json", example_bytes(), "application/json")
     app.text_input(key="store.user").input("Alice").run()
     app.button(key="sa.store_save").click().run()
-    doc_id = schema.example()["dossier_id"]
+    doc_id = jsonform.example()["dossier_id"]
     assert t("ui.store.draft_saved", "fr", id=doc_id, version=1) in texts(app)
     app.button(key="sa.clear").click().run()
     assert app.text_input(key="sa.f.title").value == ""
     assert app.selectbox(key="sa.store_pick").value == doc_id
     app.button(key="sa.store_reopen").click().run()
     assert not app.exception, app.exception
-    assert app.text_input(key="sa.f.title").value == schema.example()["title"]
+    assert app.text_input(key="sa.f.title").value == jsonform.example()["title"]
 
 
 # --------------------------------------------------------------------------- triage
@@ -200,7 +200,7 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
     assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}
     top = q[t("ui.queue.dossier_id", "fr")].iloc[0]
     assert app.selectbox(key="tr.pick").value == top
-    for c in schema.CRITERIA:  # the experts find the leading dossier poor on every criterion
+    for c in catalogue.CRITERIA:  # the experts find the leading dossier poor on every criterion
         app.number_input(key=f"tr.score.{top}.{c}").set_value(0.5)
     app.text_area(key=f"tr.note.{top}").input("équipe clinique absente")
     app.run()
@@ -213,7 +213,7 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
 
 
 def test_triage_lists_bad_rows_and_queues_the_others(app):
-    raw = generate(5, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES]).astype(object)
+    raw = generate(5, 11).drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES]).astype(object)
     raw.loc[2, "trl"] = "douze"
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", "session.csv", raw.to_csv(index=False).encode(), "text/csv")
@@ -225,11 +225,11 @@ def test_triage_lists_bad_rows_and_queues_the_others(app):
 def test_window_rules_mark_ineligible_and_knocked_out_dossiers(bundle):
     from scoring.explain import explain
 
-    eligible = schema.example()
-    wrong_carrier = {**schema.example(), "dossier_id": "X-CARRIER", "carrier_type": "academic",
+    eligible = jsonform.example()
+    wrong_carrier = {**jsonform.example(), "dossier_id": "X-CARRIER", "carrier_type": "academic",
                      "funding_window": "bpifrance"}
-    europe = {**schema.example(), "dossier_id": "X-EU", "funding_window": "horizon_europe", "budget_eur": 2_000_000,
-              "aid_requested_eur": 1_000_000, "expert_scores": {c: 2.0 for c in schema.CRITERIA}}
+    europe = {**jsonform.example(), "dossier_id": "X-EU", "funding_window": "horizon_europe", "budget_eur": 2_000_000,
+              "aid_requested_eur": 1_000_000, "expert_scores": {c: 2.0 for c in catalogue.CRITERIA}}
     docs = [eligible, wrong_carrier, europe]
     q = queue.build(docs, explain(docs, bundle, "fr"), (0.0, 0.0), "fr").set_index("dossier_id")
     assert q.loc[eligible["dossier_id"], "band"] == "recommend"  # thresholds at 0: every ready dossier qualifies
@@ -242,11 +242,11 @@ def test_triage_names_the_window_rule_with_its_source_and_lists_answers_to_discu
     from scoring.consistency import warnings
     from scoring.eligibility import verdict
 
-    doc = {**schema.example(), "dossier_id": "X-ANR", "funding_window": "anr", "trl": 3,
-           "answers": {**schema.example()["answers"], "rr_pathway": "certified", "rr_clinical_plan": "protocol"}}
+    doc = {**jsonform.example(), "dossier_id": "X-ANR", "funding_window": "anr", "trl": 3,
+           "answers": {**jsonform.example()["answers"], "rr_pathway": "certified", "rr_clinical_plan": "protocol"}}
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", "x.json", json.dumps(doc, ensure_ascii=False).encode(), "application/json")
-    row = schema.validate_records([doc]).frame.iloc[0].to_dict()
+    row = jsonform.validate_records([doc]).frame.iloc[0].to_dict()
     q = _queue(app).set_index(t("ui.queue.dossier_id", "fr"))
     assert q.loc["X-ANR", t("ui.queue.blocking", "fr")] == t("rule.partner_academic", "fr")
     said = [w.text for w in warnings(row, "fr")]
@@ -291,8 +291,8 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
 
 
 def _six_json_dossiers() -> list[tuple[str, bytes, str]]:
-    raw = generate(6, 11).drop(columns=[*schema.SCORE_COLUMNS, *schema.OUTCOMES])
-    return [(f"{row['dossier_id']}.json", json.dumps(schema.to_json(row), ensure_ascii=False).encode(),
+    raw = generate(6, 11).drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES])
+    return [(f"{row['dossier_id']}.json", json.dumps(jsonform.to_json(row), ensure_ascii=False).encode(),
              "application/json") for row in schema.validate_frame(raw).frame.to_dict("records")]
 
 
@@ -307,7 +307,7 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     upload(app, "tr.upload", None, _six_json_dossiers(), None)
     picked = _ids(app)[2]
     app.selectbox(key="tr.pick").select(picked).run()
-    for criterion in schema.CRITERIA:  # the experts find it poor on every criterion: it sinks in the queue
+    for criterion in catalogue.CRITERIA:  # the experts find it poor on every criterion: it sinks in the queue
         app.number_input(key=f"tr.score.{picked}.{criterion}").set_value(0.5).run()
         assert app.selectbox(key="tr.pick").value == picked
     assert _ids(app).index(picked) > 2
@@ -329,7 +329,7 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     assert reviewed == {picked}
     [mine] = store.scores_visible_to("Comité", picked).assessments
     assert mine.notes == "besoin médical non démontré"
-    assert mine.scores == dict.fromkeys(schema.CRITERIA, 0.5)
+    assert mine.scores == dict.fromkeys(catalogue.CRITERIA, 0.5)
     store.close()
 
 
@@ -467,7 +467,7 @@ def test_every_ui_label_exists_in_both_languages():
     used = set()
     for path in (ROOT / "ui").rglob("*.py"):
         used |= set(re.findall(r"""["'](ui\.[a-z_.]+[a-z_])["']""", path.read_text(encoding="utf-8")))
-    families = [f"ui.field.{f.name}" for f in schema.FIELDS if f.kind not in ("answer", "score")]
+    families = [f"ui.field.{f.name}" for f in fields.FIELDS if f.kind not in ("answer", "score")]
     families += [f"ui.help.{f.name}" for f in form.FORM_FIELDS if f.kind != "answer"]
     families += [f"ui.sa.step.{s}" for s in form.STEPS] + [f"ui.sa.group.{g}" for g, _ in form.CONTEXT_GROUPS]
     families += [f"ui.band.{b}" for b in queue.BANDS]
@@ -478,16 +478,16 @@ def test_every_ui_label_exists_in_both_languages():
 
 def test_the_form_covers_every_dossier_field_and_round_trips_a_draft():
     covered = {f.name for f in form.FORM_FIELDS}
-    assert covered == {f.name for f in schema.FIELDS if f.kind != "score" and f.name not in schema.OUTCOMES}
-    state, rejected = form.state_from_doc(schema.example(), "fr")
+    assert covered == {f.name for f in fields.FIELDS if f.kind != "score" and f.name not in catalogue.OUTCOMES}
+    state, rejected = form.state_from_doc(jsonform.example(), "fr")
     assert rejected == []
-    assert form.doc_from_state(state) == schema.example()
+    assert form.doc_from_state(state) == jsonform.example()
 
 
 def test_a_project_without_consortium_has_no_partners():
-    state, _ = form.state_from_doc({**schema.example(), "collaborative": False,
+    state, _ = form.state_from_doc({**jsonform.example(), "collaborative": False,
                                     "partners": {"academic": False, "industrial": False, "clinical": False,
                                                  "count": 0}}, "fr")
-    state[form.key(schema.FIELD_BY_NAME["partner_clinical"])] = True  # ticked before unticking "collaborative"
+    state[form.key(fields.FIELD_BY_NAME["partner_clinical"])] = True  # ticked before unticking "collaborative"
     assert form.doc_from_state(state)["partners"] == {"academic": False, "industrial": False, "clinical": False,
                                                      "count": 0}
