@@ -83,7 +83,8 @@ class Summary:
 
 def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
               chunk_rows: int | None = None, progress: Callable[[int, int | None], None] | None = None,
-              workers: int | None = None, read: files.ReadOptions | None = None, excel_fr: bool = False) -> Summary:
+              workers: int | None = None, read: files.ReadOptions | None = None, excel_fr: bool = False,
+              actions: bool = False) -> Summary:
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
     `progress(rows_done, rows_total_or_None)` is called after each chunk.
@@ -96,6 +97,7 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     problem (unreadable, empty, a required column missing, the output not writable).
     `read` forces what `scoring.io` would otherwise detect (separator, encoding, decimal mark, sheet);
     `excel_fr` writes a CSV output as a French Excel opens it (`;`, UTF-8 with BOM, decimal comma).
+    `actions` adds, to the explanations, each row's steps before the next call (`scoring.vectorised`).
     """
     start = time.perf_counter()
     src, dst = Path(input_path), Path(output_path)
@@ -108,8 +110,8 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
         raise SchemaError(f"{dst}: the output would overwrite the input; choose another file")
     tmp = dst.with_name(f".{dst.name}.partial")  # or a killed run's leftover: this run replaces or removes it
     read = read or files.ReadOptions()
-    chunk_rows = chunk_rows or (CHUNK_ROWS_EXPLAIN if explain else CHUNK_ROWS)
-    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), excel_fr=excel_fr)
+    chunk_rows = chunk_rows or (CHUNK_ROWS_EXPLAIN if explain or actions else CHUNK_ROWS)
+    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), excel_fr=excel_fr, actions=actions)
     try:
         try:
             reader = open_reader(src, chunk_rows, read)
@@ -183,13 +185,15 @@ class _Plan:
     schema: pa.Schema | None = None  # of the input rows as Arrow, once the file's header is read
     repeated: dict[int, tuple[int, ...]] | None = None  # {id hash: rows} of the ids on several rows, once known
     excel_fr: bool = False  # a CSV output as a French Excel opens it
+    actions: bool = False  # each row's steps before the next call (implies explain)
 
     def __post_init__(self) -> None:
         if self.schema is None:
             return
-        header, _ = score_columns(pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today)
+        header, _ = score_columns(pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today,
+                                  actions=self.actions)
         self.kept = [i for i, name in enumerate(self.schema.names) if name not in header]
-        self.outputs = output_schema(self.explain)
+        self.outputs = output_schema(self.explain, self.actions)
         self.output = pa.schema([self.schema.field(i) for i in self.kept] + list(self.outputs))
 
 
@@ -198,7 +202,7 @@ def _run_job(plan: _Plan, job: Job) -> tuple[bytes | list, _Counts, pd.Series]:
     table = parse_job(plan.source, plan.schema.names, job)
     raw = job.cells if job.cells is not None else files.text_fields(table.to_pandas()) if job.ipc is not None \
         else table.to_pandas()
-    out, ids = score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated)
+    out, ids = score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated, plan.actions)
     outputs = pa.table([pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs],
                        schema=plan.outputs)
     counts = _Counts(int((out["status"] == "error").sum()), int((out["eligible"] == 0).sum()),

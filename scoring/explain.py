@@ -131,7 +131,7 @@ def profiles_of(model: CEPModel, frame: pd.DataFrame) -> tuple[np.ndarray, list[
         cols = _columns(model.label_design_)
         overall = np.array([np.append(mean[cols.ramps[j]], mean[cols.missing[j]]) for j in range(len(CRITERIA))])
         table = {(): (model.n_train_, overall)}
-    rows = _records(frame[sorted({k for keys in PROFILE_KEYS for k in keys})])
+    rows = records(frame[sorted({k for keys in PROFILE_KEYS for k in keys})])
     out, keys_used, counts = [], [], []
     for row in rows:
         for keys in PROFILE_KEYS:
@@ -306,7 +306,7 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
     twenty dossiers is one pass, not twenty)."""
     wm = model.window_matrix(frame, table, band=True)
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
-    for r in _records(wm):  # ranked within each dossier's rows
+    for r in records(wm):  # ranked within each dossier's rows
         out[r["row"]].append({
             "window": r["window"], "label": code_label("funding_window", r["window"], lang),
             "eligible": bool(r["eligible"]), "rule": r["rule"],
@@ -317,7 +317,7 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
     return out
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts; one conversion of the whole frame (pandas' to_dict walks Arrow text cell by cell)."""
     cols = list(frame.columns)
     return [dict(zip(cols, values)) for values in frame.to_numpy(dtype=object)]
@@ -392,7 +392,7 @@ def _starting_point(row: dict[str, Any], contrib: dict[str, Any], i: int, rate_f
 def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[str, Any]]:
     """Full explanation of each row of a validated frame (all rows valid)."""
     model: CEPModel = bundle.model
-    rows = _records(frame)
+    rows = records(frame)
     crits = [assess(row) for row in rows]
     per_row = [scores_of(c) for c in crits]
     table = ScoreTable(np.array([s for s, _ in per_row]), np.array([s for s, _ in per_row]),

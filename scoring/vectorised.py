@@ -25,7 +25,8 @@ from scipy.special import expit
 
 from scoring import consistency, eligibility
 from scoring.catalogue import CRITERIA, codes
-from scoring.explain import contributions
+from scoring.explain import actions as explain_actions
+from scoring.explain import contributions, records
 from scoring.fields import code_index
 from scoring.rubric import score_table
 from scoring.schema import canonical_columns, validate_frame
@@ -39,40 +40,46 @@ WINDOW_COLUMNS = ("best_window", "best_window_p_success")
 TARGETS = ("labeled", "success")
 N_REASONS = 3
 INTERVAL_COLUMNS = tuple(f"p_{t}_{side}" for t in TARGETS for side in ("low", "high"))  # the 80% interval
-_TEXT_COLUMNS = {"status", "error", "eligibility_reason", "best_window", "warnings"} | {
+# with actions: the steps of scoring.explain.actions as "field: from -> to (probability +gain)", ' | '-joined, and the
+# smallest set of them crossing the labelling line, ';'-joined
+ACTION_COLUMNS = ("actions", "labelling_set")
+_TEXT_COLUMNS = {"status", "error", "eligibility_reason", "best_window", "warnings", *ACTION_COLUMNS} | {
     f"reason_{k}" for k in range(1, N_REASONS + 1)}
 
 
-def output_columns(explain: bool = False) -> tuple[str, ...]:
-    """The columns a batch adds after the input's own, in order."""
+def output_columns(explain: bool = False, actions: bool = False) -> tuple[str, ...]:
+    """The columns a batch adds after the input's own, in order (`actions` implies `explain`)."""
+    explain = explain or actions
     cols = (("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + ELIGIBILITY_COLUMNS + WINDOW_COLUMNS
             + WARNING_COLUMNS)
     if explain:
         cols += INTERVAL_COLUMNS + tuple(f"reason_{k}" for k in range(1, N_REASONS + 1))
         for target in TARGETS:  # base: "projects like yours" (scoring.explain.contributions); the criteria move it
             cols += (f"base_{target}",) + tuple(f"contrib_{target}__{name}" for name in CRITERIA)
-    return cols
+    return cols + (ACTION_COLUMNS if actions else ())
 
 
-def output_schema(explain: bool = False) -> pa.Schema:
-    return pa.schema([(c, pa.string() if c in _TEXT_COLUMNS else pa.float64()) for c in output_columns(explain)])
+def output_schema(explain: bool = False, actions: bool = False) -> pa.Schema:
+    return pa.schema([(c, pa.string() if c in _TEXT_COLUMNS else pa.float64())
+                      for c in output_columns(explain, actions)])
 
 
 def score_frame(raw: pd.DataFrame, bundle, explain: bool = False, *, first_row: int = 1,
-                today: dt.date | None = None) -> pd.DataFrame:
+                today: dt.date | None = None, actions: bool = False) -> pd.DataFrame:
     """Every row of `raw` with its own columns, then the batch columns (see `output_columns`).
 
     Invalid rows are kept with status "error" and the reason; `first_row` is
     the 1-based number of raw's first row in its file, for those reasons.
     Raises SchemaError when a required column is absent.
     """
-    out, _ = score_columns(raw, bundle.model, explain, first_row, today)
+    out, _ = score_columns(raw, bundle.model, explain, first_row, today, actions=actions)
     kept = raw.drop(columns=[c for c in raw.columns if c in out])  # a re-scored output gets fresh results
     return pd.concat([kept, pd.DataFrame(out, index=raw.index)], axis=1)
 
 
 def score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, today: dt.date | None,
-                   repeated: dict[int, tuple[int, ...]] | None = None) -> tuple[dict[str, np.ndarray], pd.Series]:
+                  repeated: dict[int, tuple[int, ...]] | None = None, actions: bool = False
+                  ) -> tuple[dict[str, np.ndarray], pd.Series]:
     """The batch columns of `raw`, and the hashes of its dossier ids (see `_id_hashes`)."""
     ids = _ids(raw)
     hashes = _id_hashes(ids)
@@ -85,8 +92,8 @@ def score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, today
     reasons[ok] = None
     out: dict[str, np.ndarray] = {"status": np.where(ok, "ok", "error").astype(object), "error": reasons}
     frame = v.frame if ok.all() else v.frame[ok].reset_index(drop=True)
-    scored = _score_valid(frame, model, explain) if len(frame) else {}
-    for name in output_columns(explain)[2:]:
+    scored = _score_valid(frame, model, explain or actions, actions) if len(frame) else {}
+    for name in output_columns(explain, actions)[2:]:
         text = name in _TEXT_COLUMNS
         col = np.full(len(ok), None if text else np.nan, dtype=object if text else float)
         if name in scored:
@@ -111,7 +118,7 @@ def _id_hashes(ids: pd.Series) -> pd.Series:
     return pd.util.hash_pandas_object(ids.astype(object), index=False)
 
 
-def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndarray]:
+def _score_valid(frame: pd.DataFrame, model, explain: bool, actions: bool = False) -> dict[str, np.ndarray]:
     """Batch columns of valid rows: `CEPModel.predict`'s arithmetic, its log-odds reused for the windows."""
     table = score_table(frame)
     z_lab, z_f1 = model.logits(frame, table.score)
@@ -127,8 +134,28 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool) -> dict[str, np.ndar
                                                                     ~broken.any(axis=2))
     out["warnings"] = eligibility.reasons(consistency.flags(frame), consistency.codes())
     if explain:  # contributions need the design matrix; the probabilities never do
-        out.update(_explanations(model, frame, model.matrices(frame, table)))
+        matrices = model.matrices(frame, table)
+        out.update(_explanations(model, frame, matrices))
+        if actions:
+            out.update(_actions(model, frame, matrices.label, out))
     return out
+
+
+def _actions(model, frame: pd.DataFrame, label: np.ndarray, scored: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per row, `scoring.explain.actions` as codes: each step's gain is on P(success), or on P(labelled) where
+    the targeted window cannot take the dossier (its funding is then no estimate), as in every other view.
+
+    Row by row (each step is a what-if of its own dossier): about a hundred times slower than the scores,
+    hence a separate option.
+    """
+    steps_out, sets_out = np.empty(len(frame), object), np.empty(len(frame), object)
+    for i, row in enumerate(records(frame)):
+        focus = "success" if scored["eligible"][i] == 1 else "labeled"
+        steps, labelling = explain_actions(model, label[i:i + 1], row, "en", float(scored["p_success"][i]),
+                                           float(scored["p_labeled"][i]), focus)
+        steps_out[i] = " | ".join(f"{a['field']}: {a['from']} -> {a['to']} ({focus} {a['gain']:+.3f})" for a in steps)
+        sets_out[i] = ";".join(labelling["steps"])
+    return {"actions": steps_out, "labelling_set": sets_out}
 
 
 def _window_terms(design, coef: np.ndarray, windows: tuple[str, ...]) -> np.ndarray:

@@ -15,6 +15,8 @@ from scoring.batch_readers import Records
 from scoring.vectorised import output_columns, score_frame
 from scoring.cli_batch import batch_cmd
 from scoring.catalogue import CRITERIA
+from scoring.explain import records
+from scoring.rubric import feasible_moves
 from scoring.schema import SchemaError, validate_frame
 from tests.batch.conftest import read, write
 
@@ -308,3 +310,19 @@ def test_a_column_with_a_formula_and_empty_cells_is_neutralised_without_failing(
     run_batch(src, tmp_path / "out.csv", bundle, workers=1)
     out = read(tmp_path / "out.csv")
     assert list(out["note"][:3]) == ["'=2+2", "", "plain"]
+
+
+def test_actions_column_lists_feasible_steps_and_the_error_rows_keep_none(tmp_path, bundle, portfolio):
+    # self-assessments: with the committee's scores in the file, an answer changes nothing the model reads
+    portfolio = portfolio.head(12).drop(columns=[c for c in portfolio.columns if c.startswith("score_")])
+    src = write(_broken(portfolio, [2]), tmp_path / "in.csv")
+    run_batch(src, tmp_path / "out.csv", bundle, actions=True, chunk_rows=5, workers=1)
+    out = read(tmp_path / "out.csv")
+    assert list(out.columns)[-len(output_columns(actions=True)):] == list(output_columns(actions=True))
+    assert (out["actions"][out["status"] == "error"].fillna("") == "").all()
+    ok = validate_frame(portfolio.drop(index=2)).frame
+    listed = out["actions"][out["status"] == "ok"].fillna("").tolist()
+    assert len(listed) == len(ok) == 11 and any(listed)
+    for row, steps in zip(records(ok), listed):
+        feasible = {f"answers.{q.id}: {a} -> {b}" for q, a, b in feasible_moves(row)}
+        assert all(step.split(" (")[0] in feasible for step in steps.split(" | ") if step)

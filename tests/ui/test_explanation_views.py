@@ -66,8 +66,12 @@ def test_text_html_app_and_batch_show_the_same_explanation(app, bundle, name):
         interval = w["interval"]["text"]["success"]
         assert interval in text and interval in page and interval in app_table, w["window"]
     # the batch row of the same dossier: same starting point, interval, eligibility and contributions
-    out = score_frame(pd.DataFrame([jsonform.from_json(doc)]), bundle, explain=True).iloc[0]
+    out = score_frame(pd.DataFrame([jsonform.from_json(doc)]), bundle, actions=True).iloc[0]
     assert out["status"] == "ok"
+    focus = "success" if res["probabilities"]["estimate"] else "labeled"
+    assert (out["actions"] or "") == " | ".join(f"{a['field']}: {a['from']} -> {a['to']} ({focus} {a['gain']:+.3f})"
+                                                for a in res["actions"])
+    assert (out["labelling_set"] or "") == ";".join(res["labelling"]["steps"])
     assert bool(out["eligible"]) == res["eligibility"]["eligible"]
     assert (out["warnings"] or "") == ";".join(w["code"] for w in res["warnings"])
     for target in ("labeled", "success"):
