@@ -19,7 +19,6 @@ import pandas as pd
 import streamlit as st
 
 from scoring import display, formatting
-from scoring.consistency import warnings
 from scoring.eligibility import verdict
 from scoring.rubric import rubric
 from scoring.catalogue import CRITERIA, OUTCOMES, SCORE_COLUMNS
@@ -173,9 +172,9 @@ def _detail(row: pd.Series, doc: dict, result: dict, flat: dict) -> None:
             said = verdict(flat, doc["funding_window"], lang=ui.lang()).sentences
             st.error(ui.tr("ui.triage.blocked", rules="") + "\n" + "\n".join(f"- {ui.plain(s)}" for s in said),
                      icon=":material/block:")
-        discuss = warnings(flat, ui.lang())
+        discuss = result["warnings"]
         if discuss:
-            st.warning(f"**{ui.tr('ui.triage.to_discuss')}**\n" + "\n".join(f"- {ui.plain(w.text)}" for w in discuss),
+            st.warning(f"**{ui.tr('ui.triage.to_discuss')}**\n" + "\n".join(f"- {ui.plain(w['text'])}" for w in discuss),
                        icon=":material/forum:")
         ui.show_reasons(result["reasons"])
         st.text_area(ui.tr("ui.triage.notes"), key=_note_key(i), persist_state="session")
@@ -252,8 +251,10 @@ with st.spinner(ui.tr("ui.triage.scoring")):
     results = ui.explain_docs(work.docs)
 q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes, work.decisions)
 flat = {r["dossier_id"]: r for r in validate_records(work.docs).frame.to_dict("records")}  # with the experts' scores
+by_id = {d["dossier_id"]: (d, r) for d, r in zip(work.docs, results)}
+# the explanation's own answer checks (scoring.consistency), worded in the reader's language
 q.insert(q.columns.get_loc("blocking") + 1, "to_discuss",
-         [" | ".join(w.text for w in warnings(flat[i], ui.lang())) for i in q["dossier_id"]])
+         [" | ".join(w["text"] for w in by_id[i][1]["warnings"]) for i in q["dossier_id"]])
 q.insert(q.columns.get_loc("to_discuss") + 1, "interview", interview.queue_column(list(q["dossier_id"])))
 
 counts = q["band"].value_counts()
@@ -263,7 +264,6 @@ for col, band in zip(cols, queue.BANDS):
 _queue_table(q)
 ui.download_table(queue.export_frame(q, ui.lang()), "file_cep", ("csv", "xlsx"), key="tr.export")
 
-by_id = {d["dossier_id"]: (d, r) for d, r in zip(work.docs, results)}
 labels = {r.dossier_id: _pick_label(r.dossier_id, r.acronym) for r in q.itertuples()}
 gone = st.session_state.get("tr.pick")
 pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.get, key="tr.pick")
