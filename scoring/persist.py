@@ -65,14 +65,12 @@ class Bundle:
     card: dict[str, Any]
     manifest: dict[str, Any]
     directory: Path
-    world: dict[str, Any] | None = None  # the tables the model was trained with (None: the pickled format)
+    world: dict[str, Any]  # the tables the model was trained with
 
     @property
     def sha256(self) -> str:
         """The model's identity: one hash of its two data files (the card may be re-rendered)."""
         files = self.manifest["files"]
-        if self.manifest.get("format") == 1:  # the pickled format, until models/default is converted
-            return files["model.joblib"]["sha256"]
         return hashlib.sha256("".join(files[n]["sha256"] for n in ARTIFACTS[:2]).encode()).hexdigest()
 
     @property
@@ -92,13 +90,10 @@ def save(directory: str | Path, model: Any, baselines: Any, card: dict[str, Any]
         if {k: list(v) for k, v in design.levels.items()} != {k: tables["codes"][k] for k in design.levels}:
             raise ValueError("the catalogue's codes changed between fitting the model and saving it; fit it again")
     d.mkdir(parents=True, exist_ok=True)
-    foreign = sorted(p.name for p in d.iterdir() if p.name not in ARTIFACTS + LEGACY_ARTIFACTS + (MANIFEST,))
+    foreign = sorted(p.name for p in d.iterdir() if p.name not in ARTIFACTS + (MANIFEST,))
     if foreign:
         raise ValueError(f"{d} holds {', '.join(foreign)}, which are not part of a model: save to an empty directory "
                          "or remove them (a model directory holds only its manifest's files)")
-    # the pickles of the model this one replaces (`make model` over the shipped one) go with it
-    for name in LEGACY_ARTIFACTS[:2]:
-        (d / name).unlink(missing_ok=True)
     modelfile.write(d, model, baselines)
     (d / world.FILE).write_text(json.dumps(tables, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
                                 encoding="utf-8")
@@ -173,8 +168,6 @@ def _read_manifest(d: Path) -> dict[str, Any]:
 def load(directory: str | Path | None = None) -> Bundle:
     """Load a verified model directory (default: the shipped model)."""
     d = Path(directory) if directory else DEFAULT_MODEL_DIR
-    if d == DEFAULT_MODEL_DIR and _read_manifest(d).get("format") == 1:
-        return _load_legacy(d)
     manifest = verify(d)
     trained = check_world(d, manifest)
     try:
@@ -202,30 +195,3 @@ def check_world(d: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     how = "`make model`" if d == DEFAULT_MODEL_DIR else f"`cep-scoring train --data BASE --out {d}`"
     raise ModelLoadError(f"{d}: {'; '.join(changes[:3])}{more}: retrain with {how}")
 
-
-# --------------------------------------------------------------------------- the pickled format, until retrained
-
-LEGACY_ARTIFACTS = ("model.joblib", "baselines.joblib", "card.json", "card.md")
-
-
-def _load_legacy(d: Path) -> Bundle:
-    """A format-1 (pickled) directory, after its manifest check. Only for the shipped model, which comes with the
-    code and is as trusted as it; delete once `make model` has rewritten models/default in the data format."""
-    import joblib
-
-    from scoring import catalogue
-    from scoring.features import CATEGORICAL
-
-    manifest = _read_manifest(d)
-    for name in LEGACY_ARTIFACTS:
-        if sha256_file(d / name) != manifest["files"][name]["sha256"]:
-            raise ModelLoadError(f"{d / name}: SHA-256 does not match the manifest; refusing to unpickle it")
-    card = json.loads((d / "card.json").read_text(encoding="utf-8"))
-    model = joblib.load(d / "model.joblib")
-    for design in (model.label_design_, model.fund_design_):  # pickled before the design said what columns mean
-        names = design.names
-        design.levels = {ctx: tuple(catalogue.codes()[ctx]) for ctx in CATEGORICAL}
-        design._layout()
-        if design.names != names:
-            raise ModelLoadError(f"{d}: the pickled model's columns are not the catalogue's; retrain with `make model`")
-    return Bundle(model, joblib.load(d / "baselines.joblib"), card, manifest, d)

@@ -232,16 +232,21 @@ def test_missing_manifest_is_refused(copy):
         persist.load(copy)
 
 
-def test_saving_over_the_pickled_model_replaces_it(fitted, tmp_path):
+def test_saving_over_a_model_replaces_it_and_refuses_a_directory_with_other_files(fitted, tmp_path):
     d = tmp_path / "default"
-    d.mkdir()
-    for name in persist.LEGACY_ARTIFACTS + (persist.MANIFEST,):  # what models/default holds until `make model`
-        (d / name).write_text("old")
-    persist.save(d, *fitted, {"model": {"name": "test"}, "data": {"description": "test base"}}, "# card\n")
+    card = {"model": {"name": "test"}, "data": {"description": "test base"}}
+    persist.save(d, *fitted, card, "# card\n")
+    persist.save(d, *fitted, card, "# card\n")  # `make model` over the shipped one
     assert sorted(p.name for p in d.iterdir()) == sorted(persist.ARTIFACTS + (persist.MANIFEST,))
     assert persist.load(d).model is not None
-    (d / "notes.txt").write_text("mine")
     (d / "model.joblib").write_text("old")
-    with pytest.raises(ValueError, match="holds notes.txt, which are not part of a model"):
-        persist.save(d, *fitted, {}, "")
-    assert (d / "notes.txt").read_text() == "mine" and (d / "model.joblib").exists()  # refused: nothing touched
+    with pytest.raises(ValueError, match="holds model.joblib, which are not part of a model"):
+        persist.save(d, *fitted, card, "")
+    assert (d / "model.joblib").read_text() == "old"  # refused: nothing touched
+
+
+def test_a_pickled_format_directory_is_refused_with_how_to_retrain(copy):
+    manifest = json.loads((copy / "manifest.json").read_text())
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    with pytest.raises(persist.ModelLoadError, match="model format 1.*retrain"):
+        persist.load(copy)
