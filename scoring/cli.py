@@ -14,7 +14,7 @@ import sys
 import click
 
 from scoring import catalogue, formatting, io, jsonform, schema
-from scoring.cli_files import UnusableFile, read_options
+from scoring.cli_files import UnusableFile, exit_invalid, read_options
 from scoring.i18n import t
 
 
@@ -296,11 +296,7 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None, read: 
     except schema.SchemaError as exc:
         _fail(str(exc) if str(exc).startswith(file) else f"{file}: {exc}")
     except InvalidDossiers as exc:
-        for issue in exc.issues:
-            click.echo(issue.message(lang), err=True)
-        click.echo(f"Error: {file}: {len({i.row for i in exc.issues})} invalid dossier(s); fix the fields above",
-                   err=True)
-        sys.exit(1)
+        exit_invalid(file, exc.issues, lang)
     if as_json:
         _echo_json(results if was_list else results[0])
     else:

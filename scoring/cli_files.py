@@ -1,10 +1,13 @@
 """What every command that reads or writes a file of dossiers shares: the options that override
-detection (`--sep`, `--encoding`, `--decimal`, `--sheet`), the one-line "read as ..." report, and
-exit code 2 for a file that cannot be used (1 stays "some rows are in error")."""
+detection (`--sep`, `--encoding`, `--decimal`, `--sheet`), the one-line "read as ..." report,
+exit code 2 for a file that cannot be used, and exit code 1 with every bad field listed for a file
+whose dossiers are not all valid."""
 
 from __future__ import annotations
 
 import functools
+import sys
+from collections.abc import Sequence
 
 import click
 
@@ -31,3 +34,11 @@ def read_options(command):
         read = io.ReadOptions(sep="\t" if sep == "tab" else sep, encoding=encoding, decimal=decimal, sheet=sheet)
         return command(*args, read=read, **kwargs)
     return wrapper
+
+
+def exit_invalid(path: str, issues: Sequence, lang: str):
+    """Print each issue (row, field, reason, how to fix) and a closing line naming the file, then exit 1."""
+    for issue in issues:
+        click.echo(issue.message(lang), err=True)
+    click.echo(f"Error: {path}: {len({i.row for i in issues})} invalid dossier(s); fix the fields above", err=True)
+    sys.exit(1)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from scoring import io, jsonform, schema
-from scoring.cli_files import UnusableFile, read_options
+from scoring.cli_files import UnusableFile, exit_invalid, read_options
 
 FORMATS = ("text", "json", "html")
 
@@ -55,11 +54,7 @@ def interview_cmd(path: str, fmt: str, audience: str, out: str | None, lang: str
     except schema.SchemaError as exc:
         raise UnusableFile(str(exc) if str(exc).startswith(path) else f"{path}: {exc}") from None
     except InvalidDossiers as exc:
-        for issue in exc.issues:
-            click.echo(issue.message(lang), err=True)
-        click.echo(f"Error: {path}: {len({i.row for i in exc.issues})} invalid dossier(s); fix the fields above",
-                   err=True)
-        sys.exit(1)
+        exit_invalid(path, exc.issues, lang)
     if fmt == "json":
         text = json.dumps(items, ensure_ascii=False, indent=2, allow_nan=False)
     elif fmt == "html":
