@@ -19,11 +19,10 @@ import pandas as pd
 import streamlit as st
 
 from scoring import display, formatting
-from scoring.eligibility import verdict
 from scoring.rubric import rubric
 from scoring.catalogue import CRITERIA, OUTCOMES, SCORE_COLUMNS
 from scoring.issues import Issue
-from scoring.jsonform import to_json, validate_records
+from scoring.jsonform import to_json
 from scoring.schema import SchemaError, validate_frame
 from scoring.synthetic import generate
 from ui import components as ui
@@ -150,7 +149,7 @@ def _anchors(criterion: str, doc: dict, result: dict) -> str:
     return "\n".join(lines)
 
 
-def _detail(row: pd.Series, doc: dict, result: dict, flat: dict) -> None:
+def _detail(row: pd.Series, doc: dict, result: dict) -> None:
     i = row["dossier_id"]
     st.subheader(f"{row['rank']}. {ui.plain(_pick_label(i, row['acronym']))}")
     st.text(doc["title"])
@@ -169,13 +168,13 @@ def _detail(row: pd.Series, doc: dict, result: dict, flat: dict) -> None:
         c2.metric(ui.tr("ui.prob.success"), ui.pct(row["p_success"]))
         st.markdown(f"**{ui.tr('ui.queue.band')}** : {ui.plain(row['band_label'])}")
         if row["blocking"]:  # each rule in a sentence, with its source (the queue's column keeps it short)
-            said = verdict(flat, doc["funding_window"], lang=ui.lang()).sentences
+            said = result["eligibility"]["reasons"]  # the explanation's verdict, on the experts' scores
             st.error(ui.tr("ui.triage.blocked", rules="") + "\n" + "\n".join(f"- {ui.plain(s)}" for s in said),
                      icon=":material/block:")
         discuss = result["warnings"]
         if discuss:
-            st.warning(f"**{ui.tr('ui.triage.to_discuss')}**\n" + "\n".join(f"- {ui.plain(w['text'])}" for w in discuss),
-                       icon=":material/forum:")
+            lines = "\n".join(f"- {ui.plain(w['text'])}" for w in discuss)
+            st.warning(f"**{ui.tr('ui.triage.to_discuss')}**\n{lines}", icon=":material/forum:")
         ui.show_reasons(result["reasons"])
         st.text_area(ui.tr("ui.triage.notes"), key=_note_key(i), persist_state="session")
         outcomes = ui.labels((True, False), lambda v: ui.tr("ui.decision.labeled" if v else "ui.decision.not_labeled"))
@@ -250,7 +249,6 @@ work = _work()
 with st.spinner(ui.tr("ui.triage.scoring")):
     results = ui.explain_docs(work.docs)
 q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes, work.decisions)
-flat = {r["dossier_id"]: r for r in validate_records(work.docs).frame.to_dict("records")}  # with the experts' scores
 by_id = {d["dossier_id"]: (d, r) for d, r in zip(work.docs, results)}
 # the explanation's own answer checks (scoring.consistency), worded in the reader's language
 q.insert(q.columns.get_loc("blocking") + 1, "to_discuss",
@@ -269,7 +267,7 @@ gone = st.session_state.get("tr.pick")
 pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.get, key="tr.pick")
 if gone is not None and gone not in labels:
     st.info(ui.tr("ui.triage.pick_gone", id=ui.plain(gone)), icon=":material/info:")
-_detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick], flat[pick])
+_detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
 interview.pane(st.session_state[LOADED]["docs"], by_id[pick][0])
 
 store_link.triage_panel(_work)
