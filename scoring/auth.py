@@ -49,16 +49,20 @@ def mode(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     found = env.get(ENV_MODE, "").strip().lower() or "workstation"
     if found not in MODES:
-        raise ValueError(f"{ENV_MODE}={found!r} is not known: use workstation (one person, this machine) or "
-                         f"shared (a team server, everyone signs in)")
+        raise ValueError(
+            f"{ENV_MODE}={found!r} is not known: use workstation (one person, this machine) or "
+            f"shared (a team server, everyone signs in)"
+        )
     return found
 
 
 def hash_password(password: str) -> str:
     """The argon2id hash stored for a password; refused when the password is too short to resist guessing."""
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise ValueError(f"the password must have at least {MIN_PASSWORD} characters; a few words in a row are "
-                         f"easier to remember than a short one")
+        raise ValueError(
+            f"the password must have at least {MIN_PASSWORD} characters; a few words in a row are "
+            f"easier to remember than a short one"
+        )
     return _hasher.hash(password)
 
 
@@ -87,8 +91,15 @@ class Authenticator:
     """Sign-in against a store's users, with a failure count per name (thread-safe: Streamlit runs sessions
     in threads of one process)."""
 
-    def __init__(self, store: Store, *, max_failures: int = 5, window_s: float = 300.0, lockout_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_failures: int = 5,
+        window_s: float = 300.0,
+        lockout_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.store = store
         self.max_failures, self.window_s, self.lockout_s = max_failures, window_s, lockout_s
         self.clock = clock

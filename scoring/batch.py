@@ -76,15 +76,25 @@ class Summary:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        return (f"{self.rows:,} rows scored, {self.errors:,} in error, {self.ineligible:,} not eligible for their "
-                f"window (eligibility_reason), {self.warned:,} with answers to discuss (warnings), in "
-                f"{self.seconds:.1f} s ({self.rows_per_s:,.0f} rows/s) -> {self.output}")
+        return (
+            f"{self.rows:,} rows scored, {self.errors:,} in error, {self.ineligible:,} not eligible for their "
+            f"window (eligibility_reason), {self.warned:,} with answers to discuss (warnings), in "
+            f"{self.seconds:.1f} s ({self.rows_per_s:,.0f} rows/s) -> {self.output}"
+        )
 
 
-def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: bool = False,
-              chunk_rows: int | None = None, progress: Callable[[int, int | None], None] | None = None,
-              workers: int | None = None, read: files.ReadOptions | None = None, excel_fr: bool = False,
-              actions: bool = False) -> Summary:
+def run_batch(
+    input_path: str | Path,
+    output_path: str | Path,
+    bundle,
+    explain: bool = False,
+    chunk_rows: int | None = None,
+    progress: Callable[[int, int | None], None] | None = None,
+    workers: int | None = None,
+    read: files.ReadOptions | None = None,
+    excel_fr: bool = False,
+    actions: bool = False,
+) -> Summary:
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
     `progress(rows_done, rows_total_or_None)` is called after each chunk.
@@ -129,20 +139,24 @@ def run_batch(input_path: str | Path, output_path: str | Path, bundle, explain: 
     finally:
         with contextlib.suppress(OSError):  # nothing to remove where nothing could be written
             tmp.unlink(missing_ok=True)
-    return Summary(done, counts.errors, time.perf_counter() - start, str(dst), reader.read_as, counts.ineligible,
-                   counts.warned)
+    return Summary(
+        done, counts.errors, time.perf_counter() - start, str(dst), reader.read_as, counts.ineligible, counts.warned
+    )
 
 
-def _score_file(reader: Reader, plan: _Plan, tmp: Path, workers: int | None,
-                progress: Callable[[int, int | None], None] | None) -> tuple[int, _Counts, dict[int, tuple[int, ...]]]:
+def _score_file(
+    reader: Reader, plan: _Plan, tmp: Path, workers: int | None, progress: Callable[[int, int | None], None] | None
+) -> tuple[int, _Counts, dict[int, tuple[int, ...]]]:
     """Score every job of `reader` into `tmp`: (rows, their `_Counts`, {id hash: rows} of ids on rows of
     different chunks, which the chunks could not flag)."""
     plan = replace(plan, schema=reader.schema)
     done, counts = 0, _Counts()
     hashes: list[pd.Series] = []
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    with (open_writer(tmp, plan.sink, plan.output, plan.excel_fr) as writer,
-          _Scorer(plan, workers or _cores()) as scorer):
+    with (
+        open_writer(tmp, plan.sink, plan.output, plan.excel_fr) as writer,
+        _Scorer(plan, workers or _cores()) as scorer,
+    ):
         for job, (payload, found, ids) in scorer.map(reader.jobs()):
             writer.write(payload)
             hashes.append(pd.Series(ids.index.to_numpy() + job.first_row, index=ids.to_numpy()))
@@ -190,8 +204,9 @@ class _Plan:
     def __post_init__(self) -> None:
         if self.schema is None:
             return
-        header, _ = score_columns(pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today,
-                                  actions=self.actions)
+        header, _ = score_columns(
+            pd.DataFrame(columns=self.schema.names), self.model, self.explain, 1, self.today, actions=self.actions
+        )
         self.kept = [i for i, name in enumerate(self.schema.names) if name not in header]
         self.outputs = output_schema(self.explain, self.actions)
         self.output = pa.schema([self.schema.field(i) for i in self.kept] + list(self.outputs))
@@ -200,21 +215,36 @@ class _Plan:
 def _run_job(plan: _Plan, job: Job) -> tuple[bytes | list, _Counts, pd.Series]:
     """Parse, validate, score and render one chunk: (what the writer appends, its `_Counts`, id hashes)."""
     table = parse_job(plan.source, plan.schema.names, job)
-    raw = job.cells if job.cells is not None else files.text_fields(table.to_pandas()) if job.ipc is not None \
+    raw = (
+        job.cells
+        if job.cells is not None
+        else files.text_fields(table.to_pandas())
+        if job.ipc is not None
         else table.to_pandas()
+    )
     out, ids = score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated, plan.actions)
-    outputs = pa.table([pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs],
-                       schema=plan.outputs)
-    counts = _Counts(int((out["status"] == "error").sum()), int((out["eligible"] == 0).sum()),
-                     sum(bool(w) for w in out["warnings"]))
+    outputs = pa.table(
+        [pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs], schema=plan.outputs
+    )
+    counts = _Counts(
+        int((out["status"] == "error").sum()), int((out["eligible"] == 0).sum()), sum(bool(w) for w in out["warnings"])
+    )
     if plan.sink == ".xlsx":
-        cells = [table.column(i).to_pylist() for i in plan.kept] if table is not None else \
-            [job.cells.iloc[:, i].tolist() for i in plan.kept]
+        cells = (
+            [table.column(i).to_pylist() for i in plan.kept]
+            if table is not None
+            else [job.cells.iloc[:, i].tolist() for i in plan.kept]
+        )
         cols = cells + [col.to_pylist() for col in outputs.columns]
         return [[safe_cell(v) for v in row] for row in zip(*cols)], counts, ids
     if table is None:  # worksheet cells have no column type: CSV and Parquet get their text
-        table = pa.table([pa.array([None if v is None else str(v) for v in job.cells[c]], pa.large_string())
-                          for c in job.cells.columns], schema=plan.schema)
+        table = pa.table(
+            [
+                pa.array([None if v is None else str(v) for v in job.cells[c]], pa.large_string())
+                for c in job.cells.columns
+            ],
+            schema=plan.schema,
+        )
     full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
     if plan.sink == ".csv":
         return csv_bytes(neutralise(full), plan.excel_fr), counts, ids
@@ -256,6 +286,7 @@ def _die_with_parent(parent: int) -> None:
         if os.getppid() != parent:  # the parent ended before prctl: no signal will come
             os._exit(1)
         return
+
     # spawned workers: the sentinel multiprocessing gives a child becomes ready when its parent ends
     def watch() -> None:
         multiprocessing.parent_process().join()
@@ -296,8 +327,9 @@ class _Scorer:
         if self.workers > 1:
             # fork shares the loaded model and modules at no cost; elsewhere spawn is the safe default
             ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                            initargs=(self.plan, os.getpid()))
+            self.pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_init_worker, initargs=(self.plan, os.getpid())
+            )
         else:
             from threadpoolctl import threadpool_limits
 

@@ -72,9 +72,12 @@ def parse_job(source: Path, names: list[str], job: Job) -> pa.Table | None:
     except UnicodeDecodeError:
         raise Undecided(f"{where}: not UTF-8") from None
     try:
-        table = pcsv.read_csv(pa.py_buffer(data), read_options=pcsv.ReadOptions(
-            column_names=names, use_threads=False, block_size=len(data) + 1),
-            parse_options=pcsv.ParseOptions(newlines_in_values=True), convert_options=_text_columns(names))
+        table = pcsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(data) + 1),
+            parse_options=pcsv.ParseOptions(newlines_in_values=True),
+            convert_options=_text_columns(names),
+        )
     except pa.ArrowInvalid as exc:
         raise Undecided(f"{where}: {files.first_line(exc)}") from None
     if table.num_rows != job.rows:
@@ -90,6 +93,7 @@ class Undecided(Exception):
 
 def _has_blank_row(table: pa.Table) -> bool:
     """Whether some row's cells are all empty or white space (only rows blank in the first column can be)."""
+
     def blank(col: pa.ChunkedArray) -> pa.ChunkedArray:
         return pc.equal(pc.utf8_trim_whitespace(col), "").fill_null(True)
 
@@ -106,8 +110,13 @@ def _has_blank_row(table: pa.Table) -> bool:
 def _text_columns(names: list[str]) -> pcsv.ConvertOptions:
     # text only: the validator types the cells and reports the ones that do not fit, with their row;
     # an empty cell is missing, a quoted empty one ("") is an empty text: both are blank to the validator
-    return pcsv.ConvertOptions(column_types={n: pa.large_string() for n in names}, null_values=[""],
-                               strings_can_be_null=True, quoted_strings_can_be_null=False, check_utf8=False)
+    return pcsv.ConvertOptions(
+        column_types={n: pa.large_string() for n in names},
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        check_utf8=False,
+    )
 
 
 def to_ipc(table: pa.Table) -> bytes:
@@ -152,8 +161,9 @@ def stream_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reade
     return _frame_reader(lambda: files.csv_frames(path, d, chunk_rows), first, None, d.describe(), chunk_rows)
 
 
-def _frame_reader(frames: Callable[[], Iterator[pd.DataFrame]], first: pd.DataFrame, total: int | None,
-                  read_as: str, chunk_rows: int) -> Reader:
+def _frame_reader(
+    frames: Callable[[], Iterator[pd.DataFrame]], first: pd.DataFrame, total: int | None, read_as: str, chunk_rows: int
+) -> Reader:
     """Jobs of worksheet cells from frames of rows (a workbook, or a CSV read by the reference reader)."""
     names = [str(c) for c in first.columns]
 
@@ -161,7 +171,7 @@ def _frame_reader(frames: Callable[[], Iterator[pd.DataFrame]], first: pd.DataFr
         at = 1
         for frame in frames():
             for k in range(0, len(frame), chunk_rows):
-                part = frame.iloc[k:k + chunk_rows].astype(object)
+                part = frame.iloc[k : k + chunk_rows].astype(object)
                 part = part.where(part.notna(), None).reset_index(drop=True)
                 yield Job(at, len(part), cells=part)
                 at += len(part)
@@ -183,13 +193,14 @@ def _csv_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
     with open(path, "rb") as fh:
         while not len(records.ends) and records.feed(fh.read(1 << 16)):
             pass
-    head = records.data[:records.ends[0]] if len(records.ends) else records.data
+    head = records.data[: records.ends[0]] if len(records.ends) else records.data
     try:
         names = files.header_names(next(csv.reader(io.StringIO(head.decode("utf-8-sig"))), []))
     except UnicodeDecodeError:
         raise Undecided("a header that is not UTF-8") from None
-    return Reader(pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows),
-                   d.describe())
+    return Reader(
+        pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows), d.describe()
+    )
 
 
 class Records:
@@ -240,7 +251,7 @@ def _record_ends(buf: np.ndarray, quoted: bool) -> tuple[np.ndarray, bool]:
     ends, tail = newlines[:0], 0
     if len(newlines):
         # parity of the quotes in each line, then of all the quotes before each newline
-        odd = np.bitwise_xor.reduceat(quotes[:newlines[-1] + 1], np.concatenate(([0], newlines[:-1] + 1)))
+        odd = np.bitwise_xor.reduceat(quotes[: newlines[-1] + 1], np.concatenate(([0], newlines[:-1] + 1)))
         before = np.bitwise_xor.accumulate(odd) ^ quoted
         ends, quoted, tail = newlines[before == 0], bool(before[-1]), newlines[-1] + 1
     return ends, quoted ^ bool(np.count_nonzero(quotes[tail:]) % 2)

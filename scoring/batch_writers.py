@@ -179,8 +179,9 @@ class _XlsxWriter(_Writer):
     def write(self, payload: list) -> None:
         self.rows += len(payload)
         if self.rows > XLSX_MAX_ROWS:
-            raise SchemaError(f"more than {XLSX_MAX_ROWS - 1:,} rows do not fit in a worksheet; "
-                              "write the output as .csv or .parquet")
+            raise SchemaError(
+                f"more than {XLSX_MAX_ROWS - 1:,} rows do not fit in a worksheet; write the output as .csv or .parquet"
+            )
         for row in payload:
             self.sheet.append(row)
 

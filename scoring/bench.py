@@ -36,8 +36,15 @@ from scoring.synthetic import generate
 N_DOSSIERS = 200
 N_SAMPLING = 20
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def _sampling_seconds(bundle, frame, background_rows: int = 50) -> list[float]:
@@ -61,7 +68,7 @@ def _sampling_seconds(bundle, frame, background_rows: int = 50) -> list[float]:
     for i in range(len(X)):
         t0 = time.perf_counter()
         for ex in explainers:
-            ex(X[i:i + 1], max_evals=2 * X.shape[1] + 1, silent=True)
+            ex(X[i : i + 1], max_evals=2 * X.shape[1] + 1, silent=True)
         out.append(time.perf_counter() - t0)
     return out
 
@@ -122,8 +129,13 @@ def serve_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     out = open(log, "w+b") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below, after the server stops
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
-                            cwd=ROOT, env={**env, "OMP_NUM_THREADS": "1"}, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
+        cwd=ROOT,
+        env={**env, "OMP_NUM_THREADS": "1"},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + APP_START_TIMEOUT
     try:
@@ -156,8 +168,11 @@ def serve_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
 def _settled(page) -> None:
     """The script run the last action started has finished and its charts are drawn."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-                           ".every(c => c.querySelector('canvas, svg'))", timeout=60_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+        ".every(c => c.querySelector('canvas, svg'))",
+        timeout=60_000,
+    )
 
 
 def _first_page(context, url: str, title: str) -> float:
@@ -185,8 +200,12 @@ def app_timings(url: str, chromium: str, folder: Path, runs: int = APP_RUNS) -> 
 
     from scoring.i18n import t
 
-    docs = [jsonform.to_json(r) for r in schema.validate_frame(generate(runs + QUEUE_DOSSIERS, 2027)).frame
-            .drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES], errors="ignore").to_dict("records")]
+    docs = [
+        jsonform.to_json(r)
+        for r in schema.validate_frame(generate(runs + QUEUE_DOSSIERS, 2027))
+        .frame.drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES], errors="ignore")
+        .to_dict("records")
+    ]
     paths = []
     for doc in docs:
         paths.append(folder / f"{doc['dossier_id']}.json")
@@ -198,8 +217,9 @@ def app_timings(url: str, chromium: str, folder: Path, runs: int = APP_RUNS) -> 
             returning = browser.new_context(viewport={"width": 1366, "height": 900})
             cold = _first_page(returning, url, title)
             warm = [_first_page(returning, url, title) for _ in range(3)]  # its browser has the app's files
-            new = [_first_page(browser.new_context(viewport={"width": 1366, "height": 900}), url, title)
-                   for _ in range(3)]
+            new = [
+                _first_page(browser.new_context(viewport={"width": 1366, "height": 900}), url, title) for _ in range(3)
+            ]
             page = returning.new_page()
             page.goto(url)
             page.get_by_role("heading", name=title).wait_for(timeout=60_000)
@@ -226,11 +246,15 @@ def app_timings(url: str, chromium: str, folder: Path, runs: int = APP_RUNS) -> 
             queue = time.perf_counter() - t0
         finally:
             browser.close()
-    return {"first_page_cold_s": cold, "first_page_warm_s": float(np.median(warm)),
-            "first_page_new_visitor_s": float(np.median(new)),
-            "submit_to_result_p50_s": float(np.percentile(submit, 50)),
-            "submit_to_result_p95_s": float(np.percentile(submit, 95)),
-            f"queue_upload_{QUEUE_DOSSIERS}_s": queue, "submit_runs": runs}
+    return {
+        "first_page_cold_s": cold,
+        "first_page_warm_s": float(np.median(warm)),
+        "first_page_new_visitor_s": float(np.median(new)),
+        "submit_to_result_p50_s": float(np.percentile(submit, 50)),
+        "submit_to_result_p95_s": float(np.percentile(submit, 95)),
+        f"queue_upload_{QUEUE_DOSSIERS}_s": queue,
+        "submit_runs": runs,
+    }
 
 
 def bench_app(quick: bool = False) -> dict:
@@ -240,7 +264,9 @@ def bench_app(quick: bool = False) -> dict:
     chromium = find_chromium()
     if chromium is None:
         raise RuntimeError("bench --app drives Chromium: apt-get install chromium")
-    with tempfile.TemporaryDirectory(prefix="cep-bench-app-") as d, \
-            serve_app({**os.environ, "CEP_DB_URL": f"sqlite:///{Path(d) / 'cep.db'}"}) as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="cep-bench-app-") as d,
+        serve_app({**os.environ, "CEP_DB_URL": f"sqlite:///{Path(d) / 'cep.db'}"}) as url,
+    ):
         timings = app_timings(url, chromium, Path(d), runs=5 if quick else APP_RUNS)
     return timings

@@ -46,8 +46,13 @@ def bench_batch(bundle, quick: bool = False, seed: int = 2027) -> dict:
     sizes = QUICK_SIZES if quick else SIZES
     with tempfile.TemporaryDirectory(prefix="cep-bench-") as tmp:
         files = _portfolios(Path(tmp), sizes, seed)
-        runs = {n: {mode: _child_run(files[n], Path(tmp) / f"out-{n}-{mode}.csv", bundle.directory, mode == "explain")
-                    for mode in ("plain", "explain")} for n in sizes}
+        runs = {
+            n: {
+                mode: _child_run(files[n], Path(tmp) / f"out-{n}-{mode}.csv", bundle.directory, mode == "explain")
+                for mode in ("plain", "explain")
+            }
+            for n in sizes
+        }
         naive = _naive_rows_per_s(bundle, files[sizes[0]], QUICK_NAIVE_ROWS if quick else NAIVE_ROWS)
     top = runs[sizes[-1]]
     result = {
@@ -156,10 +161,15 @@ def _naive_rows_per_s(bundle, src: Path, n: int) -> float:
 
 
 def _machine() -> dict:
-    mem = _kib("/proc/meminfo", "MemTotal:") / 1024 ** 2
-    return {"cpus": os.cpu_count(), "memory_gib": round(mem, 1), "platform": platform.platform(),
-            "processor": platform.processor() or platform.machine(), "python": platform.python_version(),
-            "load_average": [round(x, 2) for x in os.getloadavg()]}
+    mem = _kib("/proc/meminfo", "MemTotal:") / 1024**2
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def _child_main(src: str, dst: str, model_dir: str, explain: str) -> None:
@@ -167,8 +177,16 @@ def _child_main(src: str, dst: str, model_dir: str, explain: str) -> None:
     from scoring.batch import run_batch
 
     summary = run_batch(src, dst, persist.load(model_dir), explain=explain == "1")
-    print(json.dumps({"rows": summary.rows, "errors": summary.errors, "seconds": summary.seconds,
-                      "rows_per_s": summary.rows_per_s}))
+    print(
+        json.dumps(
+            {
+                "rows": summary.rows,
+                "errors": summary.errors,
+                "seconds": summary.seconds,
+                "rows_per_s": summary.rows_per_s,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

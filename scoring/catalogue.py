@@ -18,13 +18,7 @@ from typing import Any
 
 from scoring import DATA_DIR
 
-CRITERIA = (
-    "industrial_interest",
-    "scientific_quality",
-    "success_probability",
-    "data_quality",
-    "regulatory_readiness",
-)
+CRITERIA = ("industrial_interest", "scientific_quality", "success_probability", "data_quality", "regulatory_readiness")
 SCORE_COLUMNS = tuple(f"score_{c}" for c in CRITERIA)
 OUTCOMES = ("labeled", "funded")
 NOT_APPLICABLE = "na"
@@ -101,14 +95,18 @@ def na_rules() -> dict[str, dict[str, tuple]]:
             kind = NA_CONTEXT.get(field_name)
             allowed = codes()[field_name] if kind == "code" else (True, False)
             if kind is None or not isinstance(values, list) or not values or any(v not in allowed for v in values):
-                raise ValueError(f"data/rubric.toml: [na_rule.{name}] {field_name} = {values!r}; name one of "
-                                 f"{', '.join(NA_CONTEXT)} with a list of its values ({', '.join(map(str, allowed))})"
-                                 if kind else f"data/rubric.toml: [na_rule.{name}] names {field_name!r}; "
-                                 f"use one of {', '.join(NA_CONTEXT)}")
+                raise ValueError(
+                    f"data/rubric.toml: [na_rule.{name}] {field_name} = {values!r}; name one of "
+                    f"{', '.join(NA_CONTEXT)} with a list of its values ({', '.join(map(str, allowed))})"
+                    if kind
+                    else f"data/rubric.toml: [na_rule.{name}] names {field_name!r}; use one of {', '.join(NA_CONTEXT)}"
+                )
         out[name] = {k: tuple(v) for k, v in spec.items()}
     for q in questions():
         rule = q.get("na_only_when")
         if rule is not None and (rule not in out or not q["na_allowed"]):
-            raise ValueError(f"data/rubric.toml: question {q['id']} has na_only_when = {rule!r}; it needs "
-                             f"na_allowed = true and one of the rules {', '.join(out)}")
+            raise ValueError(
+                f"data/rubric.toml: question {q['id']} has na_only_when = {rule!r}; it needs "
+                f"na_allowed = true and one of the rules {', '.join(out)}"
+            )
     return out

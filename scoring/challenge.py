@@ -43,9 +43,14 @@ def challenge(champion: CEPModel, frame: pd.DataFrame, seed: int = 0) -> tuple[C
     year = int(decided["year"].max())
     past, held = decided[decided["year"] < year], decided[decided["year"] == year]
     if len(held) < MIN_HELD_OUT or len(past) < MIN_TRAIN:
-        return None, {"promote": False, "held_out_year": year, "held_out": len(held), "train": len(past),
-                      "reason": f"too few decisions: {len(held)} in {year} (at least {MIN_HELD_OUT}) and "
-                                f"{len(past)} before (at least {MIN_TRAIN})"}
+        return None, {
+            "promote": False,
+            "held_out_year": year,
+            "held_out": len(held),
+            "train": len(past),
+            "reason": f"too few decisions: {len(held)} in {year} (at least {MIN_HELD_OUT}) and "
+            f"{len(past)} before (at least {MIN_TRAIN})",
+        }
     challenger = CEPModel(seed=seed, n_bootstrap=0).fit(past)
     y = held["labeled"].to_numpy(float)
     champ = log_loss_rows(champion.predict(held).labeled, y)
@@ -55,10 +60,19 @@ def challenge(champion: CEPModel, frame: pd.DataFrame, seed: int = 0) -> tuple[C
     z = float(d.mean() / se) if se > 0 else 0.0
     promote = z > Z_PROMOTE
     return challenger, {
-        "promote": bool(promote), "held_out_year": year, "held_out": len(held), "train": len(past),
+        "promote": bool(promote),
+        "held_out_year": year,
+        "held_out": len(held),
+        "train": len(past),
         "log_loss": {"champion": float(champ.mean()), "challenger": float(chall.mean())},
-        "difference": float(d.mean()), "standard_error": se, "z": z, "threshold": float(Z_PROMOTE),
+        "difference": float(d.mean()),
+        "standard_error": se,
+        "z": z,
+        "threshold": float(Z_PROMOTE),
         "test": "paired z test on per-dossier log loss of P(labelled), one-sided at 2.5 %",
-        "reason": ("the challenger's log loss is lower by more than the sampling noise" if promote else
-                   "the challenger is not better by more than the sampling noise: the champion stays"),
+        "reason": (
+            "the challenger's log loss is lower by more than the sampling noise"
+            if promote
+            else "the challenger is not better by more than the sampling noise: the champion stays"
+        ),
     }

@@ -42,8 +42,11 @@ def _blank(s: pd.Series) -> np.ndarray:
 def _as_text(s: pd.Series, miss: np.ndarray) -> pd.Series:
     if isinstance(s.dtype, pd.StringDtype) and not miss.all():
         # stays in Arrow: one Python string per cell is what made a million-row batch slow
-        text = pc.if_else(pa.array(miss), pa.scalar(None, pa.large_string()),
-                          pc.utf8_trim_whitespace(pa.array(s)).cast(pa.large_string()))
+        text = pc.if_else(
+            pa.array(miss),
+            pa.scalar(None, pa.large_string()),
+            pc.utf8_trim_whitespace(pa.array(s)).cast(pa.large_string()),
+        )
         return pd.Series(text.to_pandas().array, index=s.index)
     vals = s.to_numpy(dtype=object)
     return pd.Series([None if m else _text(v) for v, m in zip(vals, miss)], index=s.index, dtype=object)
@@ -77,8 +80,9 @@ def _allowed_text(allowed: tuple[str, ...]) -> str:
     return ", ".join(allowed)
 
 
-def _check_numeric(col: Field, raw: pd.Series, miss: np.ndarray, out: Collector, hi: float | None,
-                   today: dt.date | None = None) -> np.ndarray:
+def _check_numeric(
+    col: Field, raw: pd.Series, miss: np.ndarray, out: Collector, hi: float | None, today: dt.date | None = None
+) -> np.ndarray:
     num = _to_number(raw, miss)
     not_number = ~miss & np.isnan(num)
     bounds = (col.lo, hi)
@@ -190,8 +194,13 @@ def _check_code(col: Field, raw: pd.Series, miss: np.ndarray, out: Collector) ->
         txt.loc[txt.index[np.flatnonzero(todo)[hit]]] = mapped[hit].to_numpy()
         unknown = np.zeros(len(raw), bool)
         unknown[np.flatnonzero(todo)[~hit]] = True
-        out.add(unknown, col.name, raw, "unknown_answer" if col.kind == "answer" else "unknown_code",
-                allowed=_allowed_text(col.allowed))
+        out.add(
+            unknown,
+            col.name,
+            raw,
+            "unknown_answer" if col.kind == "answer" else "unknown_code",
+            allowed=_allowed_text(col.allowed),
+        )
         txt[unknown] = None
     return _categorical(txt, col.name)
 

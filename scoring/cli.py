@@ -55,8 +55,9 @@ def example_cmd() -> None:
     _echo_json(jsonform.example())
 
 
-LANG = click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True,
-                    help="Language of the messages.")
+LANG = click.option(
+    "--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True, help="Language of the messages."
+)
 
 
 @cli.command("validate")
@@ -73,13 +74,28 @@ def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> N
         _fail(f"{file}: {exc}")
     n_bad = int((~v.ok).sum())
     if as_json:
-        _echo_json({"read_as": table.read_as, "rows": len(v.ok), "valid": int(v.ok.sum()), "invalid": n_bad,
-                    "issues": [i.as_dict(lang) for i in v.issues]})
+        _echo_json(
+            {
+                "read_as": table.read_as,
+                "rows": len(v.ok),
+                "valid": int(v.ok.sum()),
+                "invalid": n_bad,
+                "issues": [i.as_dict(lang) for i in v.issues],
+            }
+        )
     else:
         for issue in v.issues:
             click.echo(issue.message(lang))
-        click.echo(t("cli.validate.summary", lang, file=file, rows=formatting.number(len(v.ok), lang),
-                     valid=formatting.number(int(v.ok.sum()), lang), invalid=formatting.number(n_bad, lang)))
+        click.echo(
+            t(
+                "cli.validate.summary",
+                lang,
+                file=file,
+                rows=formatting.number(len(v.ok), lang),
+                valid=formatting.number(int(v.ok.sum()), lang),
+                invalid=formatting.number(n_bad, lang),
+            )
+        )
     sys.exit(1 if n_bad else 0)
 
 
@@ -87,8 +103,11 @@ def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> N
 @click.option("--rows", type=click.IntRange(min=1), default=20_000, show_default=True)
 @click.option("--seed", type=int, default=2025, show_default=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="CSV, XLSX or Parquet file.")
-@click.option("--calibrate", is_flag=True,
-              help="Refit the generator's offsets to the published figures and save them in data/synthetic.toml.")
+@click.option(
+    "--calibrate",
+    is_flag=True,
+    help="Refit the generator's offsets to the published figures and save them in data/synthetic.toml.",
+)
 @LANG
 def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool, lang: str) -> None:
     """Generate a synthetic CEP base (2019-2024) calibrated to the published figures."""
@@ -97,9 +116,15 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool, lang: s
     if calibrate:
         cal = synthetic.calibrate()
         synthetic.save_offsets(cal)
-        click.echo(_table([("target", "value", "tolerance", "calibrated", "ok")] + [
-            (i, f"{v:.3f}", f"{tol:.3f}", f"{got:.3f}", "ok" if abs(got - v) <= tol else "MISSED")
-            for i, v, tol, got in cal.rows]))
+        click.echo(
+            _table(
+                [("target", "value", "tolerance", "calibrated", "ok")]
+                + [
+                    (i, f"{v:.3f}", f"{tol:.3f}", f"{got:.3f}", "ok" if abs(got - v) <= tol else "MISSED")
+                    for i, v, tol, got in cal.rows
+                ]
+            )
+        )
         for note in cal.notes():
             click.echo(f"calibration: {note}")
         click.echo(f"fitted offsets saved to {synthetic.PARAMS_PATH} (with what the calibration could not meet)")
@@ -116,17 +141,36 @@ def generate_cmd(rows: int, seed: int, out: str | None, calibrate: bool, lang: s
 @cli.command("reference-check")
 @click.argument("file", type=click.Path(dir_okay=False), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
-@click.option("--mediation", is_flag=True,
-              help="Also report how much of each published context gap the generator carries through the criteria.")
-@click.option("--rows", type=click.IntRange(min=1000), default=60_000, show_default=True,
-              help="Rows of the fresh synthetic base the mediation report is computed on.")
+@click.option(
+    "--mediation",
+    is_flag=True,
+    help="Also report how much of each published context gap the generator carries through the criteria.",
+)
+@click.option(
+    "--rows",
+    type=click.IntRange(min=1000),
+    default=60_000,
+    show_default=True,
+    help="Rows of the fresh synthetic base the mediation report is computed on.",
+)
 @click.option("--seed", type=int, default=99, show_default=True, help="Seed of that base.")
-@click.option("--dossiers", type=click.Path(file_okay=False, exists=True),
-              help="Also score a realistic-dossier suite (a folder with suite.toml, e.g. tests/dossiers).")
+@click.option(
+    "--dossiers",
+    type=click.Path(file_okay=False, exists=True),
+    help="Also score a realistic-dossier suite (a folder with suite.toml, e.g. tests/dossiers).",
+)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Model folder for --dossiers.")
 @read_options
-def reference_check_cmd(file: str | None, as_json: bool, mediation: bool, rows: int, seed: int,
-                        dossiers: str | None, model_dir: str | None, read: io.ReadOptions) -> None:
+def reference_check_cmd(
+    file: str | None,
+    as_json: bool,
+    mediation: bool,
+    rows: int,
+    seed: int,
+    dossiers: str | None,
+    model_dir: str | None,
+    read: io.ReadOptions,
+) -> None:
     """Compare a row-level base (synthetic or a CEP export) with the published figures F1-F16.
 
     --mediation and --dossiers add the generator's mediation report and a dossier suite's table
@@ -144,20 +188,34 @@ def reference_check_cmd(file: str | None, as_json: bool, mediation: bool, rows: 
     except schema.SchemaError as exc:
         _fail(f"{file}: {exc}")
     if not v.ok.all():
-        click.echo(f"{int((~v.ok).sum())} invalid rows left out of the figures (run `cep-scoring validate {file}`)",
-                   err=True)
+        click.echo(
+            f"{int((~v.ok).sum())} invalid rows left out of the figures (run `cep-scoring validate {file}`)", err=True
+        )
     checks = reference_check(v.frame[v.ok])
     if as_json:
         _echo_json([c.as_dict() for c in checks])
     else:
-        click.echo(_table([("id", "figure", "published", "measured", "ok")] + [
-            (c.id, c.figure[:70], c.published, c.measured, "n/a" if c.ok is None else ("ok" if c.ok else "FAIL"))
-            for c in checks]))
+        click.echo(
+            _table(
+                [("id", "figure", "published", "measured", "ok")]
+                + [
+                    (
+                        c.id,
+                        c.figure[:70],
+                        c.published,
+                        c.measured,
+                        "n/a" if c.ok is None else ("ok" if c.ok else "FAIL"),
+                    )
+                    for c in checks
+                ]
+            )
+        )
     sys.exit(0 if extras_ok and all(c.ok is not False for c in checks) else 1)
 
 
-def _reference_extras(mediation: bool, rows: int, seed: int, dossiers: str | None, model_dir: str | None,
-                      as_json: bool) -> bool:
+def _reference_extras(
+    mediation: bool, rows: int, seed: int, dossiers: str | None, model_dir: str | None, as_json: bool
+) -> bool:
     """Print the mediation report and/or the dossier suite's table; False if a target or the order fails."""
     ok = True
     if mediation:
@@ -168,9 +226,11 @@ def _reference_extras(mediation: bool, rows: int, seed: int, dossiers: str | Non
         if as_json:
             _echo_json({"mediation": gaps})
         else:
-            click.echo(f"Mediation (fresh synthetic base, {rows} rows, seed {seed}, 2022-2024 rows; gaps in "
-                       "expectation; 'through the criteria' = the gap with every direct context term of the label "
-                       "at zero)")
+            click.echo(
+                f"Mediation (fresh synthetic base, {rows} rows, seed {seed}, 2022-2024 rows; gaps in "
+                "expectation; 'through the criteria' = the gap with every direct context term of the label "
+                "at zero)"
+            )
             click.echo("\n".join(synthetic.mediation_rows(gaps)) + "\n")
     if dossiers:
         from scoring.reference import dossier_suite, suite_problems
@@ -181,14 +241,31 @@ def _reference_extras(mediation: bool, rows: int, seed: int, dossiers: str | Non
         if as_json:
             _echo_json({"dossiers": [r.as_dict() for r in suite], "problems": problems})
         else:
-            click.echo(_table([("dossier", "tier", "P(labelled)", "P(success)", "without clinicians", "reasons")] + [
-                (r.file, r.tier, f"{r.labeled:.3f}", f"{r.success:.3f}",
-                 f"{r.without_clinicians[0]:.3f} / {r.without_clinicians[1]:.3f}" if r.without_clinicians else "-",
-                 " ".join(r.reasons)) for r in suite]))
+            click.echo(
+                _table(
+                    [("dossier", "tier", "P(labelled)", "P(success)", "without clinicians", "reasons")]
+                    + [
+                        (
+                            r.file,
+                            r.tier,
+                            f"{r.labeled:.3f}",
+                            f"{r.success:.3f}",
+                            f"{r.without_clinicians[0]:.3f} / {r.without_clinicians[1]:.3f}"
+                            if r.without_clinicians
+                            else "-",
+                            " ".join(r.reasons),
+                        )
+                        for r in suite
+                    ]
+                )
+            )
             for r in suite:
                 click.echo(f"- {r.file} ({r.tier}, modelled on {r.modelled_on}): {r.rationale}")
-            click.echo("\n".join(f"PROBLEM: {p}" for p in problems) or "order holds: every strong dossier above "
-                       "every weak one, none gains without its clinicians, reasons name criteria only")
+            click.echo(
+                "\n".join(f"PROBLEM: {p}" for p in problems)
+                or "order holds: every strong dossier above "
+                "every weak one, none gains without its clinicians, reasons name criteria only"
+            )
             click.echo()
     return ok
 
@@ -208,18 +285,33 @@ def _load_bundle(model_dir: str | None):
 
 
 @cli.command("train")
-@click.option("--data", type=click.Path(dir_okay=False, exists=True), default="data/cep_synthetic.csv",
-              show_default=True, help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.")
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, exists=True),
+    default="data/cep_synthetic.csv",
+    show_default=True,
+    help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.",
+)
 @click.option("--out", type=click.Path(file_okay=False), default="models/default", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--challenge", is_flag=True, help="Retrain as a challenger of --champion: compared on the most recent "
-              "year held out, written to --out only when better beyond the noise (scoring.challenge).")
-@click.option("--champion", "champion_dir", type=click.Path(file_okay=False), default=None,
-              help="The live model a challenger is compared with (default: models/default).")
+@click.option(
+    "--challenge",
+    is_flag=True,
+    help="Retrain as a challenger of --champion: compared on the most recent "
+    "year held out, written to --out only when better beyond the noise (scoring.challenge).",
+)
+@click.option(
+    "--champion",
+    "champion_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The live model a challenger is compared with (default: models/default).",
+)
 @LANG
 @read_options
-def train_cmd(data: str, out: str, seed: int, challenge: bool, champion_dir: str | None, lang: str,
-              read: io.ReadOptions) -> None:
+def train_cmd(
+    data: str, out: str, seed: int, challenge: bool, champion_dir: str | None, lang: str, read: io.ReadOptions
+) -> None:
     """Fit the model and its baselines, evaluate, write the model card and manifest."""
     from scoring.training import train
 
@@ -235,11 +327,24 @@ def train_cmd(data: str, out: str, seed: int, challenge: bool, champion_dir: str
     except OSError as exc:
         _fail(str(io.write_error(out, exc)))
     bad = sorted({i.row for i in report.bad_rows})
-    click.echo(t("cli.train.read", lang, data=data, read=formatting.number(report.rows_read, lang),
-                 used=formatting.number(report.rows_used, lang)))
+    click.echo(
+        t(
+            "cli.train.read",
+            lang,
+            data=data,
+            read=formatting.number(report.rows_read, lang),
+            used=formatting.number(report.rows_used, lang),
+        )
+    )
     if bad:
-        click.echo(t("cli.train.bad", lang, n=formatting.number(len(bad), lang),
-                     first="; ".join(i.message(lang) for i in report.bad_rows[:3])))
+        click.echo(
+            t(
+                "cli.train.bad",
+                lang,
+                n=formatting.number(len(bad), lang),
+                first="; ".join(i.message(lang) for i in report.bad_rows[:3]),
+            )
+        )
     if report.ignored_columns:
         click.echo(t("cli.train.ignored", lang, columns=", ".join(report.ignored_columns)))
     if report.absent_columns:
@@ -249,8 +354,13 @@ def train_cmd(data: str, out: str, seed: int, challenge: bool, champion_dir: str
 
 @cli.command("evaluate")
 @click.option("--data", type=click.Path(dir_okay=False, exists=True), required=True)
-@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
-              help="Model directory (default: models/default).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Model directory (default: models/default).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @read_options
 def evaluate_cmd(data: str, model_dir: str | None, as_json: bool, read: io.ReadOptions) -> None:
@@ -319,8 +429,12 @@ def _table_dossiers(frame) -> list[dict]:
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--quick", is_flag=True, help="A small run (about 30 s) instead of the full measurement.")
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
-@click.option("--app", "app", is_flag=True,
-              help="The app's waits in Chromium (first page, submit to result, queue upload) beside the library's.")
+@click.option(
+    "--app",
+    "app",
+    is_flag=True,
+    help="The app's waits in Chromium (first page, submit to result, queue upload) beside the library's.",
+)
 def bench_cmd(as_json: bool, quick: bool, model_dir: str | None, app: bool) -> None:
     """Measure latency of one dossier and batch throughput, beside their baselines, in one run."""
     from scoring.bench import bench_app, bench_single
@@ -341,8 +455,13 @@ def bench_cmd(as_json: bool, quick: bool, model_dir: str | None, app: bool) -> N
         click.echo(f"[{section}]")
         for k, v in values.items():
             # the app's waits are in seconds (a second is the target): two decimals; the rest one
-            click.echo(f"  {k}: {v:.2f}" if isinstance(v, float) and k.endswith("_s") else
-                       f"  {k}: {v:.1f}" if isinstance(v, float) else f"  {k}: {v}")
+            click.echo(
+                f"  {k}: {v:.2f}"
+                if isinstance(v, float) and k.endswith("_s")
+                else f"  {k}: {v:.1f}"
+                if isinstance(v, float)
+                else f"  {k}: {v}"
+            )
 
 
 def _register_commands() -> None:

@@ -35,8 +35,11 @@ def _interruptible() -> Iterator[None]:
     allows no handler, signals keep their usual effect.
     """
     previous = {s: signal.getsignal(s) for s in _SIGNALS}
-    caught = [s for s in _SIGNALS if previous[s] not in (signal.SIG_IGN, None)
-              and threading.current_thread() is threading.main_thread()]
+    caught = [
+        s
+        for s in _SIGNALS
+        if previous[s] not in (signal.SIG_IGN, None) and threading.current_thread() is threading.main_thread()
+    ]
 
     def interrupt(signum: int, frame) -> None:
         for s in caught:
@@ -53,20 +56,39 @@ def _interruptible() -> Iterator[None]:
 
 
 @click.command("batch")
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
-              help="CSV, XLSX or Parquet file of dossiers (French headers accepted).")
-@click.option("--output", "output_path", required=True, type=click.Path(dir_okay=False),
-              help="CSV, XLSX or Parquet file to write: every input row, its columns, then the scores.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV, XLSX or Parquet file of dossiers (French headers accepted).",
+)
+@click.option(
+    "--output",
+    "output_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV, XLSX or Parquet file to write: every input row, its columns, then the scores.",
+)
 @click.option("--explain", is_flag=True, help="Add the exact contributions and the top three reasons.")
-@click.option("--actions", is_flag=True,
-              help="Also add each row's steps before the next call and its labelling set (with --explain's "
-                   "columns; about 300 rows/s).")
+@click.option(
+    "--actions",
+    is_flag=True,
+    help="Also add each row's steps before the next call and its labelling set (with --explain's "
+    "columns; about 300 rows/s).",
+)
 @click.option("--excel-fr", is_flag=True, help="A CSV output for a French Excel: ';', UTF-8 with BOM, decimal comma.")
-@click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None,
-              help="Model directory written by `cep-scoring train`  [default: models/default].")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Model directory written by `cep-scoring train`  [default: models/default].",
+)
 @read_options
-def batch_cmd(input_path: str, output_path: str, explain: bool, actions: bool, excel_fr: bool, model_dir: str,
-              read) -> None:
+def batch_cmd(
+    input_path: str, output_path: str, explain: bool, actions: bool, excel_fr: bool, model_dir: str, read
+) -> None:
     """Score every row of a portfolio file; exit 1 when some rows are in error (their reason is in the file),
     2 when the input cannot be read or the output written.
 
@@ -83,20 +105,31 @@ def batch_cmd(input_path: str, output_path: str, explain: bool, actions: bool, e
     except persist.ModelLoadError as exc:
         raise click.ClickException(str(exc)) from None
     with tqdm(unit=" rows", unit_scale=True, file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+
         def progress(done: int, total: int | None) -> None:
             bar.total = total
             bar.update(done - bar.n)
 
         try:
             with _interruptible():
-                summary = run_batch(input_path, output_path, bundle, explain=explain, progress=progress, read=read,
-                                    excel_fr=excel_fr, actions=actions)
+                summary = run_batch(
+                    input_path,
+                    output_path,
+                    bundle,
+                    explain=explain,
+                    progress=progress,
+                    read=read,
+                    excel_fr=excel_fr,
+                    actions=actions,
+                )
         except SchemaError as exc:
             raise UnusableFile(str(exc)) from None
         except _Interrupted as exc:
             bar.close()  # its last line would otherwise follow the message
-            click.echo(f"Batch interrupted by {signal.Signals(exc.signum).name}: "
-                       f"nothing was written to {output_path}.", err=True)
+            click.echo(
+                f"Batch interrupted by {signal.Signals(exc.signum).name}: nothing was written to {output_path}.",
+                err=True,
+            )
             sys.exit(128 + exc.signum)
     click.echo(f"{input_path}: {summary.read_as}", err=True)
     click.echo(summary.line(), err=True)

@@ -49,6 +49,17 @@ def _audit(decision: dict) -> None:
 
     entity = (decision.get("challenger") or decision["champion"])["sha256"]
     with Store.from_env() as store, write_transaction(store.engine) as conn:
-        append(conn, [{"at": dt.datetime.now(dt.timezone.utc), "user_name": os.environ.get("USER") or "cep-scoring",
-                       "action": "challenge", "entity": "model", "entity_id": entity, "dossier_id": None,
-                       "details": decision}])
+        append(
+            conn,
+            [
+                {
+                    "at": dt.datetime.now(dt.timezone.utc),
+                    "user_name": os.environ.get("USER") or "cep-scoring",
+                    "action": "challenge",
+                    "entity": "model",
+                    "entity_id": entity,
+                    "dossier_id": None,
+                    "details": decision,
+                }
+            ],
+        )

@@ -22,17 +22,26 @@ class UnusableFile(click.ClickException):
 
 def read_options(command):
     """Add the four reading options to a command; it receives them as one `read: io.ReadOptions`."""
-    @click.option("--sep", type=click.Choice([",", ";", "tab"]), default=None,
-                  help="CSV separator  [default: detected from the header line]")
-    @click.option("--encoding", default=None,
-                  help="CSV encoding, e.g. utf-8, cp1252  [default: detected]")
-    @click.option("--decimal", type=click.Choice([".", ","]), default=None,
-                  help="CSV decimal mark  [default: ',' for ;-separated files, else '.']")
+
+    @click.option(
+        "--sep",
+        type=click.Choice([",", ";", "tab"]),
+        default=None,
+        help="CSV separator  [default: detected from the header line]",
+    )
+    @click.option("--encoding", default=None, help="CSV encoding, e.g. utf-8, cp1252  [default: detected]")
+    @click.option(
+        "--decimal",
+        type=click.Choice([".", ","]),
+        default=None,
+        help="CSV decimal mark  [default: ',' for ;-separated files, else '.']",
+    )
     @click.option("--sheet", default=None, help="XLSX sheet to read  [default: the first]")
     @functools.wraps(command)
     def wrapper(*args, sep, encoding, decimal, sheet, **kwargs):
         read = io.ReadOptions(sep="\t" if sep == "tab" else sep, encoding=encoding, decimal=decimal, sheet=sheet)
         return command(*args, read=read, **kwargs)
+
     return wrapper
 
 

@@ -35,14 +35,20 @@ def _dossiers(path: str, read: io.ReadOptions) -> list[dict]:
 @click.command("interview")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
-@click.option("--audience", type=click.Choice(["expert", "applicant"]), default="expert", show_default=True,
-              help="The expert's brief, or its mirror for the applicant who prepares the interview.")
+@click.option(
+    "--audience",
+    type=click.Choice(["expert", "applicant"]),
+    default="expert",
+    show_default=True,
+    help="The expert's brief, or its mirror for the applicant who prepares the interview.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
 @click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
 @read_options
-def interview_cmd(path: str, fmt: str, audience: str, out: str | None, lang: str, model_dir: str | None,
-                  read: io.ReadOptions) -> None:
+def interview_cmd(
+    path: str, fmt: str, audience: str, out: str | None, lang: str, model_dir: str | None, read: io.ReadOptions
+) -> None:
     """Preliminary-interview brief of each dossier of PATH (a JSON or table file, or a folder of them)."""
     from scoring.cli import _load_bundle
     from scoring.explain import InvalidDossiers

@@ -25,11 +25,21 @@ def users_cmd() -> None:
 @users_cmd.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="What the user may do in the app.")
-@click.option("--kind", "expert_kind", type=click.Choice(EXPERT_KINDS), default=None,
-              help="For an expert: academic or industrial (the chair's assignment balances the two).")
+@click.option(
+    "--kind",
+    "expert_kind",
+    type=click.Choice(EXPERT_KINDS),
+    default=None,
+    help="For an expert: academic or industrial (the chair's assignment balances the two).",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input (one line).")
-@click.option("--by", envvar="USER", default=getpass.getuser, show_envvar=True,
-              help="Name recorded as having added the user (default: $USER, else the login name).")
+@click.option(
+    "--by",
+    envvar="USER",
+    default=getpass.getuser,
+    show_envvar=True,
+    help="Name recorded as having added the user (default: $USER, else the login name).",
+)
 def users_add_cmd(name: str, role: str, expert_kind: str | None, password_stdin: bool, by: str) -> None:
     """Add NAME with a role and a password; for an existing NAME, the new role and password replace the old."""
     if password_stdin:
@@ -48,16 +58,27 @@ def users_add_cmd(name: str, role: str, expert_kind: str | None, password_stdin:
 
 @users_cmd.command("close")
 @click.argument("name")
-@click.option("--by", envvar="USER", default=getpass.getuser, show_envvar=True,
-              help="Name recorded as having closed the account (default: $USER, else the login name).")
+@click.option(
+    "--by",
+    envvar="USER",
+    default=getpass.getuser,
+    show_envvar=True,
+    help="Name recorded as having closed the account (default: $USER, else the login name).",
+)
 def users_close_cmd(name: str, by: str) -> None:
     """Close NAME's account: they can no longer sign in; what they did stays in the history."""
     with Store.from_env() as store:
         found = store.user(name)
         if found is None:
             raise click.ClickException(f"no user {name!r}; `cep-scoring users list` shows who there is")
-        store.add_user(found.name, found.role, expert_kind=found.expert_kind, password_hash=found.password_hash,
-                       active=False, user=by)
+        store.add_user(
+            found.name,
+            found.role,
+            expert_kind=found.expert_kind,
+            password_hash=found.password_hash,
+            active=False,
+            user=by,
+        )
     click.echo(f"{name}: account closed")
 
 

@@ -31,14 +31,14 @@ PANEL_SIZE = 3  # EU evaluations: three or more independent experts per proposal
 KINDS = ("academic", "industrial")
 
 
-def suggest(experts: Mapping[str, str | None], load: Mapping[str, int], exclude: Iterable[str] = (),
-            size: int = PANEL_SIZE) -> list[str]:
+def suggest(
+    experts: Mapping[str, str | None], load: Mapping[str, int], exclude: Iterable[str] = (), size: int = PANEL_SIZE
+) -> list[str]:
     """Up to `size` experts from {name: kind}: the two kinds in turn, each time the least loaded of the
     kind with fewer picks so far (ties by name); experts of no known kind only when a kind runs out."""
     excluded = set(exclude)
     order = lambda e: (load.get(e, 0), e)  # noqa: E731 - the one sort key, used three times
-    pools = {k: sorted((e for e, kind in experts.items() if kind == k and e not in excluded), key=order)
-             for k in KINDS}
+    pools = {k: sorted((e for e, kind in experts.items() if kind == k and e not in excluded), key=order) for k in KINDS}
     others = sorted((e for e, kind in experts.items() if kind not in KINDS and e not in excluded), key=order)
     picked: list[str] = []
     count = dict.fromkeys(KINDS, 0)
@@ -46,7 +46,7 @@ def suggest(experts: Mapping[str, str | None], load: Mapping[str, int], exclude:
         kind = min((k for k in KINDS if pools[k]), key=lambda k: (count[k], order(pools[k][0])))
         picked.append(pools[kind].pop(0))
         count[kind] += 1
-    return picked + others[:size - len(picked)]
+    return picked + others[: size - len(picked)]
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,10 @@ def session(store: Store, bundle: Any, settings: ConsensusSettings, lang: str = 
     heads = {d.dossier_id: d for d in store.list_dossiers(status="valid") if d.dossier_id in consensus}
     ids = sorted(heads, key=lambda i: (not consensus[i].discuss, i))
     docs = [heads[i].payload for i in ids]
-    with_consensus = [{**d, "expert_scores": {c: on_scale(v) for c, v in consensus[i].values().items()
-                                              if v is not None}} for i, d in zip(ids, docs)]
+    with_consensus = [
+        {**d, "expert_scores": {c: on_scale(v) for c, v in consensus[i].values().items() if v is not None}}
+        for i, d in zip(ids, docs)
+    ]
     # Two calls: one call refuses a dossier id given twice.
     rubric, agreed = explain(docs, bundle), explain(with_consensus, bundle)
     rows = validate_records(docs).frame.to_dict("records")  # valid dossiers: one row each, in order
@@ -107,9 +109,19 @@ def session(store: Store, bundle: Any, settings: ConsensusSettings, lang: str = 
     for k, i in enumerate(ids):
         window = docs[k].get("funding_window")
         rules = verdict(rows[k], window, consensus[i].values(), lang) if window else None
-        out.append(DossierConsensus(
-            dossier_id=i, title=str(docs[k].get("title", "")), window=window, assigned=assigned.get(i, ()),
-            assessments=store.panel(i), consensus=consensus[i], p_rubric=_probabilities(rubric[k]),
-            p_consensus=_probabilities(agreed[k]), funding_estimate=bool(rubric[k]["probabilities"]["estimate"]),
-            rules=rules, decision=decisions.get(i)))
+        out.append(
+            DossierConsensus(
+                dossier_id=i,
+                title=str(docs[k].get("title", "")),
+                window=window,
+                assigned=assigned.get(i, ()),
+                assessments=store.panel(i),
+                consensus=consensus[i],
+                p_rubric=_probabilities(rubric[k]),
+                p_consensus=_probabilities(agreed[k]),
+                funding_estimate=bool(rubric[k]["probabilities"]["estimate"]),
+                rules=rules,
+                decision=decisions.get(i),
+            )
+        )
     return out

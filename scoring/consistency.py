@@ -51,9 +51,15 @@ def _stage_checks() -> tuple[tuple[str, str, str, Any], ...]:
     return tuple(out)
 
 
-_FIXED = ("ai_data_volume_unknown", "data_held_volume_unknown", "collaborative_no_partner_kind",
-          "consortium_without_partners", "clinicians_without_clinical_partner", "business_model_without_market",
-          "industrial_partner_outside_consortium")
+_FIXED = (
+    "ai_data_volume_unknown",
+    "data_held_volume_unknown",
+    "collaborative_no_partner_kind",
+    "consortium_without_partners",
+    "clinicians_without_clinical_partner",
+    "business_model_without_market",
+    "industrial_partner_outside_consortium",
+)
 
 
 @lru_cache(maxsize=1)
@@ -100,20 +106,24 @@ def flags(frame: pd.DataFrame) -> np.ndarray:
             other, least = need
             at = answers.at(other)
             out[:, column[code]] |= gave & (at >= 0) & (at < question(other).rank(least))
-    axis, carrier = (frame[c].astype(object).to_numpy() if c in frame.columns else np.full(n, None)
-                     for c in ("technology_axis", "carrier_type"))
+    axis, carrier = (
+        frame[c].astype(object).to_numpy() if c in frame.columns else np.full(n, None)
+        for c in ("technology_axis", "carrier_type")
+    )
     collab = as_floats(frame, "collaborative")
     partners = {k: as_floats(frame, f"partner_{k}") == 1 for k in PARTNER_KINDS}
     fixed = {
         "ai_data_volume_unknown": (axis == "ai") & answers.is_("dq_volume", "unknown"),
         "data_held_volume_unknown": answers.is_("dq_access", "agreement", "own_or_granted")
         & answers.is_("dq_volume", "unknown"),
-        "collaborative_no_partner_kind": (collab == 1) & ~(partners["academic"] | partners["industrial"]
-                                                           | partners["clinical"]),
-        "consortium_without_partners": (collab == 0) & answers.is_("sp_consortium", "informal", "agreement",
-                                                           "track_record"),
+        "collaborative_no_partner_kind": (collab == 1)
+        & ~(partners["academic"] | partners["industrial"] | partners["clinical"]),
+        "consortium_without_partners": (collab == 0)
+        & answers.is_("sp_consortium", "informal", "agreement", "track_record"),
         "clinicians_without_clinical_partner": answers.is_("sq_clinicians", "co_design")
-        & ~partners["clinical"] & (carrier != "hospital") & pd.notna(carrier),
+        & ~partners["clinical"]
+        & (carrier != "hospital")
+        & pd.notna(carrier),
         "business_model_without_market": answers.is_("ii_business_model", "validated")
         & answers.is_("ii_market", "not_studied"),
         "industrial_partner_outside_consortium": answers.is_("ii_market", "industrial_partner")
@@ -156,23 +166,43 @@ def _warning(code: str, row: dict[str, Any], lang: str) -> AnswerWarning:
     kind, _, rest = code.partition(".")
     if kind == "stage_trl":
         req = question(rest).requires[row[rest]]
-        return AnswerWarning(code, (f"answers.{rest}", "trl"),
-                             t("warning.stage_trl", lang, question=t(f"rubric.{rest}", lang),
-                               answer=_answer(rest, row, lang), trl_min=req.trl_min, trl=int(row["trl"])))
+        return AnswerWarning(
+            code,
+            (f"answers.{rest}", "trl"),
+            t(
+                "warning.stage_trl",
+                lang,
+                question=t(f"rubric.{rest}", lang),
+                answer=_answer(rest, row, lang),
+                trl_min=req.trl_min,
+                trl=int(row["trl"]),
+            ),
+        )
     if kind == "stage_prior":
         qid, other = rest.split(".")
         least = dict(question(qid).requires[row[qid]].answers)[other]
-        return AnswerWarning(code, (f"answers.{qid}", f"answers.{other}"),
-                       t("warning.stage_prior", lang, question=t(f"rubric.{qid}", lang), answer=_answer(qid, row, lang),
-                         other=t(f"rubric.{other}", lang), least=t(f"rubric.{other}.{least}", lang),
-                         given=_answer(other, row, lang)))
-    fields = {"ai_data_volume_unknown": ("technology_axis", "answers.dq_volume"),
-              "data_held_volume_unknown": ("answers.dq_access", "answers.dq_volume"),
-              "collaborative_no_partner_kind": ("collaborative", "partners"),
-              "consortium_without_partners": ("collaborative", "answers.sp_consortium"),
-              "clinicians_without_clinical_partner": ("answers.sq_clinicians", "partners.clinical"),
-              "business_model_without_market": ("answers.ii_business_model", "answers.ii_market"),
-              "industrial_partner_outside_consortium": ("answers.ii_market", "partners.industrial")}[code]
+        return AnswerWarning(
+            code,
+            (f"answers.{qid}", f"answers.{other}"),
+            t(
+                "warning.stage_prior",
+                lang,
+                question=t(f"rubric.{qid}", lang),
+                answer=_answer(qid, row, lang),
+                other=t(f"rubric.{other}", lang),
+                least=t(f"rubric.{other}.{least}", lang),
+                given=_answer(other, row, lang),
+            ),
+        )
+    fields = {
+        "ai_data_volume_unknown": ("technology_axis", "answers.dq_volume"),
+        "data_held_volume_unknown": ("answers.dq_access", "answers.dq_volume"),
+        "collaborative_no_partner_kind": ("collaborative", "partners"),
+        "consortium_without_partners": ("collaborative", "answers.sp_consortium"),
+        "clinicians_without_clinical_partner": ("answers.sq_clinicians", "partners.clinical"),
+        "business_model_without_market": ("answers.ii_business_model", "answers.ii_market"),
+        "industrial_partner_outside_consortium": ("answers.ii_market", "partners.industrial"),
+    }[code]
     params = {f.split(".")[-1]: _answer(f.split(".")[-1], row, lang) for f in fields if f.startswith("answers.")}
     if "carrier_type" in row and row["carrier_type"] is not None and not pd.isna(row["carrier_type"]):
         params["carrier"] = code_label("carrier_type", row["carrier_type"], lang)

@@ -20,8 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 SEPARATORS = (",", ";", "\t")
-ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows-1252",
-                  "latin-1": "Latin-1", "utf-16": "UTF-16"}
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "cp1252": "Windows-1252",
+    "latin-1": "Latin-1",
+    "utf-16": "UTF-16",
+}
 _SEP_NAMES = {",": ",", ";": ";", "\t": "tab"}
 SAMPLE_BYTES = 1 << 16
 # a French amount: thousands grouped by a space (plain, no-break, narrow no-break) or a dot, then a decimal comma
@@ -49,12 +54,14 @@ class Dialect:
     @property
     def plain(self) -> bool:
         """What batch's fast scanner reads: `,`-separated UTF-8 with LF or CRLF line ends and a decimal point."""
-        return self.sep == "," and self.encoding in ("utf-8", "utf-8-sig") and self.newline != "CR" \
-            and self.decimal == "."
+        return (
+            self.sep == "," and self.encoding in ("utf-8", "utf-8-sig") and self.newline != "CR" and self.decimal == "."
+        )
 
 
-def detect(data: bytes, *, whole: bool, sep: str | None = None, encoding: str | None = None,
-           decimal: str | None = None) -> Dialect:
+def detect(
+    data: bytes, *, whole: bool, sep: str | None = None, encoding: str | None = None, decimal: str | None = None
+) -> Dialect:
     """The dialect of a CSV file from its bytes (`whole`: all of them, else its first block).
 
     Encoding: the one forced, else UTF-16 or UTF-8 by their BOM, UTF-8 when every
@@ -72,7 +79,7 @@ def detect(data: bytes, *, whole: bool, sep: str | None = None, encoding: str | 
     head = _first_line(text)
     chosen = sep or max(SEPARATORS, key=lambda s: (_count_outside_quotes(head, s), s == ","))
     cr, lf = text.find("\r"), text.find("\n")
-    newline = "LF" if cr < 0 or 0 <= lf < cr else "CRLF" if text[cr + 1:cr + 2] == "\n" else "CR"
+    newline = "LF" if cr < 0 or 0 <= lf < cr else "CRLF" if text[cr + 1 : cr + 2] == "\n" else "CR"
     return Dialect(chosen, enc, newline, decimal or ("," if chosen == ";" else "."))
 
 

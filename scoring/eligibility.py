@@ -38,16 +38,31 @@ RULES = ("closed", "carrier", "collaboration", *(f"partner_{k}" for k in PARTNER
 #: Knock-out thresholds (per criterion, then the total), reported after the catalogue rules.
 KNOCKOUTS = (*(f"knockout.{c}" for c in CRITERIA), "knockout.total")
 CODES = RULES + KNOCKOUTS
-_SOURCE_OF = {"closed": "open", "carrier": "carrier", "collaboration": "collaboration", "trl": "trl", "aid": "aid",
-              **{f"partner_{k}": "partner" for k in PARTNER_KINDS}, **{k: "knockouts" for k in KNOCKOUTS}}
+_SOURCE_OF = {
+    "closed": "open",
+    "carrier": "carrier",
+    "collaboration": "collaboration",
+    "trl": "trl",
+    "aid": "aid",
+    **{f"partner_{k}": "partner" for k in PARTNER_KINDS},
+    **{k: "knockouts" for k in KNOCKOUTS},
+}
 ASSUMPTION = "assumption:"  # how data/windows.csv marks a rule that is ours, not published
 
 
 def expert_scores(frame: pd.DataFrame) -> np.ndarray:
     """(n, 5) expert scores of a validated frame, NaN where an expert gave none (or the column is absent)."""
     n = len(frame)
-    return np.column_stack([frame[c].to_numpy(dtype=float, na_value=np.nan) if c in frame.columns
-                            else np.full(n, np.nan) for c in SCORE_COLUMNS]) if n else np.zeros((0, len(CRITERIA)))
+    return (
+        np.column_stack(
+            [
+                frame[c].to_numpy(dtype=float, na_value=np.nan) if c in frame.columns else np.full(n, np.nan)
+                for c in SCORE_COLUMNS
+            ]
+        )
+        if n
+        else np.zeros((0, len(CRITERIA)))
+    )
 
 
 def broken(frame: pd.DataFrame, windows: Iterable[str] | None = None, scores: np.ndarray | None = None) -> np.ndarray:
@@ -113,8 +128,9 @@ def eligible(frame: pd.DataFrame, windows: Iterable[str] | None = None, scores: 
     return ~broken(frame, windows, scores).any(axis=2)
 
 
-def first_rule(frame: pd.DataFrame, windows: Iterable[str] | None = None,
-               scores: np.ndarray | None = None) -> np.ndarray:
+def first_rule(
+    frame: pd.DataFrame, windows: Iterable[str] | None = None, scores: np.ndarray | None = None
+) -> np.ndarray:
     """(n, len(windows)) code of the first rule broken, '' when eligible."""
     b = broken(frame, windows, scores)
     return np.where(b.any(axis=2), np.array(CODES, dtype=object)[b.argmax(axis=2)], "").astype(object)
@@ -129,14 +145,18 @@ def reasons(b: np.ndarray, names: tuple[str, ...] = CODES) -> np.ndarray:
     if len(names) > 64:
         raise ValueError(f"{len(names)} codes do not fit in one 64-bit pattern; join them in groups")
     bits = np.left_shift(np.uint64(1), np.arange(len(names), dtype=np.uint64))
-    key = np.bitwise_or.reduce(np.where(b, bits, np.uint64(0)), axis=-1) if len(names) else \
-        np.zeros(b.shape[:-1], np.uint64)
+    key = (
+        np.bitwise_or.reduce(np.where(b, bits, np.uint64(0)), axis=-1)
+        if len(names)
+        else np.zeros(b.shape[:-1], np.uint64)
+    )
     patterns, index = np.unique(key.ravel(), return_inverse=True)  # one number per row: a 1-D unique is fast
     words = np.array([";".join(n for k, n in enumerate(names) if int(p) >> k & 1) for p in patterns], dtype=object)
     return words[index].reshape(b.shape[:-1])
 
 
 # --------------------------------------------------------------------------- one dossier
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -148,12 +168,17 @@ class Verdict:
     sentences: tuple[str, ...]  # one per code, in the reader's language, with the rule's source
 
     def as_dict(self) -> dict[str, Any]:
-        return {"window": self.window, "eligible": self.eligible, "codes": list(self.codes),
-                "sentences": list(self.sentences)}
+        return {
+            "window": self.window,
+            "eligible": self.eligible,
+            "codes": list(self.codes),
+            "sentences": list(self.sentences),
+        }
 
 
-def verdicts(row: dict[str, Any], windows: Iterable[str] | None = None, scores: Any = None,
-             lang: str = "fr") -> list[Verdict]:
+def verdicts(
+    row: dict[str, Any], windows: Iterable[str] | None = None, scores: Any = None, lang: str = "fr"
+) -> list[Verdict]:
     """The verdict of one validated flat row under each window (every window by default).
 
     `scores`: expert scores as {criterion: score} or a (5,) array (NaN: none); by
@@ -183,14 +208,17 @@ def target_verdicts(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str =
     windows = codes()["funding_window"]
     b = broken(frame, windows)
     expert = expert_scores(frame)
-    return [_verdict(row["funding_window"], b[i, windows.index(row["funding_window"])], row, expert[i], lang)
-            for i, row in enumerate(rows)]
+    return [
+        _verdict(row["funding_window"], b[i, windows.index(row["funding_window"])], row, expert[i], lang)
+        for i, row in enumerate(rows)
+    ]
 
 
 def _verdict(window: str, hits: np.ndarray, row: dict[str, Any], expert: np.ndarray, lang: str) -> Verdict:
     found = tuple(code for code, hit in zip(CODES, hits) if hit)
-    return Verdict(window, not found, found,
-                   tuple(_sentence(code, catalogue()[window], row, expert, lang) for code in found))
+    return Verdict(
+        window, not found, found, tuple(_sentence(code, catalogue()[window], row, expert, lang) for code in found)
+    )
 
 
 def _sentence(code: str, w: Window, row: dict[str, Any], expert: np.ndarray, lang: str) -> str:
@@ -206,17 +234,22 @@ def _sentence(code: str, w: Window, row: dict[str, Any], expert: np.ndarray, lan
     elif code == "trl":
         params.update(trl=_int(row.get("trl")), lo=w.trl_min, hi=w.trl_max)
     elif code == "aid":
-        params.update(aid=formatting.euros(_num(row.get("aid_requested_eur")), lang),
-                      lo=formatting.euros(w.aid_min_eur, lang), hi=formatting.euros(w.aid_max_eur, lang))
+        params.update(
+            aid=formatting.euros(_num(row.get("aid_requested_eur")), lang),
+            lo=formatting.euros(w.aid_min_eur, lang),
+            hi=formatting.euros(w.aid_max_eur, lang),
+        )
     elif code == "knockout.total":
         named = [CRITERIA.index(c) for c in window_rules()[w.code]]
         params.update(score=_half(float(np.sum(expert[named])), lang), threshold=_half(w.knockout_total, lang))
     elif code.startswith("knockout."):
         c = code.split(".", 1)[1]
         key = "knockout"
-        params.update(criterion=t(f"criterion.{c}", lang),
-                      score=formatting.score(float(expert[CRITERIA.index(c)]), lang),
-                      threshold=formatting.score(window_rules()[w.code][c][0], lang))
+        params.update(
+            criterion=t(f"criterion.{c}", lang),
+            score=formatting.score(float(expert[CRITERIA.index(c)]), lang),
+            threshold=formatting.score(window_rules()[w.code][c][0], lang),
+        )
     return f"{t(f'eligibility.{key}', lang, **params).rstrip('.')} {source}."
 
 
@@ -225,7 +258,7 @@ def source_text(source: str, lang: str) -> str:
     if not source:
         return t("eligibility.no_source", lang)
     if source.startswith(ASSUMPTION):
-        return t("eligibility.assumption", lang, source=source[len(ASSUMPTION):].strip())
+        return t("eligibility.assumption", lang, source=source[len(ASSUMPTION) :].strip())
     return t("eligibility.source", lang, source=source)
 
 

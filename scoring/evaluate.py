@@ -65,6 +65,7 @@ def targets_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- baselines
 
+
 def _context_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """The same inputs as the model, as plain columns (no interactions, no ramps)."""
     scores = score_table(frame).score
@@ -78,15 +79,28 @@ def _context_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-_NUMERIC = list(CRITERIA) + ["collaborative", "preliminary_interview", "trl", "year", *PARTNER_COLUMNS,
-                             "log_budget", "aid_ratio"]
+_NUMERIC = list(CRITERIA) + [
+    "collaborative",
+    "preliminary_interview",
+    "trl",
+    "year",
+    *PARTNER_COLUMNS,
+    "log_budget",
+    "aid_ratio",
+]
 
 
 def _logistic() -> object:
-    pre = ColumnTransformer([
-        ("cat", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
-        ("num", make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler()), list(_NUMERIC)),
-    ])
+    pre = ColumnTransformer(
+        [
+            ("cat", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
+            (
+                "num",
+                make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler()),
+                list(_NUMERIC),
+            ),
+        ]
+    )
     return make_pipeline(pre, LogisticRegression(C=1.0, max_iter=2000))
 
 
@@ -132,6 +146,7 @@ class Baselines:
 
 # --------------------------------------------------------------------------- report
 
+
 def interval_coverage(model, frame: pd.DataFrame) -> dict | None:
     """Share of rows whose true probability lies in the model's interval, per target, beside the level it
     states; None without true probabilities (a real export) or without bootstrap refits."""
@@ -169,8 +184,17 @@ def evaluate(model, baselines: Baselines | None, frame: pd.DataFrame) -> dict:
                 # On a group of n rows even the true probabilities score an ECE of about 1/sqrt(n)/2:
                 # a group's ECE means something only beside theirs on the same rows.
                 oracle = ece(y[m], frame[oracle_cols[t]].to_numpy(dtype=float)[m]) if has_oracle else None
-                entry["groups"].append({"by": by, "value": v, "n": int(m.sum()), "auc": g["auc"], "ece": g["ece"],
-                                        "oracle_ece": oracle, "small": bool(m.sum() < SMALL_GROUP)})
+                entry["groups"].append(
+                    {
+                        "by": by,
+                        "value": v,
+                        "n": int(m.sum()),
+                        "auc": g["auc"],
+                        "ece": g["ece"],
+                        "oracle_ece": oracle,
+                        "small": bool(m.sum() < SMALL_GROUP),
+                    }
+                )
         report["targets"][t] = entry
     report["interval_coverage"] = interval_coverage(model, frame)
     return report

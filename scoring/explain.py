@@ -58,6 +58,7 @@ class InvalidDossiers(ValueError):
 
 # --------------------------------------------------------------------------- exact contributions
 
+
 @dataclass(frozen=True)
 class _Columns:
     """Per criterion, its columns in a design: ramps, missing indicator, per-level slopes and their one-hots."""
@@ -77,8 +78,9 @@ def _columns(design: Design) -> _Columns:
         missing.append(design.columns("missing", c)[0])
         sl = design.columns("slope", c)
         slopes.append(sl)
-        levels.append(np.array([design.onehot(design.inputs[design.partner[k]], design.level[k]) for k in sl],
-                               dtype=int))
+        levels.append(
+            np.array([design.onehot(design.inputs[design.partner[k]], design.level[k]) for k in sl], dtype=int)
+        )
         owned.append(np.flatnonzero(design.owner == j))
     return _Columns(tuple(ramps), np.array(missing), tuple(slopes), tuple(levels), tuple(owned))
 
@@ -90,15 +92,16 @@ def background(design: Design, X: np.ndarray, profiles: np.ndarray) -> np.ndarra
     cols = _columns(design)
     B = X.copy()
     for j in range(len(CRITERIA)):
-        B[:, cols.ramps[j]] = profiles[:, j, :len(KNOTS)]
+        B[:, cols.ramps[j]] = profiles[:, j, : len(KNOTS)]
         B[:, cols.missing[j]] = profiles[:, j, len(KNOTS)]
-        mean_score = profiles[:, j, :len(KNOTS)].sum(axis=1)  # a score is the sum of its ramps (a missing one 0)
+        mean_score = profiles[:, j, : len(KNOTS)].sum(axis=1)  # a score is the sum of its ramps (a missing one 0)
         B[:, cols.slopes[j]] = mean_score[:, None] * X[:, cols.levels[j]]
     return B
 
 
-def logit_contributions(cal: CalibratedAdditive, design: Design, X: np.ndarray, B: np.ndarray
-                        ) -> tuple[np.ndarray, np.ndarray]:
+def logit_contributions(
+    cal: CalibratedAdditive, design: Design, X: np.ndarray, B: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(base (n,), phi (n, 5)) in calibrated log-odds; base + phi.sum(1) == cal.logit(X).
 
     B is X with the criteria at their group's average (`background`): context columns agree, so the model,
@@ -144,8 +147,9 @@ def profiles_of(model: CEPModel, frame: pd.DataFrame) -> tuple[np.ndarray, list[
     return np.array(out), keys_used, np.array(counts)
 
 
-def contributions(model: CEPModel, frame: pd.DataFrame, table: ScoreTable | None = None,
-                  matrices: Matrices | None = None) -> dict[str, Any]:
+def contributions(
+    model: CEPModel, frame: pd.DataFrame, table: ScoreTable | None = None, matrices: Matrices | None = None
+) -> dict[str, Any]:
     """Exact contributions of the five criteria to P(labelled) and P(success), from "projects like yours".
 
     The starting point of a dossier is the model's probability for its own context (filière, window, carrier,
@@ -166,12 +170,18 @@ def contributions(model: CEPModel, frame: pd.DataFrame, table: ScoreTable | None
     a, b = a0 + cl.sum(axis=1), b0 + cf.sum(axis=1)
     cs = cl * ((b + b0) / 2)[:, None] + cf * ((a + a0) / 2)[:, None]
     scored = 1.0 - profiles[:, :, len(KNOTS)]
-    typical = np.where(scored > 0, profiles[:, :, :len(KNOTS)].sum(axis=2) / np.where(scored > 0, scored, 1.0), np.nan)
-    return {"inputs": CRITERIA, "labeled": (a0, cl), "success": (a0 * b0, cs), "group": (keys, counts),
-            "typical": typical}
+    typical = np.where(scored > 0, profiles[:, :, : len(KNOTS)].sum(axis=2) / np.where(scored > 0, scored, 1.0), np.nan)
+    return {
+        "inputs": CRITERIA,
+        "labeled": (a0, cl),
+        "success": (a0 * b0, cs),
+        "group": (keys, counts),
+        "typical": typical,
+    }
 
 
 # --------------------------------------------------------------------------- words
+
 
 def _pct(p: float) -> str:
     return f"{100 * p:.0f}"
@@ -181,8 +191,12 @@ def amount(v: float, target: str, lang: str) -> str:
     """A move of a probability in words, with its sign and the probability it moves: "+8,0 points de
     P(labellisé)", "+1,5 point de ..." (French singular below 2), plural by CLDR (`formatting.plural`)."""
     shown = formatting.points(v, lang)
-    return t(f"amount.{formatting.plural(Decimal(f'{100 * abs(v):.1f}'), lang)}", lang, v=shown,
-             target=t(f"target.{target}", lang))
+    return t(
+        f"amount.{formatting.plural(Decimal(f'{100 * abs(v):.1f}'), lang)}",
+        lang,
+        v=shown,
+        target=t(f"target.{target}", lang),
+    )
 
 
 def input_label(name: str, lang: str) -> str:
@@ -196,10 +210,15 @@ def _digits(lo: float, hi: float, lang: str) -> int:
 
 
 def interval_text(lo: float, hi: float, lang: str) -> str:
-    """"intervalle à 80 % : 62 % – 71 %", "… : 99,6 % – 99,9 %" near 1."""
+    """ "intervalle à 80 % : 62 % – 71 %", "… : 99,6 % – 99,9 %" near 1."""
     digits = _digits(lo, hi, lang)
-    return t("interval.text", lang, level=formatting.percent(INTERVAL_LEVEL, lang),
-             lo=formatting.percent(lo, lang, digits), hi=formatting.percent(hi, lang, digits))
+    return t(
+        "interval.text",
+        lang,
+        level=formatting.percent(INTERVAL_LEVEL, lang),
+        lo=formatting.percent(lo, lang, digits),
+        hi=formatting.percent(hi, lang, digits),
+    )
 
 
 def _interval(bands: dict[str, Any], values: dict[str, float], lang: str) -> dict[str, Any]:
@@ -215,8 +234,10 @@ def _interval(bands: dict[str, Any], values: dict[str, float], lang: str) -> dic
 
 # --------------------------------------------------------------------------- actions
 
-def _predict_moves(model: CEPModel, base: np.ndarray, row: dict[str, Any],
-                   move_sets: list[list[tuple[Question, str, str]]]):
+
+def _predict_moves(
+    model: CEPModel, base: np.ndarray, row: dict[str, Any], move_sets: list[list[tuple[Question, str, str]]]
+):
     """Predictions of dossier `row` (model rows `base`) with each set of answer changes applied."""
     rescored = [row_scores({**row, **{q.id: b for q, _, b in ms}}) for ms in move_sets]
     scores = np.array([r[0] for r in rescored])
@@ -224,8 +245,15 @@ def _predict_moves(model: CEPModel, base: np.ndarray, row: dict[str, Any],
     return model.what_if(base, ScoreTable(scores, scores, sources))
 
 
-def actions(model: CEPModel, base: np.ndarray, row: dict[str, Any], lang: str,
-            p_success: float, p_labeled: float, focus: str = "success") -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def actions(
+    model: CEPModel,
+    base: np.ndarray,
+    row: dict[str, Any],
+    lang: str,
+    p_success: float,
+    p_labeled: float,
+    focus: str = "success",
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Steps the project can take before the next call, each gain recomputed by the model; and the labelling set.
 
     A step is one answer level up on one question, where the rubric's requirements (minimum TRL, prior
@@ -253,25 +281,44 @@ def actions(model: CEPModel, base: np.ndarray, row: dict[str, Any], lang: str,
     out = []
     for i in chosen:
         q, a, b = moves[i]
-        text = t(f"action.sentence.{focus}", lang, question=t(f"rubric.{q.id}", lang),
-                 old=t(f"rubric.{q.id}.{a}", lang), new=t(f"rubric.{q.id}.{b}", lang),
-                 success=amount(gains[i], "success", lang), labeled=amount(lab_gains[i], "labeled", lang))
+        text = t(
+            f"action.sentence.{focus}",
+            lang,
+            question=t(f"rubric.{q.id}", lang),
+            old=t(f"rubric.{q.id}.{a}", lang),
+            new=t(f"rubric.{q.id}.{b}", lang),
+            success=amount(gains[i], "success", lang),
+            labeled=amount(lab_gains[i], "labeled", lang),
+        )
         alike = [j for j in others.get(i, []) if j not in labelling]
         if alike:
-            text = t(f"action.same_effect.{formatting.plural(len(alike), lang)}", lang, action=text,
-                     n=formatting.number(len(alike), lang))
-        out.append({
-            "field": f"answers.{q.id}", "from": a, "to": b, "gain": float(gains[i]),
-            "gains": {"labeled": float(lab_gains[i]), **({"success": float(gains[i])} if focus == "success" else {})},
-            "in_labelling_set": i in labelling,
-            "same_effect": [f"answers.{moves[j][0].id}" for j in alike],
-            "text": text,
-        })
+            text = t(
+                f"action.same_effect.{formatting.plural(len(alike), lang)}",
+                lang,
+                action=text,
+                n=formatting.number(len(alike), lang),
+            )
+        out.append(
+            {
+                "field": f"answers.{q.id}",
+                "from": a,
+                "to": b,
+                "gain": float(gains[i]),
+                "gains": {
+                    "labeled": float(lab_gains[i]),
+                    **({"success": float(gains[i])} if focus == "success" else {}),
+                },
+                "in_labelling_set": i in labelling,
+                "same_effect": [f"answers.{moves[j][0].id}" for j in alike],
+                "text": text,
+            }
+        )
     return out, _labelling_dict(p_labeled, [moves[i] for i in labelling], after, lang)
 
 
-def _labelling_set(model: CEPModel, base: np.ndarray, row: dict[str, Any], moves,
-                   lab_gains: np.ndarray, p_labeled: float) -> tuple[list[int], float | None]:
+def _labelling_set(
+    model: CEPModel, base: np.ndarray, row: dict[str, Any], moves, lab_gains: np.ndarray, p_labeled: float
+) -> tuple[list[int], float | None]:
     """(indices of the smallest set of steps reaching the labelling line, P(labelled) after them), or ([], None)."""
     if p_labeled >= LABELLING_LINE or not moves:
         return [], None
@@ -292,14 +339,24 @@ def _labelling_dict(p_labeled: float, steps: list, after: float | None, lang: st
         key = "labelling.above"
     else:
         key = "labelling.reached" if steps else "labelling.out_of_reach"
-    return {"line": LABELLING_LINE, "above": p_labeled >= LABELLING_LINE,
-            "steps": [f"answers.{q.id}" for q, _, _ in steps], "labeled_after": after,
-            "text": t(key, lang, line=formatting.percent(LABELLING_LINE, lang), n=formatting.number(len(steps), lang),
-                      max=formatting.number(MAX_SET, lang),
-                      after=formatting.percent(after, lang) if after is not None else "")}
+    return {
+        "line": LABELLING_LINE,
+        "above": p_labeled >= LABELLING_LINE,
+        "steps": [f"answers.{q.id}" for q, _, _ in steps],
+        "labeled_after": after,
+        "text": t(
+            key,
+            lang,
+            line=formatting.percent(LABELLING_LINE, lang),
+            n=formatting.number(len(steps), lang),
+            max=formatting.number(MAX_SET, lang),
+            after=formatting.percent(after, lang) if after is not None else "",
+        ),
+    }
 
 
 # --------------------------------------------------------------------------- one dossier
+
 
 def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str) -> list[list[dict[str, Any]]]:
     """Per dossier of `frame`, every window ranked; one window matrix for the whole frame (a queue of
@@ -307,13 +364,26 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
     wm = model.window_matrix(frame, table, band=True)
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
     for r in records(wm):  # ranked within each dossier's rows
-        out[r["row"]].append({
-            "window": r["window"], "label": code_label("funding_window", r["window"], lang),
-            "eligible": bool(r["eligible"]), "rule": r["rule"],
-            "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
-            "labeled": float(r["labeled"]), "funded": float(r["funded"]), "success": float(r["success"]),
-            "interval": _interval({"labeled": (r["labeled_low"], r["labeled_high"]),
-                                   "success": (r["success_low"], r["success_high"])}, r, lang)})
+        out[r["row"]].append(
+            {
+                "window": r["window"],
+                "label": code_label("funding_window", r["window"], lang),
+                "eligible": bool(r["eligible"]),
+                "rule": r["rule"],
+                "rule_text": t(f"rule.{r['rule']}", lang) if r["rule"] else "",
+                "labeled": float(r["labeled"]),
+                "funded": float(r["funded"]),
+                "success": float(r["success"]),
+                "interval": _interval(
+                    {
+                        "labeled": (r["labeled_low"], r["labeled_high"]),
+                        "success": (r["success_low"], r["success_high"]),
+                    },
+                    r,
+                    lang,
+                ),
+            }
+        )
     return out
 
 
@@ -328,8 +398,7 @@ def _window_advice(windows: list[dict[str, Any]], target: str, p_success: float,
     open_ = [w for w in windows if w["eligible"]]
     if not open_ or open_[0]["success"] < PROMISING:
         best = open_[0] if open_ else None
-        return t("advice.replan", lang, best=best["label"] if best else "-",
-                 p=_pct(best["success"]) if best else "0")
+        return t("advice.replan", lang, best=best["label"] if best else "-", p=_pct(best["success"]) if best else "0")
     best = open_[0]
     target_open = any(w["window"] == target for w in open_)
     if best["window"] != target and (not target_open or best["success"] - p_success >= 0.05):
@@ -346,16 +415,40 @@ def _eligibility(row: dict[str, Any], v: Verdict, windows: list[dict[str, Any]],
     if v.eligible:
         text = ""
     elif best:
-        text = t("eligibility.lead", lang, window=code_label("funding_window", row["funding_window"], lang),
-                 reasons=" ".join(v.sentences),
-                 best=_join((t("eligibility.alternative", lang, window=w["label"],
-                                success=formatting.percent(w["success"], lang),
-                                interval=w["interval"]["text"]["success"]) for w in best), lang))
+        text = t(
+            "eligibility.lead",
+            lang,
+            window=code_label("funding_window", row["funding_window"], lang),
+            reasons=" ".join(v.sentences),
+            best=_join(
+                (
+                    t(
+                        "eligibility.alternative",
+                        lang,
+                        window=w["label"],
+                        success=formatting.percent(w["success"], lang),
+                        interval=w["interval"]["text"]["success"],
+                    )
+                    for w in best
+                ),
+                lang,
+            ),
+        )
     else:
-        text = t("eligibility.lead_none", lang, window=code_label("funding_window", row["funding_window"], lang),
-                 reasons=" ".join(v.sentences))
-    return {"window": row["funding_window"], "eligible": v.eligible, "codes": list(v.codes),
-            "reasons": list(v.sentences), "alternatives": alternatives, "text": text}
+        text = t(
+            "eligibility.lead_none",
+            lang,
+            window=code_label("funding_window", row["funding_window"], lang),
+            reasons=" ".join(v.sentences),
+        )
+    return {
+        "window": row["funding_window"],
+        "eligible": v.eligible,
+        "codes": list(v.codes),
+        "reasons": list(v.sentences),
+        "alternatives": alternatives,
+        "text": text,
+    }
 
 
 def _join(items, lang: str) -> str:
@@ -367,26 +460,44 @@ def _join(items, lang: str) -> str:
 def _missing_inputs(row: dict[str, Any], crit: list) -> list[str]:
     out = [f"{c.criterion} ({c.source})" for c in crit if c.source in ("missing", "not_applicable")]
     out += [f"answers.{q}" for c in crit for q in c.missing]
-    out += [f for f in ("partner_academic", "partner_industrial", "partner_clinical", "n_partners",
-                        "preliminary_interview") if row.get(f) is None or pd.isna(row.get(f))]
+    out += [
+        f
+        for f in ("partner_academic", "partner_industrial", "partner_clinical", "n_partners", "preliminary_interview")
+        if row.get(f) is None or pd.isna(row.get(f))
+    ]
     return out
 
 
-def _starting_point(row: dict[str, Any], contrib: dict[str, Any], i: int, rate_f: float, fig: str, focus: str,
-                    lang: str) -> dict[str, Any]:
-    """"Projects like yours": the group, its size and the model's probabilities for it, beside the published rate
+def _starting_point(
+    row: dict[str, Any], contrib: dict[str, Any], i: int, rate_f: float, fig: str, focus: str, lang: str
+) -> dict[str, Any]:
+    """ "Projects like yours": the group, its size and the model's probabilities for it, beside the published rate
     (P(labelled) alone in the words when the targeted window cannot take the dossier: its funding is no estimate)."""
     keys, rows = contrib["group"][0][i], int(contrib["group"][1][i])
     names = ", ".join(code_label(k, row[k], lang) for k in keys)
-    group = t(f"start.group.{len(keys)}", lang, names=names,
-              rows=t(f"start.rows.{formatting.plural(rows, lang)}", lang, n=formatting.number(rows, lang)))
+    group = t(
+        f"start.group.{len(keys)}",
+        lang,
+        names=names,
+        rows=t(f"start.rows.{formatting.plural(rows, lang)}", lang, n=formatting.number(rows, lang)),
+    )
     labeled, success = float(contrib["labeled"][0][i]), float(contrib["success"][0][i])
-    return {"group": {"keys": list(keys), "values": [row[k] for k in keys], "rows": rows, "text": group},
-            "labeled": labeled, "success": success,
-            "published": {"value": rate_f, "figure": fig},
-            "text": t(f"start.text.{focus}", lang, group=group, success=formatting.percent(success, lang),
-                      labeled=formatting.percent(labeled, lang), rate=formatting.percent(rate_f, lang), figure=fig,
-                      filiere=code_label("filiere", row["filiere"], lang))}
+    return {
+        "group": {"keys": list(keys), "values": [row[k] for k in keys], "rows": rows, "text": group},
+        "labeled": labeled,
+        "success": success,
+        "published": {"value": rate_f, "figure": fig},
+        "text": t(
+            f"start.text.{focus}",
+            lang,
+            group=group,
+            success=formatting.percent(success, lang),
+            labeled=formatting.percent(labeled, lang),
+            rate=formatting.percent(rate_f, lang),
+            figure=fig,
+            filiere=code_label("filiere", row["filiere"], lang),
+        ),
+    }
 
 
 def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[str, Any]]:
@@ -395,8 +506,11 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
     rows = records(frame)
     crits = [assess(row) for row in rows]
     per_row = [scores_of(c) for c in crits]
-    table = ScoreTable(np.array([s for s, _ in per_row]), np.array([s for s, _ in per_row]),
-                       np.array([src for _, src in per_row], dtype=object))
+    table = ScoreTable(
+        np.array([s for s, _ in per_row]),
+        np.array([s for s, _ in per_row]),
+        np.array([src for _, src in per_row], dtype=object),
+    )
     mats = model.matrices(frame, table)
     pred = model.predict(frame, band=True, matrices=mats)
     contrib = contributions(model, frame, matrices=mats)
@@ -414,7 +528,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
         eligibility = _eligibility(row, targets[i], windows, lang)
         # what the explanation explains: P(success), unless the targeted window cannot take the dossier
         focus = "success" if eligibility["eligible"] else "labeled"
-        steps, labelling = actions(model, mats.label[i:i + 1], row, lang, p["success"], p["labeled"], focus)
+        steps, labelling = actions(model, mats.label[i : i + 1], row, lang, p["success"], p["labeled"], focus)
         filiere = code_label("filiere", row["filiere"], lang)
         result = {
             "eligibility": eligibility,
@@ -426,14 +540,23 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
                 "interval": _interval({"labeled": pred.labeled_band[i], "success": pred.success_band[i]}, p, lang),
                 "base_rate": {
                     "filiere": {"value": rate_f, "figure": fig, "text": code_label("filiere", row["filiere"], lang)},
-                    "window": {"value": rate_w, "source": source_w,
-                               "text": code_label("funding_window", row["funding_window"], lang)},
+                    "window": {
+                        "value": rate_w,
+                        "source": source_w,
+                        "text": code_label("funding_window", row["funding_window"], lang),
+                    },
                 },
                 # a window that cannot take the dossier gives no estimate of its funding, only the model's arithmetic
                 "estimate": eligibility["eligible"],
                 "summary": t("summary.base_rate", lang, filiere=filiere, rate=_pct(rate_f), p=_pct(p["success"]))
-                if eligibility["eligible"] else t("summary.ineligible", lang, filiere=filiere, rate=_pct(rate_f),
-                                                   window=code_label("funding_window", row["funding_window"], lang)),
+                if eligibility["eligible"]
+                else t(
+                    "summary.ineligible",
+                    lang,
+                    filiere=filiere,
+                    rate=_pct(rate_f),
+                    window=code_label("funding_window", row["funding_window"], lang),
+                ),
                 "missing_inputs": _missing_inputs(row, crit),
             },
             "starting_point": _starting_point(row, contrib, i, rate_f, fig, focus, lang),
@@ -444,8 +567,14 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
             "windows": windows,
             "model": bundle.identity(),
         }
-        result["reasons"].append({"input": "funding_window", "value": None, "kind": "advice",
-                                  "text": _window_advice(windows, row["funding_window"], p["success"], lang)})
+        result["reasons"].append(
+            {
+                "input": "funding_window",
+                "value": None,
+                "kind": "advice",
+                "text": _window_advice(windows, row["funding_window"], p["success"], lang),
+            }
+        )
         out.append(result)
     return out
 
@@ -454,8 +583,11 @@ def _contribution_dict(contrib: dict[str, Any], target: str, i: int) -> dict[str
     """The starting point and each criterion's move from it; `typical`, the group's mean score per criterion."""
     base, values = contrib[target]
     typical = contrib["typical"][i]
-    return {"base": float(base[i]), "values": {c: float(v) for c, v in zip(CRITERIA, values[i])},
-            "typical": {c: None if np.isnan(v) else float(v) for c, v in zip(CRITERIA, typical)}}
+    return {
+        "base": float(base[i]),
+        "values": {c: float(v) for c, v in zip(CRITERIA, values[i])},
+        "typical": {c: None if np.isnan(v) else float(v) for c, v in zip(CRITERIA, typical)},
+    }
 
 
 def _criterion_dict(c, lang: str) -> dict[str, Any]:
@@ -468,8 +600,9 @@ def _criterion_dict(c, lang: str) -> dict[str, Any]:
     return d
 
 
-def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang: str, focus: str
-             ) -> list[dict[str, Any]]:
+def _reasons(
+    contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang: str, focus: str
+) -> list[dict[str, Any]]:
     """Top three criteria for and against P(`focus`), as sentences, measured from "projects like yours".
 
     Only the five criteria are reasons: the committee judges the dossier, so what raises or lowers the odds is
@@ -480,8 +613,9 @@ def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang
     typical = contrib["typical"][i]
     by_crit = {c.criterion: c for c in crit}
     ranked = np.argsort(-values, kind="stable")
-    picks = [(j, "for") for j in ranked[:3] if values[j] >= MIN_GAIN] + \
-            [(j, "against") for j in ranked[::-1][:3] if values[j] <= -MIN_GAIN]
+    picks = [(j, "for") for j in ranked[:3] if values[j] >= MIN_GAIN] + [
+        (j, "against") for j in ranked[::-1][:3] if values[j] <= -MIN_GAIN
+    ]
     out = []
     for j, kind in picks:
         name = CRITERIA[j]
@@ -489,15 +623,31 @@ def _reasons(contrib: dict[str, Any], i: int, scores: dict[str, Any], crit, lang
         detail = ""
         if c.evidence and c.source == "rubric":
             e = max(c.evidence, key=lambda e: e.effect) if kind == "for" else min(c.evidence, key=lambda e: e.effect)
-            detail = t("reason.answer", lang, question=t(f"rubric.{e.question}", lang),
-                       answer=t(f"rubric.{e.question}.{e.answer}", lang))
+            detail = t(
+                "reason.answer",
+                lang,
+                question=t(f"rubric.{e.question}", lang),
+                answer=t(f"rubric.{e.question}.{e.answer}", lang),
+            )
         s = scores[name]
-        out.append({"input": name, "value": float(values[j]), "kind": kind,
-                    "text": t("reason.criterion", lang, criterion=input_label(name, lang),
-                              score=t("value.no_score", lang) if s is None else formatting.score(s, lang),
-                              typical=t("value.no_score", lang) if np.isnan(typical[j])
-                              else formatting.score(round(float(typical[j]), 1), lang),
-                              detail=detail, points=amount(float(values[j]), focus, lang))})
+        out.append(
+            {
+                "input": name,
+                "value": float(values[j]),
+                "kind": kind,
+                "text": t(
+                    "reason.criterion",
+                    lang,
+                    criterion=input_label(name, lang),
+                    score=t("value.no_score", lang) if s is None else formatting.score(s, lang),
+                    typical=t("value.no_score", lang)
+                    if np.isnan(typical[j])
+                    else formatting.score(round(float(typical[j]), 1), lang),
+                    detail=detail,
+                    points=amount(float(values[j]), focus, lang),
+                ),
+            }
+        )
     return out
 
 

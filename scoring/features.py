@@ -38,13 +38,29 @@ KINDS = ("ramp", "missing", "slope", "onehot", "value")
 TRL_LEVELS = np.arange(1.0, 10.0)
 CATEGORICAL = ("filiere", "funding_window", "carrier_type", "therapeutic_area", "technology_axis")
 INTERACTIONS = ("filiere", "funding_window", "technology_axis")
-CONTEXT = ("filiere", "funding_window", "carrier_type", "collaborative", "partners", "therapeutic_area",
-           "technology_axis", "trl", "budget_eur", "aid_ratio", "preliminary_interview", "year")
+CONTEXT = (
+    "filiere",
+    "funding_window",
+    "carrier_type",
+    "collaborative",
+    "partners",
+    "therapeutic_area",
+    "technology_axis",
+    "trl",
+    "budget_eur",
+    "aid_ratio",
+    "preliminary_interview",
+    "year",
+)
 INPUTS = CRITERIA + CONTEXT
 PARTNER_COLUMNS = ("partner_academic", "partner_industrial", "partner_clinical", "n_partners")
 #: Dossier columns the design reads besides the criterion scores (and eligibility rules too).
-MODEL_COLUMNS = CATEGORICAL + ("collaborative",) + PARTNER_COLUMNS + (
-    "trl", "budget_eur", "aid_requested_eur", "preliminary_interview", "year")
+MODEL_COLUMNS = (
+    CATEGORICAL
+    + ("collaborative",)
+    + PARTNER_COLUMNS
+    + ("trl", "budget_eur", "aid_requested_eur", "preliminary_interview", "year")
+)
 
 
 @dataclass(eq=False)  # compared and hashed by identity: explanation plans are cached per design
@@ -101,8 +117,16 @@ class Design:
         names, owner, partner, lower, u_src, kind, level_of, knot = [], [], [], [], [], [], [], []
         idx = {name: i for i, name in enumerate(self.inputs)}
 
-        def col(name: str, own: str, mono: bool = False, pair: str | None = None, u: int = -1, what: str = "value",
-                level: str = "", at: float = np.nan) -> None:
+        def col(
+            name: str,
+            own: str,
+            mono: bool = False,
+            pair: str | None = None,
+            u: int = -1,
+            what: str = "value",
+            level: str = "",
+            at: float = np.nan,
+        ) -> None:
             names.append(name)
             owner.append(idx[own])
             partner.append(idx[pair] if pair else -1)
@@ -152,8 +176,7 @@ class Design:
         """The one-hot column of categorical `ctx` at `level`."""
         return int(self.columns("onehot", ctx)[self.levels[ctx].index(level)])
 
-    def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None
-                  ) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None = None) -> np.ndarray:
         """Model matrix (n, p) of a validated frame and its (n, 5) criterion scores.
 
         Written into one array allocated once: on a portfolio chunk, fresh
@@ -163,8 +186,9 @@ class Design:
         _write(X, self._blocks(frame, scores, labeled))
         return X
 
-    def linear(self, frame: pd.DataFrame, scores: np.ndarray, coef: np.ndarray,
-               labeled: np.ndarray | None = None) -> np.ndarray:
+    def linear(
+        self, frame: pd.DataFrame, scores: np.ndarray, coef: np.ndarray, labeled: np.ndarray | None = None
+    ) -> np.ndarray:
         """`transform(frame, scores, labeled) @ coef` for coef (p, m), without the (n, p) matrix.
 
         A one-hot block's product is its level's coefficient, looked up per row: a
@@ -176,7 +200,7 @@ class Design:
         for k in range(coef.shape[1]):
             col = 0
             for block in blocks:
-                z[:, k] += block.dot(coef[col:col + block.width, k])
+                z[:, k] += block.dot(coef[col : col + block.width, k])
                 col += block.width
         return z
 
@@ -195,7 +219,7 @@ class Design:
         hot = out[:, self._onehot_columns(ctx, out.shape[1])]
         hot[:] = 0.0
         hot[:, self.levels[ctx].index(level)] = 1.0
-        _write(out[:, :-self._n_context()], self._score_blocks(scores, self._levels_in(out)))
+        _write(out[:, : -self._n_context()], self._score_blocks(scores, self._levels_in(out)))
         return out
 
     def _blocks(self, frame: pd.DataFrame, scores: np.ndarray, labeled: np.ndarray | None) -> list["_Block"]:
@@ -212,8 +236,9 @@ class Design:
         filled = np.nan_to_num(scores, nan=0.0)
         sloped = {}
         for ctx in INTERACTIONS:  # level index -> position among the sloped levels, -1 for the others
-            lut = np.array([self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1
-                            for v in self.levels[ctx]] + [-1])
+            lut = np.array(
+                [self.sloped[ctx].index(v) if v in self.sloped[ctx] else -1 for v in self.levels[ctx]] + [-1]
+            )
             sloped[ctx] = lut[levels[ctx]]
         out = []
         for j in range(len(CRITERIA)):
@@ -241,7 +266,7 @@ class Design:
 
     def _onehot_at(self, ctx: str, level: str) -> int:
         """Position of the one-hot column ctx=level inside the context part (categoricals lead it)."""
-        before = sum(len(self.levels[c]) for c in CATEGORICAL[:CATEGORICAL.index(ctx)])
+        before = sum(len(self.levels[c]) for c in CATEGORICAL[: CATEGORICAL.index(ctx)])
         return before + self.levels[ctx].index(level)
 
     def _context_blocks(self, frame: pd.DataFrame, labeled: np.ndarray | None) -> list["_Block"]:
@@ -257,12 +282,19 @@ class Design:
             out.append(_Block(1, values=np.nan_to_num(v, nan=0.0)))
             out.append(_Block(1, values=np.isnan(v)))
         trl = frame["trl"].to_numpy(dtype=float)
-        out.append(_Block(len(TRL_LEVELS), at=np.where(np.isin(trl, TRL_LEVELS), np.nan_to_num(trl) - 1, -1)
-                          .astype(np.intp)))
+        out.append(
+            _Block(len(TRL_LEVELS), at=np.where(np.isin(trl, TRL_LEVELS), np.nan_to_num(trl) - 1, -1).astype(np.intp))
+        )
         lb = np.log(frame["budget_eur"].to_numpy(dtype=float)) - self.budget_center
         ratio = frame["aid_requested_eur"].to_numpy(dtype=float) / frame["budget_eur"].to_numpy(dtype=float)
-        for v in (lb, np.maximum(lb, 0.0), ratio, np.maximum(ratio - 0.5, 0.0), _flag(frame["preliminary_interview"]),
-                  np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range)):
+        for v in (
+            lb,
+            np.maximum(lb, 0.0),
+            ratio,
+            np.maximum(ratio - 0.5, 0.0),
+            _flag(frame["preliminary_interview"]),
+            np.clip(frame["year"].to_numpy(dtype=float), *self.year_range) - np.mean(self.year_range),
+        ):
             out.append(_Block(1, values=v))
         if self.with_label:
             out.append(_Block(1, values=np.asarray(labeled, float)))
@@ -298,7 +330,7 @@ class _Block(NamedTuple):
 def _write(X: np.ndarray, blocks: list[_Block]) -> None:
     col = 0
     for block in blocks:
-        block.write(X[:, col:col + block.width])
+        block.write(X[:, col : col + block.width])
         col += block.width
     assert col == X.shape[1], "the blocks and the layout disagree"
 

@@ -52,36 +52,81 @@ def _build_fields() -> tuple[Field, ...]:
         Field("year", ("year",), "int", True, lo=MIN_YEAR, description="Year the dossier is examined by the CEP"),
         Field("submission_date", ("submission_date",), "date", description="Submission date (ISO 8601), within `year`"),
         Field("filiere", ("filiere",), "code", True, c["filiere"], description="Sector (filière)"),
-        Field("funding_window", ("funding_window",), "code", True, c["funding_window"],
-              description="Funding window (guichet) targeted"),
+        Field(
+            "funding_window",
+            ("funding_window",),
+            "code",
+            True,
+            c["funding_window"],
+            description="Funding window (guichet) targeted",
+        ),
         Field("call", ("call",), "str", description="Specific call, e.g. Innov'Up, Pack IA, PRCE"),
-        Field("carrier_type", ("carrier_type",), "code", True, c["carrier_type"],
-              description="Type of project carrier"),
+        Field(
+            "carrier_type", ("carrier_type",), "code", True, c["carrier_type"], description="Type of project carrier"
+        ),
         Field("collaborative", ("collaborative",), "bool", True, description="Collaborative project (consortium)"),
         Field("partner_academic", ("partners", "academic"), "bool", description="An academic partner is present"),
         Field("partner_industrial", ("partners", "industrial"), "bool", description="An industrial partner is present"),
         Field("partner_clinical", ("partners", "clinical"), "bool", description="A clinical partner is present"),
-        Field("n_partners", ("partners", "count"), "int", lo=0, hi=50,
-              description="Number of partners besides the carrier (0 when not collaborative)"),
-        Field("therapeutic_area", ("therapeutic_area",), "code", True, c["therapeutic_area"],
-              description="Main therapeutic area"),
-        Field("technology_axis", ("technology_axis",), "code", True, c["technology_axis"],
-              description="Main technology axis"),
+        Field(
+            "n_partners",
+            ("partners", "count"),
+            "int",
+            lo=0,
+            hi=50,
+            description="Number of partners besides the carrier (0 when not collaborative)",
+        ),
+        Field(
+            "therapeutic_area",
+            ("therapeutic_area",),
+            "code",
+            True,
+            c["therapeutic_area"],
+            description="Main therapeutic area",
+        ),
+        Field(
+            "technology_axis",
+            ("technology_axis",),
+            "code",
+            True,
+            c["technology_axis"],
+            description="Main technology axis",
+        ),
         Field("trl", ("trl",), "int", True, lo=1, hi=9, description="Technology readiness level at submission (1-9)"),
-        Field("budget_eur", ("budget_eur",), "float", True, lo=1.0, hi=MAX_BUDGET_EUR,
-              description="Total budget (EUR)"),
-        Field("aid_requested_eur", ("aid_requested_eur",), "float", True, lo=0.0, hi=MAX_BUDGET_EUR,
-              description="Requested aid (EUR), at most the total budget"),
+        Field(
+            "budget_eur", ("budget_eur",), "float", True, lo=1.0, hi=MAX_BUDGET_EUR, description="Total budget (EUR)"
+        ),
+        Field(
+            "aid_requested_eur",
+            ("aid_requested_eur",),
+            "float",
+            True,
+            lo=0.0,
+            hi=MAX_BUDGET_EUR,
+            description="Requested aid (EUR), at most the total budget",
+        ),
         Field("duration_months", ("duration_months",), "int", True, lo=1, hi=120, description="Duration (months)"),
-        Field("preliminary_interview", ("preliminary_interview",), "bool",
-              description="A preliminary interview with an expert took place (practice since 2024)"),
+        Field(
+            "preliminary_interview",
+            ("preliminary_interview",),
+            "bool",
+            description="A preliminary interview with an expert took place (practice since 2024)",
+        ),
     ]
     for q in questions():
         allowed = tuple(a["code"] for a in q["answers"]) + ((NOT_APPLICABLE,) if q["na_allowed"] else ())
         fs.append(Field(q["id"], ("answers", q["id"]), "answer", allowed=allowed, description=q["en"]))
     for crit, col in zip(CRITERIA, SCORE_COLUMNS):
-        fs.append(Field(col, ("expert_scores", crit), "score", lo=0, hi=5,
-                        description=f"Expert score for {crit}, 0-5 in half points (overrides the rubric)"))
+        fs.append(
+            Field(
+                col,
+                ("expert_scores", crit),
+                "score",
+                lo=0,
+                hi=5,
+                description=f"Expert score for {crit}, 0-5 in half points (overrides the rubric)",
+            )
+        )
     fs.append(Field("labeled", ("labeled",), "bool", description="Outcome: labelled by the CEP (historical rows)"))
     fs.append(Field("funded", ("funded",), "bool", description="Outcome: funded by the window (historical rows)"))
     return tuple(fs)

@@ -59,12 +59,15 @@ def briefs(docs: list[dict[str, Any]], bundle, lang: str = "fr", audience: str =
     frame = v.frame.reset_index(drop=True)
     results = explain_frame(frame, bundle, lang)
     rows = [dict(zip(frame.columns, values)) for values in frame.to_numpy(dtype=object)]
-    return [brief_of(row, frame.iloc[[i]].reset_index(drop=True), result, bundle, lang, audience)
-            for i, (row, result) in enumerate(zip(rows, results))]
+    return [
+        brief_of(row, frame.iloc[[i]].reset_index(drop=True), result, bundle, lang, audience)
+        for i, (row, result) in enumerate(zip(rows, results))
+    ]
 
 
-def brief_of(row: dict[str, Any], one: pd.DataFrame, result: dict[str, Any], bundle, lang: str,
-             audience: str) -> dict[str, Any]:
+def brief_of(
+    row: dict[str, Any], one: pd.DataFrame, result: dict[str, Any], bundle, lang: str, audience: str
+) -> dict[str, Any]:
     """The brief of one validated row (`one`, its one-row frame) from its explanation `result`."""
     focus = "success" if result["eligibility"]["eligible"] else "labeled"
     questions = pick_questions(row, result, _move_gains(bundle.model, one, row, focus), lang)
@@ -74,8 +77,11 @@ def brief_of(row: dict[str, Any], one: pd.DataFrame, result: dict[str, Any], bun
         "lang": lang,
         "title": t(f"interview.title.{audience}", lang, acronym=_text(row.get("acronym")) or "-"),
         "summary": summary_lines(row, lang),
-        "eligibility": {"eligible": result["eligibility"]["eligible"], "text": _eligibility_text(result, lang),
-                        "best_windows": _best_windows(result)},
+        "eligibility": {
+            "eligible": result["eligibility"]["eligible"],
+            "text": _eligibility_text(result, lang),
+            "best_windows": _best_windows(result),
+        },
         "questions": questions,
         "readiness": readiness(row, result, lang, audience),
         "model": result["model"],
@@ -83,6 +89,7 @@ def brief_of(row: dict[str, Any], one: pd.DataFrame, result: dict[str, Any], bun
 
 
 # --------------------------------------------------------------------------- the dossier in five lines
+
 
 def _text(v: Any) -> str:
     return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)
@@ -102,42 +109,75 @@ def summary_lines(row: dict[str, Any], lang: str) -> list[str]:
     def money(field: str) -> str:
         return formatting.euros(float(row[field]), lang) if _known(row.get(field)) else unknown
 
-    kinds = [t(f"interview.partner.{k}", lang) for k in ("academic", "industrial", "clinical")
-             if _known(row.get(f"partner_{k}")) and bool(row[f"partner_{k}"])]
+    kinds = [
+        t(f"interview.partner.{k}", lang)
+        for k in ("academic", "industrial", "clinical")
+        if _known(row.get(f"partner_{k}")) and bool(row[f"partner_{k}"])
+    ]
     if _known(row.get("collaborative")) and not bool(row["collaborative"]):
         partners = t("interview.partners.alone", lang)
     else:
         n = int(row["n_partners"]) if _known(row.get("n_partners")) else None
-        partners = t(f"interview.partners.with.{formatting.plural(n if n is not None else 2, lang)}", lang,
-                     kinds=", ".join(kinds) or unknown, n=formatting.number(n, lang) if n is not None else unknown)
+        partners = t(
+            f"interview.partners.with.{formatting.plural(n if n is not None else 2, lang)}",
+            lang,
+            kinds=", ".join(kinds) or unknown,
+            n=formatting.number(n, lang) if n is not None else unknown,
+        )
     lines = [
-        t("interview.line.project", lang, acronym=_text(row.get("acronym")) or "-",
-          title=_text(row.get("title")) or "-"),
-        t("interview.line.where", lang, filiere=label("filiere"), window=label("funding_window"),
-          year=str(int(row["year"])) if _known(row.get("year")) else unknown),
-        t("interview.line.stage", lang, carrier=label("carrier_type"),
-          trl=formatting.number(int(row["trl"]), lang) if _known(row.get("trl")) else unknown),
+        t(
+            "interview.line.project",
+            lang,
+            acronym=_text(row.get("acronym")) or "-",
+            title=_text(row.get("title")) or "-",
+        ),
+        t(
+            "interview.line.where",
+            lang,
+            filiere=label("filiere"),
+            window=label("funding_window"),
+            year=str(int(row["year"])) if _known(row.get("year")) else unknown,
+        ),
+        t(
+            "interview.line.stage",
+            lang,
+            carrier=label("carrier_type"),
+            trl=formatting.number(int(row["trl"]), lang) if _known(row.get("trl")) else unknown,
+        ),
         partners,
-        t("interview.line.money", lang, budget=money("budget_eur"), aid=money("aid_requested_eur"),
-          months=formatting.number(int(row["duration_months"]), lang) if _known(row.get("duration_months"))
-          else unknown),
+        t(
+            "interview.line.money",
+            lang,
+            budget=money("budget_eur"),
+            aid=money("aid_requested_eur"),
+            months=formatting.number(int(row["duration_months"]), lang)
+            if _known(row.get("duration_months"))
+            else unknown,
+        ),
     ]
     return [formatting.french_spacing(s) if lang == "fr" else s for s in lines]
 
 
 def _eligibility_text(result: dict[str, Any], lang: str) -> str:
     e = result["eligibility"]
-    return e["text"] if not e["eligible"] else t("interview.eligible", lang, window=code_label(
-        "funding_window", e["window"], lang))
+    return (
+        e["text"]
+        if not e["eligible"]
+        else t("interview.eligible", lang, window=code_label("funding_window", e["window"], lang))
+    )
 
 
 def _best_windows(result: dict[str, Any], n: int = 3) -> list[dict[str, Any]]:
     """The eligible windows best first (the explanation ranks them), with their probabilities and intervals."""
-    return [{key: w[key] for key in ("window", "label", "labeled", "success", "interval")}
-            for w in result["windows"] if w["eligible"]][:n]
+    return [
+        {key: w[key] for key in ("window", "label", "labeled", "success", "interval")}
+        for w in result["windows"]
+        if w["eligible"]
+    ][:n]
 
 
 # --------------------------------------------------------------------------- the questions
+
 
 def _move_gains(model, one: pd.DataFrame, row: dict[str, Any], focus: str) -> dict[str, tuple[str, float]]:
     """{question id: (next feasible answer, what that one step adds to P(focus))}, for every feasible move.
@@ -162,23 +202,37 @@ def _strongest_feasible(q: Question, row: dict[str, Any]) -> str | None:
     return next((a for a in reversed(q.answers) if a != NOT_APPLICABLE and not q.unmet(a, row)), None)
 
 
-def _item(kind: str, q: Question | None, row: dict[str, Any], lang: str, why: str, strong: str | None,
-          gain: float | None = None, ask: str | None = None) -> dict[str, Any]:
+def _item(
+    kind: str,
+    q: Question | None,
+    row: dict[str, Any],
+    lang: str,
+    why: str,
+    strong: str | None,
+    gain: float | None = None,
+    ask: str | None = None,
+) -> dict[str, Any]:
     given = row.get(q.id) if q else None
     given = given if isinstance(given, str) else None
-    return {"kind": kind, "question": q.id if q else None,
-            "criterion": q.criterion if q else None,
-            "criterion_label": t(f"criterion.{q.criterion}", lang) if q else "",
-            "label": t(f"rubric.{q.id}", lang) if q else "",
-            "ask": ask if ask is not None else t(f"ask.{q.id}", lang),
-            "answer": given,
-            "answer_label": t(f"rubric.{q.id}.{given}", lang) if q and given and given != NOT_APPLICABLE else "",
-            "strong": strong, "strong_label": t(f"rubric.{q.id}.{strong}", lang) if q and strong else "",
-            "gain": gain, "why": why}
+    return {
+        "kind": kind,
+        "question": q.id if q else None,
+        "criterion": q.criterion if q else None,
+        "criterion_label": t(f"criterion.{q.criterion}", lang) if q else "",
+        "label": t(f"rubric.{q.id}", lang) if q else "",
+        "ask": ask if ask is not None else t(f"ask.{q.id}", lang),
+        "answer": given,
+        "answer_label": t(f"rubric.{q.id}.{given}", lang) if q and given and given != NOT_APPLICABLE else "",
+        "strong": strong,
+        "strong_label": t(f"rubric.{q.id}.{strong}", lang) if q and strong else "",
+        "gain": gain,
+        "why": why,
+    }
 
 
-def pick_questions(row: dict[str, Any], result: dict[str, Any], gains: dict[str, tuple[str, float]],
-                   lang: str) -> list[dict[str, Any]]:
+def pick_questions(
+    row: dict[str, Any], result: dict[str, Any], gains: dict[str, tuple[str, float]], lang: str
+) -> list[dict[str, Any]]:
     """5 to 8 questions, one per rubric question at most (see the module's docstring for the order)."""
     focus = "success" if result["eligibility"]["eligible"] else "labeled"
     candidates: dict[str, list[dict[str, Any]]] = {k: [] for k in KINDS}
@@ -187,23 +241,27 @@ def pick_questions(row: dict[str, Any], result: dict[str, Any], gains: dict[str,
         q = question(qids[0]) if qids else None
         move = gains.get(q.id) if q else None
         # a contradiction on context alone (partners) has no rubric question: its sentence is the question
-        candidates["warning"].append(_item("warning", q, row, lang, w["text"], move[0] if move else None,
-                                           ask=None if q else w["text"]))
+        candidates["warning"].append(
+            _item("warning", q, row, lang, w["text"], move[0] if move else None, ask=None if q else w["text"])
+        )
     by_weight = sorted(all_questions(), key=lambda q: -q.weight)  # stable: rubric order among equal weights
     na_rule = {q["id"]: q.get("na_only_when") for q in catalogue_questions()}
     for q in by_weight:
         a = row.get(q.id)
         if a == NOT_APPLICABLE and na_rule.get(q.id) not in CERTAIN_NA_RULES:
-            candidates["not_applicable"].append(_item("not_applicable", q, row, lang, t("interview.why.na", lang),
-                                                      _strongest_feasible(q, row)))
+            candidates["not_applicable"].append(
+                _item("not_applicable", q, row, lang, t("interview.why.na", lang), _strongest_feasible(q, row))
+            )
         elif not isinstance(a, str):
-            candidates["missing"].append(_item("missing", q, row, lang, t("interview.why.missing", lang),
-                                               _strongest_feasible(q, row)))
+            candidates["missing"].append(
+                _item("missing", q, row, lang, t("interview.why.missing", lang), _strongest_feasible(q, row))
+            )
     weak = sorted((qid for qid, (_, g) in gains.items() if g >= MIN_GAIN), key=lambda qid: -gains[qid][1])
     for qid in weak:
         b, g = gains[qid]
-        candidates["weak"].append(_item("weak", question(qid), row, lang,
-                                        t("interview.why.weak", lang, gain=amount(g, focus, lang)), b, g))
+        candidates["weak"].append(
+            _item("weak", question(qid), row, lang, t("interview.why.weak", lang, gain=amount(g, focus, lang)), b, g)
+        )
     chosen: list[dict[str, Any]] = []
     seen: set[str] = set()
 
@@ -214,19 +272,19 @@ def pick_questions(row: dict[str, Any], result: dict[str, Any], gains: dict[str,
             chosen.append(item)
 
     for kind in KINDS:
-        for item in candidates[kind][:KIND_CAP[kind]]:
+        for item in candidates[kind][: KIND_CAP[kind]]:
             take(item)
     if len(chosen) < MIN_QUESTIONS:  # a strong, complete dossier: confirm the answers that weigh most
         for q in by_weight:
             if len(chosen) >= MIN_QUESTIONS:
                 break
             if isinstance(row.get(q.id), str) and row[q.id] != NOT_APPLICABLE:
-                take(_item("confirm", q, row, lang, t("interview.why.confirm", lang),
-                           gains.get(q.id, (None,))[0]))
+                take(_item("confirm", q, row, lang, t("interview.why.confirm", lang), gains.get(q.id, (None,))[0]))
     return chosen
 
 
 # --------------------------------------------------------------------------- the readiness verdict
+
 
 def readiness(row: dict[str, Any], result: dict[str, Any], lang: str, audience: str) -> dict[str, Any]:
     """Submit now, strengthen then submit, or re-plan to a named window, with the probabilities behind it.
@@ -242,18 +300,23 @@ def readiness(row: dict[str, Any], result: dict[str, Any], lang: str, audience: 
     target = code_label("funding_window", e["window"], lang)
     best = _best_windows(result, 1)
     numbers = {"labeled": p["labeled"], "success": p["success"], "line": LABELLING_LINE, "promising": PROMISING}
-    words = {"window": target, "labeled": formatting.percent(p["labeled"], lang),
-             "success": formatting.percent(p["success"], lang),
-             "interval": p["interval"]["text"]["success"], "line": formatting.percent(LABELLING_LINE, lang),
-             "promising": formatting.percent(PROMISING, lang)}
+    words = {
+        "window": target,
+        "labeled": formatting.percent(p["labeled"], lang),
+        "success": formatting.percent(p["success"], lang),
+        "interval": p["interval"]["text"]["success"],
+        "line": formatting.percent(LABELLING_LINE, lang),
+        "promising": formatting.percent(PROMISING, lang),
+    }
     steps: list[dict[str, Any]] = []
     window = e["window"]
     if e["eligible"] and p["labeled"] >= LABELLING_LINE and p["success"] >= PROMISING:
         kind = "submit"
     elif e["eligible"] and (lab["steps"] or (p["labeled"] >= LABELLING_LINE and result["actions"])):
         kind = "strengthen"
-        picked = ([a for a in result["actions"] if a["in_labelling_set"]] if lab["steps"]
-                  else result["actions"][:N_STEPS])
+        picked = (
+            [a for a in result["actions"] if a["in_labelling_set"]] if lab["steps"] else result["actions"][:N_STEPS]
+        )
         steps = [{"field": a["field"], "from": a["from"], "to": a["to"], "text": a["text"]} for a in picked]
         if lab["labeled_after"] is not None:
             numbers["labeled_after"] = lab["labeled_after"]
@@ -262,26 +325,42 @@ def readiness(row: dict[str, Any], result: dict[str, Any], lang: str, audience: 
         kind = "replan"
         if best and best[0]["success"] >= PROMISING and best[0]["window"] != e["window"]:
             window = best[0]["window"]
-            words.update(to=best[0]["label"], to_success=formatting.percent(best[0]["success"], lang),
-                         to_interval=best[0]["interval"]["text"]["success"])
+            words.update(
+                to=best[0]["label"],
+                to_success=formatting.percent(best[0]["success"], lang),
+                to_interval=best[0]["interval"]["text"]["success"],
+            )
             kind_key = "replan.window"
         else:
             # the numbers quoted are the named window's: the targeted one's are no estimate when it is closed
-            to = best[0] if best else {"label": target, "labeled": p["labeled"], "success": p["success"],
-                                       "interval": p["interval"]}
-            words.update(to=to["label"], call=str(int(row["year"]) + 1) if _known(row.get("year")) else "-",
-                         labeled=formatting.percent(to["labeled"], lang),
-                         success=formatting.percent(to["success"], lang), interval=to["interval"]["text"]["success"])
+            to = (
+                best[0]
+                if best
+                else {"label": target, "labeled": p["labeled"], "success": p["success"], "interval": p["interval"]}
+            )
+            words.update(
+                to=to["label"],
+                call=str(int(row["year"]) + 1) if _known(row.get("year")) else "-",
+                labeled=formatting.percent(to["labeled"], lang),
+                success=formatting.percent(to["success"], lang),
+                interval=to["interval"]["text"]["success"],
+            )
             window = best[0]["window"] if best else e["window"]
             kind_key = "replan.later"
         words["reasons"] = " ".join(e["reasons"]) if not e["eligible"] else lab["text"]
     key = kind_key if kind == "replan" else kind
     text = t(f"interview.verdict.{key}.{audience}", lang, **words)
-    return {"verdict": kind, "window": window, "probabilities": numbers, "steps": steps,
-            "text": formatting.french_spacing(text) if lang == "fr" else text}
+    return {
+        "verdict": kind,
+        "window": window,
+        "probabilities": numbers,
+        "steps": steps,
+        "text": formatting.french_spacing(text) if lang == "fr" else text,
+    }
 
 
 # --------------------------------------------------------------------------- layouts
+
 
 def render_text(b: dict[str, Any]) -> str:
     """The brief as plain text (terminal, e-mail)."""
@@ -303,8 +382,14 @@ def render_text(b: dict[str, Any]) -> str:
 
 
 def _window_line(w: dict[str, Any], lang: str) -> str:
-    return t("interview.window", lang, window=w["label"], labeled=formatting.percent(w["labeled"], lang),
-             success=formatting.percent(w["success"], lang), interval=w["interval"]["text"]["success"])
+    return t(
+        "interview.window",
+        lang,
+        window=w["label"],
+        labeled=formatting.percent(w["labeled"], lang),
+        success=formatting.percent(w["success"], lang),
+        interval=w["interval"]["text"]["success"],
+    )
 
 
 def _why_line(q: dict[str, Any], lang: str) -> str:
@@ -334,21 +419,31 @@ def render_html(items: list[dict[str, Any]]) -> str:
     for b in items:
         aud = b["audience"]
         qs = "".join(
-            f"<li><strong>{esc(q['ask'])}</strong><span class=\"why\">{esc(_why_line(q, lang))}</span>"
-            + (f"<span class=\"strong\">{esc(t('interview.strong', lang, answer=q['strong_label']))}</span>"
-               if q["strong_label"] else "") + "</li>" for q in b["questions"])
+            f'<li><strong>{esc(q["ask"])}</strong><span class="why">{esc(_why_line(q, lang))}</span>'
+            + (
+                f'<span class="strong">{esc(t("interview.strong", lang, answer=q["strong_label"]))}</span>'
+                if q["strong_label"]
+                else ""
+            )
+            + "</li>"
+            for q in b["questions"]
+        )
         windows = "".join(f"<li>{esc(_window_line(w, lang))}</li>" for w in b["eligibility"]["best_windows"])
         steps = "".join(f"<li>{esc(s['text'])}</li>" for s in b["readiness"]["steps"])
         parts.append(
-            f"<section class=\"brief\"><h1>{esc(b['title'])}</h1>"
-            f"<ul class=\"summary\">{''.join(f'<li>{esc(s)}</li>' for s in b['summary'])}</ul>"
+            f'<section class="brief"><h1>{esc(b["title"])}</h1>'
+            f'<ul class="summary">{"".join(f"<li>{esc(s)}</li>" for s in b["summary"])}</ul>'
             f"<h2>{esc(t('interview.h.eligibility', lang))}</h2><p>{esc(b['eligibility']['text'])}</p>"
             + (f"<ul>{windows}</ul>" if windows else "")
             + f"<h2>{esc(t(f'interview.h.questions.{aud}', lang))}</h2><ol>{qs}</ol>"
             f"<h2>{esc(t(f'interview.h.verdict.{aud}', lang))}</h2>"
-            f"<div class=\"verdict {b['readiness']['verdict']}\"><p>{esc(b['readiness']['text'])}</p>"
-            + (f"<ul>{steps}</ul>" if steps else "") + "</div>"
-            f"<footer>{esc(t('interview.footer', lang, model=b['model'].get('name', '')))}</footer></section>")
-    return (f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(t('interview.page_title', lang))}</title><style>{_CSS}</style></head>"
-            f"<body>{''.join(parts)}</body></html>")
+            f'<div class="verdict {b["readiness"]["verdict"]}"><p>{esc(b["readiness"]["text"])}</p>'
+            + (f"<ul>{steps}</ul>" if steps else "")
+            + "</div>"
+            f"<footer>{esc(t('interview.footer', lang, model=b['model'].get('name', '')))}</footer></section>"
+        )
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{esc(t('interview.page_title', lang))}</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(parts)}</body></html>"
+    )

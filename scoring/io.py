@@ -93,13 +93,16 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
     except dialect.DialectError as exc:
         raise SchemaError(f"{path}: {exc}") from None
     except OSError as exc:
-        raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions") \
-            from None
+        raise SchemaError(
+            f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
+        ) from None
     except BaseException as exc:  # a parser's own error on a damaged file: one line, never a traceback
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":  # calamine's Rust panics
             raise  # Ctrl-C and exit stay what they are
-        raise SchemaError(f"{path}: cannot be read as {s[1:].upper()} ({first_line(exc)}); "
-                          f"check that it is a {s[1:].upper()} file, not another format renamed") from None
+        raise SchemaError(
+            f"{path}: cannot be read as {s[1:].upper()} ({first_line(exc)}); "
+            f"check that it is a {s[1:].upper()} file, not another format renamed"
+        ) from None
 
 
 def first_line(exc: BaseException) -> str:
@@ -127,8 +130,9 @@ def read_json_text(path: str | Path) -> str:
     except SchemaError as exc:
         raise SchemaError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
     except OSError as exc:
-        raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions") \
-            from None
+        raise SchemaError(
+            f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
+        ) from None
 
 
 def _json_text(data: bytes) -> str:
@@ -139,6 +143,7 @@ def _json_text(data: bytes) -> str:
 
 
 # --------------------------------------------------------------------------- CSV
+
 
 def detect_csv(data: bytes, options: ReadOptions, *, whole: bool = True) -> dialect.Dialect:
     return dialect.detect(data, whole=whole, sep=options.sep, encoding=options.encoding, decimal=options.decimal)
@@ -152,9 +157,19 @@ def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = No
     naming its line (its extra cells would otherwise be lost).
     """
     try:
-        reader = pd.read_csv(path, sep=d.sep, encoding=d.encoding, header=None, dtype=str, keep_default_na=False,
-                             na_values=[""], skip_blank_lines=True, engine="c", chunksize=chunk_rows or 1 << 62,
-                             encoding_errors="strict")
+        reader = pd.read_csv(
+            path,
+            sep=d.sep,
+            encoding=d.encoding,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=True,
+            engine="c",
+            chunksize=chunk_rows or 1 << 62,
+            encoding_errors="strict",
+        )
         names: list[str] | None = None
         with reader:
             for chunk in reader:
@@ -173,16 +188,22 @@ def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = No
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             want, line, saw = found.groups()
-            raise SchemaError(f"line {line} has {saw} cells, the header {want}; a value holding the separator "
-                              f"{d.sep!r} must be in quotes (or give --sep)") from None
+            raise SchemaError(
+                f"line {line} has {saw} cells, the header {want}; a value holding the separator "
+                f"{d.sep!r} must be in quotes (or give --sep)"
+            ) from None
         unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if unclosed:
-            raise SchemaError(f"a quoted value opened on line {int(unclosed.group(1)) + 1} is never closed; close it, "
-                              "and double any quote inside a quoted value") from None
+            raise SchemaError(
+                f"a quoted value opened on line {int(unclosed.group(1)) + 1} is never closed; close it, "
+                "and double any quote inside a quoted value"
+            ) from None
         raise SchemaError(f"cannot be read as CSV ({first_line(exc)}); close every quoted value") from None
     except UnicodeDecodeError as exc:
-        raise SchemaError(f"not {dialect.ENCODING_NAMES.get(d.encoding, d.encoding)} text ({exc.reason} at byte "
-                          f"{exc.start}); give its encoding with --encoding") from None
+        raise SchemaError(
+            f"not {dialect.ENCODING_NAMES.get(d.encoding, d.encoding)} text ({exc.reason} at byte "
+            f"{exc.start}); give its encoding with --encoding"
+        ) from None
 
 
 def header_names(cells) -> list[str]:
@@ -215,6 +236,7 @@ def _rows(chunk: pd.DataFrame, names: list[str], d: dialect.Dialect) -> pd.DataF
 
 # --------------------------------------------------------------------------- XLSX
 
+
 def _read_xlsx(path: str | Path, data: bytes, sheet: str | None) -> Table:
     from python_calamine import CalamineWorkbook
 
@@ -230,18 +252,23 @@ def _read_xlsx(path: str | Path, data: bytes, sheet: str | None) -> Table:
     top = next((k for k, r in enumerate(rows) if any(v != "" for v in r)), None)
     if top is None:
         raise SchemaError(f"sheet {name!r} is empty; the sheets are {listed} (choose one with --sheet)")
-    merged = [f"{_cell(r0, c0)}:{_cell(r1, c1)}" for (r0, c0), (r1, c1) in ws.merged_cell_ranges or ()
-              if r0 <= top <= r1 and c1 > c0]
+    merged = [
+        f"{_cell(r0, c0)}:{_cell(r1, c1)}"
+        for (r0, c0), (r1, c1) in ws.merged_cell_ranges or ()
+        if r0 <= top <= r1 and c1 > c0
+    ]
     if merged:
-        raise SchemaError(f"sheet {name!r}: header cells {', '.join(merged)} are merged; unmerge them so that "
-                          "each column has its own header")
+        raise SchemaError(
+            f"sheet {name!r}: header cells {', '.join(merged)} are merged; unmerge them so that "
+            "each column has its own header"
+        )
     header = [str(v).strip() for v in rows[top]]
     while header and not header[-1]:
         header.pop()
     check_headers(header)
     header = [h or f"Unnamed: {k}" for k, h in enumerate(header)]
     width = len(header)
-    body = [[None if v == "" else v for v in r[:width]] + [None] * (width - len(r)) for r in rows[top + 1:]]
+    body = [[None if v == "" else v for v in r[:width]] + [None] * (width - len(r)) for r in rows[top + 1 :]]
     body = [r for r in body if any(v is not None and not (isinstance(v, str) and not v.strip()) for v in r)]
     frame = text_fields(pd.DataFrame(body, columns=header, dtype=object))
     canon = set(canonical_columns(header).values())
@@ -249,8 +276,10 @@ def _read_xlsx(path: str | Path, data: bytes, sheet: str | None) -> Table:
     if absent:
         others = [n for n in names if n != name and _has_columns(wb, n)]
         hint = f"; the dossiers look to be on sheet {others[0]!r}: choose it with --sheet" if others else ""
-        raise SchemaError(f"sheet {name!r} (header read on row {top + 1}) lacks the column(s) "
-                          f"{', '.join(absent)}; the sheets are {listed}{hint}")
+        raise SchemaError(
+            f"sheet {name!r} (header read on row {top + 1}) lacks the column(s) "
+            f"{', '.join(absent)}; the sheets are {listed}{hint}"
+        )
     return Table(frame, f"read as XLSX, sheet {name!r}, header on row {top + 1}")
 
 
@@ -280,8 +309,10 @@ def _check_workbook(data: bytes) -> None:
         with zipfile.ZipFile(_io.BytesIO(data)) as z:
             size = sum(i.file_size for i in z.infolist())
             if size > MAX_XLSX_BYTES:
-                raise SchemaError(f"the workbook expands to {size / 2**20:,.0f} MB, more than the "
-                                  f"{MAX_XLSX_BYTES >> 20} MB read at once; save the sheet as CSV or split it")
+                raise SchemaError(
+                    f"the workbook expands to {size / 2**20:,.0f} MB, more than the "
+                    f"{MAX_XLSX_BYTES >> 20} MB read at once; save the sheet as CSV or split it"
+                )
             for name in z.namelist():
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     _check_extent(name, z.read(name))
@@ -303,8 +334,10 @@ def _check_extent(name: str, xml: bytes) -> None:
         width = width * 26 + ch - 64
     height = max(map(int, re.findall(rb'<row r="(\d+)"', xml)), default=1)
     if width * height > MAX_XLSX_CELLS:
-        raise SchemaError(f"{name} spans {height:,} rows x {width:,} columns from A1, more than the "
-                          f"{MAX_XLSX_CELLS:,} cells read at once; delete the far cells or save the sheet as CSV")
+        raise SchemaError(
+            f"{name} spans {height:,} rows x {width:,} columns from A1, more than the "
+            f"{MAX_XLSX_CELLS:,} cells read at once; delete the far cells or save the sheet as CSV"
+        )
 
 
 def text_fields(frame: pd.DataFrame) -> pd.DataFrame:
@@ -313,8 +346,9 @@ def text_fields(frame: pd.DataFrame) -> pd.DataFrame:
     for col in frame.columns:
         f = FIELD_BY_NAME.get(canon[col])
         if f is not None and f.kind in _TEXT_KINDS and not isinstance(frame[col].dtype, pd.StringDtype):
-            frame[col] = pd.Series([_as_text(v) for v in frame[col].to_numpy(dtype=object)], index=frame.index,
-                                   dtype=object)
+            frame[col] = pd.Series(
+                [_as_text(v) for v in frame[col].to_numpy(dtype=object)], index=frame.index, dtype=object
+            )
     return frame
 
 
@@ -327,6 +361,7 @@ def _as_text(v: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- writing
+
 
 def safe_text(v: Any) -> Any:
     """The one formula rule of every spreadsheet output (cells and headers): text a spreadsheet would
@@ -344,8 +379,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
         s = out.iloc[:, k]
         if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
             vals = s.to_numpy(dtype=object)
-            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in vals), bool,
-                                len(vals))
+            risky = np.fromiter((isinstance(v, str) and v.startswith(FORMULA_PREFIXES) for v in vals), bool, len(vals))
             if risky.any():
                 vals = vals.copy()
                 vals[risky] = [safe_text(v) for v in vals[risky]]
@@ -358,8 +392,11 @@ def csv_bytes(frame: pd.DataFrame, excel_fr: bool = False) -> bytes:
     decimal comma, CRLF. A text holding a line break is always quoted: Python's writer quotes only the
     line-end characters it writes itself, so a bare CR (LF output) makes every text cell quoted."""
     safe = neutralise_formulas(frame)
-    has_cr = any(safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any()
-                 for c in safe.columns if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c].dtype))
+    has_cr = any(
+        safe[c].map(lambda v: isinstance(v, str) and "\r" in v).any()
+        for c in safe.columns
+        if safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c].dtype)
+    )
     if excel_fr:
         text = safe.to_csv(index=False, sep=";", decimal=",", lineterminator="\r\n")
         return text.encode("utf-8-sig")
@@ -395,8 +432,11 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False
             frame.to_parquet(tmp, index=False)
         else:
             from scoring.jsonform import to_json
-            tmp.write_text(json.dumps([to_json(r) for r in frame.to_dict("records")], ensure_ascii=False,
-                                      indent=1), encoding="utf-8")
+
+            tmp.write_text(
+                json.dumps([to_json(r) for r in frame.to_dict("records")], ensure_ascii=False, indent=1),
+                encoding="utf-8",
+            )
         os.replace(tmp, target)
     except OSError as exc:
         raise write_error(path, exc) from None

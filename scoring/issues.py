@@ -46,12 +46,20 @@ class Issue:
     def message(self, lang: str = "en") -> str:
         from scoring.i18n import t
 
-        return t("issue.message", lang, row=self.row, field=self.field, value=_show(self.value),
-                 reason=self.reason_in(lang))
+        return t(
+            "issue.message", lang, row=self.row, field=self.field, value=_show(self.value), reason=self.reason_in(lang)
+        )
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:
-        return {"row": self.row, "field": self.field, "path": self.path, "value": _jsonable(self.value),
-                "code": self.code, "reason": self.reason_in(lang), "message": self.message(lang)}
+        return {
+            "row": self.row,
+            "field": self.field,
+            "path": self.path,
+            "value": _jsonable(self.value),
+            "code": self.code,
+            "reason": self.reason_in(lang),
+            "message": self.message(lang),
+        }
 
 
 def _reason(code: str, params: dict[str, Any], lang: str) -> str:
@@ -62,8 +70,13 @@ def _reason(code: str, params: dict[str, Any], lang: str) -> str:
     bounds = params.get("bounds")
     if bounds is not None:  # (lo, hi), either may be None
         lo, hi = bounds
-        key = "issue.bounds_range" if lo is not None and hi is not None else \
-            "issue.bounds_min" if lo is not None else "issue.bounds_max"
+        key = (
+            "issue.bounds_range"
+            if lo is not None and hi is not None
+            else "issue.bounds_min"
+            if lo is not None
+            else "issue.bounds_max"
+        )
         params = dict(params, bounds=t(key, lang, lo=_num(lo), hi=_num(hi)))
     return t(f"issue.{code}", lang, **params)
 
@@ -76,8 +89,14 @@ def _na_when(rule: str, lang: str) -> str:
         if NA_CONTEXT[field_name] == "bool":
             parts += [t(f"issue.na_when.{field_name}.{str(v).lower()}", lang) for v in values]
         else:
-            parts.append(t("issue.na_when.codes", lang, field=t(f"input.{field_name}", lang),
-                           values=", ".join(code_label(field_name, v, lang) for v in values)))
+            parts.append(
+                t(
+                    "issue.na_when.codes",
+                    lang,
+                    field=t(f"input.{field_name}", lang),
+                    values=", ".join(code_label(field_name, v, lang) for v in values),
+                )
+            )
     return t("issue.na_when.and", lang).join(parts)
 
 
@@ -137,7 +156,7 @@ class Collector:
             return
         order = np.argsort(index, kind="stable")
         at = np.searchsorted(index[order], np.arange(len(distinct.bad) + 1))
-        rows = {k: order[at[k]:at[k + 1]] for k in np.flatnonzero(distinct.bad)}
+        rows = {k: order[at[k] : at[k + 1]] for k in np.flatnonzero(distinct.bad)}
         for k in rows.values():
             self.bad[k] = True
         for issue in distinct.issues:

@@ -82,9 +82,11 @@ def _walk(node: dict[str, Any], prefix: tuple[str, ...], flat: dict[str, Any]) -
                 raise SchemaError(f"field {key!r} must be an object of sub-fields, got {value!r}")
             _walk(value, path, flat)
         else:
-            known = sorted(".".join(p) for p in _BY_PATH if p[:len(prefix)] == prefix)
-            raise SchemaError(f"unknown field {'.'.join(path)!r}; known fields here: {', '.join(known[:12])}"
-                              + (" ..." if len(known) > 12 else ""))
+            known = sorted(".".join(p) for p in _BY_PATH if p[: len(prefix)] == prefix)
+            raise SchemaError(
+                f"unknown field {'.'.join(path)!r}; known fields here: {', '.join(known[:12])}"
+                + (" ..." if len(known) > 12 else "")
+            )
 
 
 def records_frame(docs: list[dict[str, Any]]) -> pd.DataFrame:
@@ -135,8 +137,8 @@ SCHEMA_LIMITS = (
     "submission_date lies within `year`; neither `year` nor a date is in the future; a dossier_id is on one "
     "row only; \"na\" is an answer only where data/rubric.toml's na_only_when allows it for the dossier's "
     "technology axis, carrier or collaboration. The validator also reads what a person types: codes and "
-    "labels in any case and without accents, yes/no words in any case, numbers written as text (\"5\", "
-    "\"1200.5\"), dates with one-digit months or days (2024-3-5) or with a time (the date as written is kept), "
+    'labels in any case and without accents, yes/no words in any case, numbers written as text ("5", '
+    '"1200.5"), dates with one-digit months or days (2024-3-5) or with a time (the date as written is kept), '
     "numbers within 1e-9 of a whole number or a half point (a spreadsheet's rounding), and white space around"
     " values."
 )
@@ -158,8 +160,9 @@ def json_schema() -> dict[str, Any]:
     for f in FIELDS:
         node = root
         for key in f.path[:-1]:
-            node = node["properties"].setdefault(key, {"type": "object", "properties": {}, "required": [],
-                                                       "additionalProperties": False})
+            node = node["properties"].setdefault(
+                key, {"type": "object", "properties": {}, "required": [], "additionalProperties": False}
+            )
         node["properties"][f.path[-1]] = _field_schema(f)
         if f.required:
             node["required"].append(f.path[-1])

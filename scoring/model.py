@@ -35,11 +35,11 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logit
 from scipy.stats import norm
 
-from scoring.features import KNOTS, Design
 from scoring import eligibility
+from scoring.catalogue import CRITERIA, codes
+from scoring.features import KNOTS, Design
 from scoring.reference import catalogue
 from scoring.rubric import ScoreTable, score_table
-from scoring.catalogue import CRITERIA, codes
 
 PENALTIES = (3e-4, 1e-3, 3e-3)  # L2 on standardised columns: every column but the deviations
 #: L2 on a context level's criterion slopes, per score point: on a level with a share r of the rows, about
@@ -73,8 +73,13 @@ class AdditiveLogit:
         self.penalty = penalty  # one for every column, or one per column
         self.raw = np.zeros(len(self.lower), bool) if raw is None else np.asarray(raw, bool)
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None = None,
-            warm_start: "AdditiveLogit | None" = None) -> "AdditiveLogit":
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        warm_start: "AdditiveLogit | None" = None,
+    ) -> "AdditiveLogit":
         X = np.asarray(X, float)
         y = np.asarray(y, float)
         if X.shape[1] != len(self.lower):
@@ -91,7 +96,7 @@ class AdditiveLogit:
         if warm_start is not None:  # bootstrap refits start from the full fit: same optimum, fewer steps
             theta0 = np.concatenate(([warm_start.intercept_], warm_start.coef_ * scale))
         # lam_j theta_j^2 on the standardised coefficient theta_j = beta_j scale_j; for a raw column lam_j beta_j^2
-        lam = np.asarray(self.penalty, float) / np.where(self.raw, scale ** 2, 1.0)
+        lam = np.asarray(self.penalty, float) / np.where(self.raw, scale**2, 1.0)
 
         def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
             z = theta[0] + Xs @ theta[1:]
@@ -101,8 +106,9 @@ class AdditiveLogit:
             return nll + 0.5 * (lam * theta[1:]) @ theta[1:], grad
 
         bounds = [(None, None)] + [(0.0 if lo == 0.0 else None, None) for lo in self.lower]
-        res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 3000, "gtol": 1e-6})
+        res = minimize(
+            loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 3000, "gtol": 1e-6}
+        )
         self.intercept_ = float(res.x[0])
         self.coef_ = res.x[1:] / scale
         self.converged_ = bool(res.success)
@@ -153,8 +159,9 @@ class CalibratedAdditive:
         return self.platt(X @ self.boot_coef.T + self.boot_intercept)
 
 
-def fit_calibrated(X: np.ndarray, y: np.ndarray, lower: np.ndarray, deviation: np.ndarray, seed: int,
-                   n_bootstrap: int = N_BOOTSTRAP) -> CalibratedAdditive:
+def fit_calibrated(
+    X: np.ndarray, y: np.ndarray, lower: np.ndarray, deviation: np.ndarray, seed: int, n_bootstrap: int = N_BOOTSTRAP
+) -> CalibratedAdditive:
     """Choose the penalties by K-fold log loss, fit the Platt map on out-of-fold logits, refit, bootstrap.
 
     `deviation` marks the columns penalised apart, per score point (a context level's criterion
@@ -187,10 +194,19 @@ def fit_calibrated(X: np.ndarray, y: np.ndarray, lower: np.ndarray, deviation: n
     platt = Platt().fit(oof[best], y)
     penalty = np.where(deviation, best[1], best[0])
     model = AdditiveLogit(lower, penalty, deviation).fit(X, y)
-    boots = [AdditiveLogit(lower, penalty, deviation).fit(X[idx], y[idx], warm_start=model)
-             for idx in (rng.integers(0, len(y), len(y)) for _ in range(n_bootstrap))]
-    return CalibratedAdditive(model, platt, best, cv, np.array([b.coef_ for b in boots]),
-                              np.array([b.intercept_ for b in boots]), X.mean(axis=0))
+    boots = [
+        AdditiveLogit(lower, penalty, deviation).fit(X[idx], y[idx], warm_start=model)
+        for idx in (rng.integers(0, len(y), len(y)) for _ in range(n_bootstrap))
+    ]
+    return CalibratedAdditive(
+        model,
+        platt,
+        best,
+        cv,
+        np.array([b.coef_ for b in boots]),
+        np.array([b.intercept_ for b in boots]),
+        X.mean(axis=0),
+    )
 
 
 def _success_logit(z_lab: np.ndarray, z_f1: np.ndarray) -> np.ndarray:
@@ -274,8 +290,10 @@ class CEPModel:
     def fit(self, frame: pd.DataFrame) -> "CEPModel":
         missing = [c for c in ("labeled", "funded") if c not in frame or frame[c].isna().any()]
         if missing:
-            raise ValueError(f"training rows need both outcomes; {missing} missing in some rows "
-                             "(drop undecided dossiers or fill the outcome)")
+            raise ValueError(
+                f"training rows need both outcomes; {missing} missing in some rows "
+                "(drop undecided dossiers or fill the outcome)"
+            )
         if len(frame) < 200:
             raise ValueError(f"{len(frame)} training rows: the model needs at least 200 decided dossiers")
         scores = score_table(frame).score
@@ -287,10 +305,12 @@ class CEPModel:
         assert self.fund_design_.names[:-1] == self.label_design_.names and self.fund_design_.names[-1] == "labeled"
         X_lab = self.label_design_.transform(frame, scores)
         X_fund = self.fund_design_.transform(frame, scores, y_lab)
-        self.label_ = fit_calibrated(X_lab, y_lab, self.label_design_.lower, self.label_design_.deviation,
-                                     self.seed, self.n_bootstrap)
-        self.fund_ = fit_calibrated(X_fund, y_fund, self.fund_design_.lower, self.fund_design_.deviation,
-                                    self.seed + 1, self.n_bootstrap)
+        self.label_ = fit_calibrated(
+            X_lab, y_lab, self.label_design_.lower, self.label_design_.deviation, self.seed, self.n_bootstrap
+        )
+        self.fund_ = fit_calibrated(
+            X_fund, y_fund, self.fund_design_.lower, self.fund_design_.deviation, self.seed + 1, self.n_bootstrap
+        )
         self.n_train_ = len(frame)
         self.years_ = self.label_design_.year_range
         self.profiles_ = criterion_profiles(frame, scores)
@@ -327,8 +347,13 @@ class CEPModel:
         table = score_table(frame) if table is None else table
         return Matrices(self.label_design_.transform(frame, table.score), table)
 
-    def predict(self, frame: pd.DataFrame, band: bool = False, table: ScoreTable | None = None,
-                matrices: "Matrices | None" = None) -> Scored:
+    def predict(
+        self,
+        frame: pd.DataFrame,
+        band: bool = False,
+        table: ScoreTable | None = None,
+        matrices: "Matrices | None" = None,
+    ) -> Scored:
         """Probabilities of each row, from `logits` (no design matrix is built for them).
 
         The uncertainty band needs the label matrix: `matrices` passes the output of
@@ -346,8 +371,10 @@ class CEPModel:
         lab, fund = self.label_, self.fund_
         # the funding design is the label design plus the label column, at 1 here
         z = self.label_design_.linear(frame, scores, np.column_stack([lab.model.coef_, fund.model.coef_[:-1]]))
-        return (lab.platt(lab.model.intercept_ + z[:, 0]),
-                fund.platt(fund.model.intercept_ + z[:, 1] + fund.model.coef_[-1]))
+        return (
+            lab.platt(lab.model.intercept_ + z[:, 0]),
+            fund.platt(fund.model.intercept_ + z[:, 1] + fund.model.coef_[-1]),
+        )
 
     def what_if(self, base: np.ndarray, table: ScoreTable) -> Scored:
         """One dossier under each row of criterion scores in `table`.
@@ -392,8 +419,10 @@ class CEPModel:
         # success = P(L) P(F|L): its log-odds from the two models' log-odds, refit by refit
         z_succ = _success_logit(z_lab, z_f1)
         b_succ = _success_logit(b_lab, b_f1)
-        return ({"labeled": z_lab, "success": z_succ},
-                {"labeled": b_lab.std(axis=1, ddof=1), "success": b_succ.std(axis=1, ddof=1)})
+        return (
+            {"labeled": z_lab, "success": z_succ},
+            {"labeled": b_lab.std(axis=1, ddof=1), "success": b_succ.std(axis=1, ddof=1)},
+        )
 
     def intervals(self, X_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(labelled, success) intervals (n, 2) meant to hold the true probability INTERVAL_LEVEL of the time.
@@ -413,8 +442,7 @@ class CEPModel:
         return out[0], out[1]
 
     # ------------------------------------------------------------------ windows
-    def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None, band: bool = False
-                      ) -> pd.DataFrame:
+    def window_matrix(self, frame: pd.DataFrame, table: ScoreTable | None = None, band: bool = False) -> pd.DataFrame:
         """Every dossier under every window: eligibility and probabilities, ranked.
 
         One row per (dossier, window): `row` (position in `frame`), `window`,
@@ -434,17 +462,30 @@ class CEPModel:
         row = np.tile(np.arange(n), k)
         eligible = rule == ""
         order = np.lexsort((-s.success, ~eligible, row))
-        out = pd.DataFrame({
-            "row": row,
-            "window": np.repeat(np.array(windows, dtype=object), n),
-            "eligible": eligible,
-            "rule": rule,
-            "labeled": s.labeled,
-            "funded": s.funded,
-            "success": s.success,
-            **({f"{t}_{side}": getattr(s, f"{t}_band")[:, col]
-                for t in ("labeled", "success") for col, side in enumerate(("low", "high"))} if band else {}),
-        }).iloc[order].reset_index(drop=True)
+        out = (
+            pd.DataFrame(
+                {
+                    "row": row,
+                    "window": np.repeat(np.array(windows, dtype=object), n),
+                    "eligible": eligible,
+                    "rule": rule,
+                    "labeled": s.labeled,
+                    "funded": s.funded,
+                    "success": s.success,
+                    **(
+                        {
+                            f"{t}_{side}": getattr(s, f"{t}_band")[:, col]
+                            for t in ("labeled", "success")
+                            for col, side in enumerate(("low", "high"))
+                        }
+                        if band
+                        else {}
+                    ),
+                }
+            )
+            .iloc[order]
+            .reset_index(drop=True)
+        )
         out["rank"] = np.tile(np.arange(1, k + 1), n)
         return out
 

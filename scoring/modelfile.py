@@ -96,31 +96,71 @@ def _isna(v: Any) -> bool:
 
 #: Every class a model file may name, and the attributes it stores.
 FIELDS: dict[type, tuple[str, ...]] = {
-    CEPModel: ("seed", "n_bootstrap", "label_design_", "fund_design_", "label_", "fund_", "n_train_", "years_",
-               "profiles_", "interval_scale_"),
-    CalibratedAdditive: ("model", "platt", "penalty", "cv_log_loss", "boot_coef", "boot_intercept",
-                         "background_mean"),
+    CEPModel: (
+        "seed",
+        "n_bootstrap",
+        "label_design_",
+        "fund_design_",
+        "label_",
+        "fund_",
+        "n_train_",
+        "years_",
+        "profiles_",
+        "interval_scale_",
+    ),
+    CalibratedAdditive: ("model", "platt", "penalty", "cv_log_loss", "boot_coef", "boot_intercept", "background_mean"),
     AdditiveLogit: ("lower", "penalty", "raw", "intercept_", "coef_", "converged_"),
     Platt: ("a", "b"),
-    Design: ("with_label", "year_range", "budget_center", "names", "owner", "partner", "lower", "u_src",
-             "deviation", "inputs", "sloped", "levels", "kind", "level", "knot"),
+    Design: (
+        "with_label",
+        "year_range",
+        "budget_center",
+        "names",
+        "owner",
+        "partner",
+        "lower",
+        "u_src",
+        "deviation",
+        "inputs",
+        "sloped",
+        "levels",
+        "kind",
+        "level",
+        "knot",
+    ),
     Baselines: ("smoothing", "logistic_", "score_sum_", "base_rate_"),
     LinearLogit: ("coef", "intercept"),
-    LinearPipeline: ("categorical", "levels", "level_coef", "numeric", "fill", "kept", "flagged", "mean", "scale",
-                     "num_coef", "intercept"),
+    LinearPipeline: (
+        "categorical",
+        "levels",
+        "level_coef",
+        "numeric",
+        "fill",
+        "kept",
+        "flagged",
+        "mean",
+        "scale",
+        "num_coef",
+        "intercept",
+    ),
 }
 _CLASSES = {cls.__name__: cls for cls in FIELDS}
 
 
 # --------------------------------------------------------------------------- writing
 
+
 def write(directory: Path, model: CEPModel, baselines: Baselines) -> tuple[str, str]:
     """Write model.json and model.npz into `directory`; returns their names. Same objects, same bytes."""
     arrays: dict[str, np.ndarray] = {}
-    doc = {"format": FORMAT, "model": _encode(model, arrays, "model"),
-           "baselines": _encode(baselines, arrays, "baselines")}
-    (directory / JSON_FILE).write_text(json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n",
-                                       encoding="utf-8")
+    doc = {
+        "format": FORMAT,
+        "model": _encode(model, arrays, "model"),
+        "baselines": _encode(baselines, arrays, "baselines"),
+    }
+    (directory / JSON_FILE).write_text(
+        json.dumps(doc, indent=1, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8"
+    )
     _write_npz(directory / ARRAYS_FILE, arrays)
     return JSON_FILE, ARRAYS_FILE
 
@@ -132,13 +172,17 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
         cls = type(value)
         extra = sorted(set(vars(value)) - set(FIELDS[cls]))
         if extra:
-            raise ModelFileError(f"{where}: {cls.__name__} has attribute(s) {extra} that the model file does not "
-                                 "store; add them to FIELDS in scoring/modelfile.py")
+            raise ModelFileError(
+                f"{where}: {cls.__name__} has attribute(s) {extra} that the model file does not "
+                "store; add them to FIELDS in scoring/modelfile.py"
+            )
         absent = [f for f in FIELDS[cls] if f not in vars(value)]
         if absent:
             raise ModelFileError(f"{where}: {cls.__name__} lacks {absent} (fitted by an older version); retrain it")
-        return {"object": cls.__name__,
-                "fields": {f: _encode(getattr(value, f), arrays, f"{where}.{f}") for f in FIELDS[cls]}}
+        return {
+            "object": cls.__name__,
+            "fields": {f: _encode(getattr(value, f), arrays, f"{where}.{f}") for f in FIELDS[cls]},
+        }
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in ARRAY_KINDS:
             raise ModelFileError(f"{where}: {value.dtype} array; a model file holds booleans and numbers only")
@@ -155,8 +199,12 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
     if isinstance(value, list):
         return [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(value, dict):  # keys may be tuples (cv_log_loss): stored as pairs
-        return {"items": [[_encode(k, arrays, f"{where}.key{i}"), _encode(v, arrays, f"{where}.{i}")]
-                          for i, (k, v) in enumerate(value.items())]}
+        return {
+            "items": [
+                [_encode(k, arrays, f"{where}.key{i}"), _encode(v, arrays, f"{where}.{i}")]
+                for i, (k, v) in enumerate(value.items())
+            ]
+        }
     raise ModelFileError(f"{where}: cannot store a {type(value).__name__} in a model file")
 
 
@@ -181,8 +229,13 @@ def _freeze_pipeline(pipe: Any) -> LinearPipeline:
     steps = {name: (est, cols) for name, est, cols in pre.transformers_ if name != "remainder"}
     ohe, cat_cols = steps["cat"]
     (imputer, scaler), num_cols = [s for _, s in steps["num"][0].steps], steps["num"][1]
-    if ohe.drop_idx_ is not None or getattr(ohe, "_infrequent_enabled", False) or \
-            imputer.strategy != "mean" or len(pipe.steps) != 2 or len(lr.classes_) != 2:
+    if (
+        ohe.drop_idx_ is not None
+        or getattr(ohe, "_infrequent_enabled", False)
+        or imputer.strategy != "mean"
+        or len(pipe.steps) != 2
+        or len(lr.classes_) != 2
+    ):
         raise ModelFileError("the logistic baseline's pipeline changed shape; update scoring/modelfile.py")
     coef = lr.coef_[0]
     out = LinearPipeline()
@@ -195,7 +248,7 @@ def _freeze_pipeline(pipe: Any) -> LinearPipeline:
     out.kept = ~np.isnan(imputer.statistics_)  # a column empty at fit time is dropped (keep_empty_features=False)
     out.flagged = imputer.indicator_.features_.copy() if imputer.indicator_ is not None else np.zeros(0, int)
     out.mean, out.scale = scaler.mean_.copy(), scaler.scale_.copy()
-    out.num_coef = coef[sizes[-1]:].copy()
+    out.num_coef = coef[sizes[-1] :].copy()
     out.intercept = float(lr.intercept_[0])
     if len(out.num_coef) != int(out.kept.sum()) + len(out.flagged):
         raise ModelFileError("the logistic baseline's columns do not add up; update scoring/modelfile.py")
@@ -219,6 +272,7 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 # --------------------------------------------------------------------------- reading
 
+
 def read(directory: Path) -> tuple[CEPModel, Baselines]:
     """The model and baselines of a model directory whose files the manifest has already checked."""
     try:
@@ -226,8 +280,10 @@ def read(directory: Path) -> tuple[CEPModel, Baselines]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"{directory / JSON_FILE}: unreadable ({exc})") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise ModelFileError(f"{directory / JSON_FILE}: model file format {doc.get('format')!r}, this version "
-                             f"reads format {FORMAT}; retrain with `make model`")
+        raise ModelFileError(
+            f"{directory / JSON_FILE}: model file format {doc.get('format')!r}, this version "
+            f"reads format {FORMAT}; retrain with `make model`"
+        )
     arrays = _read_npz(directory / ARRAYS_FILE)
     model, baselines = _decode(doc["model"], arrays), _decode(doc["baselines"], arrays)
     if type(model) is not CEPModel or type(baselines) is not Baselines:
@@ -257,7 +313,7 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
         return _decode_object(value, arrays)
     if len(value) != 1:
         raise ModelFileError(f"model file: unknown entry {sorted(value)}")
-    (kind, body), = value.items()
+    ((kind, body),) = value.items()
     if kind == "array":
         if body not in arrays:
             raise ModelFileError(f"model file refers to array {body!r}, absent from {ARRAYS_FILE}")
@@ -278,8 +334,10 @@ def _decode_object(value: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any:
         raise ModelFileError(f"model file names class {value['object']!r}, which is not part of a model")
     fields = value.get("fields")
     if not isinstance(fields, dict) or set(fields) != set(FIELDS[cls]):
-        raise ModelFileError(f"model file: {cls.__name__} has attributes {sorted(fields or ())}, this version "
-                             f"expects {sorted(FIELDS[cls])}; retrain with `make model`")
+        raise ModelFileError(
+            f"model file: {cls.__name__} has attributes {sorted(fields or ())}, this version "
+            f"expects {sorted(FIELDS[cls])}; retrain with `make model`"
+        )
     obj: Any = object.__new__(cls)
     for f in FIELDS[cls]:
         setattr(obj, f, _decode(fields[f], arrays))

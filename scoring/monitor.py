@@ -61,10 +61,19 @@ class Group:
         return ", ".join(f"{k}={v}" for k, v in zip(self.keys, self.values))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"group": dict(zip(self.keys, (_plain(v) for v in self.values))), "n": self.n,
-                "predicted": self.predicted, "observed": self.observed, "z": self.z, "p_value": self.p_value,
-                "p_holm": self.p_holm, "auc": self.auc, "too_small": self.z is None, "drift": self.drift,
-                "reliability": list(self.curve)}
+        return {
+            "group": dict(zip(self.keys, (_plain(v) for v in self.values))),
+            "n": self.n,
+            "predicted": self.predicted,
+            "observed": self.observed,
+            "z": self.z,
+            "p_value": self.p_value,
+            "p_holm": self.p_holm,
+            "auc": self.auc,
+            "too_small": self.z is None,
+            "drift": self.drift,
+            "reliability": list(self.curve),
+        }
 
 
 def _plain(v: Any) -> Any:
@@ -93,8 +102,15 @@ def reliability(p: np.ndarray, y: np.ndarray) -> list[dict[str, Any]]:
             continue
         half = Z95 * np.sqrt((p[m] * (1 - p[m])).sum()) / n
         mean = float(p[m].mean())
-        out.append({"bin": [float(BINS[b]), float(BINS[b + 1])], "n": n, "predicted": mean,
-                    "observed": float(y[m].mean()), "band": [max(0.0, mean - half), min(1.0, mean + half)]})
+        out.append(
+            {
+                "bin": [float(BINS[b]), float(BINS[b + 1])],
+                "n": n,
+                "predicted": mean,
+                "observed": float(y[m].mean()),
+                "band": [max(0.0, mean - half), min(1.0, mean + half)],
+            }
+        )
     return out
 
 
@@ -110,8 +126,7 @@ def _holm(p_values: list[float]) -> list[float]:
     return adjusted.tolist()
 
 
-def monitor(frame: pd.DataFrame, target: str = "labeled", groupings=GROUPINGS, alpha: float = ALPHA
-            ) -> dict[str, Any]:
+def monitor(frame: pd.DataFrame, target: str = "labeled", groupings=GROUPINGS, alpha: float = ALPHA) -> dict[str, Any]:
     """Calibration, discrimination and the drift verdict of one target over decided rows.
 
     `frame` holds the prediction (`p_labeled` / `p_success`), the outcome (`labeled` / `success`; a row
@@ -127,31 +142,57 @@ def monitor(frame: pd.DataFrame, target: str = "labeled", groupings=GROUPINGS, a
             p, y = g[p_col].to_numpy(float), g[y_col].to_numpy(float)
             z, pv = calibration_z(p, y) if testable(p) else (None, None)
             auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else None
-            groups.append(Group(tuple(keys), tuple(values), len(g), float(p.mean()), float(y.mean()), z, pv, auc=auc,
-                                curve=tuple(reliability(p, y))))
+            groups.append(
+                Group(
+                    tuple(keys),
+                    tuple(values),
+                    len(g),
+                    float(p.mean()),
+                    float(y.mean()),
+                    z,
+                    pv,
+                    auc=auc,
+                    curve=tuple(reliability(p, y)),
+                )
+            )
     tested = [i for i, g in enumerate(groups) if g.p_value is not None]
     for i, adj in zip(tested, _holm([groups[i].p_value for i in tested])):
         groups[i] = Group(**{**groups[i].__dict__, "p_holm": adj, "drift": adj < alpha})
     overall_z, overall_p = calibration_z(p_all, y_all) if testable(p_all) else (None, None)
     drifted = [g for g in groups if g.drift]
     return {
-        "target": target, "n": int(len(rows)), "alpha": alpha,
+        "target": target,
+        "n": int(len(rows)),
+        "alpha": alpha,
         "test": "calibration-in-the-large score test per group, z = (O - E) / sqrt(sum p(1 - p)), two-sided, "
-                "Holm-corrected over every group tested",
-        "overall": {"predicted": float(p_all.mean()) if len(rows) else None,
-                    "observed": float(y_all.mean()) if len(rows) else None, "z": overall_z, "p_value": overall_p,
-                    "auc": float(roc_auc_score(y_all, p_all)) if 0 < y_all.sum() < len(y_all) else None,
-                    "reliability": reliability(p_all, y_all)},
+        "Holm-corrected over every group tested",
+        "overall": {
+            "predicted": float(p_all.mean()) if len(rows) else None,
+            "observed": float(y_all.mean()) if len(rows) else None,
+            "z": overall_z,
+            "p_value": overall_p,
+            "auc": float(roc_auc_score(y_all, p_all)) if 0 < y_all.sum() < len(y_all) else None,
+            "reliability": reliability(p_all, y_all),
+        },
         "groups": [g.as_dict() for g in groups],
         "too_small": [g.name for g in groups if g.z is None],
         "drift": bool(drifted),
-        "drifted": [{"group": g.name, "direction": "stricter" if g.observed < g.predicted else "more lenient",
-                     "predicted": g.predicted, "observed": g.observed, "n": g.n, "p_holm": g.p_holm}
-                    for g in drifted],
+        "drifted": [
+            {
+                "group": g.name,
+                "direction": "stricter" if g.observed < g.predicted else "more lenient",
+                "predicted": g.predicted,
+                "observed": g.observed,
+                "n": g.n,
+                "p_holm": g.p_holm,
+            }
+            for g in drifted
+        ],
     }
 
 
 # --------------------------------------------------------------------------- from the store
+
 
 def decided_frame(store, bundle=None) -> tuple[pd.DataFrame, dict[str, int]]:
     """One row per decided dossier: its year, window, filière, the outcome, and the prediction recorded
@@ -160,9 +201,14 @@ def decided_frame(store, bundle=None) -> tuple[pd.DataFrame, dict[str, int]]:
     decisions = store.decisions()
     heads = {v.dossier_id: v for v in store.list_dossiers() if v.dossier_id in decisions}
     with store.engine.connect() as conn:
-        recorded = pd.DataFrame(conn.execute(sa.select(
-            predictions.c.dossier_id, predictions.c.probabilities, predictions.c.created_at)
-            .order_by(predictions.c.id)).all(), columns=["dossier_id", "probabilities", "created_at"])
+        recorded = pd.DataFrame(
+            conn.execute(
+                sa.select(predictions.c.dossier_id, predictions.c.probabilities, predictions.c.created_at).order_by(
+                    predictions.c.id
+                )
+            ).all(),
+            columns=["dossier_id", "probabilities", "created_at"],
+        )
     before: dict[str, dict[str, float]] = {}
     for r in recorded.itertuples():
         d = decisions.get(r.dossier_id)
@@ -171,17 +217,24 @@ def decided_frame(store, bundle=None) -> tuple[pd.DataFrame, dict[str, int]]:
     rows, missing = [], []
     for i, d in decisions.items():
         doc = heads[i].payload
-        row = {"dossier_id": i, "year": doc.get("year"), "filiere": doc.get("filiere"),
-               "funding_window": d.funding_window or doc.get("funding_window"), "labeled": float(d.labeled),
-               "success": None if d.funded is None else float(d.labeled and d.funded)}
+        row = {
+            "dossier_id": i,
+            "year": doc.get("year"),
+            "filiere": doc.get("filiere"),
+            "funding_window": d.funding_window or doc.get("funding_window"),
+            "labeled": float(d.labeled),
+            "success": None if d.funded is None else float(d.labeled and d.funded),
+        }
         if i in before:
             row.update(p_labeled=before[i].get("labeled"), p_success=before[i].get("success"))
         else:
             missing.append(doc)
             row.update(p_labeled=None, p_success=None)
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=["dossier_id", "year", "filiere", "funding_window", "labeled", "success",
-                                        "p_labeled", "p_success"])
+    frame = pd.DataFrame(
+        rows,
+        columns=["dossier_id", "year", "filiere", "funding_window", "labeled", "success", "p_labeled", "p_success"],
+    )
     counts = {"decided": len(frame), "recorded": len(before), "predicted_now": 0, "without_prediction": len(missing)}
     if missing and bundle is not None:
         v = validate_records(missing)

@@ -92,13 +92,17 @@ def save(directory: str | Path, model: Any, baselines: Any, card: dict[str, Any]
     d.mkdir(parents=True, exist_ok=True)
     foreign = sorted(p.name for p in d.iterdir() if p.name not in ARTIFACTS + (MANIFEST,))
     if foreign:
-        raise ValueError(f"{d} holds {', '.join(foreign)}, which are not part of a model: save to an empty directory "
-                         "or remove them (a model directory holds only its manifest's files)")
+        raise ValueError(
+            f"{d} holds {', '.join(foreign)}, which are not part of a model: save to an empty directory "
+            "or remove them (a model directory holds only its manifest's files)"
+        )
     modelfile.write(d, model, baselines)
-    (d / world.FILE).write_text(json.dumps(tables, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
-                                encoding="utf-8")
-    (d / "card.json").write_text(json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n",
-                                 encoding="utf-8")
+    (d / world.FILE).write_text(
+        json.dumps(tables, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    (d / "card.json").write_text(
+        json.dumps(card, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8"
+    )
     (d / "card.md").write_text(card_md, encoding="utf-8")
     write_manifest(d)
     return d
@@ -121,34 +125,43 @@ def verify(directory: str | Path) -> dict[str, Any]:
     manifest = _read_manifest(d)
     files = manifest["files"]
     if manifest.get("format") != FORMAT:
-        raise ModelLoadError(f"{d}: model format {manifest.get('format')!r}, this version reads format {FORMAT} "
-                             "(arrays and JSON, no pickle): retrain it with `cep-scoring train --out DIR` "
-                             "(`make model` for the shipped one)")
+        raise ModelLoadError(
+            f"{d}: model format {manifest.get('format')!r}, this version reads format {FORMAT} "
+            "(arrays and JSON, no pickle): retrain it with `cep-scoring train --out DIR` "
+            "(`make model` for the shipped one)"
+        )
     root = d.resolve()
     for name in files:
         p = d / name
-        if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or \
-                p.resolve().parent != root:
-            raise ModelLoadError(f"{d}: the manifest lists {name!r}, which is not a file of this directory; "
-                                 "refusing to load it")
+        if not isinstance(name, str) or Path(name).name != name or name in (".", "..") or p.resolve().parent != root:
+            raise ModelLoadError(
+                f"{d}: the manifest lists {name!r}, which is not a file of this directory; refusing to load it"
+            )
     unexpected = sorted(set(files) ^ set(ARTIFACTS))
     if unexpected:
-        raise ModelLoadError(f"{d}: the manifest lists {sorted(files)}, a model directory holds {list(ARTIFACTS)}; "
-                             "refusing to load it")
+        raise ModelLoadError(
+            f"{d}: the manifest lists {sorted(files)}, a model directory holds {list(ARTIFACTS)}; refusing to load it"
+        )
     present = sorted(p.name for p in d.iterdir() if p.name != MANIFEST and p.name not in files)
     if present:
-        raise ModelLoadError(f"{d}: {', '.join(present)} not in the manifest; a model directory holds only the "
-                             "files its manifest lists (a pickled model is never loaded): remove them or retrain")
+        raise ModelLoadError(
+            f"{d}: {', '.join(present)} not in the manifest; a model directory holds only the "
+            "files its manifest lists (a pickled model is never loaded): remove them or retrain"
+        )
     for name in ARTIFACTS:
         p = d / name
         if not p.is_file():
             raise ModelLoadError(f"{d}: {name} is missing; the directory is incomplete, retrain or restore it")
         if p.stat().st_size != files[name]["bytes"]:
-            raise ModelLoadError(f"{p}: {p.stat().st_size} bytes but the manifest says {files[name]['bytes']}: "
-                                 "the file is truncated or was replaced; refusing to load it")
+            raise ModelLoadError(
+                f"{p}: {p.stat().st_size} bytes but the manifest says {files[name]['bytes']}: "
+                "the file is truncated or was replaced; refusing to load it"
+            )
         if sha256_file(p) != files[name]["sha256"]:
-            raise ModelLoadError(f"{p}: SHA-256 does not match the manifest: the file was modified; "
-                                 "refusing to load it (retrain with `cep-scoring train` or restore the original)")
+            raise ModelLoadError(
+                f"{p}: SHA-256 does not match the manifest: the file was modified; "
+                "refusing to load it (retrain with `cep-scoring train` or restore the original)"
+            )
     return manifest
 
 
@@ -184,14 +197,15 @@ def check_world(d: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     try:
         now = world.snapshot()
     except (OSError, ValueError, KeyError) as exc:  # a table its loader refuses: a window in codes.csv only, ...
-        raise ModelLoadError(f"the installed tables cannot be read ({exc}); fix them, then retrain the model if "
-                             "they changed") from None
+        raise ModelLoadError(
+            f"the installed tables cannot be read ({exc}); fix them, then retrain the model if they changed"
+        ) from None
     if world.fingerprints(now) == manifest.get("world") == world.fingerprints(trained):
         return trained
     changes = world.differences(trained, now) or [
         f"the {', '.join(t for t, f in world.fingerprints(now).items() if manifest.get('world', {}).get(t) != f)} "
-        "tables changed since the model was trained"]
+        "tables changed since the model was trained"
+    ]
     more = f"; and {len(changes) - 3} more changes" if len(changes) > 3 else ""
     how = "`make model`" if d == DEFAULT_MODEL_DIR else f"`cep-scoring train --data BASE --out {d}`"
     raise ModelLoadError(f"{d}: {'; '.join(changes[:3])}{more}: retrain with {how}")
-

@@ -23,7 +23,6 @@ import pandas as pd
 from scoring import DATA_DIR
 from scoring.catalogue import CRITERIA, codes
 
-
 PARTNER_KINDS = ("academic", "industrial", "clinical")
 
 
@@ -61,18 +60,23 @@ def catalogue() -> dict[str, Window]:
     with open(DATA_DIR / "windows.csv", encoding="utf-8", newline="") as fh:
         for r in csv.DictReader(fh):
             out[r["window"]] = Window(
-                code=r["window"], operator=r["operator"],
+                code=r["window"],
+                operator=r["operator"],
                 eligible_carriers=tuple(r["eligible_carriers"].split(";")),
                 collaboration_required=r["collaboration_required"] == "true",
                 partner_required=r["partner_required"] or None,
                 partner_required_for=tuple(filter(None, r["partner_required_for"].split(";"))),
-                trl_min=int(r["trl_min"]), trl_max=int(r["trl_max"]),
-                aid_min_eur=float(r["aid_min_eur"]), aid_max_eur=float(r["aid_max_eur"]),
-                open_from=int(r["open_from"]), open_until=_opt(r["open_until"], int),
+                trl_min=int(r["trl_min"]),
+                trl_max=int(r["trl_max"]),
+                aid_min_eur=float(r["aid_min_eur"]),
+                aid_max_eur=float(r["aid_max_eur"]),
+                open_from=int(r["open_from"]),
+                open_until=_opt(r["open_until"], int),
                 knockout_total=_opt(r["knockout_total"], float),
                 published_success_rate=_opt(r["published_success_rate"], float),
                 source=r["source"],
-                sources={k[len("source_"):]: v for k, v in r.items() if k.startswith("source_")})
+                sources={k[len("source_") :]: v for k, v in r.items() if k.startswith("source_")},
+            )
             _check_window(out[r["window"]])
     missing = set(codes()["funding_window"]) - set(out)
     if missing:
@@ -85,12 +89,15 @@ def _check_window(w: Window) -> None:
     carriers = set(codes()["carrier_type"])
     unknown = (set(w.eligible_carriers) | set(w.partner_required_for)) - carriers
     if unknown:
-        raise ValueError(f"data/windows.csv, window {w.code}: unknown carrier type(s) {sorted(unknown)}; "
-                         f"use {', '.join(sorted(carriers))}")
-    if w.partner_required not in (None, *PARTNER_KINDS) or (
-            bool(w.partner_required) != bool(w.partner_required_for)):
-        raise ValueError(f"data/windows.csv, window {w.code}: partner_required must be academic, industrial or "
-                         f"clinical, together with the carriers it applies to in partner_required_for")
+        raise ValueError(
+            f"data/windows.csv, window {w.code}: unknown carrier type(s) {sorted(unknown)}; "
+            f"use {', '.join(sorted(carriers))}"
+        )
+    if w.partner_required not in (None, *PARTNER_KINDS) or (bool(w.partner_required) != bool(w.partner_required_for)):
+        raise ValueError(
+            f"data/windows.csv, window {w.code}: partner_required must be academic, industrial or "
+            f"clinical, together with the carriers it applies to in partner_required_for"
+        )
 
 
 @lru_cache(maxsize=1)
@@ -107,6 +114,7 @@ def window_rules() -> dict[str, dict[str, tuple[float | None, float]]]:
 
 # --------------------------------------------------------------------------- ranking
 
+
 def ranking_score(scores: np.ndarray, window: str) -> np.ndarray:
     """Weighted mean of the criterion scores with the window's weights (1 each by default).
 
@@ -120,6 +128,7 @@ def ranking_score(scores: np.ndarray, window: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- published base rates
+
 
 @lru_cache(maxsize=1)
 def figures() -> pd.DataFrame:
@@ -140,6 +149,7 @@ def published_rate_window(window: str) -> tuple[float | None, str]:
 
 
 # --------------------------------------------------------------------------- figures on a base
+
 
 def _years(spec: str) -> tuple[int, int]:
     a, b = spec.split("-")
@@ -226,18 +236,26 @@ def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
         if value is not None:
             target, tol = float(f["value"]), float(f["tolerance"])
             ok = bool(abs(value - target) <= tol + 1e-12)
-            out.append(FigureCheck(f["id"], f["figure"], f"{target:.3g} ± {tol:.2g}", f"{value:.3f}", ok,
-                                   f"{note}n={len(b)}"))
+            out.append(
+                FigureCheck(f["id"], f["figure"], f"{target:.3g} ± {tol:.2g}", f"{value:.3f}", ok, f"{note}n={len(b)}")
+            )
             continue
         if m == "top_success":
             counts = pd.Series(b[f["where"]].to_numpy()[s]).value_counts()
             top = counts.index[0] if len(counts) else "-"
-            out.append(FigureCheck(f["id"], f["figure"], f["value"], f"{top} ({counts.iloc[0] if len(counts) else 0})",
-                                   top == f["value"]))
+            out.append(
+                FigureCheck(
+                    f["id"],
+                    f["figure"],
+                    f["value"],
+                    f"{top} ({counts.iloc[0] if len(counts) else 0})",
+                    top == f["value"],
+                )
+            )
         elif m == "rank_count":
             counts = b[f["where"]].value_counts()
             expected = f["value"].split(";")
-            got = list(counts.index[:len(expected)])
+            got = list(counts.index[: len(expected)])
             ok = all(g in e.split("|") for g, e in zip(got, expected))
             out.append(FigureCheck(f["id"], f["figure"], f["value"], ";".join(got), ok))
         elif m == "period_shape":
@@ -245,14 +263,18 @@ def reference_check(base: pd.DataFrame) -> list[FigureCheck]:
             periods = [(y, y + 2) for y in range(lo, hi - 1)]
             counts = [int((m_ & (year >= a) & (year <= z)).sum()) for a, z in periods]
             shape = ["up" if b2 > a2 else "down" for a2, b2 in zip(counts, counts[1:])]
-            out.append(FigureCheck(f["id"], f["figure"], f["value"], ";".join(shape) + f" ({counts})",
-                                   ";".join(shape) == f["value"]))
+            out.append(
+                FigureCheck(
+                    f["id"], f["figure"], f["value"], ";".join(shape) + f" ({counts})", ";".join(shape) == f["value"]
+                )
+            )
         else:
             raise ValueError(f"data/figures.csv: figure {f['id']} has unknown metric {m!r}")
     return out
 
 
 # --------------------------------------------------------------------------- realistic-dossier suite
+
 
 @dataclass
 class SuiteRow:
@@ -283,8 +305,11 @@ def without_clinical_partners(doc: dict[str, Any]) -> dict[str, Any] | None:
     if not doc.get("collaborative") or not partners.get("clinical"):
         return None
     count = max(int(partners.get("count", 1)) - 1, 0)
-    out = {**doc, "dossier_id": f"{doc['dossier_id']}-without-clinicians",
-           "partners": {**partners, "clinical": False, "count": count}}
+    out = {
+        **doc,
+        "dossier_id": f"{doc['dossier_id']}-without-clinicians",
+        "partners": {**partners, "clinical": False, "count": count},
+    }
     if count == 0 or not (partners.get("academic") or partners.get("industrial")):
         out["collaborative"] = False
         out["partners"] = {"academic": False, "industrial": False, "clinical": False, "count": 0}
@@ -309,18 +334,31 @@ def dossier_suite(directory, bundle) -> list[SuiteRow]:
     docs = [json.loads((directory / e["file"]).read_text(encoding="utf-8")) for e in entries]
     dropped = [without_clinical_partners(d) for d in docs]
     scored = explain(docs + [d for d in dropped if d is not None], bundle, "en")
-    extra = iter(scored[len(docs):])
+    extra = iter(scored[len(docs) :])
     rows = validate_records(docs).frame.to_dict("records")  # valid: explain refused none of them
     out = []
     for e, res, drop, row in zip(entries, scored, dropped, rows):
         p = res["probabilities"]
         after = next(extra)["probabilities"] if drop is not None else None
-        out.append(SuiteRow(e["file"], e["tier"], e["modelled_on"], e["rationale"], p["labeled"], p["success"],
-                            [("+" if r["kind"] == "for" else "-") + r["input"] for r in res["reasons"]
-                             if r["kind"] in ("for", "against")],
-                            (after["labeled"], after["success"]) if after else None,
-                            verdict(row, row["funding_window"]).codes, tuple(e.get("ineligible", ())),
-                            tuple(w.code for w in warnings(row))))
+        out.append(
+            SuiteRow(
+                e["file"],
+                e["tier"],
+                e["modelled_on"],
+                e["rationale"],
+                p["labeled"],
+                p["success"],
+                [
+                    ("+" if r["kind"] == "for" else "-") + r["input"]
+                    for r in res["reasons"]
+                    if r["kind"] in ("for", "against")
+                ],
+                (after["labeled"], after["success"]) if after else None,
+                verdict(row, row["funding_window"]).codes,
+                tuple(e.get("ineligible", ())),
+                tuple(w.code for w in warnings(row)),
+            )
+        )
     return out
 
 
@@ -333,17 +371,25 @@ def suite_problems(rows: list[SuiteRow]) -> list[str]:
         low = min(strong, key=lambda r: getattr(r, target))
         high = max(weak, key=lambda r: getattr(r, target))
         if getattr(low, target) <= getattr(high, target):
-            out.append(f"{target}: strong {low.file} ({getattr(low, target):.3f}) not above weak {high.file} "
-                       f"({getattr(high, target):.3f})")
+            out.append(
+                f"{target}: strong {low.file} ({getattr(low, target):.3f}) not above weak {high.file} "
+                f"({getattr(high, target):.3f})"
+            )
     for r in strong:
-        if r.without_clinicians and (r.without_clinicians[0] > r.labeled + 1e-9 or r.without_clinicians[1] > r.success + 1e-9):
-            out.append(f"{r.file} gains by dropping its clinical partners: {r.labeled:.3f} -> "
-                       f"{r.without_clinicians[0]:.3f} labelled, {r.success:.3f} -> {r.without_clinicians[1]:.3f} success")
+        if r.without_clinicians and (
+            r.without_clinicians[0] > r.labeled + 1e-9 or r.without_clinicians[1] > r.success + 1e-9
+        ):
+            out.append(
+                f"{r.file} gains by dropping its clinical partners: {r.labeled:.3f} -> "
+                f"{r.without_clinicians[0]:.3f} labelled, {r.success:.3f} -> {r.without_clinicians[1]:.3f} success"
+            )
     for r in rows:
         context = [x for x in r.reasons if x[1:] not in CRITERIA]
         if context:
             out.append(f"{r.file}: reasons name context inputs {context}")
         if r.ineligible != r.expected_ineligible:
-            out.append(f"{r.file}: breaks {list(r.ineligible) or 'no rule'} of its window, "
-                       f"suite.toml says {list(r.expected_ineligible) or 'none'}")
+            out.append(
+                f"{r.file}: breaks {list(r.ineligible) or 'no rule'} of its window, "
+                f"suite.toml says {list(r.expected_ineligible) or 'none'}"
+            )
     return out

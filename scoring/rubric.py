@@ -98,10 +98,14 @@ def rubric() -> dict[str, tuple[Question, ...]]:
         pts = {a["code"]: float(a["points"]) for a in q["answers"]}
         if not all(0.0 <= p <= 5.0 for p in pts.values()):
             raise ValueError(f"data/rubric.toml: question {q['id']} has points outside 0-5")
-        requires = {a["code"]: _requirement(q["id"], a["code"], a["requires"], answers_of)
-                    for a in q["answers"] if "requires" in a}
-        out[q["criterion"]].append(Question(q["id"], q["criterion"], float(q["weight"]), bool(q["na_allowed"]),
-                                            tuple(pts), pts, requires))
+        requires = {
+            a["code"]: _requirement(q["id"], a["code"], a["requires"], answers_of)
+            for a in q["answers"]
+            if "requires" in a
+        }
+        out[q["criterion"]].append(
+            Question(q["id"], q["criterion"], float(q["weight"]), bool(q["na_allowed"]), tuple(pts), pts, requires)
+        )
     for c, qs in out.items():
         if not 4 <= len(qs) <= 6:
             raise ValueError(f"data/rubric.toml: criterion {c} has {len(qs)} questions; the rubric asks 4 to 6")
@@ -119,8 +123,10 @@ def _requirement(qid: str, code: str, spec: dict[str, Any], answers_of: dict[str
         if other == "trl_min":
             continue
         if other == qid or other not in answers_of or least not in answers_of[other]:
-            raise ValueError(f"{where} {other} = {least!r}; name another question and one of its answers "
-                             f"({', '.join(answers_of.get(other, [])) or 'unknown question'})")
+            raise ValueError(
+                f"{where} {other} = {least!r}; name another question and one of its answers "
+                f"({', '.join(answers_of.get(other, [])) or 'unknown question'})"
+            )
         pairs.append((other, least))
     return Requirement(trl, tuple(pairs))
 
@@ -150,7 +156,7 @@ def feasible_moves(row: dict[str, Any]) -> list[tuple[Question, str, str]]:
         a = row.get(q.id)
         if not isinstance(a, str) or a not in q.points:
             continue
-        up = next((b for b in q.answers[q.rank(a) + 1:] if q.points[b] > q.points[a]), None)
+        up = next((b for b in q.answers[q.rank(a) + 1 :] if q.points[b] > q.points[a]), None)
         if up is not None and not q.unmet(up, row):
             out.append((q, a, up))
     return out
@@ -162,6 +168,7 @@ def round_half(x: np.ndarray | float) -> np.ndarray | float:
 
 
 # --------------------------------------------------------------------------- vectorised
+
 
 @dataclass
 class ScoreTable:
@@ -178,9 +185,11 @@ def _answer_tables(qid: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     w (points - midpoint), its weight, and whether it is 'na'; 0 for answers that score nothing."""
     q = question(qid)
     allowed = FIELD_BY_NAME[qid].allowed + (None,)
-    return (np.array([q.weight * (q.points[a] - MIDPOINT) if a in q.points else 0.0 for a in allowed]),
-            np.array([q.weight if a in q.points else 0.0 for a in allowed]),
-            np.array([a == NOT_APPLICABLE for a in allowed]))
+    return (
+        np.array([q.weight * (q.points[a] - MIDPOINT) if a in q.points else 0.0 for a in allowed]),
+        np.array([q.weight if a in q.points else 0.0 for a in allowed]),
+        np.array([a == NOT_APPLICABLE for a in allowed]),
+    )
 
 
 def rubric_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -210,10 +219,16 @@ def score_table(frame: pd.DataFrame) -> ScoreTable:
     raw, all_na, none = rubric_arrays(frame)
     rub = np.clip(round_half(raw), 0.0, 5.0)
     n = len(frame)
-    expert = np.column_stack([
-        frame[col].to_numpy(dtype=float, na_value=np.nan) if col in frame.columns else np.full(n, np.nan)
-        for col in SCORE_COLUMNS
-    ]) if n else np.zeros((0, len(CRITERIA)))
+    expert = (
+        np.column_stack(
+            [
+                frame[col].to_numpy(dtype=float, na_value=np.nan) if col in frame.columns else np.full(n, np.nan)
+                for col in SCORE_COLUMNS
+            ]
+        )
+        if n
+        else np.zeros((0, len(CRITERIA)))
+    )
     has_expert = ~np.isnan(expert)
     score = np.where(has_expert, expert, rub)
     kind = np.where(has_expert, 0, np.where(~none, 1, np.where(all_na, 2, 3)))  # positions in SOURCES
@@ -221,6 +236,7 @@ def score_table(frame: pd.DataFrame) -> ScoreTable:
 
 
 # --------------------------------------------------------------------------- one dossier
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -268,8 +284,9 @@ def _criterion(c: str, row: dict[str, Any]) -> tuple[list, float, float, tuple[s
     return usable, num, den, tuple(na)
 
 
-def _decide(c: str, j: int, row: dict[str, Any], usable: list, num: float, den: float,
-            na: tuple[str, ...]) -> tuple[float | None, str, float | None, float | None]:
+def _decide(
+    c: str, j: int, row: dict[str, Any], usable: list, num: float, den: float, na: tuple[str, ...]
+) -> tuple[float | None, str, float | None, float | None]:
     """(score, source, rubric score, expert score): the expert overrides the rubric."""
     rub = float(np.clip(round_half(MIDPOINT + num / den), 0.0, 5.0)) if usable else None
     expert = row.get(SCORE_COLUMNS[j])
@@ -291,25 +308,39 @@ def assess(row: dict[str, Any] | pd.Series) -> list[CriterionResult]:
     for j, c in enumerate(CRITERIA):
         usable, num, den, na = _criterion(c, row)
         score, source, rub, expert = _decide(c, j, row, usable, num, den, na)
-        evidence = tuple(sorted(
-            (Evidence(q.id, a, q.points[a], q.weight * (q.points[a] - MIDPOINT) / den) for q, a in usable),
-            key=lambda e: -abs(e.effect)))
-        out.append(CriterionResult(
-            criterion=c, score=score, source=source, rubric_score=rub, expert_score=expert, evidence=evidence,
-            missing=tuple(q.id for q in rubric()[c] if not isinstance(row.get(q.id), str) or row.get(q.id) == ""),
-            not_applicable=na,
-        ))
+        evidence = tuple(
+            sorted(
+                (Evidence(q.id, a, q.points[a], q.weight * (q.points[a] - MIDPOINT) / den) for q, a in usable),
+                key=lambda e: -abs(e.effect),
+            )
+        )
+        out.append(
+            CriterionResult(
+                criterion=c,
+                score=score,
+                source=source,
+                rubric_score=rub,
+                expert_score=expert,
+                evidence=evidence,
+                missing=tuple(q.id for q in rubric()[c] if not isinstance(row.get(q.id), str) or row.get(q.id) == ""),
+                not_applicable=na,
+            )
+        )
     return out
 
 
 def row_scores(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """(scores (5,), sources (5,)) of one row, without the evidence: for what-if questions."""
     decided = [_decide(c, j, row, *_criterion(c, row)) for j, c in enumerate(CRITERIA)]
-    return (np.array([np.nan if d[0] is None else d[0] for d in decided]),
-            np.array([d[1] for d in decided], dtype=object))
+    return (
+        np.array([np.nan if d[0] is None else d[0] for d in decided]),
+        np.array([d[1] for d in decided], dtype=object),
+    )
 
 
 def scores_of(results: list[CriterionResult]) -> tuple[np.ndarray, np.ndarray]:
     """(scores (5,), sources (5,)) of `assess` results, as `score_table` lays them out."""
-    return (np.array([np.nan if r.score is None else r.score for r in results]),
-            np.array([r.source for r in results], dtype=object))
+    return (
+        np.array([np.nan if r.score is None else r.score for r in results]),
+        np.array([r.source for r in results], dtype=object),
+    )

@@ -53,6 +53,7 @@ class SchemaError(ValueError):
 
 # --------------------------------------------------------------------------- headers
 
+
 @lru_cache(maxsize=1)
 def _header_rows() -> tuple[tuple[str, str], ...]:
     """(French header, canonical column) pairs of data/headers_fr.csv, in file order, checked."""
@@ -113,6 +114,7 @@ def check_headers(names: Iterable[Any]) -> None:
 
 # --------------------------------------------------------------------------- validation
 
+
 @dataclass
 class Validated:
     """Result of validating a frame: typed values, one list of issues, the ok mask."""
@@ -167,8 +169,14 @@ def _na_context_ok(t: pd.DataFrame, spec: dict[str, tuple]) -> np.ndarray:
     return ok
 
 
-def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row: int = 1,
-                   require: Iterable[str] = (), repeated: dict[str, tuple[int, ...]] | None = None) -> Validated:
+def validate_frame(
+    raw: pd.DataFrame,
+    *,
+    today: dt.date | None = None,
+    first_row: int = 1,
+    require: Iterable[str] = (),
+    repeated: dict[str, tuple[int, ...]] | None = None,
+) -> Validated:
     """Validate a flat frame (one dossier per row) in one vectorised pass.
 
     `raw` may hold text (from CSV) or typed values (Parquet, JSON); French
@@ -193,9 +201,13 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
     typed: dict[str, Any] = {}
     for col in FIELDS:
         if col.name not in frame.columns:
-            typed[col.name] = np.full(n, np.nan) if col.kind in ("int", "float", "bool", "score") else \
-                pd.Categorical([None] * n, dtype=code_dtype(col.name)) if col.kind in ("code", "answer") else \
-                pd.Series([None] * n, dtype=object)
+            typed[col.name] = (
+                np.full(n, np.nan)
+                if col.kind in ("int", "float", "bool", "score")
+                else pd.Categorical([None] * n, dtype=code_dtype(col.name))
+                if col.kind in ("code", "answer")
+                else pd.Series([None] * n, dtype=object)
+            )
             continue
         s = frame[col.name]
         exact = _exact(col, s)
@@ -204,8 +216,11 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
             index, miss = exact
             if col.name in required:
                 out.add(miss, col.name, s, "required")
-            typed[col.name] = BOOL_VALUES[index] if col.kind == "bool" else \
-                pd.Categorical.from_codes(index, dtype=code_dtype(col.name), validate=False)
+            typed[col.name] = (
+                BOOL_VALUES[index]
+                if col.kind == "bool"
+                else pd.Categorical.from_codes(index, dtype=code_dtype(col.name), validate=False)
+            )
         elif distinct is None:
             typed[col.name] = check_field(col, s, out, col.name in required, today)
         else:  # a portfolio repeats a handful of values per column: each is checked once
@@ -213,9 +228,16 @@ def validate_frame(raw: pd.DataFrame, *, today: dt.date | None = None, first_row
             found = Collector(len(values), 0)
             typed[col.name] = _take(check_field(col, values, found, col.name in required, today), index)
             out.expand(found, index)
-    t = pd.DataFrame({k: v if isinstance(v, pd.Categorical) else
-                      (v if isinstance(v.dtype, pd.StringDtype) else v.to_numpy()) if isinstance(v, pd.Series)
-                      else v for k, v in typed.items()})
+    t = pd.DataFrame(
+        {
+            k: v
+            if isinstance(v, pd.Categorical)
+            else (v if isinstance(v.dtype, pd.StringDtype) else v.to_numpy())
+            if isinstance(v, pd.Series)
+            else v
+            for k, v in typed.items()
+        }
+    )
     _cross_checks(t, frame, out)
     _duplicate_ids(t["dossier_id"], out, repeated)
     extras = [c for c in frame.columns if c not in FIELD_BY_NAME]
@@ -240,8 +262,10 @@ def _exact(col: Field, s: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     index = pc.index_in(arr, options=lookup_options(BOOL_WORDS if col.kind == "bool" else col.allowed, arr.type))
     if index.null_count != arr.null_count:
         return None
-    return (index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp),
-            arr.is_null().to_numpy(zero_copy_only=False))
+    return (
+        index.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.intp),
+        arr.is_null().to_numpy(zero_copy_only=False),
+    )
 
 
 def _arrow_text(s: pd.Series) -> bool:
@@ -259,8 +283,10 @@ def _distinct(s: pd.Series) -> tuple[pd.Series, np.ndarray] | None:
     if 20 * len(encoded.dictionary) > len(s):  # many distinct values (amounts, dates): Arrow checks every cell faster
         return None
     # a few Python strings: the validator's per-value path (as for JSON) beats any per-column set-up
-    return (pd.Series(encoded.dictionary.to_pylist(), dtype=object),
-            encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp))
+    return (
+        pd.Series(encoded.dictionary.to_pylist(), dtype=object),
+        encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp),
+    )
 
 
 def _take(values: Any, index: np.ndarray) -> Any:
@@ -292,16 +318,12 @@ def _duplicate_ids(ids: pd.Series, out: Collector, repeated: dict[str, tuple[int
 def _cross_checks(t: pd.DataFrame, frame: pd.DataFrame, out: Collector) -> None:
     budget, aid = t["budget_eur"].to_numpy(), t["aid_requested_eur"].to_numpy()
     over = aid > budget  # NaN compares False: a missing value is reported once, above
-    out.add(over, "aid_requested_eur", t["aid_requested_eur"],
-            "aid_above_budget")
+    out.add(over, "aid_requested_eur", t["aid_requested_eur"], "aid_above_budget")
     collab, n_part = t["collaborative"].to_numpy(), t["n_partners"].to_numpy()
-    out.add((collab == 0) & (n_part > 0), "n_partners", t["n_partners"],
-            "partners_without_consortium")
-    out.add((collab == 1) & (n_part == 0), "n_partners", t["n_partners"],
-            "consortium_without_partners")
+    out.add((collab == 0) & (n_part > 0), "n_partners", t["n_partners"], "partners_without_consortium")
+    out.add((collab == 1) & (n_part == 0), "n_partners", t["n_partners"], "consortium_without_partners")
     for p in ("partner_academic", "partner_industrial", "partner_clinical"):
-        out.add((collab == 0) & (t[p].to_numpy() == 1), p, t[p],
-                "partner_without_consortium")
+        out.add((collab == 0) & (t[p].to_numpy() == 1), p, t[p], "partner_without_consortium")
     for q in questions():  # "na" only where the rubric allows it for the project's context
         qid, rule = q["id"], q.get("na_only_when")
         if rule is None or qid not in t.columns:

@@ -29,8 +29,8 @@ published gap the five criteria carry. Results are stored in
 from __future__ import annotations
 
 import tomllib
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -39,9 +39,9 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 
 from scoring import DATA_DIR
+from scoring.catalogue import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, codes
 from scoring.reference import catalogue
 from scoring.rubric import round_half, rubric, rubric_arrays
-from scoring.catalogue import CRITERIA, NOT_APPLICABLE, SCORE_COLUMNS, codes
 
 PARAMS_PATH = DATA_DIR / "synthetic.toml"
 TRUE_P_COLUMNS = ("true_p_labeled", "true_p_funded", "true_p_success")
@@ -79,8 +79,9 @@ def _table(spec: dict[str, float], keys: tuple[str, ...]) -> np.ndarray:
     return np.array([float(spec.get(k, 0.0)) for k in keys])
 
 
-def _by(values: np.ndarray, keys: tuple[str, ...], table: dict[str, dict[str, float]],
-        cols: tuple[str, ...]) -> np.ndarray:
+def _by(
+    values: np.ndarray, keys: tuple[str, ...], table: dict[str, dict[str, float]], cols: tuple[str, ...]
+) -> np.ndarray:
     """Row-wise lookup of a nested table: out[i] = table[values[i]][cols]."""
     lut = np.array([_table(table.get(k, {}), cols) for k in keys])
     return lut[pd.Index(keys).get_indexer(values)]
@@ -89,7 +90,7 @@ def _by(values: np.ndarray, keys: tuple[str, ...], table: dict[str, dict[str, fl
 def h(score: np.ndarray) -> np.ndarray:
     """Monotone, mildly saturating effect of a 0-5 score; 0 where not applicable."""
     d = np.nan_to_num(score - 2.5, nan=0.0)
-    return d - 0.04 * d ** 3
+    return d - 0.04 * d**3
 
 
 def generate(rows: int, seed: int, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -179,33 +180,37 @@ def _context(rng: np.random.Generator, n: int, p: dict[str, Any]) -> pd.DataFram
     ind |= none & ~company
 
     day = rng.integers(0, 365, n)
-    submission = (pd.to_datetime(pd.Series(year).astype(str) + "-01-01") + pd.to_timedelta(day, unit="D"))
-    call = np.array([_CALLS[w][i % len(_CALLS[w])] if w in _CALLS else "" for i, w in
-                     zip(rng.integers(0, 12, n), window)], dtype=object)
+    submission = pd.to_datetime(pd.Series(year).astype(str) + "-01-01") + pd.to_timedelta(day, unit="D")
+    call = np.array(
+        [_CALLS[w][i % len(_CALLS[w])] if w in _CALLS else "" for i, w in zip(rng.integers(0, 12, n), window)],
+        dtype=object,
+    )
     idx = np.arange(1, n + 1)
-    return pd.DataFrame({
-        "dossier_id": [f"SYN-{y}-{i:06d}" for y, i in zip(year, idx)],
-        "acronym": [f"SYN{i:06d}" for i in idx],
-        "title": [f"Synthetic dossier {i}" for i in idx],
-        "year": year,
-        "submission_date": submission.dt.strftime("%Y-%m-%d").to_numpy(),
-        "filiere": filiere,
-        "funding_window": window,
-        "call": np.where(call == "", None, call),
-        "carrier_type": carrier,
-        "collaborative": collab,
-        "partner_academic": acad,
-        "partner_industrial": ind,
-        "partner_clinical": clin,
-        "n_partners": n_partners,
-        "therapeutic_area": area,
-        "technology_axis": axis,
-        "trl": trl,
-        "budget_eur": budget,
-        "aid_requested_eur": aid,
-        "duration_months": duration,
-        "preliminary_interview": (year >= 2024) & (rng.random(n) < 0.9),
-    })
+    return pd.DataFrame(
+        {
+            "dossier_id": [f"SYN-{y}-{i:06d}" for y, i in zip(year, idx)],
+            "acronym": [f"SYN{i:06d}" for i in idx],
+            "title": [f"Synthetic dossier {i}" for i in idx],
+            "year": year,
+            "submission_date": submission.dt.strftime("%Y-%m-%d").to_numpy(),
+            "filiere": filiere,
+            "funding_window": window,
+            "call": np.where(call == "", None, call),
+            "carrier_type": carrier,
+            "collaborative": collab,
+            "partner_academic": acad,
+            "partner_industrial": ind,
+            "partner_clinical": clin,
+            "n_partners": n_partners,
+            "therapeutic_area": area,
+            "technology_axis": axis,
+            "trl": trl,
+            "budget_eur": budget,
+            "aid_requested_eur": aid,
+            "duration_months": duration,
+            "preliminary_interview": (year >= 2024) & (rng.random(n) < 0.9),
+        }
+    )
 
 
 def correlated_normals(rng: np.random.Generator, n: int, cov: np.ndarray) -> np.ndarray:
@@ -278,7 +283,7 @@ def _answers(rng: np.random.Generator, ctx: pd.DataFrame, p: dict[str, Any]) -> 
     for j, c in enumerate(CRITERIA):
         for q in rubric()[c]:
             k = len(q.answers)
-            u = load * z[:, j] + np.sqrt(1 - load ** 2) * rng.normal(size=n) + answer_shift.get(q.id, 0.0)
+            u = load * z[:, j] + np.sqrt(1 - load**2) * rng.normal(size=n) + answer_shift.get(q.id, 0.0)
             level = np.searchsorted(norm.ppf(np.arange(1, k) / k), u)
             ans = np.array(q.answers, dtype=object)[level]
             if c == "data_quality" or q.id == "rr_gdpr":
@@ -294,8 +299,11 @@ def _weights(frame: pd.DataFrame, spec: dict[str, Any]) -> np.ndarray:
     """Per-row criterion weights: base + filière + axis + window terms, (n, 5)."""
     n = len(frame)
     w = np.tile(_table(spec["base_weight"], CRITERIA), (n, 1))
-    for key, col in (("filiere_weight", "filiere"), ("axis_weight", "technology_axis"),
-                     ("window_weight", "funding_window")):
+    for key, col in (
+        ("filiere_weight", "filiere"),
+        ("axis_weight", "technology_axis"),
+        ("window_weight", "funding_window"),
+    ):
         for code, terms in spec.get(key, {}).items():
             w[frame[col].to_numpy() == code] += _table(terms, CRITERIA)
     return w
@@ -308,12 +316,17 @@ def _offset(frame: pd.DataFrame, table: dict[str, float], col: str) -> np.ndarra
 #: Direct context terms of the label decision: what context adds once the scores are known.
 #: Calibrated within these bounds (logits), penalised toward zero (issue 12): the committee
 #: judges the dossier, so the published gaps must come through the scores.
-DIRECT_LABEL_BOUNDS = {"label_filiere": (-0.5, 0.5), "label_axis": (-0.5, 0.5), "label_company": (-0.5, 0.5),
-                       "label_collaborative": (0.0, 0.5)}
+DIRECT_LABEL_BOUNDS = {
+    "label_filiere": (-0.5, 0.5),
+    "label_axis": (-0.5, 0.5),
+    "label_company": (-0.5, 0.5),
+    "label_collaborative": (0.0, 0.5),
+}
 
 
-def true_probabilities(frame: pd.DataFrame, p: dict[str, Any] | None = None, direct: bool = True
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def true_probabilities(
+    frame: pd.DataFrame, p: dict[str, Any] | None = None, direct: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(P(labelled), P(funded | labelled), P(funded | not labelled)) of each row.
 
     Functions of the row's observed columns only (scores and context). `direct=False`
@@ -327,9 +340,13 @@ def true_probabilities(frame: pd.DataFrame, p: dict[str, Any] | None = None, dir
     if direct:
         company = frame["carrier_type"].isin(COMPANIES).to_numpy(dtype=float)
         collab = frame["collaborative"].to_numpy(dtype=float)
-        z_lab = (z_lab + _offset(frame, off.get("label_filiere", {}), "filiere")
-                 + _offset(frame, off.get("label_axis", {}), "technology_axis")
-                 + off.get("label_company", 0.0) * company + off.get("label_collaborative", 0.0) * collab)
+        z_lab = (
+            z_lab
+            + _offset(frame, off.get("label_filiere", {}), "filiere")
+            + _offset(frame, off.get("label_axis", {}), "technology_axis")
+            + off.get("label_company", 0.0) * company
+            + off.get("label_collaborative", 0.0) * collab
+        )
     z_fund = z_fund + _offset(frame, off.get("funding_window", {}), "funding_window")
     return expit(z_lab), expit(z_fund + off.get("label_effect", 0.0)), expit(z_fund)
 
@@ -341,8 +358,12 @@ def _logits(frame: pd.DataFrame, p: dict[str, Any]) -> tuple[np.ndarray, np.ndar
     interview = frame["preliminary_interview"].to_numpy(dtype=float)
     lab, fund = p["label"], p["funding"]
     z_lab = lab["intercept"] + lab["interview"] * interview + (_weights(frame, lab) * hs).sum(axis=1)
-    z_fund = (fund["intercept"] + fund["year_trend"] * (year - 2021.5) + fund["interview"] * interview
-              + (_weights(frame, fund) * hs).sum(axis=1))
+    z_fund = (
+        fund["intercept"]
+        + fund["year_trend"] * (year - 2021.5)
+        + fund["interview"] * interview
+        + (_weights(frame, fund) * hs).sum(axis=1)
+    )
     return z_lab, z_fund
 
 
@@ -397,8 +418,10 @@ def _targets(base: pd.DataFrame) -> list[Target]:
         published("F1", rate(recent & (fil == "e_sante"))),
         published("F2", rate(others)),
         published("F3", share(np.isin(fil, ("pharma_biotech", "medtech")))),
-        published("F3b", lambda pl, ps, f1, f0: ps[recent & (fil == "pharma_biotech")].sum()
-                  / ps[recent & (fil == "medtech")].sum()),
+        published(
+            "F3b",
+            lambda pl, ps, f1, f0: ps[recent & (fil == "pharma_biotech")].sum() / ps[recent & (fil == "medtech")].sum(),
+        ),
         published("F5", rate(recent & (win == "anr"))),
         published("F6", rate(recent & (op == "region_idf"))),
         published("F7", share(op == "region_idf")),
@@ -408,8 +431,9 @@ def _targets(base: pd.DataFrame) -> list[Target]:
         published("F14", lambda pl, ps, f1, f0: pl[recent & company].sum() / pl[recent].sum()),
         published("F16", lambda pl, ps, f1, f0: label_effect_log_odds(pl, f1, f0)),
     ]
-    out.append(Target("assumed:labelled", ASSUMED_LABEL_RATE, ASSUMED_TOLERANCE,
-                      lambda pl, ps, f1, f0: pl[recent].mean()))
+    out.append(
+        Target("assumed:labelled", ASSUMED_LABEL_RATE, ASSUMED_TOLERANCE, lambda pl, ps, f1, f0: pl[recent].mean())
+    )
     for w in ("i_demo", "feder"):  # Région windows, at the Région's rate (F6)
         out.append(Target(f"F6:{w}", float(fig.loc["F6", "value"]), ASSUMED_TOLERANCE, rate(recent & (win == w))))
     for w, v in ASSUMED_WINDOW_SUCCESS.items():
@@ -428,12 +452,16 @@ def label_effect_log_odds(p_lab: np.ndarray, p_f1: np.ndarray, p_f0: np.ndarray)
 def _layout(p: dict[str, Any]) -> list[tuple[str, str | None, tuple[float, float] | None]]:
     """The fitted offsets as (table, code or None, bounds or None when free), in vector order."""
     fil, axes, windows = codes()["filiere"], ("ai", "data"), codes()["funding_window"]
-    out: list[tuple[str, str | None, tuple[float, float] | None]] = [("label_level", None, None),
-                                                                       ("label_effect", None, None)]
+    out: list[tuple[str, str | None, tuple[float, float] | None]] = [
+        ("label_level", None, None),
+        ("label_effect", None, None),
+    ]
     out += [("label_filiere", f, DIRECT_LABEL_BOUNDS["label_filiere"]) for f in fil]
     out += [("label_axis", a, DIRECT_LABEL_BOUNDS["label_axis"]) for a in axes]
-    out += [("label_company", None, DIRECT_LABEL_BOUNDS["label_company"]),
-            ("label_collaborative", None, DIRECT_LABEL_BOUNDS["label_collaborative"])]
+    out += [
+        ("label_company", None, DIRECT_LABEL_BOUNDS["label_company"]),
+        ("label_collaborative", None, DIRECT_LABEL_BOUNDS["label_collaborative"]),
+    ]
     out += [("funding_window", w, None) for w in windows]
     return out
 
@@ -459,8 +487,10 @@ class Calibration:
 
     def notes(self) -> list[str]:
         """What the calibration could not do, in words (written into data/synthetic.toml)."""
-        out = [f"{i}: {v:.3f} against {t:.3f} +/- {tol:.3f} (off by {abs(v - t) - tol:.3f} beyond tolerance)"
-               for i, t, tol, v in self.missed]
+        out = [
+            f"{i}: {v:.3f} against {t:.3f} +/- {tol:.3f} (off by {abs(v - t) - tol:.3f} beyond tolerance)"
+            for i, t, tol, v in self.missed
+        ]
         return out + [f"{name} at its bound" for name in self.at_bound]
 
 
@@ -498,8 +528,14 @@ def calibrate(rows: int = 100_000, seed: int = 20240101) -> Calibration:
 
     def values(x: np.ndarray) -> np.ndarray:
         (level,), (effect,) = x[slots["label_level"]], x[slots["label_effect"]]
-        z_lab = (z_lab0 + level + lookup(x, "label_filiere") + lookup(x, "label_axis")
-                 + x[slots["label_company"][0]] * company + x[slots["label_collaborative"][0]] * collab)
+        z_lab = (
+            z_lab0
+            + level
+            + lookup(x, "label_filiere")
+            + lookup(x, "label_axis")
+            + x[slots["label_company"][0]] * company
+            + x[slots["label_collaborative"][0]] * collab
+        )
         z_fund = z_fund0 + lookup(x, "funding_window")
         pl, f1, f0 = expit(z_lab), expit(z_fund + effect), expit(z_fund)
         ps = pl * f1
@@ -512,13 +548,17 @@ def calibrate(rows: int = 100_000, seed: int = 20240101) -> Calibration:
         return float((((values(x) - want) / tol) ** 2).sum() + PENALTY * ((x[bounded] / 0.5) ** 2).sum())
 
     x0 = np.zeros(len(layout))
-    fit = minimize(loss, x0, method="L-BFGS-B", bounds=[b or (None, None) for _, _, b in layout],
-                   options={"maxiter": 500})
+    fit = minimize(
+        loss, x0, method="L-BFGS-B", bounds=[b or (None, None) for _, _, b in layout], options={"maxiter": 500}
+    )
     got = values(fit.x)
     _set(p, layout, fit.x)
     # a bound is binding where the fit sits on it and the loss would fall beyond it
-    at_bound = [f"{key}{'.' + code if code else ''} = {v:+.3f}" for (key, code, b), v, g in zip(layout, fit.x, fit.jac)
-                if b is not None and ((v - b[0] < 1e-3 and g > 1e-6) or (b[1] - v < 1e-3 and g < -1e-6))]
+    at_bound = [
+        f"{key}{'.' + code if code else ''} = {v:+.3f}"
+        for (key, code, b), v, g in zip(layout, fit.x, fit.jac)
+        if b is not None and ((v - b[0] < 1e-3 and g > 1e-6) or (b[1] - v < 1e-3 and g < -1e-6))
+    ]
     return Calibration(p, [(t.id, t.value, t.tolerance, float(g)) for t, g in zip(targets, got)], at_bound)
 
 
@@ -574,29 +614,51 @@ def mediation(base: pd.DataFrame, p: dict[str, Any] | None = None) -> list[Gap]:
     specs = [
         ("e-santé vs other filières", "success", fil == "e_sante", fil != "e_sante", val("F1") - val("F2"), "F1 - F2"),
         ("AI vs data axis", "success", axis == "ai", axis == "data", val("F8a") - val("F8b"), "F8a - F8b"),
-        ("collaborative vs not", "success", collab, ~collab,
-         s_rate * (val("F11b") / c_share - (1 - val("F11b")) / (1 - c_share)),
-         "implied by F11b at this base's success rate and collaborative share"),
-        ("companies vs public carriers", "labelled", company, public,
-         l_rate * (val("F14") / k_share - (1 - val("F14")) / (1 - k_share)),
-         "implied by F14 at this base's label rate and company share"),
+        (
+            "collaborative vs not",
+            "success",
+            collab,
+            ~collab,
+            s_rate * (val("F11b") / c_share - (1 - val("F11b")) / (1 - c_share)),
+            "implied by F11b at this base's success rate and collaborative share",
+        ),
+        (
+            "companies vs public carriers",
+            "labelled",
+            company,
+            public,
+            l_rate * (val("F14") / k_share - (1 - val("F14")) / (1 - k_share)),
+            "implied by F14 at this base's label rate and company share",
+        ),
     ]
     out = []
     for name, outcome, a, z, published, source in specs:
         full, only = (pl * f1, pl0 * f1) if outcome == "success" else (pl, pl0)
-        out.append(Gap(name, outcome, float(published), source, float(full[a].mean() - full[z].mean()),
-                       float(only[a].mean() - only[z].mean())))
+        out.append(
+            Gap(
+                name,
+                outcome,
+                float(published),
+                source,
+                float(full[a].mean() - full[z].mean()),
+                float(only[a].mean() - only[z].mean()),
+            )
+        )
     return out
 
 
 def mediation_rows(gaps: list[dict[str, Any]]) -> list[str]:
     """The mediation report as Markdown table rows (model card and `reference-check --mediation`)."""
-    out = ["| gap | outcome | published | generated | through the criteria | share | target |",
-           "|---|---|---|---|---|---|---|"]
+    out = [
+        "| gap | outcome | published | generated | through the criteria | share | target |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for g in gaps:
         target = MEDIATION_TARGETS.get(g["name"])
-        out.append(f"| {g['name']} | {g['outcome']} | {g['published']:+.3f} ({g['source']}) | {g['generated']:+.3f} "
-                   f"| {g['through_criteria']:+.3f} | {g['share']:.0%} | {f'>= {target:.0%}' if target else '-'} |")
+        out.append(
+            f"| {g['name']} | {g['outcome']} | {g['published']:+.3f} ({g['source']}) | {g['generated']:+.3f} "
+            f"| {g['through_criteria']:+.3f} | {g['share']:.0%} | {f'>= {target:.0%}' if target else '-'} |"
+        )
     return out
 
 
@@ -610,7 +672,7 @@ def save_offsets(cal: Calibration, path=PARAMS_PATH) -> None:
     are written above the offsets, so that the file says which figures are missed.
     """
     text = open(path, encoding="utf-8").read()
-    head = text[:text.index(_MARKER)]
+    head = text[: text.index(_MARKER)]
     off = cal.params["offsets"]
 
     def inline(d: dict[str, float]) -> str:

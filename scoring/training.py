@@ -22,15 +22,17 @@ import pandas as pd
 from scoring import __version__, catalogue, fields, i18n, io, issues, persist, schema
 from scoring.evaluate import SMALL_GROUP, TARGETS, Baselines, evaluate
 from scoring.features import INPUTS
-from scoring.model import DEVIATION_PENALTIES, INTERVAL_LEVEL, CEPModel, N_BOOTSTRAP, PENALTIES
+from scoring.model import DEVIATION_PENALTIES, INTERVAL_LEVEL, N_BOOTSTRAP, PENALTIES, CEPModel
 
 HOLDOUT_YEAR = 2024
 CARD_LIMITS = ("synthetic", "thin_windows", "late_years", "self_declared")  # card.limit.* rows of data/i18n.csv
 FRESH_ROWS = 60_000
 FRESH_SEED = 99
-SYNTHETIC_NOTICE = ("Trained on synthetic data calibrated to published aggregates (Medi'Scope 2025, base CEP "
-                    "Medicen 2022-2024); no real dossier was used. Probabilities illustrate the committee's "
-                    "published behaviour, they are not measured on real decisions.")
+SYNTHETIC_NOTICE = (
+    "Trained on synthetic data calibrated to published aggregates (Medi'Scope 2025, base CEP "
+    "Medicen 2022-2024); no real dossier was used. Probabilities illustrate the committee's "
+    "published behaviour, they are not measured on real decisions."
+)
 
 
 @dataclass
@@ -56,12 +58,16 @@ def fit_warnings(model: CEPModel) -> list[str]:
     out = []
     for what, cal in (("label", model.label_), ("funding", model.fund_)):
         if not (np.all(np.isfinite(cal.model.coef_)) and np.isfinite(cal.model.intercept_)):
-            raise ValueError(f"the {what} model's fit diverged (coefficients not finite): the base has a column the "
-                             "model cannot fit; check it for constant or extreme values")
+            raise ValueError(
+                f"the {what} model's fit diverged (coefficients not finite): the base has a column the "
+                "model cannot fit; check it for constant or extreme values"
+            )
         if not cal.model.converged_:
-            out.append(f"the {what} model's fit did not converge (L-BFGS-B stopped before its tolerance): its "
-                       "probabilities may be off; check the base (enough rows for its windows and filières?) "
-                       "before using this model")
+            out.append(
+                f"the {what} model's fit did not converge (L-BFGS-B stopped before its tolerance): its "
+                "probabilities may be off; check the base (enough rows for its windows and filières?) "
+                "before using this model"
+            )
     return out
 
 
@@ -73,9 +79,12 @@ def read_training_base(path: str | Path, read: io.ReadOptions | None = None) -> 
     undecided = v.frame["labeled"].isna() | v.frame["funded"].isna()
     known = set(fields.COLUMNS) | {"true_p_labeled", "true_p_funded", "true_p_success"}
     report = TrainingReport(
-        rows_read=len(raw), rows_used=int((v.ok & ~undecided.to_numpy()).sum()), bad_rows=list(v.issues),
+        rows_read=len(raw),
+        rows_used=int((v.ok & ~undecided.to_numpy()).sum()),
+        bad_rows=list(v.issues),
         ignored_columns=[c for c in v.frame.columns if c not in known],
-        absent_columns=[c for c in fields.COLUMNS if c not in schema.normalise_columns(raw).columns])
+        absent_columns=[c for c in fields.COLUMNS if c not in schema.normalise_columns(raw).columns],
+    )
     return v.frame[v.ok & ~undecided.to_numpy()].reset_index(drop=True), report
 
 
@@ -83,8 +92,14 @@ def _sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N_BOOTSTRAP,
-          fresh_rows: int = FRESH_ROWS, read: io.ReadOptions | None = None) -> tuple[persist.Bundle, TrainingReport]:
+def train(
+    data: str | Path,
+    out: str | Path,
+    seed: int = 0,
+    n_bootstrap: int = N_BOOTSTRAP,
+    fresh_rows: int = FRESH_ROWS,
+    read: io.ReadOptions | None = None,
+) -> tuple[persist.Bundle, TrainingReport]:
     """Train, evaluate and save a model directory from a base of decided dossiers."""
     frame, report = read_training_base(data, read)
     if report.rows_used < 200:
@@ -103,7 +118,8 @@ def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N
     baselines = Baselines().fit(frame)
     fresh, mediation = None, None
     if synthetic and fresh_rows:
-        from scoring.synthetic import generate, mediation as synthetic_mediation
+        from scoring.synthetic import generate
+        from scoring.synthetic import mediation as synthetic_mediation
 
         fresh_raw = generate(fresh_rows, FRESH_SEED)
         fresh = evaluate(model, baselines, schema.validate_frame(fresh_raw).frame)
@@ -118,8 +134,9 @@ def train(data: str | Path, out: str | Path, seed: int = 0, n_bootstrap: int = N
         "absent_columns": report.absent_columns,
         "years": [int(years.min()), int(years.max())],
         "synthetic": synthetic,
-        "description": SYNTHETIC_NOTICE if synthetic else
-        f"Trained on {report.rows_used} decided dossiers of {Path(data).name} (a user's CEP export).",
+        "description": SYNTHETIC_NOTICE
+        if synthetic
+        else f"Trained on {report.rows_used} decided dossiers of {Path(data).name} (a user's CEP export).",
         # how much of each published context gap the generator carries through the five criteria (issue 12)
         "mediation": mediation,
     }
@@ -136,40 +153,44 @@ def build_card(model: CEPModel, data_info: dict, holdout: dict | None, fresh: di
         "inputs": list(INPUTS),
         "method": {
             "estimator": "Two L2-penalised additive logistic models (label; funding given the label) over "
-                         "piecewise-linear criterion ramps, criterion x filière / window / axis slopes, and context "
-                         "columns; criterion and label coefficients bounded >= 0 (L-BFGS-B) so a better score "
-                         "never lowers a probability.",
+            "piecewise-linear criterion ramps, criterion x filière / window / axis slopes, and context "
+            "columns; criterion and label coefficients bounded >= 0 (L-BFGS-B) so a better score "
+            "never lowers a probability.",
             "pooling": "Every filière, window and axis has its own criterion slopes, penalised apart from the other "
-                       "columns (partial pooling): the second penalty, per score point and chosen by 5-fold log "
-                       "loss, pulls a level's slopes toward the common ramps, a thin level's (fewer rows against the "
-                       "same penalty) the most. Being bounded >= 0, a level's slopes can only add to the common "
-                       "ramps, so the common ramps sit between the flattest level and the pooled slope. A window's "
-                       "own rate (its one-hot, a funder's selectivity) takes only the small shared penalty.",
+            "columns (partial pooling): the second penalty, per score point and chosen by 5-fold log "
+            "loss, pulls a level's slopes toward the common ramps, a thin level's (fewer rows against the "
+            "same penalty) the most. Being bounded >= 0, a level's slopes can only add to the common "
+            "ramps, so the common ramps sit between the flattest level and the pooled slope. A window's "
+            "own rate (its one-hot, a funder's selectivity) takes only the small shared penalty.",
             "why": "On the synthetic base a glass-box additive model comes within 0.005 of the true probabilities' "
-                   "AUC (tests/test_targets.py), is monotone by construction, and gives exact contributions at the "
-                   "speed of a matrix product.",
+            "AUC (tests/test_targets.py), is monotone by construction, and gives exact contributions at the "
+            "speed of a matrix product.",
             "penalty_grid": f"shared {list(PENALTIES)} (level slopes at {DEVIATION_PENALTIES[1]}), then level "
-                            f"slopes {list(DEVIATION_PENALTIES)} per score point, given the shared one",
+            f"slopes {list(DEVIATION_PENALTIES)} per score point, given the shared one",
             "calibration": "Platt map (slope > 0) fitted on 5-fold out-of-fold log-odds, per model.",
             "uncertainty": f"{model.n_bootstrap} bootstrap refits; the {INTERVAL_LEVEL:.0%} interval is the "
-                           "estimate +/- the normal quantile times their log-odds spread times a scale (label "
-                           f"{model.interval_scale_['labeled']:.2f}, success {model.interval_scale_['success']:.2f}) "
-                           "measured on the training rows' true probabilities (1 on a base without them: then "
-                           "the interval is the estimation uncertainty alone).",
-            "explanations": "From \"projects like yours\": the starting point is the model's probability for the "
-                            "dossier's own context with the five criteria at the average profile of the training "
-                            "dossiers of its filière, window and carrier type (coarser groups below 30 rows); the "
-                            "criteria alone move it to the dossier's probability: their exact interventional SHAP "
-                            "values in calibrated log-odds against that profile, context held (the model is "
-                            "additive in the criteria once the context is fixed). Shown in probability points by "
-                            "one per-dossier factor (p - p_base) / (z - z_base), which keeps them summing exactly "
-                            "to the probability and keeps their signs and order. P(success) = P(L) P(F|L): its "
-                            "contributions combine the two models' by the exact product rule "
-                            "d(ab) = da (b + b0)/2 + db (a + a0)/2.",
+            "estimate +/- the normal quantile times their log-odds spread times a scale (label "
+            f"{model.interval_scale_['labeled']:.2f}, success {model.interval_scale_['success']:.2f}) "
+            "measured on the training rows' true probabilities (1 on a base without them: then "
+            "the interval is the estimation uncertainty alone).",
+            "explanations": 'From "projects like yours": the starting point is the model\'s probability for the '
+            "dossier's own context with the five criteria at the average profile of the training "
+            "dossiers of its filière, window and carrier type (coarser groups below 30 rows); the "
+            "criteria alone move it to the dossier's probability: their exact interventional SHAP "
+            "values in calibrated log-odds against that profile, context held (the model is "
+            "additive in the criteria once the context is fixed). Shown in probability points by "
+            "one per-dossier factor (p - p_base) / (z - z_base), which keeps them summing exactly "
+            "to the probability and keeps their signs and order. P(success) = P(L) P(F|L): its "
+            "contributions combine the two models' by the exact product rule "
+            "d(ab) = da (b + b0)/2 + db (a + a0)/2.",
         },
-        "evaluation": {"holdout_2024": holdout, "fresh_synthetic": fresh,
-                       "fresh_synthetic_rows": FRESH_ROWS if fresh else 0, "fresh_synthetic_seed": FRESH_SEED,
-                       "smallgroup_rows": SMALL_GROUP},
+        "evaluation": {
+            "holdout_2024": holdout,
+            "fresh_synthetic": fresh,
+            "fresh_synthetic_rows": FRESH_ROWS if fresh else 0,
+            "fresh_synthetic_seed": FRESH_SEED,
+            "smallgroup_rows": SMALL_GROUP,
+        },
         # The card's prose, in both languages, is in data/i18n.csv (the app shows the reader's language).
         "intended_use": i18n.t("card.intended_use", "en"),
         "limits": [i18n.t(f"card.limit.{k}", "en") for k in CARD_LIMITS],
@@ -184,11 +205,13 @@ def metric_rows(report: dict) -> list[str]:
     rows = ["| target | scorer | AUC | Brier | log loss | ECE |", "|---|---|---|---|---|---|"]
     for t in TARGETS:
         e = report["targets"][t]
-        scorers = [("model", e["model"])] + ([("oracle", e["oracle"])] if e["oracle"] else []) + \
-            list(e["baselines"].items())
+        scorers = (
+            [("model", e["model"])] + ([("oracle", e["oracle"])] if e["oracle"] else []) + list(e["baselines"].items())
+        )
         for name, m in scorers:
-            rows.append(f"| {t} | {name} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | {_fmt(m['log_loss'])} | "
-                        f"{_fmt(m['ece'])} |")
+            rows.append(
+                f"| {t} | {name} | {_fmt(m['auc'])} | {_fmt(m['brier'])} | {_fmt(m['log_loss'])} | {_fmt(m['ece'])} |"
+            )
     return rows
 
 
@@ -199,8 +222,10 @@ def group_rows(report: dict) -> list[str]:
             if t == "funded" and g["by"] != "funding_window":  # funding is judged per window, its funder's
                 continue
             note = f"small (< {SMALL_GROUP} rows): ECE mostly noise" if g["small"] else ""
-            rows.append(f"| {t} | {g['by']} | {g['value']} | {g['n']} | {_fmt(g['auc'])} | {_fmt(g['ece'])} | "
-                        f"{_fmt(g['oracle_ece'])} | {note} |")
+            rows.append(
+                f"| {t} | {g['by']} | {g['value']} | {g['n']} | {_fmt(g['auc'])} | {_fmt(g['ece'])} | "
+                f"{_fmt(g['oracle_ece'])} | {note} |"
+            )
     return rows
 
 
@@ -208,9 +233,12 @@ def coverage_rows(cov: dict | None) -> list[str]:
     """How often the intervals held the true probability on these rows (synthetic bases only)."""
     if not cov:
         return []
-    return [f"Intervals: the stated {cov['level']:.0%} interval held the true probability for "
-            f"{cov['labeled']:.1%} of the rows (labelled) and {cov['success']:.1%} (labelled and funded), "
-            f"over {cov['rows']} rows.", ""]
+    return [
+        f"Intervals: the stated {cov['level']:.0%} interval held the true probability for "
+        f"{cov['labeled']:.1%} of the rows (labelled) and {cov['success']:.1%} (labelled and funded), "
+        f"over {cov['rows']} rows.",
+        "",
+    ]
 
 
 def render_card(card: dict) -> str:
@@ -218,30 +246,57 @@ def render_card(card: dict) -> str:
     lines = [f"# Model card: {m['name']} {m['version']}", ""]
     if d["synthetic"]:
         lines += [f"> **{d['description']}**", ""]
-    lines += ["## Data", "",
-              f"- Source: `{d['source']}` (SHA-256 `{d['sha256'][:16]}...`), years {d['years'][0]}-{d['years'][1]}",
-              f"- Rows read {d['rows_read']}, used {d['rows_used']}, left out (invalid or undecided) "
-              f"{d['rows_read'] - d['rows_used']}",
-              f"- Columns ignored: {', '.join(d['ignored_columns']) or 'none'}; "
-              f"absent: {', '.join(d['absent_columns']) or 'none'}", ""]
+    lines += [
+        "## Data",
+        "",
+        f"- Source: `{d['source']}` (SHA-256 `{d['sha256'][:16]}...`), years {d['years'][0]}-{d['years'][1]}",
+        f"- Rows read {d['rows_read']}, used {d['rows_used']}, left out (invalid or undecided) "
+        f"{d['rows_read'] - d['rows_used']}",
+        f"- Columns ignored: {', '.join(d['ignored_columns']) or 'none'}; "
+        f"absent: {', '.join(d['absent_columns']) or 'none'}",
+        "",
+    ]
     if d.get("mediation"):
         from scoring.synthetic import mediation_rows
 
-        lines += ["### Mediation: the generator's committee judges the dossier", "",
-                  "Each published context gap on the fresh synthetic base (2022-2024 rows, in expectation), and the "
-                  "part left when every direct context term of the label is set to zero (same rows, latents and "
-                  "scores): the share the five criteria carry.", ""] + mediation_rows(d["mediation"]) + [""]
+        lines += (
+            [
+                "### Mediation: the generator's committee judges the dossier",
+                "",
+                "Each published context gap on the fresh synthetic base (2022-2024 rows, in expectation), and the "
+                "part left when every direct context term of the label is set to zero (same rows, latents and "
+                "scores): the share the five criteria carry.",
+                "",
+            ]
+            + mediation_rows(d["mediation"])
+            + [""]
+        )
     lines += ["## Method", ""]
     lines += [f"- **{k}**: {v}" for k, v in card["method"].items()]
-    lines += ["", f"- Penalty chosen (shared, level slopes): label {m['penalty_label']}, "
-                  f"funding {m['penalty_funding']}; Platt maps label {m['platt_label']}, funding {m['platt_funding']}",
-              f"- Inputs: {', '.join(card['inputs'])}", ""]
-    for key, title in (("fresh_synthetic", f"Evaluation on a fresh synthetic base ({ev['fresh_synthetic_rows']} rows, "
-                                           f"seed {ev['fresh_synthetic_seed']})"),
-                       ("holdout_2024", "Hold-out by year (trained up to 2023, tested on 2024)")):
+    lines += [
+        "",
+        f"- Penalty chosen (shared, level slopes): label {m['penalty_label']}, "
+        f"funding {m['penalty_funding']}; Platt maps label {m['platt_label']}, funding {m['platt_funding']}",
+        f"- Inputs: {', '.join(card['inputs'])}",
+        "",
+    ]
+    for key, title in (
+        (
+            "fresh_synthetic",
+            f"Evaluation on a fresh synthetic base ({ev['fresh_synthetic_rows']} rows, "
+            f"seed {ev['fresh_synthetic_seed']})",
+        ),
+        ("holdout_2024", "Hold-out by year (trained up to 2023, tested on 2024)"),
+    ):
         if ev[key]:
-            lines += [f"## {title}", ""] + metric_rows(ev[key]) + ["", "### Calibration by group", ""] + \
-                group_rows(ev[key]) + [""] + coverage_rows(ev[key].get("interval_coverage"))
+            lines += (
+                [f"## {title}", ""]
+                + metric_rows(ev[key])
+                + ["", "### Calibration by group", ""]
+                + group_rows(ev[key])
+                + [""]
+                + coverage_rows(ev[key].get("interval_coverage"))
+            )
     lines += ["## Intended use", "", card["intended_use"], "", "## Limits", ""]
     lines += [f"- {x}" for x in card["limits"]]
     lines += ["", "## Libraries", ""] + [f"- {k} {v}" for k, v in card["libraries"].items()] + [""]

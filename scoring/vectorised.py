@@ -44,14 +44,21 @@ INTERVAL_COLUMNS = tuple(f"p_{t}_{side}" for t in TARGETS for side in ("low", "h
 # smallest set of them crossing the labelling line, ';'-joined
 ACTION_COLUMNS = ("actions", "labelling_set")
 _TEXT_COLUMNS = {"status", "error", "eligibility_reason", "best_window", "warnings", *ACTION_COLUMNS} | {
-    f"reason_{k}" for k in range(1, N_REASONS + 1)}
+    f"reason_{k}" for k in range(1, N_REASONS + 1)
+}
 
 
 def output_columns(explain: bool = False, actions: bool = False) -> tuple[str, ...]:
     """The columns a batch adds after the input's own, in order (`actions` implies `explain`)."""
     explain = explain or actions
-    cols = (("status", "error") + CRITERION_COLUMNS + PROBABILITY_COLUMNS + ELIGIBILITY_COLUMNS + WINDOW_COLUMNS
-            + WARNING_COLUMNS)
+    cols = (
+        ("status", "error")
+        + CRITERION_COLUMNS
+        + PROBABILITY_COLUMNS
+        + ELIGIBILITY_COLUMNS
+        + WINDOW_COLUMNS
+        + WARNING_COLUMNS
+    )
     if explain:
         cols += INTERVAL_COLUMNS + tuple(f"reason_{k}" for k in range(1, N_REASONS + 1))
         for target in TARGETS:  # base: "projects like yours" (scoring.explain.contributions); the criteria move it
@@ -60,12 +67,20 @@ def output_columns(explain: bool = False, actions: bool = False) -> tuple[str, .
 
 
 def output_schema(explain: bool = False, actions: bool = False) -> pa.Schema:
-    return pa.schema([(c, pa.string() if c in _TEXT_COLUMNS else pa.float64())
-                      for c in output_columns(explain, actions)])
+    return pa.schema(
+        [(c, pa.string() if c in _TEXT_COLUMNS else pa.float64()) for c in output_columns(explain, actions)]
+    )
 
 
-def score_frame(raw: pd.DataFrame, bundle, explain: bool = False, *, first_row: int = 1,
-                today: dt.date | None = None, actions: bool = False) -> pd.DataFrame:
+def score_frame(
+    raw: pd.DataFrame,
+    bundle,
+    explain: bool = False,
+    *,
+    first_row: int = 1,
+    today: dt.date | None = None,
+    actions: bool = False,
+) -> pd.DataFrame:
     """Every row of `raw` with its own columns, then the batch columns (see `output_columns`).
 
     Invalid rows are kept with status "error" and the reason; `first_row` is
@@ -77,9 +92,15 @@ def score_frame(raw: pd.DataFrame, bundle, explain: bool = False, *, first_row: 
     return pd.concat([kept, pd.DataFrame(out, index=raw.index)], axis=1)
 
 
-def score_columns(raw: pd.DataFrame, model, explain: bool, first_row: int, today: dt.date | None,
-                  repeated: dict[int, tuple[int, ...]] | None = None, actions: bool = False
-                  ) -> tuple[dict[str, np.ndarray], pd.Series]:
+def score_columns(
+    raw: pd.DataFrame,
+    model,
+    explain: bool,
+    first_row: int,
+    today: dt.date | None,
+    repeated: dict[int, tuple[int, ...]] | None = None,
+    actions: bool = False,
+) -> tuple[dict[str, np.ndarray], pd.Series]:
     """The batch columns of `raw`, and the hashes of its dossier ids (see `_id_hashes`)."""
     ids = _ids(raw)
     hashes = _id_hashes(ids)
@@ -108,8 +129,11 @@ def _ids(raw: pd.DataFrame) -> pd.Series:
     if col is None:
         return pd.Series([None] * len(raw), dtype=object)
     s = raw[col].reset_index(drop=True)
-    return s.str.strip() if pd.api.types.is_string_dtype(s.dtype) else s.map(
-        lambda v: v.strip() if isinstance(v, str) else v)
+    return (
+        s.str.strip()
+        if pd.api.types.is_string_dtype(s.dtype)
+        else s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    )
 
 
 def _id_hashes(ids: pd.Series) -> pd.Series:
@@ -130,8 +154,9 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool, actions: bool = Fals
     target = broken[np.arange(len(frame)), code_index(frame["funding_window"], "funding_window")]
     out["eligible"] = (~target.any(axis=1)).astype(float)
     out["eligibility_reason"] = eligibility.reasons(target)
-    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, table.score, z_lab, z_f1,
-                                                                    ~broken.any(axis=2))
+    out["best_window"], out["best_window_p_success"] = _best_window(
+        model, frame, table.score, z_lab, z_f1, ~broken.any(axis=2)
+    )
     out["warnings"] = eligibility.reasons(consistency.flags(frame), consistency.codes())
     if explain:  # contributions need the design matrix; the probabilities never do
         matrices = model.matrices(frame, table)
@@ -151,8 +176,9 @@ def _actions(model, frame: pd.DataFrame, label: np.ndarray, scored: dict[str, np
     steps_out, sets_out = np.empty(len(frame), object), np.empty(len(frame), object)
     for i, row in enumerate(records(frame)):
         focus = "success" if scored["eligible"][i] == 1 else "labeled"
-        steps, labelling = explain_actions(model, label[i:i + 1], row, "en", float(scored["p_success"][i]),
-                                           float(scored["p_labeled"][i]), focus)
+        steps, labelling = explain_actions(
+            model, label[i : i + 1], row, "en", float(scored["p_success"][i]), float(scored["p_labeled"][i]), focus
+        )
         steps_out[i] = " | ".join(f"{a['field']}: {a['from']} -> {a['to']} ({focus} {a['gain']:+.3f})" for a in steps)
         sets_out[i] = ";".join(labelling["steps"])
     return {"actions": steps_out, "labelling_set": sets_out}
@@ -168,13 +194,15 @@ def _window_terms(design, coef: np.ndarray, windows: tuple[str, ...]) -> np.ndar
         elif kind == "slope" and design.partner[j] == fw:
             terms[1 + design.u_src[j], windows.index(level)] += coef[j]
         elif fw in (design.owner[j], design.partner[j]):
-            raise NotImplementedError(f"design column {design.names[j]!r} uses the window in a way batch windows "
-                                      "do not know")
+            raise NotImplementedError(
+                f"design column {design.names[j]!r} uses the window in a way batch windows do not know"
+            )
     return terms
 
 
-def _best_window(model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarray, z_f1: np.ndarray,
-                 eligible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _best_window(
+    model, frame: pd.DataFrame, scores: np.ndarray, z_lab: np.ndarray, z_f1: np.ndarray, eligible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the eligible window with the highest P(success) and that probability (None, NaN if none).
 
     `eligible`: (n, windows) `scoring.eligibility`'s verdicts, in the catalogue's window order.

@@ -42,8 +42,12 @@ def snapshot() -> dict[str, Any]:
 
 def fingerprints(world: dict[str, Any]) -> dict[str, str]:
     """One SHA-256 per table, of its canonical JSON."""
-    return {t: hashlib.sha256(json.dumps(world.get(t), sort_keys=True, ensure_ascii=False,
-                                         separators=(",", ":")).encode("utf-8")).hexdigest() for t in TABLES}
+    return {
+        t: hashlib.sha256(
+            json.dumps(world.get(t), sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        ).hexdigest()
+        for t in TABLES
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -69,14 +73,14 @@ def _is_text(key: str) -> bool:
 
 # --------------------------------------------------------------------------- differences
 
+
 def differences(trained: dict[str, Any], now: dict[str, Any]) -> list[str]:
     """Sentences saying how the installed tables (`now`) differ from a model's copy (`trained`); [] if alike."""
     out = _codes(trained.get("codes", {}), now["codes"])
     # a window added to or removed from the codes is said once, by _codes
     said = set(trained.get("codes", {}).get("funding_window", [])) ^ set(now["codes"].get("funding_window", []))
     out += _keyed("window", trained.get("windows", {}), now["windows"], "windows in the catalogue", said)
-    out += _keyed("window rules of", trained.get("window_rules", {}), now["window_rules"], "windows with rules",
-                  said)
+    out += _keyed("window rules of", trained.get("window_rules", {}), now["window_rules"], "windows with rules", said)
     rubric_then = {q["id"]: q for q in trained.get("rubric", [])}
     rubric_now = {q["id"]: q for q in now["rubric"]}
     out += _added(rubric_then, rubric_now, "questions", "the rubric")
@@ -85,8 +89,10 @@ def differences(trained: dict[str, Any], now: dict[str, Any]) -> list[str]:
         answers_a = [x["code"] for x in a.get("answers", [])]
         answers_b = [x["code"] for x in b.get("answers", [])]
         if answers_a != answers_b:
-            out.append(f"question {qid}: the model was trained with {len(answers_a)} answers, the rubric now has "
-                       f"{len(answers_b)}{_new_gone(answers_a, answers_b)}")
+            out.append(
+                f"question {qid}: the model was trained with {len(answers_a)} answers, the rubric now has "
+                f"{len(answers_b)}{_new_gone(answers_a, answers_b)}"
+            )
         else:
             out += [f"question {qid}: {c}" for c in _changes(a, b)]
     return out
@@ -100,8 +106,7 @@ def _codes(a: dict[str, list[str]], b: dict[str, list[str]]) -> list[str]:
             continue
         noun, where = ("windows", "the catalogue") if field == "funding_window" else (f"{field} codes", "codes.csv")
         if len(old) != len(new):
-            out.append(f"the model was trained with {len(old)} {noun}, {where} now has {len(new)}"
-                       f"{_new_gone(old, new)}")
+            out.append(f"the model was trained with {len(old)} {noun}, {where} now has {len(new)}{_new_gone(old, new)}")
         else:
             out.append(f"the {noun} of {where} differ from the model's{_new_gone(old, new) or ' (their order)'}")
     return out
@@ -110,8 +115,14 @@ def _codes(a: dict[str, list[str]], b: dict[str, list[str]]) -> list[str]:
 def _keyed(what: str, a: dict[str, Any], b: dict[str, Any], plural: str, said: set[str]) -> list[str]:
     """Entries added or removed (but those in `said`, already reported), then each common entry's changes."""
     unsaid = (set(a) ^ set(b)) - said
-    out = [] if not unsaid else [f"{plural}: {len(a)} when the model was trained, {len(b)} now"
-                                 f"{_new_gone([k for k in a if k in unsaid], [k for k in b if k in unsaid])}"]
+    out = (
+        []
+        if not unsaid
+        else [
+            f"{plural}: {len(a)} when the model was trained, {len(b)} now"
+            f"{_new_gone([k for k in a if k in unsaid], [k for k in b if k in unsaid])}"
+        ]
+    )
     return out + [f"{what} {k}: {c}" for k in a if k in b for c in _changes(a[k], b[k])]
 
 
@@ -128,8 +139,9 @@ def _changes(a: Any, b: Any, limit: int = 2) -> list[str]:
     if not (isinstance(a, dict) and isinstance(b, dict)):
         return [f"{_short(a)} -> {_short(b)}"]
     keys = [k for k in list(a) + [k for k in b if k not in a] if a.get(k) != b.get(k)]
-    return [f"{k} {_short(a.get(k))} -> {_short(b.get(k))}" for k in keys[:limit]] + \
-        ([f"and {len(keys) - limit} more"] if len(keys) > limit else [])
+    return [f"{k} {_short(a.get(k))} -> {_short(b.get(k))}" for k in keys[:limit]] + (
+        [f"and {len(keys) - limit} more"] if len(keys) > limit else []
+    )
 
 
 def _short(v: Any) -> str:
@@ -138,6 +150,9 @@ def _short(v: Any) -> str:
 
 
 def _new_gone(old: list[str], new: list[str]) -> str:
-    parts = [f"{label}: {', '.join(map(str, xs))}" for label, xs in
-             (("new", [x for x in new if x not in old]), ("gone", [x for x in old if x not in new])) if xs]
+    parts = [
+        f"{label}: {', '.join(map(str, xs))}"
+        for label, xs in (("new", [x for x in new if x not in old]), ("gone", [x for x in old if x not in new]))
+        if xs
+    ]
     return f" ({'; '.join(parts)})" if parts else ""

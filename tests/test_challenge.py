@@ -62,10 +62,11 @@ def test_a_champion_trained_on_more_stays_nothing_is_written_and_the_decision_is
     data = tmp_path / "base.csv"
     generate(1500, 6).to_csv(data, index=False)
     out = tmp_path / "challenger"
-    r = CliRunner().invoke(cli, ["train", "--challenge", "--data", str(data), "--out", str(out)],
-                           catch_exceptions=False)
+    r = CliRunner().invoke(
+        cli, ["train", "--challenge", "--data", str(data), "--out", str(out)], catch_exceptions=False
+    )
     assert r.exit_code == 0, r.output
-    decision = json.loads(r.stdout[r.stdout.index("{"):])
+    decision = json.loads(r.stdout[r.stdout.index("{") :])
     assert not decision["promote"] and decision["champion"]["name"]
     assert not out.exists()
     with Store(url) as store, store.engine.connect() as conn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from scoring import jsonform
@@ -59,8 +58,10 @@ def test_generate_and_reference_check(tmp_path):
 
 def test_score_prints_six_parts_in_both_languages(tmp_path, dossier):
     path = write_json(tmp_path / "d.json", dossier)
-    for lang, words in (("fr", ["Critères", "Probabilités", "Raisons", "Actions", "Guichets", "Contributions"]),
-                        ("en", ["criteria", "Probabilities", "Reasons", "Actions", "windows", "Contributions"])):
+    for lang, words in (
+        ("fr", ["Critères", "Probabilités", "Raisons", "Actions", "Guichets", "Contributions"]),
+        ("en", ["criteria", "Probabilities", "Reasons", "Actions", "windows", "Contributions"]),
+    ):
         r = run("score", path, "--lang", lang)
         assert r.exit_code == 0, r.output
         for w in words:
@@ -69,10 +70,22 @@ def test_score_prints_six_parts_in_both_languages(tmp_path, dossier):
 
 def test_score_json_single_and_list(tmp_path, dossier):
     one = json.loads(run("score", write_json(tmp_path / "a.json", dossier), "--json").output)
-    assert set(one) == {"eligibility", "warnings", "criteria", "probabilities", "starting_point", "contributions",
-                        "reasons", "actions", "labelling", "windows", "model"}
-    many = json.loads(run("score", write_json(tmp_path / "b.json", [dossier, dict(dossier, dossier_id="X-2")]),
-                          "--json").output)
+    assert set(one) == {
+        "eligibility",
+        "warnings",
+        "criteria",
+        "probabilities",
+        "starting_point",
+        "contributions",
+        "reasons",
+        "actions",
+        "labelling",
+        "windows",
+        "model",
+    }
+    many = json.loads(
+        run("score", write_json(tmp_path / "b.json", [dossier, dict(dossier, dossier_id="X-2")]), "--json").output
+    )
     assert isinstance(many, list) and len(many) == 2
 
 
@@ -85,13 +98,29 @@ def test_score_invalid_dossier_names_the_field(tmp_path, dossier):
 def test_retraining_on_xlsx_with_french_headers_and_missing_columns(tmp_path):
     from scoring.synthetic import generate
 
-    base = generate(1200, 31).drop(columns=["true_p_labeled", "true_p_funded", "true_p_success",
-                                            "partner_academic", "partner_industrial", "dq_curation"])
-    fr = {"filiere": "Filière", "funding_window": "Guichet", "labeled": "Labellisé", "funded": "Financé",
-          "year": "Année", "trl": "TRL", "budget_eur": "Budget total (€)"}
+    base = generate(1200, 31).drop(
+        columns=[
+            "true_p_labeled",
+            "true_p_funded",
+            "true_p_success",
+            "partner_academic",
+            "partner_industrial",
+            "dq_curation",
+        ]
+    )
+    fr = {
+        "filiere": "Filière",
+        "funding_window": "Guichet",
+        "labeled": "Labellisé",
+        "funded": "Financé",
+        "year": "Année",
+        "trl": "TRL",
+        "budget_eur": "Budget total (€)",
+    }
     base = base.rename(columns=fr)
-    base["Filière"] = base["Filière"].map({"pharma_biotech": "Pharma / Biotech", "medtech": "Medtech",
-                                           "dm_div": "DM / DIV", "e_sante": "e-santé"})
+    base["Filière"] = base["Filière"].map(
+        {"pharma_biotech": "Pharma / Biotech", "medtech": "Medtech", "dm_div": "DM / DIV", "e_sante": "e-santé"}
+    )
     base["Commentaire interne"] = "x"
     base.loc[5, "TRL"] = 14
     data = tmp_path / "export.xlsx"

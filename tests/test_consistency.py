@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import catalogue, consistency, jsonform, rubric, schema
 from scoring.i18n import t
@@ -55,7 +56,9 @@ def test_a_collaborative_project_naming_no_kind_of_partner(dossier):
 
 
 def test_a_consortium_agreement_without_partners(dossier):
-    dossier.update(collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
+    dossier.update(
+        collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0}
+    )
     dossier["answers"]["sp_consortium"] = "agreement"
     assert codes_of(dossier) == ["consortium_without_partners"]
     dossier["answers"]["sp_consortium"] = "na"
@@ -73,12 +76,25 @@ def test_clinicians_in_the_team_without_a_clinical_partner_or_a_hospital(dossier
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_every_warning_has_a_sentence_in_both_languages(dossier, lang):
-    dossier.update(trl=2, technology_axis="ai", collaborative=False,
-                   partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
-    dossier["answers"].update(rr_pathway="certified", rr_reimbursement="secured", sp_adoption="deployed",
-                              sq_proof_of_concept="clinical", rr_clinical_plan="approved", dq_volume="unknown",
-                              dq_access="own_or_granted", sp_consortium="track_record", sq_clinicians="co_design",
-                              ii_business_model="validated", ii_market="not_studied")
+    dossier.update(
+        trl=2,
+        technology_axis="ai",
+        collaborative=False,
+        partners={"academic": False, "industrial": False, "clinical": False, "count": 0},
+    )
+    dossier["answers"].update(
+        rr_pathway="certified",
+        rr_reimbursement="secured",
+        sp_adoption="deployed",
+        sq_proof_of_concept="clinical",
+        rr_clinical_plan="approved",
+        dq_volume="unknown",
+        dq_access="own_or_granted",
+        sp_consortium="track_record",
+        sq_clinicians="co_design",
+        ii_business_model="validated",
+        ii_market="not_studied",
+    )
     found = consistency.warnings(row_of(dossier), lang)
     assert len(found) >= 10 and all(w.text and "{" not in w.text for w in found)
     assert [w.code for w in found] == [c for c in consistency.codes() if c in {w.code for w in found}]  # in order
@@ -87,8 +103,10 @@ def test_every_warning_has_a_sentence_in_both_languages(dossier, lang):
 def _rows():
     def answers(q):
         return st.sampled_from(q.answers + ((catalogue.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
-    return st.fixed_dictionaries({"trl": st.one_of(st.none(), st.integers(1, 9)),
-                                  **{q.id: answers(q) for q in rubric.all_questions()}})
+
+    return st.fixed_dictionaries(
+        {"trl": st.one_of(st.none(), st.integers(1, 9)), **{q.id: answers(q) for q in rubric.all_questions()}}
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -114,4 +132,6 @@ def test_a_frame_and_one_dossier_raise_the_same_warnings():
     assert f.any()  # the generator's dossiers do raise some
     for i in np.flatnonzero(f.any(axis=1))[:25]:
         row = frame.iloc[i].to_dict()
-        assert [w.code for w in consistency.warnings(row, "en")] == [c for c, hit in zip(consistency.codes(), f[i]) if hit]
+        assert [w.code for w in consistency.warnings(row, "en")] == [
+            c for c, hit in zip(consistency.codes(), f[i]) if hit
+        ]

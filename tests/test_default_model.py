@@ -48,8 +48,9 @@ def assert_card_close(rebuilt, shipped, where: str = "card") -> None:
     elif isinstance(shipped, float):
         assert isinstance(rebuilt, float), where
         tol = MODEL_TOL if _fitted(where) else ABS
-        assert math.isclose(rebuilt, shipped, rel_tol=REL, abs_tol=tol) or (math.isnan(rebuilt) and math.isnan(shipped)), \
-            f"{where}: {rebuilt!r} != {shipped!r}"
+        assert math.isclose(rebuilt, shipped, rel_tol=REL, abs_tol=tol) or (
+            math.isnan(rebuilt) and math.isnan(shipped)
+        ), f"{where}: {rebuilt!r} != {shipped!r}"
     else:
         assert type(rebuilt) is type(shipped) and rebuilt == shipped, f"{where}: {rebuilt!r} != {shipped!r}"
 
@@ -69,20 +70,30 @@ def assert_same_predictions(rebuilt: persist.Bundle, shipped: persist.Bundle) ->
     pa, pb = rebuilt.baselines.predict(frame), shipped.baselines.predict(frame)
     for base in pb:
         for target in pb[base]:
-            np.testing.assert_allclose(pa[base][target], pb[base][target], rtol=REL, atol=ABS,
-                                       err_msg=f"{base}/{target}")
+            np.testing.assert_allclose(
+                pa[base][target], pb[base][target], rtol=REL, atol=ABS, err_msg=f"{base}/{target}"
+            )
 
 
 def test_card_comparison_tolerates_cpu_differences_only():
-    card = {"data": {"rows_used": 6000, "sha256": "48ce"},
-            "targets": {"model": {"auc": 0.8089, "ece": 0.0048}, "baselines": {"logistic": {"auc": 0.7918171430950615}},
-                        "groups": [{"value": "ai", "ece": 0.0}]}}
+    card = {
+        "data": {"rows_used": 6000, "sha256": "48ce"},
+        "targets": {
+            "model": {"auc": 0.8089, "ece": 0.0048},
+            "baselines": {"logistic": {"auc": 0.7918171430950615}},
+            "groups": [{"value": "ai", "ece": 0.0}],
+        },
+    }
     other_cpu = json.loads(json.dumps(card))
     other_cpu["targets"]["model"]["ece"] += 0.006
     other_cpu["targets"]["baselines"]["logistic"]["auc"] += 1e-15
     assert_card_close(other_cpu, card)
-    for path, value in ((("data", "rows_used"), 6001), (("data", "sha256"), "48cf"),
-                        (("targets", "model", "auc"), 0.85), (("targets", "baselines", "logistic", "auc"), 0.7918172)):
+    for path, value in (
+        (("data", "rows_used"), 6001),
+        (("data", "sha256"), "48cf"),
+        (("targets", "model", "auc"), 0.85),
+        (("targets", "baselines", "logistic", "auc"), 0.7918172),
+    ):
         changed = json.loads(json.dumps(card))
         node = changed
         for k in path[:-1]:
@@ -106,11 +117,26 @@ def test_card_md_comparison_tolerates_cpu_differences_only():
 def test_default_model_is_rebuilt_by_make_model(tmp_path):
     out = tmp_path / "model"
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    subprocess.run([sys.executable, "-m", "scoring.cli", "train", "--data", str(DATA_DIR / "cep_synthetic.csv"),
-                    "--out", str(out)], check=True, env=env, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scoring.cli",
+            "train",
+            "--data",
+            str(DATA_DIR / "cep_synthetic.csv"),
+            "--out",
+            str(out),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     rebuilt, shipped = persist.load(out), persist.load()
     assert_card_close(rebuilt.card, shipped.card)
-    assert_card_md_close((out / "card.md").read_text(encoding="utf-8"),
-                         (persist.DEFAULT_MODEL_DIR / "card.md").read_text(encoding="utf-8"))
+    assert_card_md_close(
+        (out / "card.md").read_text(encoding="utf-8"),
+        (persist.DEFAULT_MODEL_DIR / "card.md").read_text(encoding="utf-8"),
+    )
     assert rebuilt.manifest["files"].keys() == shipped.manifest["files"].keys()
     assert_same_predictions(rebuilt, shipped)

@@ -6,7 +6,8 @@ import csv
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import DATA_DIR, catalogue, eligibility, jsonform, reference, schema
 from scoring.i18n import t
@@ -26,7 +27,9 @@ def codes_of(doc, window, **kw):
 @pytest.fixture
 def sme_alone():
     dossier = jsonform.example()
-    dossier.update(collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
+    dossier.update(
+        collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0}
+    )
     dossier["answers"]["sp_consortium"] = "na"
     return dossier
 
@@ -35,9 +38,15 @@ def test_every_rule_a_window_has_cites_its_source_or_says_it_is_an_assumption():
     with open(DATA_DIR / "windows.csv", encoding="utf-8", newline="") as fh:
         rows = {r["window"]: r for r in csv.DictReader(fh)}
     for code, w in reference.catalogue().items():
-        has = {"open": True, "carrier": True, "collaboration": True, "trl": True, "aid": True,
-               "partner": w.partner_required is not None,
-               "knockouts": bool(reference.window_rules().get(code)) or w.knockout_total is not None}
+        has = {
+            "open": True,
+            "carrier": True,
+            "collaboration": True,
+            "trl": True,
+            "aid": True,
+            "partner": w.partner_required is not None,
+            "knockouts": bool(reference.window_rules().get(code)) or w.knockout_total is not None,
+        }
         for rule, needed in has.items():
             source = rows[code][f"source_{rule}"]
             assert bool(source) == needed, (code, rule, source)
@@ -59,9 +68,14 @@ def test_verdict_lists_every_rule_broken_in_the_catalogue_order(dossier):
     assert not v.eligible and v.codes == ("closed", "carrier", "aid")
     assert len(v.sentences) == 3
     assert "2021" in v.sentences[0] and "2024" in v.sentences[0]
-    alone = row_of({**dossier, "collaborative": False,
-                    "partners": {"academic": False, "industrial": False, "clinical": False, "count": 0},
-                    "answers": {**dossier["answers"], "sp_consortium": "na"}})
+    alone = row_of(
+        {
+            **dossier,
+            "collaborative": False,
+            "partners": {"academic": False, "industrial": False, "clinical": False, "count": 0},
+            "answers": {**dossier["answers"], "sp_consortium": "na"},
+        }
+    )
     assert eligibility.verdict(alone, "i_demo").codes == ("collaboration",)
 
 
@@ -71,9 +85,11 @@ def test_each_sentence_is_in_the_readers_language_with_its_values_and_source(dos
         v = eligibility.verdict(row_of(dossier), "region_idf", lang=lang)
         assert v.codes == ("trl",)
         src = reference.catalogue()["region_idf"].sources["trl"]
-        assumed = t("eligibility.assumption", lang, source=src[len(eligibility.ASSUMPTION):].strip())
-        assert v.sentences == (t("eligibility.trl", lang, window=t("funding_window.region_idf", lang),
-                                 lo=3, hi=8, trl=2).rstrip(".") + f" {assumed}.",)
+        assumed = t("eligibility.assumption", lang, source=src[len(eligibility.ASSUMPTION) :].strip())
+        assert v.sentences == (
+            t("eligibility.trl", lang, window=t("funding_window.region_idf", lang), lo=3, hi=8, trl=2).rstrip(".")
+            + f" {assumed}.",
+        )
     published = eligibility.verdict(row_of(dossier), "phrc", lang="fr").sentences[0]
     assert t("eligibility.source", "fr", source="Medi'Scope 2025, seed 002 l.1159") in published
 
@@ -126,8 +142,15 @@ def test_one_dossier_and_the_frame_get_the_same_verdicts(i, lang):
 
 def test_the_shuffled_frame_breaks_every_catalogue_rule_somewhere():
     hit = eligibility.broken(FRAME).any(axis=(0, 1))
-    assert {c for c, h in zip(eligibility.CODES, hit) if h} >= {"closed", "carrier", "collaboration", "partner_academic",
-                                                                 "trl", "aid", "knockout.total"}
+    assert {c for c, h in zip(eligibility.CODES, hit) if h} >= {
+        "closed",
+        "carrier",
+        "collaboration",
+        "partner_academic",
+        "trl",
+        "aid",
+        "knockout.total",
+    }
 
 
 def test_the_window_matrix_uses_the_same_verdicts(bundle):

@@ -18,16 +18,38 @@ from scoring import formatting, jsonform, schema
 from scoring.consistency import warnings as answer_warnings
 from scoring.eligibility import verdict
 from scoring.evaluate import interval_coverage
-from scoring.explain import (LABELLING_LINE, MIN_GAIN, InvalidDossiers, amount, background, contributions, explain,
-                             explain_frame, interval_text, logit_contributions, profiles_of)
+from scoring.explain import (
+    LABELLING_LINE,
+    MIN_GAIN,
+    InvalidDossiers,
+    amount,
+    background,
+    contributions,
+    explain,
+    explain_frame,
+    interval_text,
+    logit_contributions,
+    profiles_of,
+)
 from scoring.features import CONTEXT, CRITERIA
 from scoring.i18n import t
 from scoring.model import INTERVAL_LEVEL, CEPModel, criterion_profiles
 from scoring.rubric import all_questions, feasible_moves, question
 from scoring.synthetic import generate
 
-KEYS = {"eligibility", "warnings", "criteria", "probabilities", "starting_point", "contributions", "reasons", "actions",
-        "labelling", "windows", "model"}
+KEYS = {
+    "eligibility",
+    "warnings",
+    "criteria",
+    "probabilities",
+    "starting_point",
+    "contributions",
+    "reasons",
+    "actions",
+    "labelling",
+    "windows",
+    "model",
+}
 SUITE = sorted((Path(__file__).parent / "dossiers").glob("*.json"))
 
 
@@ -49,6 +71,7 @@ def _doc(**context) -> dict:
 
 
 # --------------------------------------------------------------------------- what every explanation must hold
+
 
 def check_explanation(row: dict, res: dict, lang: str = "fr") -> None:
     """What the issue asks of any dossier's explanation; used on the suite and on random dossiers."""
@@ -101,8 +124,9 @@ def check_explanation(row: dict, res: dict, lang: str = "fr") -> None:
         # the probability is written with the decimals its interval needs: the two ends differ as written
         d = next(d for d in range(3) if formatting.percent(p[target], lang, d) == p["interval"]["shown"][target])
         assert formatting.percent(lo, lang, d) != formatting.percent(hi, lang, d) or d == 2
-        assert p["interval"]["text"][target].startswith(t("interval.text", lang, level=formatting.percent(
-            INTERVAL_LEVEL, lang), lo="", hi="")[:12])
+        assert p["interval"]["text"][target].startswith(
+            t("interval.text", lang, level=formatting.percent(INTERVAL_LEVEL, lang), lo="", hi="")[:12]
+        )
     for w in res["windows"]:
         for target in ("labeled", "success"):
             lo, hi = w["interval"][target]
@@ -110,6 +134,7 @@ def check_explanation(row: dict, res: dict, lang: str = "fr") -> None:
 
 
 # --------------------------------------------------------------------------- contract and exactness
+
 
 def test_output_has_exactly_the_contract_keys(result):
     assert set(result) == KEYS
@@ -160,14 +185,15 @@ def test_closed_form_equals_shap_exact_explainer_over_the_five_criteria(bundle):
     mats = m.matrices(frame)
     scores = mats.scores
     explained = 3
-    x = mats.label[explained:explained + 1]
+    x = mats.label[explained : explained + 1]
     donors = scores[10:35]
     profile = criterion_profiles(frame.iloc[10:35].reset_index(drop=True), donors)[()][1]
     z0, phi = logit_contributions(cal, design, x, background(design, x, profile[None]))
 
     def f(masks):
-        rows = np.array([[scores[explained, j] if int(s) < 0 else donors[int(s), j] for j, s in enumerate(r)]
-                         for r in masks])
+        rows = np.array(
+            [[scores[explained, j] if int(s) < 0 else donors[int(s), j] for j, s in enumerate(r)] for r in masks]
+        )
         return cal.logit(design.with_scores(np.repeat(x, len(rows), axis=0), rows))
 
     bg = np.repeat(np.arange(25)[:, None], len(CRITERIA), axis=1)
@@ -178,6 +204,7 @@ def test_closed_form_equals_shap_exact_explainer_over_the_five_criteria(bundle):
 
 
 # --------------------------------------------------------------------------- monotonicity (property)
+
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000), qi=st.integers(0, len(all_questions()) - 1), data=st.data())
@@ -204,6 +231,7 @@ def test_a_better_answer_never_lowers_either_probability(bundle, seed, qi, data)
 
 # --------------------------------------------------------------------------- random dossiers (property)
 
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 100_000))
 def test_random_dossiers_get_explanations_that_hold_every_rule(bundle, seed):
@@ -213,6 +241,7 @@ def test_random_dossiers_get_explanations_that_hold_every_rule(bundle, seed):
 
 
 # --------------------------------------------------------------------------- the realistic-dossier suite
+
 
 @pytest.mark.parametrize("i", range(len(SUITE)), ids=[p.stem for p in SUITE])
 def test_every_suite_dossier_gets_an_explanation_that_holds_every_rule(suite, i):
@@ -240,11 +269,15 @@ def _rounded(x):
 
 # --------------------------------------------------------------------------- eligibility first
 
-@pytest.mark.parametrize("context", [
-    {"funding_window": "rhu", "year": 2024},  # closed since 2021
-    {"funding_window": "bpifrance", "carrier_type": "academic"},  # companies only
-    {"funding_window": "bpifrance", "trl": 2},  # outside the window's TRL range
-])
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        {"funding_window": "rhu", "year": 2024},  # closed since 2021
+        {"funding_window": "bpifrance", "carrier_type": "academic"},  # companies only
+        {"funding_window": "bpifrance", "trl": 2},  # outside the window's TRL range
+    ],
+)
 def test_a_target_window_the_dossier_cannot_use_leads_the_result(bundle, context):
     doc = _doc(**context)
     row = jsonform.from_json(doc)
@@ -255,14 +288,14 @@ def test_a_target_window_the_dossier_cannot_use_leads_the_result(bundle, context
     e = res["eligibility"]
     assert all(w["window"] != context["funding_window"] for w in e["alternatives"])
     assert bool(e["alternatives"]) == any(w["eligible"] for w in res["windows"])
-    assert [w["success"] for w in e["alternatives"]] == sorted((w["success"] for w in e["alternatives"]),
-                                                               reverse=True)
+    assert [w["success"] for w in e["alternatives"]] == sorted((w["success"] for w in e["alternatives"]), reverse=True)
     assert not res["probabilities"]["estimate"]
     target = next(w["label"] for w in res["windows"] if w["window"] == context["funding_window"])
     assert target in e["text"] and all(w["label"] in e["text"] for w in e["alternatives"])
 
 
 # --------------------------------------------------------------------------- actions
+
 
 def test_actions_deliver_the_gains_they_announce_on_both_probabilities(bundle, result):
     base = jsonform.example()
@@ -308,8 +341,9 @@ def test_a_near_certain_dossier_is_offered_no_zero_gain_steps(bundle):
 
 def test_labelling_set_brings_a_weak_dossier_over_the_line_with_feasible_steps(bundle):
     doc = jsonform.example()
-    doc["answers"].update({"ii_medical_need": "assumed", "ii_business_model": "none", "sq_methodology": "outlined",
-                           "sp_roadmap": "none"})
+    doc["answers"].update(
+        {"ii_medical_need": "assumed", "ii_business_model": "none", "sq_methodology": "outlined", "sp_roadmap": "none"}
+    )
     res = explain([doc], bundle)[0]
     assert res["probabilities"]["labeled"] < LABELLING_LINE
     chosen = [a for a in res["actions"] if a["in_labelling_set"]]
@@ -328,6 +362,7 @@ def test_french_amounts_take_the_singular_below_two_and_the_minus_sign():
 
 
 # --------------------------------------------------------------------------- reasons, languages, errors
+
 
 def test_reasons_name_the_criteria_with_the_largest_moves_from_projects_like_yours(result):
     values = result["contributions"]["success"]["values"]
@@ -366,8 +401,9 @@ def test_invalid_dossier_raises_with_field(bundle):
     assert err.value.issues[0].field == "trl"
 
 
-@pytest.mark.parametrize("answers", [{}, {"ii_medical_need": "interviews"},
-                                     {"ii_medical_need": "interviews", "dq_access": "negotiating"}])
+@pytest.mark.parametrize(
+    "answers", [{}, {"ii_medical_need": "interviews"}, {"ii_medical_need": "interviews", "dq_access": "negotiating"}]
+)
 def test_a_dossier_with_few_answers_still_gets_a_full_explanation(bundle, answers):
     doc = jsonform.example()
     doc["answers"] = answers
@@ -378,6 +414,7 @@ def test_a_dossier_with_few_answers_still_gets_a_full_explanation(bundle, answer
 
 
 # --------------------------------------------------------------------------- honest intervals
+
 
 @pytest.fixture(scope="module")
 def small_model():

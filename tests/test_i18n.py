@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from scoring import catalogue, i18n
-from scoring.features import INPUTS
 from scoring.eligibility import CODES as RULES
+from scoring.features import INPUTS
 
 
 def test_every_code_has_a_french_and_an_english_label():
@@ -58,7 +58,14 @@ def test_every_validation_reason_code_has_words_in_both_languages():
     root = Path(__file__).resolve().parent.parent
     text = "".join((root / "scoring" / name).read_text(encoding="utf-8") for name in ("checks.py", "schema.py"))
     calls = re.findall(r"out\.add\((.*?)\)\n", text, flags=re.S)
-    not_codes = {"aid_requested_eur", "n_partners", "submission_date", "dossier_id", "answer", "int"}  # fields and kinds
+    not_codes = {
+        "aid_requested_eur",
+        "n_partners",
+        "submission_date",
+        "dossier_id",
+        "answer",
+        "int",
+    }  # fields and kinds
     codes = {c for call in calls for c in re.findall(r'"([a-z_]+)"', call)} - not_codes
     assert {"required", "not_bool", "above_max", "unknown_code"} <= codes
     for code in codes:

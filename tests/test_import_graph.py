@@ -41,16 +41,21 @@ def _imported(path: Path, functions: bool) -> set[str]:
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = ".".join(here[:len(here) - node.level + 1] + ([node.module] if node.module else [])) \
-                if node.level else node.module or ""
+            base = (
+                ".".join(here[: len(here) - node.level + 1] + ([node.module] if node.module else []))
+                if node.level
+                else node.module or ""
+            )
             out.update(f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names)
     return out
 
 
 def _graph(functions: bool = False) -> dict[str, set[str]]:
     """{library module: the library and UI modules it imports}."""
-    return {name: {m for m in _imported(p, functions) if m != name and (m in MODULES or m.split(".")[0] == "ui")}
-            for name, p in MODULES.items()}
+    return {
+        name: {m for m in _imported(p, functions) if m != name and (m in MODULES or m.split(".")[0] == "ui")}
+        for name, p in MODULES.items()
+    }
 
 
 def test_the_library_never_imports_the_ui():
@@ -68,7 +73,7 @@ def test_the_library_import_graph_has_no_cycle():
         path.append(name)
         for dep in sorted(graph.get(name, ())):
             if state.get(dep) == 1:
-                return path[path.index(dep):] + [dep]
+                return path[path.index(dep) :] + [dep]
             if dep not in state and (cycle := visit(dep)):
                 return cycle
         path.pop()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import eligibility, jsonform, persist, schema
+from scoring.catalogue import CRITERIA, codes
 from scoring.evaluate import ece, evaluate
 from scoring.features import INTERACTIONS
 from scoring.model import DEVIATION_PENALTIES, PENALTIES, AdditiveLogit, CEPModel
-from scoring.catalogue import CRITERIA, SCORE_COLUMNS, codes
 from scoring.synthetic import generate
 
 
@@ -33,8 +33,9 @@ def test_success_is_at_most_labelled_and_funded(bundle, frame):
 
 
 def test_criterion_and_label_coefficients_are_bounded_in_the_model(bundle, pooled):
-    for cal, design in [pair for m in (bundle.model, pooled)
-                        for pair in ((m.label_, m.label_design_), (m.fund_, m.fund_design_))]:
+    for cal, design in [
+        pair for m in (bundle.model, pooled) for pair in ((m.label_, m.label_design_), (m.fund_, m.fund_design_))
+    ]:
         mono = design.lower == 0.0
         assert mono.sum() >= 5 * 5
         assert np.all(cal.model.coef_[mono] >= 0) and np.all(cal.boot_coef[:, mono] >= 0)
@@ -69,12 +70,15 @@ def test_log_odds_without_the_design_matrix_equal_the_matrix_product(bundle, poo
         z_lab, z_f1 = model.logits(frame, m.scores)
         assert np.allclose(z_lab, model.label_.logit(m.label), rtol=0, atol=1e-12)
         assert np.allclose(z_f1, model.fund_logit(m.label), rtol=0, atol=1e-12)
-        for design, coef in ((model.label_design_, model.label_.model.coef_),
-                             (model.fund_design_, model.fund_.model.coef_)):
+        for design, coef in (
+            (model.label_design_, model.label_.model.coef_),
+            (model.fund_design_, model.fund_.model.coef_),
+        ):
             labeled = rng.integers(0, 2, len(frame)).astype(float)
             X = design.transform(frame, m.scores, labeled)
-            assert np.allclose(design.linear(frame, m.scores, coef[:, None], labeled)[:, 0], X @ coef,
-                               rtol=0, atol=1e-12)
+            assert np.allclose(
+                design.linear(frame, m.scores, coef[:, None], labeled)[:, 0], X @ coef, rtol=0, atol=1e-12
+            )
 
 
 def test_every_context_level_has_slopes_penalised_as_deviations(pooled):
@@ -165,6 +169,7 @@ def test_ece_of_perfect_probabilities_is_small_and_of_a_shift_is_the_shift():
 
 
 # --------------------------------------------------------------------------- the card (its files: tests/test_persist.py)
+
 
 def test_card_states_synthetic_training_data(bundle):
     assert bundle.card["data"]["synthetic"] is True

@@ -66,8 +66,15 @@ def test_the_reliability_band_holds_a_calibrated_committee_and_the_z_test_is_the
 
 
 def test_outcomes_not_yet_known_are_left_out_and_small_groups_are_said_too_small():
-    frame = pd.DataFrame({"year": [2024] * 12, "funding_window": ["anr"] * 12, "filiere": ["medtech"] * 12,
-                          "p_success": [0.5] * 12, "success": [1.0, 0.0] * 5 + [None, None]})
+    frame = pd.DataFrame(
+        {
+            "year": [2024] * 12,
+            "funding_window": ["anr"] * 12,
+            "filiere": ["medtech"] * 12,
+            "p_success": [0.5] * 12,
+            "success": [1.0, 0.0] * 5 + [None, None],
+        }
+    )
     report = monitor.monitor(frame, "success")
     assert report["n"] == 10 and not report["drift"]
     assert "year=2024" in report["too_small"]
@@ -82,12 +89,18 @@ def test_the_store_path_uses_the_prediction_recorded_before_the_decision(tmp_pat
         docs = [dict(dossier, dossier_id=f"D-{k}") for k in range(3)]
         store.ingest([prepare(d) for d in docs], {}, user="import")
         for k, d in enumerate(docs):
-            store.record_prediction(d["dossier_id"], model_name="m", model_sha256="0" * 64,
-                                    probabilities={"labeled": 0.1 * (k + 1), "success": 0.05}, explanation={},
-                                    user="app")
+            store.record_prediction(
+                d["dossier_id"],
+                model_name="m",
+                model_sha256="0" * 64,
+                probabilities={"labeled": 0.1 * (k + 1), "success": 0.05},
+                explanation={},
+                user="app",
+            )
         store.ingest([prepare(d) for d in docs], {d["dossier_id"]: Outcome(True, None) for d in docs}, user="cep")
-        store.record_prediction("D-0", model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.99},
-                                explanation={}, user="app")  # after the decision: hindsight, not used
+        store.record_prediction(
+            "D-0", model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.99}, explanation={}, user="app"
+        )  # after the decision: hindsight, not used
         frame, counts = monitor.decided_frame(store)
     assert counts == {"decided": 3, "recorded": 3, "predicted_now": 0, "without_prediction": 0}
     assert frame.set_index("dossier_id")["p_labeled"].to_dict() == pytest.approx({"D-0": 0.1, "D-1": 0.2, "D-2": 0.3})
@@ -111,8 +124,14 @@ def test_imported_into_the_store_year_by_year_the_drift_shows_once_its_year_is_i
             now = rows[rows["year"] == year]
             import_frame(store, now.drop(columns=["labeled", "funded"]), user="import")  # the dossiers
             for r in now.itertuples():  # the prediction made before the committee met
-                store.record_prediction(r.dossier_id, model_name="m", model_sha256="0" * 64,
-                                        probabilities={"labeled": r.true_p_labeled}, explanation={}, user="app")
+                store.record_prediction(
+                    r.dossier_id,
+                    model_name="m",
+                    model_sha256="0" * 64,
+                    probabilities={"labeled": r.true_p_labeled},
+                    explanation={},
+                    user="app",
+                )
             import_frame(store, now, user="cep")  # the decisions
             frame, counts = monitor.decided_frame(store)
             assert counts["recorded"] == counts["decided"] == (rows["year"] <= year).sum()

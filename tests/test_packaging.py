@@ -26,8 +26,12 @@ def _tracked(folder: str) -> list[str]:
 
 def test_every_directory_of_code_is_a_listed_package():
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
-    code = {str(p.parent.relative_to(REPO)).replace(os.sep, ".") for top in ("scoring", "ui")
-            for p in (REPO / top).rglob("*.py") if "__pycache__" not in p.parts}
+    code = {
+        str(p.parent.relative_to(REPO)).replace(os.sep, ".")
+        for top in ("scoring", "ui")
+        for p in (REPO / top).rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert code <= listed, f"add to [tool.setuptools] packages in pyproject.toml: {sorted(code - listed)}"
 
 
@@ -54,16 +58,23 @@ def wheel(tmp_path_factory) -> Path:
     for name in _tracked("."):
         (src / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / name, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(src)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     return next(out.glob("*.whl"))
 
 
 @pytest.mark.slow
 def test_the_wheel_holds_the_tables_the_model_and_the_app(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"scoring/{f}" for f in _tracked("data") + _tracked("models")} | \
-        {f for f in _tracked("ui") if f.endswith(".py")} | {"ui/settings/config.toml", "scoring/store/alembic.ini"}
+    expected = (
+        {f"scoring/{f}" for f in _tracked("data") + _tracked("models")}
+        | {f for f in _tracked("ui") if f.endswith(".py")}
+        | {"ui/settings/config.toml", "scoring/store/alembic.ini"}
+    )
     assert expected <= names, sorted(expected - names)
     assert not any(n.startswith(("tests/", "data/", "models/")) for n in names)
 
@@ -71,19 +82,42 @@ def test_the_wheel_holds_the_tables_the_model_and_the_app(wheel):
 @pytest.mark.slow
 def test_an_installed_copy_scores_from_any_directory(wheel, tmp_path):
     site = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "CEP_DATA_DIR"} | {"PYTHONPATH": str(site),
-                                                                           "OMP_NUM_THREADS": "1"}
-    where = subprocess.run([sys.executable, "-c", "import scoring, ui; from scoring import DATA_DIR, paths; "
-                            "print(scoring.__file__, ui.__file__, DATA_DIR, paths.DEFAULT_MODEL_DIR, sep='\\n')"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.split()
+    env = {k: v for k, v in os.environ.items() if k != "CEP_DATA_DIR"} | {
+        "PYTHONPATH": str(site),
+        "OMP_NUM_THREADS": "1",
+    }
+    where = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import scoring, ui; from scoring import DATA_DIR, paths; "
+            "print(scoring.__file__, ui.__file__, DATA_DIR, paths.DEFAULT_MODEL_DIR, sep='\\n')",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert all(Path(p).is_relative_to(site) for p in where), where  # the installed copy, not the checkout
-    (elsewhere / "dossier.json").write_text((DATA_DIR / "example_dossier.json").read_text(encoding="utf-8"),
-                                            encoding="utf-8")
+    (elsewhere / "dossier.json").write_text(
+        (DATA_DIR / "example_dossier.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     for command in (["score", "dossier.json", "--lang", "en"], ["validate", "dossier.json"]):
-        run = subprocess.run([sys.executable, "-m", "scoring.cli", *command], cwd=elsewhere, env=env,
-                             capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [sys.executable, "-m", "scoring.cli", *command],
+            cwd=elsewhere,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, (command, run.stderr)

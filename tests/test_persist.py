@@ -72,6 +72,7 @@ def _same(a, b, where="model") -> None:
 
 # --------------------------------------------------------------------------- round trip
 
+
 def test_every_fitted_attribute_survives_the_round_trip(fitted, saved):
     loaded = persist.load(saved)
     _same(fitted[0], loaded.model)
@@ -97,8 +98,9 @@ def test_baselines_stored_as_data_predict_as_scikit_learn_did(fitted, saved, fra
 
 
 def test_the_same_model_gives_the_same_bytes(fitted, saved, tmp_path):
-    persist.save(tmp_path / "again", *fitted, {"model": {"name": "test"}, "data": {"description": "test base"}},
-                 "# card\n")
+    persist.save(
+        tmp_path / "again", *fitted, {"model": {"name": "test"}, "data": {"description": "test base"}}, "# card\n"
+    )
     for name in ("model.json", "model.npz"):
         assert (tmp_path / "again" / name).read_bytes() == (saved / name).read_bytes(), name
 
@@ -143,6 +145,7 @@ def test_other_format_versions_are_refused(copy):
 
 
 # --------------------------------------------------------------------------- tampering
+
 
 class _Payload:
     """Unpickling this writes a file: the proof that something ran."""

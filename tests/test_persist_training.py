@@ -28,7 +28,8 @@ def test_a_fit_that_did_not_converge_is_a_warning_and_one_that_diverged_an_error
     try:
         assert training.fit_warnings(model) == [
             "the funding model's fit did not converge (L-BFGS-B stopped before its tolerance): its probabilities "
-            "may be off; check the base (enough rows for its windows and filières?) before using this model"]
+            "may be off; check the base (enough rows for its windows and filières?) before using this model"
+        ]
     finally:
         model.fund_.model.converged_ = True
     coef = model.label_.model.coef_.copy()

@@ -35,10 +35,14 @@ def test_the_differences_are_said_in_words():
     changed["rubric"][0]["weight"] = 9.0
     said = world.differences(now, changed)
     assert said[0] == f"the model was trained with 8 windows, the catalogue now has 9 (new: {NEW_WINDOW})"
-    assert f"question {NEW_ANSWER[0]}: the model was trained with 4 answers, the rubric now has 5 " \
-           f"(new: {NEW_ANSWER[1]})" in said
-    assert world.differences(changed, now)[0] == \
-        f"the model was trained with 9 windows, the catalogue now has 8 (gone: {NEW_WINDOW})"
+    assert (
+        f"question {NEW_ANSWER[0]}: the model was trained with 4 answers, the rubric now has 5 "
+        f"(new: {NEW_ANSWER[1]})" in said
+    )
+    assert (
+        world.differences(changed, now)[0]
+        == f"the model was trained with 9 windows, the catalogue now has 8 (gone: {NEW_WINDOW})"
+    )
     assert world.differences(now, now) == []
     changed["windows"]["anr"]["trl_min"] = 3
     changed["window_rules"]["anr"] = {"scientific_quality": [2.5, 1.0]}
@@ -80,9 +84,12 @@ def _copy_tables(to: Path) -> Path:
     rubric = (to / "rubric.toml").read_text(encoding="utf-8")
     anchor = '{ code = "co_built", points = 5.0'
     assert rubric.count(anchor) == 1
-    (to / "rubric.toml").write_text(rubric.replace(anchor, f'{{ code = "{NEW_ANSWER[1]}", points = 5.0, '
-                                                          'fr = "Mesuré", en = "Measured" },\n  ' + anchor),
-                                    encoding="utf-8")
+    (to / "rubric.toml").write_text(
+        rubric.replace(
+            anchor, f'{{ code = "{NEW_ANSWER[1]}", points = 5.0, fr = "Mesuré", en = "Measured" }},\n  ' + anchor
+        ),
+        encoding="utf-8",
+    )
     return to
 
 
@@ -109,8 +116,11 @@ def test_a_new_window_and_answer_ask_for_retraining_then_score(small_model_dir, 
     from scoring.synthetic import generate
 
     write_table(generate(600, seed=8), tmp_path / "base.csv")
-    train = _run(["-c", "from scoring.training import train; train('base.csv', 'model', n_bootstrap=2, "
-                        "fresh_rows=0)"], tables, tmp_path)
+    train = _run(
+        ["-c", "from scoring.training import train; train('base.csv', 'model', n_bootstrap=2, fresh_rows=0)"],
+        tables,
+        tmp_path,
+    )
     assert train.returncode == 0, train.stderr
     new = _run(["-m", "scoring.cli", "score", "dossier.json", "--model", "model", "--json"], tables, tmp_path)
     assert new.returncode == 0, new.stderr
@@ -145,6 +155,9 @@ def test_tables_their_loaders_refuse_are_one_message_too(small_model_dir, monkey
         raise ValueError("data/windows.csv has no entry for window(s) ['i_test']")
 
     monkeypatch.setattr(world, "snapshot", refused)
-    with pytest.raises(persist.ModelLoadError, match=r"the installed tables cannot be read \(data/windows.csv has no "
-                                                     r"entry for window\(s\) \['i_test'\]\); fix them"):
+    with pytest.raises(
+        persist.ModelLoadError,
+        match=r"the installed tables cannot be read \(data/windows.csv has no "
+        r"entry for window\(s\) \['i_test'\]\); fix them",
+    ):
         persist.load(small_model_dir)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
-from scoring import catalogue, reference, schema
+from scoring import DATA_DIR, catalogue, reference, schema
 from scoring.io import read_table
 from scoring.synthetic import generate
-from scoring import DATA_DIR
 
 
 def test_catalogue_covers_every_window_code():

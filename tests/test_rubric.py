@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import catalogue, jsonform, rubric, schema
 from scoring.rubric import MIDPOINT, assess, round_half
@@ -85,11 +86,10 @@ def test_expert_score_overrides_the_rubric_and_says_so(dossier):
 
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_better_answer_never_lowers_the_criterion_score(data, ):
+def test_better_answer_never_lowers_the_criterion_score(data):
     doc = jsonform.example()
     q = data.draw(st.sampled_from(rubric.all_questions()))
-    lo, hi = sorted(data.draw(st.lists(st.sampled_from(q.answers), min_size=2, max_size=2, unique=True)),
-                    key=q.rank)
+    lo, hi = sorted(data.draw(st.lists(st.sampled_from(q.answers), min_size=2, max_size=2, unique=True)), key=q.rank)
     scores = []
     for a in (lo, hi):
         doc["answers"][q.id] = a
@@ -110,6 +110,7 @@ def test_one_row_path_agrees_with_the_vectorised_table_bit_for_bit():
 
 
 # --------------------------------------------------------------------------- stage requirements
+
 
 def _moves(row):
     return {q.id: (a, b) for q, a, b in rubric.feasible_moves(row)}
@@ -149,12 +150,15 @@ def test_a_prerequisite_answered_not_applicable_does_not_block():
     assert q.unmet("certified", {"trl": 7}, unknown_met=True) == []
 
 
-@pytest.mark.parametrize("spec, words", [
-    ({"trl_min": 12}, "trl_min = 12"),
-    ({"trl_min": 4.5}, "trl_min = 4.5"),
-    ({"rr_pathway": "marked"}, "rr_pathway = 'marked'"),
-    ({"no_such_question": "x"}, "unknown question"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ({"trl_min": 12}, "trl_min = 12"),
+        ({"trl_min": 4.5}, "trl_min = 4.5"),
+        ({"rr_pathway": "marked"}, "rr_pathway = 'marked'"),
+        ({"no_such_question": "x"}, "unknown question"),
+    ],
+)
 def test_a_bad_requirement_in_the_rubric_is_refused_naming_question_and_answer(spec, words):
     answers_of = {q.id: list(q.answers) for q in rubric.all_questions()}
     with pytest.raises(ValueError, match="question sp_adoption, answer deployed") as err:
@@ -164,8 +168,10 @@ def test_a_bad_requirement_in_the_rubric_is_refused_naming_question_and_answer(s
 
 def _rows():
     """Random flat rows: any TRL, every question answered at any level, "na" (where the rubric has it) or not at all."""
+
     def answers(q):
         return st.sampled_from(q.answers + ((catalogue.NOT_APPLICABLE,) if q.na_allowed else ()) + (None,))
+
     return st.fixed_dictionaries({"trl": st.integers(1, 9), **{q.id: answers(q) for q in rubric.all_questions()}})
 
 
@@ -176,7 +182,7 @@ def test_every_move_is_one_level_up_and_feasible_for_the_trl(row):
     assert len({q.id for q, _, _ in moves}) == len(moves)  # one move per question at most
     for q, a, b in moves:
         assert row[q.id] == a
-        above = [x for x in q.answers[q.rank(a) + 1:] if q.points[x] > q.points[a]]
+        above = [x for x in q.answers[q.rank(a) + 1 :] if q.points[x] > q.points[a]]
         assert b == above[0]  # the next level that scores more, never a jump
         req = q.requires.get(b)
         if req is not None:
@@ -184,7 +190,8 @@ def test_every_move_is_one_level_up_and_feasible_for_the_trl(row):
             for other, least in req.answers:
                 given = row[other]
                 assert given == catalogue.NOT_APPLICABLE or (
-                    given is not None and rubric.question(other).rank(given) >= rubric.question(other).rank(least))
+                    given is not None and rubric.question(other).rank(given) >= rubric.question(other).rank(least)
+                )
     # any set of moves is feasible together: after all of them, each moved answer still meets its requirement
     after = {**row, **{q.id: b for q, _, b in moves}}
     assert all(not q.unmet(b, after) for q, _, b in moves)
@@ -198,5 +205,5 @@ def test_a_question_without_a_move_is_at_its_top_or_blocked_by_its_stage(row):
         a = row[q.id]
         if q.id in moved or a not in q.points:
             continue
-        above = [x for x in q.answers[q.rank(a) + 1:] if q.points[x] > q.points[a]]
+        above = [x for x in q.answers[q.rank(a) + 1 :] if q.points[x] > q.points[a]]
         assert not above or q.unmet(above[0], row), (q.id, a)

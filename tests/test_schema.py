@@ -9,7 +9,8 @@ import jsonschema
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring import catalogue, fields, jsonform, schema
 from scoring.synthetic import TRUE_P_COLUMNS, generate
@@ -24,17 +25,20 @@ def test_example_is_valid_against_validator_and_json_schema(dossier):
     jsonschema.validate(dossier, jsonform.json_schema())
 
 
-@pytest.mark.parametrize("field,value,needle", [
-    ("filiere", "biotech", "not a known code; allowed: pharma_biotech, medtech, dm_div, e_sante"),
-    ("funding_window", "fui", "not a known code"),
-    ("trl", 12, "above the maximum 9"),
-    ("trl", 3.5, "not a whole number"),
-    ("trl", "high", "not a whole number"),
-    ("budget_eur", -5, "below the minimum"),
-    ("collaborative", "maybe", "not a yes/no value"),
-    ("submission_date", "15/03/2024", "not a date; write it as YYYY-MM-DD"),
-    ("title", "", "is missing; this field is required"),
-])
+@pytest.mark.parametrize(
+    "field,value,needle",
+    [
+        ("filiere", "biotech", "not a known code; allowed: pharma_biotech, medtech, dm_div, e_sante"),
+        ("funding_window", "fui", "not a known code"),
+        ("trl", 12, "above the maximum 9"),
+        ("trl", 3.5, "not a whole number"),
+        ("trl", "high", "not a whole number"),
+        ("budget_eur", -5, "below the minimum"),
+        ("collaborative", "maybe", "not a yes/no value"),
+        ("submission_date", "15/03/2024", "not a date; write it as YYYY-MM-DD"),
+        ("title", "", "is missing; this field is required"),
+    ],
+)
 def test_bad_values_are_rejected_with_field_and_reason(dossier, field, value, needle):
     dossier[field] = value
     found = [i for i in issues_of(dossier) if i.field == field]
@@ -48,8 +52,9 @@ def test_reasons_are_translated_from_the_same_code(dossier):
     [issue] = issues_of(dossier)
     assert issue.code == "above_max"
     # French typography: a narrow no-break space before ":" and ";" (the translation table adds it).
-    assert issue.message("fr") == ("ligne 1, champ « trl »\u202f: la valeur 12 dépasse le maximum 9\u202f; "
-                                   "valeurs admises de 1 à 9")
+    assert issue.message("fr") == (
+        "ligne 1, champ « trl »\u202f: la valeur 12 dépasse le maximum 9\u202f; valeurs admises de 1 à 9"
+    )
     assert issue.message("en") == "row 1, field 'trl': value 12 is above the maximum 9; allowed from 1 to 9"
 
 
@@ -109,8 +114,13 @@ def test_every_bad_row_is_reported_none_dropped():
 
 def test_french_headers_and_labels_are_mapped(dossier):
     flat = jsonform.from_json(dossier)
-    fr = {"Filière": "e-santé", "Guichet": "Région Île-de-France", "Type de porteur": "TPE / PME",
-          "Collaboratif": "oui", "Année": "2024"}
+    fr = {
+        "Filière": "e-santé",
+        "Guichet": "Région Île-de-France",
+        "Type de porteur": "TPE / PME",
+        "Collaboratif": "oui",
+        "Année": "2024",
+    }
     canon = {"filiere", "funding_window", "carrier_type", "collaborative", "year"}
     row = {k: v for k, v in flat.items() if k not in canon} | fr
     v = schema.validate_frame(pd.DataFrame([row]).astype(str))
@@ -143,7 +153,7 @@ def test_flat_to_json_to_flat_is_lossless(seed):
 def test_json_schema_lists_every_code():
     s = jsonform.json_schema()
     codes = list(catalogue.codes()["filiere"])
-    assert s["properties"]["filiere"]["enum"][:len(codes)] == codes  # then the French and English labels
+    assert s["properties"]["filiere"]["enum"][: len(codes)] == codes  # then the French and English labels
     assert set(s["required"]) >= {"dossier_id", "filiere", "funding_window", "trl", "budget_eur"}
     assert s["properties"]["expert_scores"]["properties"]["data_quality"]["anyOf"][0]["multipleOf"] == 0.5
 
@@ -175,7 +185,7 @@ def test_a_file_is_checked_the_same_whole_as_in_small_pieces(seed):
             text.loc[rng.choice(len(text), 3, replace=False), column] = cell
     today = dt.date(2026, 11, 23)
     whole = schema.validate_frame(text, today=today)
-    parts = [schema.validate_frame(text.iloc[i:i + 60], today=today, first_row=i + 1) for i in range(0, 600, 60)]
+    parts = [schema.validate_frame(text.iloc[i : i + 60], today=today, first_row=i + 1) for i in range(0, 600, 60)]
 
     def said(issues):
         return [(i.row, i.field, i.code, i.params, str(i.value)) for i in issues]
@@ -188,17 +198,22 @@ def test_coded_fields_come_out_as_categoricals_of_their_codes():
     frame = schema.validate_frame(generate(100, seed=2)).frame
     assert list(frame["filiere"].cat.categories) == list(catalogue.codes()["filiere"])
     assert list(frame["ii_ip"].cat.categories) == list(fields.FIELD_BY_NAME["ii_ip"].allowed)
-    assert (fields.code_index(frame["filiere"], "filiere") ==
-            [catalogue.codes()["filiere"].index(v) for v in frame["filiere"]]).all()
+    assert (
+        fields.code_index(frame["filiere"], "filiere")
+        == [catalogue.codes()["filiere"].index(v) for v in frame["filiere"]]
+    ).all()
 
 
 # --------------------------------------------------------------------------- "not applicable" where it applies
 
+
 def test_not_applicable_where_the_question_applies_is_an_error_naming_row_question_rule_and_fix(dossier):
     dossier["answers"].update(rr_gdpr="na", rr_reimbursement="na")  # a remote-monitoring project
     issues = issues_of(dossier)
-    assert [(i.row, i.field, i.code) for i in issues] == [(1, "rr_gdpr", "na_forbidden"),
-                                                         (1, "rr_reimbursement", "na_forbidden")]
+    assert [(i.row, i.field, i.code) for i in issues] == [
+        (1, "rr_gdpr", "na_forbidden"),
+        (1, "rr_reimbursement", "na_forbidden"),
+    ]
     en, fr = issues[0].message("en"), issues[0].message("fr")
     assert "row 1, field 'rr_gdpr'" in en and "Small molecule, Biotherapy, Bioproduction" in en
     assert "give the answer that describes the project" in en
@@ -212,7 +227,9 @@ def test_not_applicable_is_accepted_in_the_context_the_rubric_names(dossier):
     assert issues_of(dossier) == []
     dossier["answers"]["sp_consortium"] = "na"  # but the project has a partner: governance applies
     assert [(i.field, i.code) for i in issues_of(dossier)] == [("sp_consortium", "na_forbidden")]
-    dossier.update(collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0})
+    dossier.update(
+        collaborative=False, partners={"academic": False, "industrial": False, "clinical": False, "count": 0}
+    )
     assert issues_of(dossier) == []
 
 
@@ -239,16 +256,23 @@ def test_the_frame_validator_and_the_per_dossier_rule_agree_on_every_na(seed):
         raw.loc[rng.random(len(raw)) < 0.3, qid] = "na"
     v = schema.validate_frame(raw)
     flagged = {(i.row - 1, i.field) for i in v.issues if i.code == "na_forbidden"}
-    expected = {(k, qid) for k, row in enumerate(v.frame.to_dict("records")) for qid in na_questions
-                if row[qid] == "na" and not schema.na_allowed(qid, row)}
+    expected = {
+        (k, qid)
+        for k, row in enumerate(v.frame.to_dict("records"))
+        for qid in na_questions
+        if row[qid] == "na" and not schema.na_allowed(qid, row)
+    }
     assert flagged == expected
     assert {i.code for i in v.issues} <= {"na_forbidden"}  # the generator draws "na" only where allowed
 
 
-@pytest.mark.parametrize("rule, words", [
-    ('[na_rule.no_data_component]\ntechnology_axis = ["spaceship"]', "[na_rule.no_data_component] technology_axis"),
-    ('[na_rule.no_data_component]\ntrl = [1, 2]', "names 'trl'"),
-])
+@pytest.mark.parametrize(
+    "rule, words",
+    [
+        ('[na_rule.no_data_component]\ntechnology_axis = ["spaceship"]', "[na_rule.no_data_component] technology_axis"),
+        ("[na_rule.no_data_component]\ntrl = [1, 2]", "names 'trl'"),
+    ],
+)
 def test_a_na_rule_the_validator_cannot_read_is_refused_naming_it(tmp_path, monkeypatch, rule, words):
     text = (catalogue.DATA_DIR / "rubric.toml").read_text(encoding="utf-8")
     start = text.index("[na_rule.no_data_component]")

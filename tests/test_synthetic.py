@@ -42,14 +42,16 @@ def test_default_dataset_is_the_documented_command_output(tmp_path):
     assert list(made.columns) == list(shipped.columns) and len(made) == len(shipped)
     for col in made.columns:
         if fresh[col].dtype.kind == "f":
-            np.testing.assert_allclose(made[col].astype(float), shipped[col].astype(float),
-                                       rtol=1e-9, atol=1e-12, err_msg=col)
+            np.testing.assert_allclose(
+                made[col].astype(float), shipped[col].astype(float), rtol=1e-9, atol=1e-12, err_msg=col
+            )
         else:
             pd.testing.assert_series_equal(made[col], shipped[col])
 
 
 def _flip_signs(decompose):
     """`decompose` with every singular/eigen vector negated: as valid, as another LAPACK may return."""
+
     def flipped(*args, **kwargs):
         parts = list(decompose(*args, **kwargs))
         if decompose is np.linalg.svd:
@@ -57,6 +59,7 @@ def _flip_signs(decompose):
         else:
             parts[1] = -parts[1]
         return tuple(parts)
+
     return flipped
 
 
@@ -132,19 +135,29 @@ def test_context_moves_the_answers_as_the_committee_says():
     frame = generate(20000, 5)
     esante, ai = frame["filiere"] == "e_sante", frame["technology_axis"] == "ai"
     for mask in (esante, ai):
-        assert frame.loc[mask, "ii_medical_need"].isin(["assumed", "literature"]).mean() > \
-            frame.loc[~mask, "ii_medical_need"].isin(["assumed", "literature"]).mean() + 0.15
+        assert (
+            frame.loc[mask, "ii_medical_need"].isin(["assumed", "literature"]).mean()
+            > frame.loc[~mask, "ii_medical_need"].isin(["assumed", "literature"]).mean() + 0.15
+        )
         assert (frame.loc[mask, "sq_clinicians"] == "no").mean() > (frame.loc[~mask, "sq_clinicians"] == "no").mean()
-        assert (frame.loc[mask, "dq_access"] == "not_secured").mean() > \
-            (frame.loc[~mask & frame["dq_access"].ne("na"), "dq_access"] == "not_secured").mean()
-        assert _mean_score(frame, mask, "score_industrial_interest") < _mean_score(frame, ~mask, "score_industrial_interest") - 0.3
+        assert (frame.loc[mask, "dq_access"] == "not_secured").mean() > (
+            frame.loc[~mask & frame["dq_access"].ne("na"), "dq_access"] == "not_secured"
+        ).mean()
+        assert (
+            _mean_score(frame, mask, "score_industrial_interest")
+            < _mean_score(frame, ~mask, "score_industrial_interest") - 0.3
+        )
     collab = frame["collaborative"]
-    assert _mean_score(frame, collab, "score_scientific_quality") > _mean_score(frame, ~collab, "score_scientific_quality")
+    assert _mean_score(frame, collab, "score_scientific_quality") > _mean_score(
+        frame, ~collab, "score_scientific_quality"
+    )
     weak_consortium = frame.loc[collab, "sp_consortium"].isin(["none", "informal"]).mean()
     assert weak_consortium > 0.6  # governance and trust: the risk of collaborative projects
     company = frame["carrier_type"].isin(["tpe_pme", "eti", "grand_groupe"])
-    assert _mean_score(frame, company, "score_industrial_interest") > \
-        _mean_score(frame, ~company, "score_industrial_interest") + 0.5
+    assert (
+        _mean_score(frame, company, "score_industrial_interest")
+        > _mean_score(frame, ~company, "score_industrial_interest") + 0.5
+    )
 
 
 def test_direct_context_terms_are_bounded_and_collaboration_never_lowers_the_label():

@@ -28,8 +28,9 @@ def test_calibrated_overall_and_in_every_group_of_1000_rows(report, target):
     big = [g for g in e["groups"] if g["n"] >= 1000]
     assert len(big) >= 10
     # A group's ECE beside the true probabilities' on the same rows: ~0.03 on 1,000 rows is noise alone.
-    worse = [(g["value"], round(g["ece"], 3), round(g["oracle_ece"], 3)) for g in big
-             if g["ece"] > g["oracle_ece"] + 0.02]
+    worse = [
+        (g["value"], round(g["ece"], 3), round(g["oracle_ece"], 3)) for g in big if g["ece"] > g["oracle_ece"] + 0.02
+    ]
     assert worse == []
 
 
@@ -39,8 +40,11 @@ def test_funded_calibrated_in_every_window_of_1000_rows(report):
     # seed 4242): there the bar is their ECE on the same rows + 0.005.
     windows = [g for g in report["targets"]["funded"]["groups"] if g["by"] == "funding_window" and g["n"] >= 1000]
     assert len(windows) >= 7
-    worse = [(g["value"], round(g["ece"], 3), round(g["oracle_ece"], 3)) for g in windows
-             if g["ece"] > max(0.03, g["oracle_ece"] + 0.005)]
+    worse = [
+        (g["value"], round(g["ece"], 3), round(g["oracle_ece"], 3))
+        for g in windows
+        if g["ece"] > max(0.03, g["oracle_ece"] + 0.005)
+    ]
     assert worse == []
 
 

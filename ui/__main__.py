@@ -19,8 +19,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 # installed: the copy the wheel ships; in the checkout: the file Streamlit itself reads
-CONFIG = next(p for p in (HERE / "settings" / "config.toml", HERE.parent / ".streamlit" / "config.toml")
-              if p.is_file())
+CONFIG = next(p for p in (HERE / "settings" / "config.toml", HERE.parent / ".streamlit" / "config.toml") if p.is_file())
 
 
 def options(config: Path = CONFIG) -> list[str]:

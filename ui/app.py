@@ -24,8 +24,9 @@ VIEWS = Path(__file__).resolve().parent / "views"
 
 # No page or navigation icons: a ":material/...:" one becomes the tab's icon, fetched from
 # fonts.gstatic.com, and emoji need a colour-emoji font the machine may not have.
-st.set_page_config(page_title="CEP Medicen", layout="wide",
-                   menu_items={"Get help": None, "Report a bug": None, "About": None})
+st.set_page_config(
+    page_title="CEP Medicen", layout="wide", menu_items={"Get help": None, "Report a bug": None, "About": None}
+)
 
 components.language_toggle()
 # Shared mode: nothing past this line runs before a sign-in, so no page is reachable without one.
@@ -33,8 +34,9 @@ signed = auth.gate()
 components.uploader_words()
 bundle = components.bundle()
 pages = {
-    "self_assessment": st.Page(VIEWS / "self_assessment.py", title=components.tr("ui.nav.self_assessment"),
-                               default=True),
+    "self_assessment": st.Page(
+        VIEWS / "self_assessment.py", title=components.tr("ui.nav.self_assessment"), default=True
+    ),
     "triage": st.Page(VIEWS / "triage.py", title=components.tr("ui.nav.triage")),
     "committee": st.Page(VIEWS / "committee.py", title=components.tr("ui.nav.committee")),
     "portfolio": st.Page(VIEWS / "portfolio.py", title=components.tr("ui.nav.portfolio")),

@@ -28,14 +28,33 @@ from ui import shaping
 
 LANG_KEY = "app.lang_en"
 #: Key prefixes of the pages' value widgets (choices, numbers, texts); buttons and uploaders have other keys.
-VALUE_WIDGETS = ("sa.f.", "sa.step", "sa.contrib_target", "tr.score.", "tr.note.", "tr.decision.", "tr.bands",
-                 "tr.pick", "pf.target", "mc.evaluation", "mc.target", "store.user", "sa.store_pick",
-                 "cm.pick", "cm.method", "cm.dec.", "cm.assign.", "cm.coi_dossier", "cm.coi_expert")
+VALUE_WIDGETS = (
+    "sa.f.",
+    "sa.step",
+    "sa.contrib_target",
+    "tr.score.",
+    "tr.note.",
+    "tr.decision.",
+    "tr.bands",
+    "tr.pick",
+    "pf.target",
+    "mc.evaluation",
+    "mc.target",
+    "store.user",
+    "sa.store_pick",
+    "cm.pick",
+    "cm.method",
+    "cm.dec.",
+    "cm.assign.",
+    "cm.coi_dossier",
+    "cm.coi_expert",
+)
 MAX_UPLOAD_MB = 20  # keep equal to server.maxUploadSize in .streamlit/config.toml
 POSITIVE, NEGATIVE, NEUTRAL, ACCENT = "#1a7f37", "#c0392b", "#8c959f", "#0b5cad"
 
 
 # --------------------------------------------------------------------------- language
+
 
 def lang() -> str:
     return "en" if st.session_state.get(LANG_KEY) else "fr"
@@ -102,6 +121,7 @@ def base_rates(probabilities: dict[str, Any]) -> tuple[str, str]:
 
 # --------------------------------------------------------------------------- model
 
+
 def model_dir() -> Path:
     """`CEP_MODEL_DIR` when set (a retrained model, a development model), else models/default."""
     return Path(os.environ.get("CEP_MODEL_DIR") or persist.DEFAULT_MODEL_DIR)
@@ -141,7 +161,7 @@ def explain_docs(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if missing:
         cache.update(zip(missing, explain([json.loads(k[0]) for k in missing], _load(directory), lang())))
     out = [cache[k] for k in keys]
-    for old in list(cache)[:max(0, len(cache) - EXPLAINED_KEPT)]:
+    for old in list(cache)[: max(0, len(cache) - EXPLAINED_KEPT)]:
         cache.pop(old, None)
     return out
 
@@ -174,6 +194,7 @@ def sidebar_footer(b: persist.Bundle) -> None:
 
 # --------------------------------------------------------------------------- labels
 
+
 def field_label(name: str) -> str:
     return display.field_label(name, lang())
 
@@ -190,23 +211,39 @@ def _value_text(field: str, value: Any) -> str:
 
 def issue_text(issue: Issue) -> str:
     """One validation problem, naming the field as the user sees it (its label, never its column name)."""
-    missing = issue.value is None or (isinstance(issue.value, float) and pd.isna(issue.value)) or \
-        (isinstance(issue.value, str) and not issue.value.strip())
+    missing = (
+        issue.value is None
+        or (isinstance(issue.value, float) and pd.isna(issue.value))
+        or (isinstance(issue.value, str) and not issue.value.strip())
+    )
     if missing:
         return tr("ui.issue.line", field=field_label(issue.field), reason=issue.reason_in(lang()))
     value = issue.value.item() if hasattr(issue.value, "item") else issue.value
-    return tr("ui.issue.line_value", field=field_label(issue.field), value=_value_text(issue.field, value),
-              reason=issue.reason_in(lang()))
+    return tr(
+        "ui.issue.line_value",
+        field=field_label(issue.field),
+        value=_value_text(issue.field, value),
+        reason=issue.reason_in(lang()),
+    )
 
 
 def issues_frame(issues: list[Issue], **extra: object) -> pd.DataFrame:
     """Issues as a table with translated headers, one row per problem."""
-    return pd.DataFrame([{**{tr(f"ui.col.{k}"): v for k, v in extra.items()},
-                          tr("ui.col.row"): i.row, tr("ui.col.problem"): issue_text(i),
-                          tr("ui.col.field"): field_label(i.field)} for i in issues])
+    return pd.DataFrame(
+        [
+            {
+                **{tr(f"ui.col.{k}"): v for k, v in extra.items()},
+                tr("ui.col.row"): i.row,
+                tr("ui.col.problem"): issue_text(i),
+                tr("ui.col.field"): field_label(i.field),
+            }
+            for i in issues
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- files
+
 
 def _css_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
@@ -218,12 +255,15 @@ def uploader_words() -> None:
     sent with the page, nothing is fetched. (The "Drag and drop files here" drawn while a file is dragged over
     a zone has no element of its own to select; it is not replaced.)"""
     zone = '[data-testid="stFileUploaderDropzone"]'
-    button, limit = f"{zone} button [data-testid='stMarkdownContainer']", \
-        f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] > div"
+    button, limit = (
+        f"{zone} button [data-testid='stMarkdownContainer']",
+        f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] > div",
+    )
     words = {button: tr("ui.upload.button"), limit: tr("ui.upload.limit", mb=MAX_UPLOAD_MB)}
     hidden = f"{button} > p, {limit} > span"
-    rules = [f"{hidden} {{display: none}}"] + [f"{where}::after {{content: {_css_string(text)}}}"
-                                               for where, text in words.items()]
+    rules = [f"{hidden} {{display: none}}"] + [
+        f"{where}::after {{content: {_css_string(text)}}}" for where, text in words.items()
+    ]
     st.html("<style>" + "\n".join(rules) + "</style>")
 
 
@@ -258,9 +298,14 @@ def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-MIME = {"csv": "text/csv", "csv_fr": "text/csv",
-        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "parquet": "application/octet-stream", "json": "application/json", "html": "text/html"}
+MIME = {
+    "csv": "text/csv",
+    "csv_fr": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "parquet": "application/octet-stream",
+    "json": "application/json",
+    "html": "text/html",
+}
 
 
 def download_table(frame: pd.DataFrame, stem: str, formats: tuple[str, ...], key: str) -> None:
@@ -271,8 +316,15 @@ def download_table(frame: pd.DataFrame, stem: str, formats: tuple[str, ...], key
     for col, fmt in zip(cols, formats):
         label = tr("ui.download.excel_fr") if fmt == "csv_fr" else tr("ui.download.table", fmt=fmt.upper())
         name = f"{stem}_excel_fr.csv" if fmt == "csv_fr" else f"{stem}.{fmt}"
-        col.download_button(label, data=lambda f=fmt: table_bytes(frame, f), file_name=name, mime=MIME[fmt],
-                            key=f"{key}.{fmt}", on_click="ignore", icon=":material/download:")
+        col.download_button(
+            label,
+            data=lambda f=fmt: table_bytes(frame, f),
+            file_name=name,
+            mime=MIME[fmt],
+            key=f"{key}.{fmt}",
+            on_click="ignore",
+            icon=":material/download:",
+        )
 
 
 def json_bytes(obj: Any) -> bytes:
@@ -280,6 +332,7 @@ def json_bytes(obj: Any) -> bytes:
 
 
 # --------------------------------------------------------------------------- explanations
+
 
 def show_reasons(reasons: list[dict[str, Any]]) -> None:
     """Reasons for and against side by side, then the advice."""
@@ -303,10 +356,19 @@ def show_evidence(criteria: list[dict[str, Any]]) -> None:
             if c["evidence"]:
                 # A static table wraps the long questions; the interactive one cut them. Every cell is the
                 # rubric's own wording (data/rubric.toml), never a dossier's text.
-                st.table(pd.DataFrame([{tr("ui.col.question"): e["question_label"],
-                                        tr("ui.col.answer"): e["answer_label"],
-                                        tr("ui.col.effect"): formatting.number(e["effect"], lang(), 2, sign=True)}
-                                       for e in c["evidence"]]), hide_index=True)
+                st.table(
+                    pd.DataFrame(
+                        [
+                            {
+                                tr("ui.col.question"): e["question_label"],
+                                tr("ui.col.answer"): e["answer_label"],
+                                tr("ui.col.effect"): formatting.number(e["effect"], lang(), 2, sign=True),
+                            }
+                            for e in c["evidence"]
+                        ]
+                    ),
+                    hide_index=True,
+                )
             if c["missing"]:
                 st.caption(tr("ui.evidence.missing", questions="; ".join(tr(f"rubric.{q}") for q in c["missing"])))
             if c["source"] == "expert":
@@ -319,8 +381,7 @@ def show_actions(actions: list[dict[str, Any]]) -> None:
         st.caption(tr("ui.actions.none"))
         return
     # Each sentence already ends with its gain in points.
-    lines = [f"- {a['text']}" + (f" · **{tr('ui.actions.in_set')}**" if a["in_labelling_set"] else "")
-             for a in actions]
+    lines = [f"- {a['text']}" + (f" · **{tr('ui.actions.in_set')}**" if a["in_labelling_set"] else "") for a in actions]
     st.markdown("\n".join(lines))
     if any(a["in_labelling_set"] for a in actions):
         st.caption(tr("ui.actions.labelling_set_help"))
@@ -342,6 +403,7 @@ def show_missing(missing: list[str]) -> None:
 
 # --------------------------------------------------------------------------- charts
 
+
 def show_chart(spec: dict[str, Any], **kwargs: Any) -> None:
     """A Vega-Lite chart whose axis and tooltip numbers Vega writes the reader's way (its number locale).
 
@@ -352,8 +414,15 @@ def show_chart(spec: dict[str, Any], **kwargs: Any) -> None:
     locale = {"number": {"decimal": decimal, "thousands": thousands, "grouping": [3], "currency": ["", "\u202f€"]}}
     # The rows go as a named dataset, as Altair sends them: Streamlit ships it to the browser in Arrow form, and
     # its chart element inserts it by name (a top-level `values` reached a layered chart empty).
-    st.vega_lite_chart(spec={**spec, "data": {"name": "rows"}, "datasets": {"rows": spec["data"]["values"]},
-                             "config": {"locale": locale}}, **kwargs)
+    st.vega_lite_chart(
+        spec={
+            **spec,
+            "data": {"name": "rows"},
+            "datasets": {"rows": spec["data"]["values"]},
+            "config": {"locale": locale},
+        },
+        **kwargs,
+    )
 
 
 def nominal(field: str, **extra: Any) -> dict[str, Any]:
@@ -371,20 +440,37 @@ def names_axis(field: str, order: list[str] | None) -> dict[str, Any]:
 
 def criteria_chart(criteria: list[dict[str, Any]]) -> dict[str, Any]:
     """The five criterion scores on the 0-5 scale, each labelled with where it came from."""
-    rows = [{"criterion": c["label"], "score": c["score"] or 0.0,
-             "shown": f"{shaping.score(c['score'], lang())} · {c['source_label']}", "source": c["source"]}
-            for c in criteria]
+    rows = [
+        {
+            "criterion": c["label"],
+            "score": c["score"] or 0.0,
+            "shown": f"{shaping.score(c['score'], lang())} · {c['source_label']}",
+            "source": c["source"],
+        }
+        for c in criteria
+    ]
     return {
-        "data": {"values": rows}, "height": {"step": 34},
-        "encoding": {"y": names_axis("criterion", [r["criterion"] for r in rows]),
-                     "x": quantitative("score", scale={"domain": [0, 5]}, axis={"values": list(range(6))},
-                                       title=tr("ui.chart.score_axis")),
-                     "tooltip": [nominal("criterion", title=tr("ui.chart.criterion")),
-                                 nominal("shown", title=tr("ui.chart.score"))]},
-        "layer": [{"mark": {"type": "bar", "color": ACCENT},
-                   "encoding": {"opacity": {"condition": {"test": "datum.source === 'expert'", "value": 1.0},
-                                            "value": 0.75}}},
-                  {"mark": {"type": "text", "align": "left", "dx": 4}, "encoding": {"text": nominal("shown")}}],
+        "data": {"values": rows},
+        "height": {"step": 34},
+        "encoding": {
+            "y": names_axis("criterion", [r["criterion"] for r in rows]),
+            "x": quantitative(
+                "score", scale={"domain": [0, 5]}, axis={"values": list(range(6))}, title=tr("ui.chart.score_axis")
+            ),
+            "tooltip": [
+                nominal("criterion", title=tr("ui.chart.criterion")),
+                nominal("shown", title=tr("ui.chart.score")),
+            ],
+        },
+        "layer": [
+            {
+                "mark": {"type": "bar", "color": ACCENT},
+                "encoding": {
+                    "opacity": {"condition": {"test": "datum.source === 'expert'", "value": 1.0}, "value": 0.75}
+                },
+            },
+            {"mark": {"type": "text", "align": "left", "dx": 4}, "encoding": {"text": nominal("shown")}},
+        ],
     }
 
 
@@ -394,20 +480,35 @@ def contributions_chart(contrib: dict[str, Any]) -> dict[str, Any]:
     y = names_axis("step", [r["step"] for r in rows])
     text = {"y": y, "x": quantitative("points"), "text": nominal("label")}
     return {
-        "data": {"values": rows}, "height": {"step": 28},
+        "data": {"values": rows},
+        "height": {"step": 28},
         "layer": [
-            {"mark": "bar",
-             "encoding": {"y": y, "x": quantitative("zero", title=tr("ui.chart.points_axis")),
-                          "x2": {"field": "points"},
-                          "color": nominal("kind", scale={"domain": ["up", "down"], "range": [POSITIVE, NEGATIVE]},
-                                           legend=None),
-                          "tooltip": [nominal("step", title=tr("ui.chart.input")),
-                                      nominal("label", title=tr("ui.chart.points"))]}},
+            {
+                "mark": "bar",
+                "encoding": {
+                    "y": y,
+                    "x": quantitative("zero", title=tr("ui.chart.points_axis")),
+                    "x2": {"field": "points"},
+                    "color": nominal(
+                        "kind", scale={"domain": ["up", "down"], "range": [POSITIVE, NEGATIVE]}, legend=None
+                    ),
+                    "tooltip": [
+                        nominal("step", title=tr("ui.chart.input")),
+                        nominal("label", title=tr("ui.chart.points")),
+                    ],
+                },
+            },
             # each label just past its bar's end: right of a bar that raises, left of one that lowers
-            {"mark": {"type": "text", "align": "left", "dx": 4}, "transform": [{"filter": "datum.points >= 0"}],
-             "encoding": text},
-            {"mark": {"type": "text", "align": "right", "dx": -4}, "transform": [{"filter": "datum.points < 0"}],
-             "encoding": text},
+            {
+                "mark": {"type": "text", "align": "left", "dx": 4},
+                "transform": [{"filter": "datum.points >= 0"}],
+                "encoding": text,
+            },
+            {
+                "mark": {"type": "text", "align": "right", "dx": -4},
+                "transform": [{"filter": "datum.points < 0"}],
+                "encoding": text,
+            },
             {"mark": {"type": "rule", "color": NEUTRAL}, "encoding": {"x": {"datum": 0, "type": "quantitative"}}},
         ],
     }
@@ -419,18 +520,25 @@ def windows_chart(windows: list[dict[str, Any]]) -> dict[str, Any]:
     for w in windows:
         name = w["label"] if w["eligible"] else f"{w['label']} — {w['rule_text']}"
         for measure in ("success", "labeled"):
-            rows.append({"window": name, "measure": tr(f"ui.prob.{measure}"), "p": 100 * w[measure],
-                         "eligible": w["eligible"]})
+            rows.append(
+                {"window": name, "measure": tr(f"ui.prob.{measure}"), "p": 100 * w[measure], "eligible": w["eligible"]}
+            )
     return {
-        "data": {"values": rows}, "mark": "bar", "height": {"step": 16},
+        "data": {"values": rows},
+        "mark": "bar",
+        "height": {"step": 16},
         "encoding": {
             "y": names_axis("window", list(dict.fromkeys(r["window"] for r in rows))),
             "yOffset": nominal("measure", sort=None),
             "x": quantitative("p", title=tr("ui.chart.percent_axis")),
             "color": nominal("measure", title=None, sort=None, legend={"orient": "top"}),
             "opacity": {"condition": {"test": "datum.eligible", "value": 1.0}, "value": 0.35},
-            "tooltip": [nominal("window", title=tr("ui.chart.window")), nominal("measure", title=" "),
-                        quantitative("p", format=".0f", title="%")]},
+            "tooltip": [
+                nominal("window", title=tr("ui.chart.window")),
+                nominal("measure", title=" "),
+                quantitative("p", format=".0f", title="%"),
+            ],
+        },
     }
 
 

@@ -28,15 +28,37 @@ PREFIX = "sa.f."
 STEPS = ("context",) + CRITERIA + ("results",)
 CONTEXT_GROUPS = (
     ("identity", ("dossier_id", "acronym", "title", "call")),
-    ("project", ("filiere", "therapeutic_area", "technology_axis", "trl", "funding_window", "year",
-                 "submission_date", "duration_months")),
-    ("carrier", ("carrier_type", "preliminary_interview", "collaborative", "n_partners", "partner_academic",
-                 "partner_industrial", "partner_clinical")),
+    (
+        "project",
+        (
+            "filiere",
+            "therapeutic_area",
+            "technology_axis",
+            "trl",
+            "funding_window",
+            "year",
+            "submission_date",
+            "duration_months",
+        ),
+    ),
+    (
+        "carrier",
+        (
+            "carrier_type",
+            "preliminary_interview",
+            "collaborative",
+            "n_partners",
+            "partner_academic",
+            "partner_industrial",
+            "partner_clinical",
+        ),
+    ),
     ("budget", ("budget_eur", "aid_requested_eur")),
 )
 PARTNER_FIELDS = ("n_partners", "partner_academic", "partner_industrial", "partner_clinical")
-FORM_FIELDS: tuple[Field, ...] = tuple(FIELD_BY_NAME[n] for _, names in CONTEXT_GROUPS for n in names) + \
-    tuple(f for f in FIELDS if f.kind == "answer")
+FORM_FIELDS: tuple[Field, ...] = tuple(FIELD_BY_NAME[n] for _, names in CONTEXT_GROUPS for n in names) + tuple(
+    f for f in FIELDS if f.kind == "answer"
+)
 
 
 def key(f: Field) -> str:
@@ -74,8 +96,7 @@ def doc_from_state(state: Mapping[str, Any]) -> dict[str, Any]:
 def issues_by_field(doc: dict[str, Any], today: dt.date | None = None) -> dict[str, list[Issue]]:
     """The validator's problems with `doc`, by field; the same dossier is validated once (the page and the
     Evaluate button ask on every run), and callers only read the answer."""
-    return _issues_by_field(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str),
-                            today or dt.date.today())
+    return _issues_by_field(json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str), today or dt.date.today())
 
 
 @functools.lru_cache(maxsize=64)
@@ -88,8 +109,10 @@ def _issues_by_field(doc_json: str, today: dt.date) -> dict[str, list[Issue]]:
 
 def empty_state() -> dict[str, Any]:
     """Widget values of an empty form."""
-    return {key(f): (False if f.kind == "bool" and f.name != "preliminary_interview" else
-                     "" if f.kind == "str" else None) for f in FORM_FIELDS}
+    return {
+        key(f): (False if f.kind == "bool" and f.name != "preliminary_interview" else "" if f.kind == "str" else None)
+        for f in FORM_FIELDS
+    }
 
 
 def _widget_value(f: Field, typed: Any) -> Any:
@@ -129,6 +152,9 @@ def state_from_doc(doc: Any, lang: str, today: dt.date | None = None) -> tuple[d
         else:
             state[key(f)] = value
     form_names = {f.name for f in FORM_FIELDS}
-    rejected += [Issue(1, name, value, t("ui.draft.not_in_form", lang))
-                 for name, value in flat.items() if name not in form_names and _present(value)]
+    rejected += [
+        Issue(1, name, value, t("ui.draft.not_in_form", lang))
+        for name, value in flat.items()
+        if name not in form_names and _present(value)
+    ]
     return state, rejected

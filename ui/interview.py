@@ -39,8 +39,9 @@ def _key(dossier_id: str, what: str) -> str:
 def outcome_text(outcome: str, window: str | None) -> str:
     """An outcome in the reader's words: "Replanifier : FEDER RDI"."""
     text = ui.tr(f"ui.interview.outcome.{outcome}")
-    return ui.tr("ui.interview.outcome_window", outcome=text, window=ui.tr(f"funding_window.{window}")) \
-        if window else text
+    return (
+        ui.tr("ui.interview.outcome_window", outcome=text, window=ui.tr(f"funding_window.{window}")) if window else text
+    )
 
 
 def queue_column(dossier_ids: list[str]) -> list[str]:
@@ -87,34 +88,60 @@ def pane(docs: list[dict[str, Any]], doc: dict[str, Any]) -> None:
     i = doc["dossier_id"]
     with st.expander(ui.tr("ui.interview.title"), icon=":material/record_voice_over:"):
         audiences = {"expert": ui.tr("ui.interview.expert"), "applicant": ui.tr("ui.interview.applicant")}
-        audience = st.radio(ui.tr("ui.interview.audience"), list(audiences), format_func=audiences.get,
-                            horizontal=True, key=_key(i, "audience"))
+        audience = st.radio(
+            ui.tr("ui.interview.audience"),
+            list(audiences),
+            format_func=audiences.get,
+            horizontal=True,
+            key=_key(i, "audience"),
+        )
         b = _brief(json.dumps(doc, sort_keys=True, ensure_ascii=False), ui.lang(), audience)
         st.markdown("  \n".join(ui.plain(line) for line in b["summary"]))
         st.markdown(f"**{ui.tr('ui.interview.eligibility')}** {ui.plain(b['eligibility']['text'])}")
         st.markdown(f"**{ui.plain(ui.tr(f'interview.h.questions.{audience}'))}**")
         for n, q in enumerate(b["questions"], 1):
-            strong = f"  \n_{ui.plain(ui.tr('interview.strong', answer=q['strong_label']))}_" if q["strong_label"] \
-                else ""
+            strong = (
+                f"  \n_{ui.plain(ui.tr('interview.strong', answer=q['strong_label']))}_" if q["strong_label"] else ""
+            )
             st.markdown(f"{n}. **{ui.plain(q['ask'])}**  \n{ui.plain(q['why'])}{strong}")
         r = b["readiness"]
         show = {"submit": st.success, "strengthen": st.warning, "replan": st.error}[r["verdict"]]
         show("\n".join([ui.plain(r["text"]), *(f"- {ui.plain(s['text'])}" for s in r["steps"])]))
-        st.download_button(ui.tr("ui.interview.download"), render_html([b]).encode("utf-8"),
-                           file_name=f"entretien-{i}-{audience}.html", mime="text/html", key=_key(i, "download"),
-                           icon=":material/print:")
+        st.download_button(
+            ui.tr("ui.interview.download"),
+            render_html([b]).encode("utf-8"),
+            file_name=f"entretien-{i}-{audience}.html",
+            mime="text/html",
+            key=_key(i, "download"),
+            icon=":material/print:",
+        )
         st.divider()
         outcomes = {o: ui.tr(f"ui.interview.outcome.{o}") for o in INTERVIEW_OUTCOMES}
-        chosen = st.selectbox(ui.tr("ui.interview.outcome"), list(outcomes), format_func=outcomes.get, index=None,
-                              key=_key(i, "outcome"), placeholder=ui.tr("ui.interview.outcome_none"))
+        chosen = st.selectbox(
+            ui.tr("ui.interview.outcome"),
+            list(outcomes),
+            format_func=outcomes.get,
+            index=None,
+            key=_key(i, "outcome"),
+            placeholder=ui.tr("ui.interview.outcome_none"),
+        )
         if chosen == "replan":  # the windows that can take the dossier, best first, the brief's advice preselected
             windows = [w["window"] for w in b["eligibility"]["best_windows"]] or [doc["funding_window"]]
-            st.selectbox(ui.tr("ui.interview.window"), windows, key=_key(i, "window"),
-                         index=windows.index(r["window"]) if r["window"] in windows else 0,
-                         format_func=lambda w: ui.tr(f"funding_window.{w}"))
+            st.selectbox(
+                ui.tr("ui.interview.window"),
+                windows,
+                key=_key(i, "window"),
+                index=windows.index(r["window"]) if r["window"] in windows else 0,
+                format_func=lambda w: ui.tr(f"funding_window.{w}"),
+            )
         st.text_area(ui.tr("ui.interview.notes"), key=_key(i, "notes"))
-        st.button(ui.tr("ui.interview.record"), on_click=_record, args=(docs, i), key=_key(i, "record"),
-                  icon=":material/how_to_reg:")
+        st.button(
+            ui.tr("ui.interview.record"),
+            on_click=_record,
+            args=(docs, i),
+            key=_key(i, "record"),
+            icon=":material/how_to_reg:",
+        )
         found = st.session_state.pop(MESSAGE, None)
         if found:
             getattr(st, found[0])(ui.tr(found[1]))

@@ -19,9 +19,18 @@ def show(bundle) -> None:
         st.info(ui.tr("ui.live.trained", name=name, sha=sha), icon=":material/verified:")
         return
     d = json.loads(path.read_text(encoding="utf-8"))
-    st.info(ui.tr("ui.live.promoted", name=name, sha=sha, champion=ui.plain(d["champion"]["name"]),
-                  year=d["held_out_year"], n=formatting.number(d["held_out"], ui.lang()),
-                  new=formatting.number(d["log_loss"]["challenger"], ui.lang(), 3),
-                  old=formatting.number(d["log_loss"]["champion"], ui.lang(), 3),
-                  z=formatting.number(d["z"], ui.lang(), 1), threshold=formatting.number(d["threshold"], ui.lang(), 2)),
-            icon=":material/verified:")
+    st.info(
+        ui.tr(
+            "ui.live.promoted",
+            name=name,
+            sha=sha,
+            champion=ui.plain(d["champion"]["name"]),
+            year=d["held_out_year"],
+            n=formatting.number(d["held_out"], ui.lang()),
+            new=formatting.number(d["log_loss"]["challenger"], ui.lang(), 3),
+            old=formatting.number(d["log_loss"]["champion"], ui.lang(), 3),
+            z=formatting.number(d["z"], ui.lang(), 1),
+            threshold=formatting.number(d["threshold"], ui.lang(), 2),
+        ),
+        icon=":material/verified:",
+    )

@@ -15,9 +15,9 @@ import html
 import pandas as pd
 
 from scoring import formatting, io
+from scoring.catalogue import CRITERIA
 from scoring.committee import DossierConsensus
 from scoring.i18n import t
-from scoring.catalogue import CRITERIA
 
 
 def _score(v: float | None, lang: str) -> str:
@@ -41,8 +41,12 @@ def model_line(r: DossierConsensus, lang: str) -> str:
     P(labelled and funded) when the targeted window can take the dossier, P(labelled) otherwise.
     """
     key, target = ("ui.cm.model_line", "success") if r.funding_estimate else ("ui.cm.model_line_labeled", "labeled")
-    return t(key, lang, consensus=formatting.percent(r.p_consensus[target], lang),
-             rubric=formatting.percent(r.p_rubric[target], lang))
+    return t(
+        key,
+        lang,
+        consensus=formatting.percent(r.p_consensus[target], lang),
+        rubric=formatting.percent(r.p_rubric[target], lang),
+    )
 
 
 def rules_text(row: DossierConsensus, lang: str) -> str:
@@ -87,25 +91,38 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padd
 """
 
 
-def html_page(rows: list[DossierConsensus], lang: str, *, method: str, normalised: bool, chair: str,
-              audit_hash: str, when: dt.datetime) -> bytes:
+def html_page(
+    rows: list[DossierConsensus],
+    lang: str,
+    *,
+    method: str,
+    normalised: bool,
+    chair: str,
+    audit_hash: str,
+    when: dt.datetime,
+) -> bytes:
     """The printable minutes: settings, then per dossier its panel, consensus, model, rules and decision."""
     e = html.escape
     w = lambda key, **fmt: e(t(key, lang, **fmt))  # noqa: E731 - one translation helper
     crit = [t(f"criterion.{c}", lang) for c in CRITERIA]
     meta = w("ui.cm.minutes_meta", date=formatting.date(when.date(), lang), chair=chair)
-    used = w("ui.cm.minutes_settings", method=t(f"ui.cm.method.{method}", lang),
-             normalised=t("value.yes" if normalised else "value.no", lang))
-    parts = [f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">",
-             f"<title>{w('ui.cm.minutes_title')}</title><style>{_STYLE}</style></head><body>",
-             f"<h1>{w('ui.cm.minutes_title')}</h1>",
-             f"<p class=\"meta\">{meta}<br>{used}<br>{w('ui.cm.minutes_audit', hash=audit_hash)}</p>"]
+    used = w(
+        "ui.cm.minutes_settings",
+        method=t(f"ui.cm.method.{method}", lang),
+        normalised=t("value.yes" if normalised else "value.no", lang),
+    )
+    parts = [
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">',
+        f"<title>{w('ui.cm.minutes_title')}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{w('ui.cm.minutes_title')}</h1>",
+        f'<p class="meta">{meta}<br>{used}<br>{w("ui.cm.minutes_audit", hash=audit_hash)}</p>',
+    ]
     for r in rows:
         values = r.consensus.values()
         parts.append(f"<section><h2>{e(r.dossier_id)} · {e(r.title)}</h2>")
         if r.discuss:
             flagged = ", ".join(t(f"criterion.{c}", lang) for c in r.consensus.flagged)
-            parts.append(f"<p class=\"discuss\">{w('ui.cm.discuss', criteria=flagged)}</p>")
+            parts.append(f'<p class="discuss">{w("ui.cm.discuss", criteria=flagged)}</p>')
         head = "".join(f"<th>{e(c)}</th>" for c in crit)
         parts.append(f"<table><tr><th>{w('ui.cm.col.expert')}</th>{head}</tr>")
         for expert, a in sorted(r.assessments.items()):
@@ -115,8 +132,9 @@ def html_page(rows: list[DossierConsensus], lang: str, *, method: str, normalise
                 shown = _score(raw, lang) + ("" if norm is None else f" ({_score(round(norm, 1), lang)})")
                 cells.append(f"<td>{e(shown)}</td>")
             parts.append(f"<tr><td>{e(expert)}</td>{''.join(cells)}</tr>")
-        cons = "".join(f"<td><b>{e(_score(None if values[c] is None else round(values[c], 2), lang))}</b></td>"
-                       for c in CRITERIA)
+        cons = "".join(
+            f"<td><b>{e(_score(None if values[c] is None else round(values[c], 2), lang))}</b></td>" for c in CRITERIA
+        )
         parts.append(f"<tr><td><b>{w('ui.cm.consensus_row')}</b></td>{cons}</tr></table>")
         parts.append(f"<p>{e(model_line(r, lang))}<br>")
         parts.append(f"{w('ui.cm.rules_line', rules=rules_text(r, lang))}<br>")

@@ -31,13 +31,23 @@ def _rule_text(code: str, window: str, lang: str) -> str:
         return t("ui.triage.knockout_total", lang, threshold=f"{catalogue()[window].knockout_total:g}")
     if code.startswith("knockout."):
         name = code.split(".", 1)[1]
-        return t("ui.triage.knockout", lang, criterion=t(f"criterion.{name}", lang),
-                 threshold=f"{window_rules()[window][name][0]:g}")
+        return t(
+            "ui.triage.knockout",
+            lang,
+            criterion=t(f"criterion.{name}", lang),
+            threshold=f"{window_rules()[window][name][0]:g}",
+        )
     return t(f"rule.{code}", lang)
 
 
-def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tuple[float, float], lang: str,
-          notes: dict[str, str] | None = None, decisions: dict[str, bool | None] | None = None) -> pd.DataFrame:
+def build(
+    docs: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    bands: tuple[float, float],
+    lang: str,
+    notes: dict[str, str] | None = None,
+    decisions: dict[str, bool | None] | None = None,
+) -> pd.DataFrame:
     """One row per dossier, sorted by P(labelled) (best first; ranking score breaks ties).
 
     `bands` = (discuss from, recommend from) on P(labelled), 0-1. A dossier
@@ -46,8 +56,9 @@ def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tupl
     """
     notes, decisions = notes or {}, decisions or {}
     frame = validate_records(docs).frame
-    scores = np.array([[np.nan if c["score"] is None else c["score"] for c in r["criteria"]] for r in results],
-                      dtype=float).reshape(len(results), len(CRITERIA))
+    scores = np.array(
+        [[np.nan if c["score"] is None else c["score"] for c in r["criteria"]] for r in results], dtype=float
+    ).reshape(len(results), len(CRITERIA))
     rank_score = np.zeros(len(docs))
     windows = frame["funding_window"].to_numpy()
     for w in set(windows):
@@ -58,32 +69,44 @@ def build(docs: list[dict[str, Any]], results: list[dict[str, Any]], bands: tupl
     rows = []
     for i, (doc, res) in enumerate(zip(docs, results)):
         p = res["probabilities"]
-        blocking = [_rule_text(code, doc["funding_window"], lang)
-                    for code, hit in zip(eligibility.CODES, own[i]) if hit]
+        blocking = [
+            _rule_text(code, doc["funding_window"], lang) for code, hit in zip(eligibility.CODES, own[i]) if hit
+        ]
         if blocking:
             band = "not_ready"
         else:
             band = "recommend" if p["labeled"] >= bands[1] else "discuss" if p["labeled"] >= bands[0] else "not_ready"
-        row = {"dossier_id": doc["dossier_id"], "acronym": doc.get("acronym", ""), "title": doc["title"],
-               "filiere": code_label("filiere", doc["filiere"], lang),
-               "window": code_label("funding_window", doc["funding_window"], lang),
-               "p_labeled": p["labeled"], "p_success": p["success"], "band": band,
-               "band_label": t(f"ui.band.{band}", lang), "blocking": "; ".join(blocking),
-               "ranking_score": float(rank_score[i])}
+        row = {
+            "dossier_id": doc["dossier_id"],
+            "acronym": doc.get("acronym", ""),
+            "title": doc["title"],
+            "filiere": code_label("filiere", doc["filiere"], lang),
+            "window": code_label("funding_window", doc["funding_window"], lang),
+            "p_labeled": p["labeled"],
+            "p_success": p["success"],
+            "band": band,
+            "band_label": t(f"ui.band.{band}", lang),
+            "blocking": "; ".join(blocking),
+            "ranking_score": float(rank_score[i]),
+        }
         for c in res["criteria"]:
             row[f"score_{c['criterion']}"] = c["score"]
             row[f"source_{c['criterion']}"] = c["source_label"]
         row["reasons"] = " | ".join(r["text"] for r in res["reasons"])
         row["notes"] = notes.get(doc["dossier_id"], "")
         decision = decisions.get(doc["dossier_id"])
-        row["decision"] = "" if decision is None else t("ui.decision.labeled" if decision else
-                                                        "ui.decision.not_labeled", lang)
+        row["decision"] = (
+            "" if decision is None else t("ui.decision.labeled" if decision else "ui.decision.not_labeled", lang)
+        )
         rows.append(row)
     out = pd.DataFrame(rows)
     out = out.sort_values(["p_labeled", "ranking_score"], ascending=False, kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.insert(out.columns.get_loc("ranking_score") + 1, "window_rank",
-               out.groupby("window")["ranking_score"].rank(ascending=False, method="min").astype(int))
+    out.insert(
+        out.columns.get_loc("ranking_score") + 1,
+        "window_rank",
+        out.groupby("window")["ranking_score"].rank(ascending=False, method="min").astype(int),
+    )
     return out
 
 
@@ -94,6 +117,6 @@ def export_frame(queue: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 def column_title(column: str, lang: str) -> str:
     for prefix in ("score_", "source_"):
-        if column.startswith(prefix) and column[len(prefix):] in CRITERIA:
-            return t(f"ui.queue.{prefix[:-1]}", lang, criterion=t(f"criterion.{column[len(prefix):]}", lang))
+        if column.startswith(prefix) and column[len(prefix) :] in CRITERIA:
+            return t(f"ui.queue.{prefix[:-1]}", lang, criterion=t(f"criterion.{column[len(prefix) :]}", lang))
     return t(f"ui.queue.{column}", lang)

@@ -57,17 +57,25 @@ def _probabilities(p: dict[str, Any], lang: str) -> str:
     for target in ("labeled", "success", "funded"):  # the three the app shows, in its order
         label = t(f"ui.prob.{target}", lang)
         estimated = p["estimate"] or target == "labeled"  # a window that cannot take the dossier: no funding estimate
-        note = (p["interval"]["text"][target] if target in p["interval"]["text"] else t("ui.prob.funded_help", lang)) \
-            if estimated else t("text.not_estimated", lang)
+        note = (
+            (p["interval"]["text"][target] if target in p["interval"]["text"] else t("ui.prob.funded_help", lang))
+            if estimated
+            else t("text.not_estimated", lang)
+        )
         # written with as many decimals as its interval: "0,4 %" beside "0,3 % – 0,5 %"
-        value = p["interval"]["shown"].get(target, shaping.pct(p[target], lang)) if estimated \
-            else shaping.pct(None, lang)
-        boxes.append(f'<div class="prob"><div>{escape(label)}</div>'
-                     f'<div class="v">{escape(value)}</div>'
-                     f'<div class="muted">{escape(note)}</div></div>')
+        value = (
+            p["interval"]["shown"].get(target, shaping.pct(p[target], lang)) if estimated else shaping.pct(None, lang)
+        )
+        boxes.append(
+            f'<div class="prob"><div>{escape(label)}</div>'
+            f'<div class="v">{escape(value)}</div>'
+            f'<div class="muted">{escape(note)}</div></div>'
+        )
     filiere, window = shaping.base_rates(p, lang)
-    return (f'<div class="probs">{"".join(boxes)}</div><p>{escape(p["summary"])}</p>'
-            f"<ul><li>{escape(filiere)}</li><li>{escape(window)}</li></ul>")
+    return (
+        f'<div class="probs">{"".join(boxes)}</div><p>{escape(p["summary"])}</p>'
+        f"<ul><li>{escape(filiere)}</li><li>{escape(window)}</li></ul>"
+    )
 
 
 def _lead(result: dict[str, Any], lang: str) -> str:
@@ -77,7 +85,7 @@ def _lead(result: dict[str, Any], lang: str) -> str:
         out += f'<p class="notice"><strong>{escape(result["eligibility"]["text"])}</strong></p>'
     if result["warnings"]:
         items = "".join(f"<li>{escape(w['text'])}</li>" for w in result["warnings"])
-        out += f'<p>{escape(t("text.warnings", lang))}</p><ul>{items}</ul>'
+        out += f"<p>{escape(t('text.warnings', lang))}</p><ul>{items}</ul>"
     return out
 
 
@@ -95,12 +103,17 @@ def _criteria(criteria: list[dict[str, Any]], lang: str) -> str:
         score = shaping.score(c["score"], lang)
         evidence = "<br>".join(
             f'<span class="{"for" if e["effect"] >= 0 else "against"}">{formatting.number(e["effect"], lang, 2, True)}'
-            '</span> '
-            f'{escape(e["question_label"])} — {escape(e["answer_label"])}' for e in c["evidence"])
-        cells.append([escape(c["label"]), score, _bar(0, c["score"] or 0, "fill", 0, 5),
-                      escape(c["source_label"]), evidence])
-    return _rows(cells, [t(k, lang) for k in ("ui.col.criterion", "ui.col.score", "ui.col.scale", "ui.col.source",
-                                              "ui.col.evidence")])
+            "</span> "
+            f"{escape(e['question_label'])} — {escape(e['answer_label'])}"
+            for e in c["evidence"]
+        )
+        cells.append(
+            [escape(c["label"]), score, _bar(0, c["score"] or 0, "fill", 0, 5), escape(c["source_label"]), evidence]
+        )
+    return _rows(
+        cells,
+        [t(k, lang) for k in ("ui.col.criterion", "ui.col.score", "ui.col.scale", "ui.col.source", "ui.col.evidence")],
+    )
 
 
 def _contributions(contrib: dict[str, Any], lang: str) -> str:
@@ -108,27 +121,44 @@ def _contributions(contrib: dict[str, Any], lang: str) -> str:
     hi = max(0.0, *(r["points"] for r in rows))
     lo = min(0.0, *(r["points"] for r in rows))
     cells = [[escape(r["step"]), escape(r["label"]), _bar(0.0, r["points"], r["kind"], lo, hi)] for r in rows]
-    return (f'<p>{escape(shaping.levels(contrib, lang))}</p>'
-            f'<div class="wide">{_rows(cells, [t("ui.col.input", lang), t("ui.col.points", lang), ""])}</div>')
+    return (
+        f"<p>{escape(shaping.levels(contrib, lang))}</p>"
+        f'<div class="wide">{_rows(cells, [t("ui.col.input", lang), t("ui.col.points", lang), ""])}</div>'
+    )
 
 
 def _actions(actions: list[dict[str, Any]], labelling: dict[str, Any], lang: str) -> str:
     note = f'<p class="muted">{escape(labelling["text"])}</p>'
     if not actions:
         return f'<p class="muted">{escape(t("ui.actions.none", lang))}</p>' + note
-    cells = [[escape(a["text"]), escape(t("ui.actions.labelling_set", lang)) if a["in_labelling_set"] else ""]
-             for a in actions]
+    cells = [
+        [escape(a["text"]), escape(t("ui.actions.labelling_set", lang)) if a["in_labelling_set"] else ""]
+        for a in actions
+    ]
     return _rows(cells, [t("ui.col.action", lang), t("ui.col.labelling_set", lang)]) + note
 
 
 def _windows(windows: list[dict[str, Any]], lang: str) -> str:
-    cells = [[escape(w["label"]),
-              escape(t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]),
-              escape(w["interval"]["shown"]["labeled"]) + _bar(0, 100 * w["labeled"], "fill"),
-              escape(w["interval"]["shown"]["success"]) + _bar(0, 100 * w["success"], "fill"),
-              escape(w["interval"]["text"]["success"])] for w in windows]
-    return _rows(cells, [t("ui.col.window", lang), t("ui.col.eligibility", lang), t("ui.prob.labeled", lang),
-                         t("ui.prob.success", lang), t("text.interval", lang)])
+    cells = [
+        [
+            escape(w["label"]),
+            escape(t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"]),
+            escape(w["interval"]["shown"]["labeled"]) + _bar(0, 100 * w["labeled"], "fill"),
+            escape(w["interval"]["shown"]["success"]) + _bar(0, 100 * w["success"], "fill"),
+            escape(w["interval"]["text"]["success"]),
+        ]
+        for w in windows
+    ]
+    return _rows(
+        cells,
+        [
+            t("ui.col.window", lang),
+            t("ui.col.eligibility", lang),
+            t("ui.prob.labeled", lang),
+            t("ui.prob.success", lang),
+            t("text.interval", lang),
+        ],
+    )
 
 
 def _display(name: str, value: Any, lang: str) -> str:
@@ -148,13 +178,15 @@ def _display(name: str, value: Any, lang: str) -> str:
 
 def _dossier(doc: dict[str, Any], lang: str) -> str:
     flat = from_json(doc)
-    cells = [[escape(display.field_label(f.name, lang)), escape(_display(f.name, flat[f.name], lang))]
-             for f in form.FORM_FIELDS if f.name in flat]
+    cells = [
+        [escape(display.field_label(f.name, lang)), escape(_display(f.name, flat[f.name], lang))]
+        for f in form.FORM_FIELDS
+        if f.name in flat
+    ]
     return _rows(cells, [t("ui.col.field", lang), t("ui.col.value", lang)])
 
 
-def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any], lang: str,
-               when: dt.datetime) -> str:
+def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any], lang: str, when: dt.datetime) -> str:
     """The report of one explained dossier: every number with its explanation, the date and the model."""
     model = result["model"]
     title = t("ui.report.title", lang)
@@ -166,9 +198,12 @@ def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any]
         ("ui.report.probabilities", _lead(result, lang) + _probabilities(p, lang)),
         ("ui.report.reasons", _reasons(result["reasons"], lang)),
         ("ui.report.criteria", _criteria(result["criteria"], lang)),
-        ("ui.report.contributions", f'<p>{escape(result["starting_point"]["text"])}</p>'
-         f'<p class="muted">{escape(t("ui.contrib.explain", lang))}</p>'
-         + _contributions(result["contributions"][focus], lang)),
+        (
+            "ui.report.contributions",
+            f"<p>{escape(result['starting_point']['text'])}</p>"
+            f'<p class="muted">{escape(t("ui.contrib.explain", lang))}</p>'
+            + _contributions(result["contributions"][focus], lang),
+        ),
         ("ui.report.actions", _actions(result["actions"], result["labelling"], lang)),
         ("ui.report.windows", _windows(result["windows"], lang)),
     ]
@@ -176,12 +211,21 @@ def build_html(doc: dict[str, Any], result: dict[str, Any], card: dict[str, Any]
         sections.append(("ui.report.missing", f"<ul>{missing}</ul>"))
     sections.append(("ui.report.dossier", _dossier(doc, lang)))
     body = "".join(f"<section><h2>{escape(t(k, lang))}</h2>{html}</section>" for k, html in sections)
-    meta = escape(t("ui.report.meta", lang, date=f"{formatting.date(when, lang)} {when:%H:%M}", name=model["name"],
-                    sha=model["sha256"]))
-    return (f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
-            f"<h1>{escape(title)}</h1><p><strong>{name}</strong></p><p class=\"meta\">{meta}</p>"
-            f'<p class="notice">{escape(display.notice(card, lang))}</p>{body}'
-            f'<footer class="meta"><p>{escape(t("ui.report.footer", lang))}</p><p>{meta}</p></footer>'
-            "</body></html>")
+    meta = escape(
+        t(
+            "ui.report.meta",
+            lang,
+            date=f"{formatting.date(when, lang)} {when:%H:%M}",
+            name=model["name"],
+            sha=model["sha256"],
+        )
+    )
+    return (
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head><body>"
+        f'<h1>{escape(title)}</h1><p><strong>{name}</strong></p><p class="meta">{meta}</p>'
+        f'<p class="notice">{escape(display.notice(card, lang))}</p>{body}'
+        f'<footer class="meta"><p>{escape(t("ui.report.footer", lang))}</p><p>{meta}</p></footer>'
+        "</body></html>"
+    )

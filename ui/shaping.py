@@ -13,7 +13,6 @@ from scoring.explain import input_label
 from scoring.i18n import t
 
 
-
 def pct(p: float | None, lang: str) -> str:
     return "—" if p is None else formatting.percent(p, lang)
 
@@ -34,12 +33,14 @@ def contribution_rows(contrib: dict[str, Any], lang: str) -> list[dict[str, Any]
     Drawn as bars from zero, so the axis is a scale of points; the two levels are `levels`.
     """
     steps = [(input_label(k, lang), v) for k, v in sorted(contrib["values"].items(), key=lambda kv: -abs(kv[1]))]
-    return [{"step": name, "points": 100 * v, "kind": "up" if v >= 0 else "down",
-             "label": formatting.points(v, lang)} for name, v in steps]
+    return [
+        {"step": name, "points": 100 * v, "kind": "up" if v >= 0 else "down", "label": formatting.points(v, lang)}
+        for name, v in steps
+    ]
 
 
 def levels(contrib: dict[str, Any], lang: str) -> str:
-    """"From projects like yours (39 %) to this dossier (9 %)": the two probabilities the contributions join."""
+    """ "From projects like yours (39 %) to this dossier (9 %)": the two probabilities the contributions join."""
     result = contrib["base"] + sum(contrib["values"].values())
     return t("ui.contrib.levels", lang, base=pct(contrib["base"], lang), result=pct(result, lang))
 
@@ -53,6 +54,11 @@ def base_rates(probabilities: dict[str, Any], lang: str) -> tuple[str, str]:
         window = t("ui.prob.base_window_none", lang, window=w["text"])
     else:
         # data/windows.csv's source reads "publication: the analyst's note" (in English); readers get the publication
-        window = t("ui.prob.base_window", lang, window=w["text"], rate=pct(w["value"], lang),
-                   source=w["source"].partition(": ")[0])
+        window = t(
+            "ui.prob.base_window",
+            lang,
+            window=w["text"],
+            rate=pct(w["value"], lang),
+            source=w["source"].partition(": ")[0],
+        )
     return filiere, window

@@ -15,8 +15,16 @@ from typing import Any, NamedTuple
 
 import streamlit as st
 
-from scoring.store import (ConflictError, ConflictOfInterestError, InvalidDossierError, Outcome, Review, Store,
-                           prepare, url_from_env)
+from scoring.store import (
+    ConflictError,
+    ConflictOfInterestError,
+    InvalidDossierError,
+    Outcome,
+    Review,
+    Store,
+    prepare,
+    url_from_env,
+)
 from scoring.store.models import NAME_LENGTH
 from ui import auth
 from ui import components as ui
@@ -50,8 +58,13 @@ def _user_input() -> str:
         st.session_state[USER] = signed.name
         return st.text_input(ui.tr("ui.store.user"), key=USER, disabled=True, help=ui.tr("ui.store.user_help"))
     # the store records names of at most NAME_LENGTH characters: the box takes no more
-    return st.text_input(ui.tr("ui.store.user"), key=USER, persist_state="session", help=ui.tr("ui.store.user_help"),
-                         max_chars=NAME_LENGTH)
+    return st.text_input(
+        ui.tr("ui.store.user"),
+        key=USER,
+        persist_state="session",
+        help=ui.tr("ui.store.user_help"),
+        max_chars=NAME_LENGTH,
+    )
 
 
 def _refused(exc: Exception) -> None:
@@ -60,9 +73,15 @@ def _refused(exc: Exception) -> None:
     in general terms, and its English text goes to the server's log."""
     if isinstance(exc, ConflictError):
         case = "missing" if exc.current_version is None else "exists" if exc.expected_version is None else "newer"
-        _say("error", f"ui.store.conflict.{case}", id=exc.dossier_id, expected=exc.expected_version,
-             current=exc.current_version, who=exc.saved_by or "?",
-             when=f"{exc.saved_at:%d/%m/%Y %H:%M} UTC" if exc.saved_at else "?")
+        _say(
+            "error",
+            f"ui.store.conflict.{case}",
+            id=exc.dossier_id,
+            expected=exc.expected_version,
+            current=exc.current_version,
+            who=exc.saved_by or "?",
+            when=f"{exc.saved_at:%d/%m/%Y %H:%M} UTC" if exc.saved_at else "?",
+        )
     elif isinstance(exc, ConflictOfInterestError):
         _say("error", "ui.store.conflict_of_interest", expert=exc.expert, id=exc.dossier_id)
     elif isinstance(exc, InvalidDossierError):
@@ -94,6 +113,7 @@ def _show_message() -> None:
 
 
 # --------------------------------------------------------------------------- self-assessment drafts
+
 
 def _save_draft(doc: dict[str, Any]) -> None:
     last = st.session_state.get(DRAFT_VERSION)
@@ -127,18 +147,38 @@ def draft_panel(doc: dict[str, Any], load_draft: Callable[[object, str], None]) 
         return
     st.caption(_where())
     user = _user_input()
-    st.button(ui.tr("ui.store.save_draft"), on_click=_save_draft, args=(doc,), key="sa.store_save",
-              disabled=not user.strip(), icon=":material/database:")
+    st.button(
+        ui.tr("ui.store.save_draft"),
+        on_click=_save_draft,
+        args=(doc,),
+        key="sa.store_save",
+        disabled=not user.strip(),
+        icon=":material/database:",
+    )
     if drafts:
-        labels = {d.dossier_id: ui.tr("ui.store.draft_label", id=d.dossier_id, version=d.version, who=d.created_by,
-                                      when=f"{d.created_at:%Y-%m-%d %H:%M}") for d in drafts}
+        labels = {
+            d.dossier_id: ui.tr(
+                "ui.store.draft_label",
+                id=d.dossier_id,
+                version=d.version,
+                who=d.created_by,
+                when=f"{d.created_at:%Y-%m-%d %H:%M}",
+            )
+            for d in drafts
+        }
         chosen = st.selectbox(ui.tr("ui.store.drafts"), list(labels), format_func=labels.get, key="sa.store_pick")
-        st.button(ui.tr("ui.store.reopen"), on_click=_reopen, args=(chosen, load_draft), key="sa.store_reopen",
-                  icon=":material/folder_open:")
+        st.button(
+            ui.tr("ui.store.reopen"),
+            on_click=_reopen,
+            args=(chosen, load_draft),
+            key="sa.store_reopen",
+            icon=":material/folder_open:",
+        )
     _show_message()
 
 
 # --------------------------------------------------------------------------- committee triage
+
 
 class TriageWork(NamedTuple):
     """The queue's dossiers and, by dossier id, what the expert and the committee entered."""
@@ -175,8 +215,16 @@ def _save_triage(collect: Callable[[], TriageWork]) -> None:
         _refused(exc)
         return
     new = sum(s.created for s in done.saved)
-    _say("success", "ui.store.triage_saved", n=len(done.saved), new=new, same=len(done.saved) - new,
-         assessed=len(done.reviewed), kept=len(reviews) - len(done.reviewed), decided=done.decided)
+    _say(
+        "success",
+        "ui.store.triage_saved",
+        n=len(done.saved),
+        new=new,
+        same=len(done.saved) - new,
+        assessed=len(done.reviewed),
+        kept=len(reviews) - len(done.reviewed),
+        decided=done.decided,
+    )
 
 
 def triage_panel(collect: Callable[[], TriageWork]) -> None:
@@ -190,6 +238,12 @@ def triage_panel(collect: Callable[[], TriageWork]) -> None:
             return
         st.caption(ui.tr("ui.store.triage_intro"))
         user = _user_input()
-        st.button(ui.tr("ui.store.save_triage"), on_click=_save_triage, args=(collect,), key="tr.store_save",
-                  disabled=not user.strip(), icon=":material/database:")
+        st.button(
+            ui.tr("ui.store.save_triage"),
+            on_click=_save_triage,
+            args=(collect,),
+            key="tr.store_save",
+            disabled=not user.strip(),
+            icon=":material/database:",
+        )
         _show_message()

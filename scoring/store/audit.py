@@ -92,9 +92,11 @@ class ChainReport:
         if self.intact:
             last = f"last entry {self.last_id}, hash {self.last_hash}" if self.last_id is not None else "empty log"
             return f"{self.entries} entries, chain intact ({last})"
-        return (f"audit entry {self.broken_id}: {self.problem}. The {self.entries} entries before it are intact. "
-                f"The audit log was altered outside the store: restore the database from a backup taken before "
-                f"the change, and find out who has write access to it.")
+        return (
+            f"audit entry {self.broken_id}: {self.problem}. The {self.entries} entries before it are intact. "
+            f"The audit log was altered outside the store: restore the database from a backup taken before "
+            f"the change, and find out who has write access to it."
+        )
 
 
 def verify(conn: sa.Connection) -> ChainReport:
@@ -103,13 +105,16 @@ def verify(conn: sa.Connection) -> ChainReport:
     rows = conn.execution_options(yield_per=_READ_BATCH).execute(sa.select(audit_log).order_by(audit_log.c.id))
     for row in rows:
         if row.prev_hash != prev:
-            problem = ("it is the first entry but does not start the chain: the entries before it were deleted"
-                       if last_id is None else
-                       f"it does not follow entry {last_id}: an entry between them was deleted, or one was "
-                       f"inserted, or entry {last_id} was rewritten")
+            problem = (
+                "it is the first entry but does not start the chain: the entries before it were deleted"
+                if last_id is None
+                else f"it does not follow entry {last_id}: an entry between them was deleted, or one was "
+                f"inserted, or entry {last_id} was rewritten"
+            )
             return ChainReport(n, last_id, prev, row.id, problem)
         if row.entry_hash != entry_hash(row.prev_hash, row._mapping):
-            return ChainReport(n, last_id, prev, row.id,
-                               "its content no longer matches its hash: it was changed after it was written")
+            return ChainReport(
+                n, last_id, prev, row.id, "its content no longer matches its hash: it was changed after it was written"
+            )
         n, last_id, prev = n + 1, row.id, row.entry_hash
     return ChainReport(n, last_id, prev)

@@ -24,8 +24,9 @@ from scoring.store.transfer import export_training, import_file
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--user", envvar="USER", required=True, show_envvar=True,
-              help="Name recorded with every change (default: $USER).")
+@click.option(
+    "--user", envvar="USER", required=True, show_envvar=True, help="Name recorded with every change (default: $USER)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @read_options
 def import_cmd(file: str, user: str, as_json: bool, read: ReadOptions) -> None:
@@ -51,8 +52,9 @@ def import_cmd(file: str, user: str, as_json: bool, read: ReadOptions) -> None:
 
 
 @click.command("export-training")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
-              help="CSV, XLSX or Parquet file to write.")
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV, XLSX or Parquet file to write."
+)
 @click.option("--excel-fr", is_flag=True, help="CSV for a French Excel: ';', UTF-8 with BOM, decimal comma.")
 def export_training_cmd(out: str, excel_fr: bool) -> None:
     """Write the committee's decided dossiers as a training base (canonical columns, dossier_id first)."""

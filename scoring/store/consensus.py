@@ -94,8 +94,11 @@ def normaliser(history: Mapping[str, Sequence[float]], min_history: int) -> Call
     if len(pooled) < 2 or statistics.pstdev(pooled) == 0:
         return lambda expert, score: None
     mu, sd = statistics.fmean(pooled), statistics.pstdev(pooled)
-    per_expert = {e: (statistics.fmean(s), statistics.pstdev(s)) for e, s in history.items()
-                  if len(s) >= min_history and statistics.pstdev(s) > 0}
+    per_expert = {
+        e: (statistics.fmean(s), statistics.pstdev(s))
+        for e, s in history.items()
+        if len(s) >= min_history and statistics.pstdev(s) > 0
+    }
 
     def f(expert: str, score: float) -> float | None:
         if expert not in per_expert:
@@ -106,8 +109,11 @@ def normaliser(history: Mapping[str, Sequence[float]], min_history: int) -> Call
     return f
 
 
-def combine(scores: Mapping[str, Mapping[str, float]], settings: ConsensusSettings = ConsensusSettings(),
-            history: Mapping[str, Sequence[float]] | None = None) -> Consensus:
+def combine(
+    scores: Mapping[str, Mapping[str, float]],
+    settings: ConsensusSettings = ConsensusSettings(),
+    history: Mapping[str, Sequence[float]] | None = None,
+) -> Consensus:
     """Consensus of one dossier from {expert: {criterion: score}}.
 
     `history` is {expert: every score they gave, all dossiers and criteria},
@@ -128,10 +134,14 @@ def combine(scores: Mapping[str, Mapping[str, float]], settings: ConsensusSettin
                 normalised.add(e)
             used[e] = s if n is None else n
         spread = max(raw.values()) - min(raw.values()) if raw else None
-        out.append(CriterionConsensus(
-            criterion=crit, raw=raw, used=used,
-            value=centre(used.values()) if used else None,
-            spread=spread,
-            discuss=spread is not None and spread >= settings.discuss_at,
-        ))
+        out.append(
+            CriterionConsensus(
+                criterion=crit,
+                raw=raw,
+                used=used,
+                value=centre(used.values()) if used else None,
+                spread=spread,
+                discuss=spread is not None and spread >= settings.discuss_at,
+            )
+        )
     return Consensus(settings, tuple(out), tuple(sorted(normalised)))

@@ -55,8 +55,10 @@ def normalise_url(url: str | sa.URL) -> sa.URL:
         if u.database in (None, "", ":memory:"):
             raise ValueError(f"{u}: the store needs a database file (sqlite:////path/to/cep.db), not memory")
     elif u.get_backend_name() != "postgresql":
-        raise ValueError(f"{u.render_as_string(hide_password=True)}: unsupported database; "
-                         f"use sqlite:///FILE or postgresql://USER@HOST/DB")
+        raise ValueError(
+            f"{u.render_as_string(hide_password=True)}: unsupported database; "
+            f"use sqlite:///FILE or postgresql://USER@HOST/DB"
+        )
     return u
 
 
@@ -87,12 +89,18 @@ def _private_file(path: Path) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         # In WAL mode the -wal file holds recent writes: it is as confidential as the database.
-        exposed = [str(p) for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
-                   if p.exists() and stat.S_IMODE(p.stat().st_mode) & 0o077]
+        exposed = [
+            str(p)
+            for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+            if p.exists() and stat.S_IMODE(p.stat().st_mode) & 0o077
+        ]
         if exposed:
-            warnings.warn(f"{' '.join(exposed)} can be read or changed by other users of this machine, and the "
-                          f"store holds confidential dossiers: run `chmod 600 {' '.join(exposed)}`",
-                          InsecureFileWarning, stacklevel=2)
+            warnings.warn(
+                f"{' '.join(exposed)} can be read or changed by other users of this machine, and the "
+                f"store holds confidential dossiers: run `chmod 600 {' '.join(exposed)}`",
+                InsecureFileWarning,
+                stacklevel=2,
+            )
         return
     os.fchmod(fd, 0o600)  # the umask may have taken bits away (never added them)
     os.close(fd)

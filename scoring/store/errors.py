@@ -12,8 +12,14 @@ if TYPE_CHECKING:
 class ConflictError(RuntimeError):
     """A save was based on a version that is no longer the latest: nothing was written."""
 
-    def __init__(self, dossier_id: str, expected_version: int | None, current_version: int | None,
-                 saved_by: str | None = None, saved_at: dt.datetime | None = None):
+    def __init__(
+        self,
+        dossier_id: str,
+        expected_version: int | None,
+        current_version: int | None,
+        saved_by: str | None = None,
+        saved_at: dt.datetime | None = None,
+    ):
         self.dossier_id = dossier_id
         self.expected_version = expected_version
         self.current_version = current_version
@@ -25,14 +31,20 @@ class ConflictError(RuntimeError):
         who = f" by {self.saved_by}" if self.saved_by else ""
         when = f" at {self.saved_at:%Y-%m-%d %H:%M} UTC" if self.saved_at else ""
         if self.current_version is None:
-            return (f"dossier {self.dossier_id!r}: you edited version {self.expected_version}, but the store has no "
-                    f"saved version of it; nothing was saved. Save it as a new dossier instead.")
+            return (
+                f"dossier {self.dossier_id!r}: you edited version {self.expected_version}, but the store has no "
+                f"saved version of it; nothing was saved. Save it as a new dossier instead."
+            )
         if self.expected_version is None:
-            return (f"dossier {self.dossier_id!r} already exists (version {self.current_version}, saved{who}{when}); "
-                    f"nothing was saved. Open it and edit the latest version instead.")
-        return (f"dossier {self.dossier_id!r}: you edited version {self.expected_version}, but version "
-                f"{self.current_version} was saved meanwhile{who}{when}; nothing was saved. Reopen version "
-                f"{self.current_version}, apply your changes again, and save.")
+            return (
+                f"dossier {self.dossier_id!r} already exists (version {self.current_version}, saved{who}{when}); "
+                f"nothing was saved. Open it and edit the latest version instead."
+            )
+        return (
+            f"dossier {self.dossier_id!r}: you edited version {self.expected_version}, but version "
+            f"{self.current_version} was saved meanwhile{who}{when}; nothing was saved. Reopen version "
+            f"{self.current_version}, apply your changes again, and save."
+        )
 
 
 class ConflictOfInterestError(PermissionError):
@@ -41,8 +53,10 @@ class ConflictOfInterestError(PermissionError):
     def __init__(self, dossier_id: str, expert: str):
         self.dossier_id = dossier_id
         self.expert = expert
-        super().__init__(f"{expert} declared a conflict of interest on dossier {dossier_id!r}: "
-                         f"their scoring of it is refused and the committee's scores are hidden from them")
+        super().__init__(
+            f"{expert} declared a conflict of interest on dossier {dossier_id!r}: "
+            f"their scoring of it is refused and the committee's scores are hidden from them"
+        )
 
 
 class InvalidDossierError(ValueError):
@@ -52,5 +66,6 @@ class InvalidDossierError(ValueError):
         self.dossier_id = dossier_id
         self.issues = issues
         listed = "; ".join(f"{i.field}: value {i.value!r} {i.reason}" for i in issues)
-        super().__init__(f"dossier {dossier_id!r} is not valid, nothing was saved ({listed}); "
-                         f"fix these fields or save it as a draft")
+        super().__init__(
+            f"dossier {dossier_id!r} is not valid, nothing was saved ({listed}); fix these fields or save it as a draft"
+        )

@@ -32,8 +32,9 @@ class Interview:
     created_by: str | None = None
 
 
-def record_interview(store: Store, dossier_id: str, outcome: str, *, user: str, notes: str = "",
-                     funding_window: str | None = None) -> Interview:
+def record_interview(
+    store: Store, dossier_id: str, outcome: str, *, user: str, notes: str = "", funding_window: str | None = None
+) -> Interview:
     """Record what the expert advised after the interview; a re-plan names the window it aims at."""
     user = check_name(user, "user")
     if outcome not in INTERVIEW_OUTCOMES:
@@ -46,12 +47,21 @@ def record_interview(store: Store, dossier_id: str, outcome: str, *, user: str, 
         raise TypeError(f"notes must be text, got {type(notes).__name__}")
     head = store.load_dossier(dossier_id)
     if head.payload.get("preliminary_interview") is not True:
-        store.save_dossier({**head.payload, "preliminary_interview": True}, user=user,
-                           expected_version=head.version, draft=head.status == "draft")
+        store.save_dossier(
+            {**head.payload, "preliminary_interview": True},
+            user=user,
+            expected_version=head.version,
+            draft=head.status == "draft",
+        )
     with db.write_transaction(store.engine) as conn:
         version = store._require_head(conn, dossier_id).version  # the store's own head lookup, in this transaction
-        row = {"dossier_id": dossier_id, "dossier_version": version, "outcome": outcome,
-               "funding_window": funding_window, "notes": notes.strip()}
+        row = {
+            "dossier_id": dossier_id,
+            "dossier_version": version,
+            "outcome": outcome,
+            "funding_window": funding_window,
+            "notes": notes.strip(),
+        }
         [key] = store._append(conn, interviews, [row], user=user, action="interview")
     return Interview(id=key, **row)
 
@@ -60,5 +70,7 @@ def latest_interviews(store: Store) -> dict[str, Interview]:
     """The latest interview outcome of every interviewed dossier (what the queue shows)."""
     latest = sa.select(sa.func.max(interviews.c.id)).group_by(interviews.c.dossier_id)
     with store.engine.connect() as conn:
-        return {r.dossier_id: from_row(Interview, r)
-                for r in conn.execute(sa.select(interviews).where(interviews.c.id.in_(latest)))}
+        return {
+            r.dossier_id: from_row(Interview, r)
+            for r in conn.execute(sa.select(interviews).where(interviews.c.id.in_(latest)))
+        }

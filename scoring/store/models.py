@@ -13,13 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 #: Constraint names are fixed so that later migrations can refer to them on every backend.
-metadata = sa.MetaData(naming_convention={
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-})
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
 
 #: JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
 JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
@@ -43,22 +45,19 @@ def _who_when() -> list[sa.Column]:
 def _dossier_ref() -> list[sa.SchemaItem]:
     """The dossier a row belongs to, and the version it was made against."""
     return [
-        sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=False,
-                  index=True),
+        sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=False, index=True),
         sa.Column("dossier_version", sa.Integer, nullable=True),
-        sa.ForeignKeyConstraint(["dossier_id", "dossier_version"],
-                                ["dossier_versions.dossier_id", "dossier_versions.version"]),
+        sa.ForeignKeyConstraint(
+            ["dossier_id", "dossier_version"], ["dossier_versions.dossier_id", "dossier_versions.version"]
+        ),
     ]
 
 
-dossiers = sa.Table(
-    "dossiers", metadata,
-    sa.Column("dossier_id", sa.String(ID_LENGTH), primary_key=True),
-    *_who_when(),
-)
+dossiers = sa.Table("dossiers", metadata, sa.Column("dossier_id", sa.String(ID_LENGTH), primary_key=True), *_who_when())
 
 dossier_versions = sa.Table(
-    "dossier_versions", metadata,
+    "dossier_versions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -73,7 +72,8 @@ dossier_versions = sa.Table(
 )
 
 assessments = sa.Table(
-    "assessments", metadata,
+    "assessments",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     *_dossier_ref(),
     sa.Column("expert", sa.String(NAME_LENGTH), nullable=False),
@@ -87,7 +87,8 @@ assessments = sa.Table(
 )
 
 conflicts_of_interest = sa.Table(
-    "conflicts_of_interest", metadata,
+    "conflicts_of_interest",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     *_dossier_ref(),
     sa.Column("expert", sa.String(NAME_LENGTH), nullable=False),
@@ -97,7 +98,8 @@ conflicts_of_interest = sa.Table(
 )
 
 predictions = sa.Table(
-    "predictions", metadata,
+    "predictions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     *_dossier_ref(),
     sa.Column("model_name", sa.String(NAME_LENGTH), nullable=False),
@@ -108,7 +110,8 @@ predictions = sa.Table(
 )
 
 decisions = sa.Table(
-    "decisions", metadata,
+    "decisions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     *_dossier_ref(),
     sa.Column("labeled", sa.Boolean, nullable=False),
@@ -124,7 +127,8 @@ decisions = sa.Table(
 users = sa.Table(
     # Who may use the app and as what; the latest row of a name supersedes the earlier ones (a new
     # password, a new role, or `active` false to close the account), so who granted what stays readable.
-    "users", metadata,
+    "users",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(NAME_LENGTH), nullable=False, index=True),
     sa.Column("role", sa.String(16), nullable=False),
@@ -138,7 +142,8 @@ users = sa.Table(
 
 assignments = sa.Table(
     # The chair's assignment of a dossier to an expert; `active` false withdraws it (latest row wins).
-    "assignments", metadata,
+    "assignments",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     *_dossier_ref(),
     sa.Column("expert", sa.String(NAME_LENGTH), nullable=False),
@@ -152,7 +157,8 @@ INTERVIEW_OUTCOMES = ("submit", "strengthen", "replan", "redirect")
 
 interviews = sa.Table(
     # Added by 0004: one row per interview outcome; a later row supersedes an earlier one (latest id wins).
-    "interviews", metadata,
+    "interviews",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     *_dossier_ref(),
     sa.Column("outcome", sa.String(16), nullable=False),
@@ -164,7 +170,8 @@ interviews = sa.Table(
 )
 
 audit_log = sa.Table(
-    "audit_log", metadata,
+    "audit_log",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("user_name", sa.String(NAME_LENGTH), nullable=False),

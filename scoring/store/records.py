@@ -56,6 +56,7 @@ def id_issue(value: Any, row: int) -> Issue | None:
 
 # --------------------------------------------------------------------------- dossier payloads
 
+
 @dataclass(frozen=True)
 class Prepared:
     """A dossier payload ready to be saved: normalised JSON, its status and its hash."""
@@ -91,8 +92,10 @@ def prepare(payload: Mapping[str, Any], *, draft: bool = False, today: dt.date |
         raise InvalidDossierError(dossier_id, [bad_id])
     given = [k for k in OUTCOMES if flat.get(k) is not None]
     if given:
-        raise ValueError(f"dossier {dossier_id!r}: {', '.join(given)} are the committee's outcome; record them "
-                         f"with Store.record_decision, not in the dossier")
+        raise ValueError(
+            f"dossier {dossier_id!r}: {', '.join(given)} are the committee's outcome; record them "
+            f"with Store.record_decision, not in the dossier"
+        )
     v = jsonform.validate_records([dict(payload)], today=today)
     if v.ok[0]:
         return prepare_valid(v.frame.iloc[0].to_dict(), "draft" if draft else "valid")
@@ -104,6 +107,7 @@ def prepare(payload: Mapping[str, Any], *, draft: bool = False, today: dt.date |
 
 
 # --------------------------------------------------------------------------- committee inputs
+
 
 def check_scores(scores: Mapping[str, Any]) -> dict[str, float]:
     """{criterion: score} on the 0-5 half-point scale; criteria left out (or None) were not scored."""
@@ -148,8 +152,7 @@ def check_justifications(scores: Mapping[str, float], justifications: Mapping[st
             out[crit] = text.strip()
     missing = [c for c in CRITERIA if c in scores and needs_justification(scores[c]) and c not in out]
     if missing:
-        raise ValueError(f"a score below 3 or of 5 needs a written justification; write one for "
-                         f"{', '.join(missing)}")
+        raise ValueError(f"a score below 3 or of 5 needs a written justification; write one for {', '.join(missing)}")
     return out
 
 
@@ -213,8 +216,12 @@ class Outcome:
             if self.decided_on > dt.date.today():
                 raise ValueError(f"decided_on {self.decided_on.isoformat()} is in the future")
         if self.amount_eur is not None:
-            if isinstance(self.amount_eur, bool) or not isinstance(self.amount_eur, (int, float)) \
-                    or not math.isfinite(self.amount_eur) or self.amount_eur < 0:
+            if (
+                isinstance(self.amount_eur, bool)
+                or not isinstance(self.amount_eur, (int, float))
+                or not math.isfinite(self.amount_eur)
+                or self.amount_eur < 0
+            ):
                 raise ValueError(f"amount_eur must be a number of euros of at least 0, got {self.amount_eur!r}")
             if self.funded is False:
                 raise ValueError("an amount is given but funded is false; give no amount for an unfunded dossier")
@@ -237,6 +244,7 @@ class Review:
 
 
 # --------------------------------------------------------------------------- records read back
+
 
 def _utc(value: dt.datetime) -> dt.datetime:
     # SQLite keeps no time zone; the store only ever writes UTC.

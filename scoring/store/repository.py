@@ -27,12 +27,39 @@ import sqlalchemy as sa
 from scoring.store import audit, db
 from scoring.store.consensus import Consensus, ConsensusSettings, combine
 from scoring.store.errors import ConflictError, ConflictOfInterestError
-from scoring.store.models import (assessments, assignments, audit_log, conflicts_of_interest, decisions,
-                                  dossier_versions, dossiers, predictions, users)
-from scoring.store.records import (Assessment, Assignment, AuditEntry, Decision, DossierVersion, Outcome, Prediction,
-                                   Prepared, Review, SaveResult, TriageSaved, User, canonical_json, check_answers,
-                                   check_justifications, check_name, check_probabilities, check_role, from_row,
-                                   prepare)
+from scoring.store.models import (
+    assessments,
+    assignments,
+    audit_log,
+    conflicts_of_interest,
+    decisions,
+    dossier_versions,
+    dossiers,
+    predictions,
+    users,
+)
+from scoring.store.records import (
+    Assessment,
+    Assignment,
+    AuditEntry,
+    Decision,
+    DossierVersion,
+    Outcome,
+    Prediction,
+    Prepared,
+    Review,
+    SaveResult,
+    TriageSaved,
+    User,
+    canonical_json,
+    check_answers,
+    check_justifications,
+    check_name,
+    check_probabilities,
+    check_role,
+    from_row,
+    prepare,
+)
 
 #: Columns an audit entry's details leave out: large JSON the row itself keeps, who and when, which the
 #: entry holds as columns of its own, and a password hash, which no reader of the log needs to see.
@@ -92,8 +119,9 @@ class Store:
         with self.engine.connect() as conn:
             yield conn
 
-    def _append(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *, user: str,
-                action: str) -> list[Any]:
+    def _append(
+        self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *, user: str, action: str
+    ) -> list[Any]:
         """Insert `rows` into `table` and one audit entry per row; returns their primary keys."""
         if not rows:
             return []
@@ -102,17 +130,32 @@ class Store:
             r.update(created_at=now, created_by=user)
         pk = next(iter(table.primary_key.columns))
         keys = conn.execute(table.insert().returning(pk, sort_by_parameter_order=True), rows).scalars().all()
-        audit.append(conn, [{
-            "at": now, "user_name": user, "action": action, "entity": table.name, "entity_id": str(key),
-            "dossier_id": r.get("dossier_id"),
-            "details": {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in r.items() if k not in _NOT_IN_DETAILS},
-        } for key, r in zip(keys, rows)])
+        audit.append(
+            conn,
+            [
+                {
+                    "at": now,
+                    "user_name": user,
+                    "action": action,
+                    "entity": table.name,
+                    "entity_id": str(key),
+                    "dossier_id": r.get("dossier_id"),
+                    "details": {
+                        k: (v.isoformat() if isinstance(v, dt.date) else v)
+                        for k, v in r.items()
+                        if k not in _NOT_IN_DETAILS
+                    },
+                }
+                for key, r in zip(keys, rows)
+            ],
+        )
         return keys
 
     # ------------------------------------------------------------------ dossiers
 
-    def save_dossier(self, payload: Mapping[str, Any], *, user: str, expected_version: int | None,
-                     draft: bool = False) -> SaveResult:
+    def save_dossier(
+        self, payload: Mapping[str, Any], *, user: str, expected_version: int | None, draft: bool = False
+    ) -> SaveResult:
         """Save a dossier (JSON form) as a new version of it.
 
         `expected_version` is the version the editor started from (None for a
@@ -123,10 +166,13 @@ class Store:
         typed, with its issues in the result.
         """
         user = check_name(user, "user")
-        if expected_version is not None and (isinstance(expected_version, bool) or not isinstance(expected_version, int)
-                                             or expected_version < 1):
-            raise ValueError(f"expected_version must be the version number the editor opened (1, 2, ...) or None "
-                             f"for a new dossier, got {expected_version!r}")
+        if expected_version is not None and (
+            isinstance(expected_version, bool) or not isinstance(expected_version, int) or expected_version < 1
+        ):
+            raise ValueError(
+                f"expected_version must be the version number the editor opened (1, 2, ...) or None "
+                f"for a new dossier, got {expected_version!r}"
+            )
         doc = prepare(payload, draft=draft)
         try:
             with db.write_transaction(self.engine) as conn:
@@ -140,8 +186,9 @@ class Store:
             _check_expected(doc.dossier_id, expected_version, head)
             raise
 
-    def ingest(self, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], *, user: str
-               ) -> tuple[list[SaveResult], int]:
+    def ingest(
+        self, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], *, user: str
+    ) -> tuple[list[SaveResult], int]:
         """Save many dossiers on top of whatever the store holds (an import), in one transaction.
 
         Each payload becomes a new version when it differs from the latest one;
@@ -152,8 +199,9 @@ class Store:
         with db.write_transaction(self.engine) as conn:
             return self._ingest(conn, docs, outcomes, user)
 
-    def save_triage(self, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], reviews: Mapping[str, Review],
-                    *, user: str) -> TriageSaved:
+    def save_triage(
+        self, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], reviews: Mapping[str, Review], *, user: str
+    ) -> TriageSaved:
         """A triage queue's work, all of it or nothing, in one transaction: the dossiers, the committee's
         decisions and `user`'s own review (scores and notes) of each reviewed dossier.
 
@@ -175,16 +223,25 @@ class Store:
             t = assessments
             mine = _superseding(t, t.c.expert).where(t.c.expert == user)
             latest = {r.dossier_id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(mine)))}
-            rows = [{"dossier_id": i, "dossier_version": version[i], "expert": user, "scores": r.scores,
-                     "notes": r.notes, "answers": answers[i]}
-                    for i, r in sorted(reviews.items())
-                    if i not in latest or (latest[i].dossier_version, latest[i].scores, latest[i].notes)
-                    != (version[i], r.scores, r.notes)]
+            rows = [
+                {
+                    "dossier_id": i,
+                    "dossier_version": version[i],
+                    "expert": user,
+                    "scores": r.scores,
+                    "notes": r.notes,
+                    "answers": answers[i],
+                }
+                for i, r in sorted(reviews.items())
+                if i not in latest
+                or (latest[i].dossier_version, latest[i].scores, latest[i].notes) != (version[i], r.scores, r.notes)
+            ]
             self._append(conn, assessments, rows, user=user, action="assess")
         return TriageSaved(tuple(saved), n_decided, tuple(r["dossier_id"] for r in rows))
 
-    def _ingest(self, conn: sa.Connection, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], user: str
-                ) -> tuple[list[SaveResult], int]:
+    def _ingest(
+        self, conn: sa.Connection, docs: Sequence[Prepared], outcomes: Mapping[str, Outcome], user: str
+    ) -> tuple[list[SaveResult], int]:
         ids = [d.dossier_id for d in docs]
         if len(set(ids)) != len(ids) or not set(outcomes) <= set(ids):
             raise ValueError("ingest takes each dossier once, and outcomes only for those dossiers")
@@ -192,16 +249,24 @@ class Store:
         saved = self._put_versions(conn, docs, heads, user)
         version = {s.dossier_id: s.version for s in saved}
         latest = self._latest(conn, decisions, list(outcomes))
-        rows = [{"dossier_id": i, "dossier_version": version.get(i), **o.columns()}
-                for i, o in outcomes.items()
-                if i not in latest or from_row(Decision, latest[i]).outcome() != o]
+        rows = [
+            {"dossier_id": i, "dossier_version": version.get(i), **o.columns()}
+            for i, o in outcomes.items()
+            if i not in latest or from_row(Decision, latest[i]).outcome() != o
+        ]
         self._append(conn, decisions, rows, user=user, action="decide")
         return saved, len(rows)
 
-    def _put_versions(self, conn: sa.Connection, docs: Sequence[Prepared], heads: Mapping[str, DossierVersion | None],
-                      user: str) -> list[SaveResult]:
-        self._append(conn, dossiers, [{"dossier_id": d.dossier_id} for d in docs if heads.get(d.dossier_id) is None],
-                     user=user, action="create")
+    def _put_versions(
+        self, conn: sa.Connection, docs: Sequence[Prepared], heads: Mapping[str, DossierVersion | None], user: str
+    ) -> list[SaveResult]:
+        self._append(
+            conn,
+            dossiers,
+            [{"dossier_id": d.dossier_id} for d in docs if heads.get(d.dossier_id) is None],
+            user=user,
+            action="create",
+        )
         rows, results = [], []
         for d in docs:
             head = heads.get(d.dossier_id)
@@ -209,8 +274,15 @@ class Store:
                 results.append(SaveResult(d.dossier_id, head.version, False, head.status, d.issues))
                 continue
             version = head.version + 1 if head else 1
-            rows.append({"dossier_id": d.dossier_id, "version": version, "status": d.status, "payload": d.payload,
-                         "sha256": d.sha256})
+            rows.append(
+                {
+                    "dossier_id": d.dossier_id,
+                    "version": version,
+                    "status": d.status,
+                    "payload": d.payload,
+                    "sha256": d.sha256,
+                }
+            )
             results.append(SaveResult(d.dossier_id, version, True, d.status, d.issues))
         self._append(conn, dossier_versions, rows, user=user, action="save")
         return results
@@ -220,8 +292,9 @@ class Store:
         out = {}
         for chunk in _chunks(ids):
             if lock:  # SQLite ignores FOR UPDATE: its BEGIN IMMEDIATE already holds the only write lock
-                conn.execute(sa.select(dossiers.c.dossier_id).where(dossiers.c.dossier_id.in_(chunk))
-                             .with_for_update()).all()
+                conn.execute(
+                    sa.select(dossiers.c.dossier_id).where(dossiers.c.dossier_id.in_(chunk)).with_for_update()
+                ).all()
             for row in conn.execute(_latest_versions(dossier_versions.c.dossier_id.in_(chunk))):
                 out[row.dossier_id] = from_row(DossierVersion, row)
         return out
@@ -237,12 +310,17 @@ class Store:
             if version is None:
                 found = self._heads(conn, [dossier_id]).get(dossier_id)
             else:
-                row = conn.execute(sa.select(dossier_versions).where(
-                    dossier_versions.c.dossier_id == dossier_id, dossier_versions.c.version == version)).first()
+                row = conn.execute(
+                    sa.select(dossier_versions).where(
+                        dossier_versions.c.dossier_id == dossier_id, dossier_versions.c.version == version
+                    )
+                ).first()
                 found = row and from_row(DossierVersion, row)
         if not found:
-            raise KeyError(f"dossier {dossier_id!r}" + (f" has no version {version}" if version is not None
-                                                 else " is not in the store"))
+            raise KeyError(
+                f"dossier {dossier_id!r}"
+                + (f" has no version {version}" if version is not None else " is not in the store")
+            )
         return found
 
     def _rows_about(self, table: sa.Table, record: type, dossier_id: str, order: str = "id") -> list[Any]:
@@ -259,8 +337,10 @@ class Store:
         """The latest version of every dossier, by id; with `status`, the latest version of that status."""
         where = sa.true() if status is None else dossier_versions.c.status == status
         with self._read() as conn:
-            return [from_row(DossierVersion, r)
-                    for r in conn.execute(_latest_versions(where).order_by(dossier_versions.c.dossier_id))]
+            return [
+                from_row(DossierVersion, r)
+                for r in conn.execute(_latest_versions(where).order_by(dossier_versions.c.dossier_id))
+            ]
 
     # ------------------------------------------------------------------ committee
 
@@ -270,9 +350,17 @@ class Store:
             raise KeyError(f"dossier {dossier_id!r} is not in the store; save it first")
         return head
 
-    def record_assessment(self, dossier_id: str, scores: Mapping[str, Any], *, user: str, expert: str | None = None,
-                          notes: str = "", answers: Mapping[str, str] | None = None,
-                          justifications: Mapping[str, str] | None = None) -> Assessment:
+    def record_assessment(
+        self,
+        dossier_id: str,
+        scores: Mapping[str, Any],
+        *,
+        user: str,
+        expert: str | None = None,
+        notes: str = "",
+        answers: Mapping[str, str] | None = None,
+        justifications: Mapping[str, str] | None = None,
+    ) -> Assessment:
         """Record an expert's scores (0-5, half points) and notes on the latest version of a dossier.
 
         It supersedes that expert's earlier assessment of the dossier. `answers`
@@ -292,10 +380,14 @@ class Store:
             if (dossier_id, expert) in self._standing_conflicts(conn, dossier_id):
                 raise ConflictOfInterestError(dossier_id, expert)
             row: dict[str, Any] = {
-                "dossier_id": dossier_id, "dossier_version": head.version, "expert": expert,
-                "scores": review.scores, "notes": review.notes,
+                "dossier_id": dossier_id,
+                "dossier_version": head.version,
+                "expert": expert,
+                "scores": review.scores,
+                "notes": review.notes,
                 "answers": dict(head.payload.get("answers", {})) if answers is None else answers,
-                "justifications": argued}
+                "justifications": argued,
+            }
             [key] = self._append(conn, assessments, [row], user=user, action="assess")
         return Assessment(id=key, **row)
 
@@ -312,9 +404,21 @@ class Store:
         expert = check_name(expert, "expert")
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            self._append(conn, conflicts_of_interest, [{
-                "dossier_id": dossier_id, "dossier_version": head.version, "expert": expert, "active": active,
-                "reason": str(reason)}], user=user, action="declare_conflict" if active else "withdraw_conflict")
+            self._append(
+                conn,
+                conflicts_of_interest,
+                [
+                    {
+                        "dossier_id": dossier_id,
+                        "dossier_version": head.version,
+                        "expert": expert,
+                        "active": active,
+                        "reason": str(reason),
+                    }
+                ],
+                user=user,
+                action="declare_conflict" if active else "withdraw_conflict",
+            )
 
     @staticmethod
     def _standing_conflicts(conn: sa.Connection, dossier_id: str | None = None) -> set[tuple[str, str]]:
@@ -323,8 +427,10 @@ class Store:
         latest = _superseding(t, t.c.expert)
         if dossier_id is not None:
             latest = latest.where(t.c.dossier_id == dossier_id)
-        return {(r.dossier_id, r.expert) for r in conn.execute(sa.select(t.c.dossier_id, t.c.expert)
-                                                                .where(t.c.id.in_(latest), t.c.active))}
+        return {
+            (r.dossier_id, r.expert)
+            for r in conn.execute(sa.select(t.c.dossier_id, t.c.expert).where(t.c.id.in_(latest), t.c.active))
+        }
 
     def has_conflict(self, dossier_id: str, expert: str) -> bool:
         with self._read() as conn:
@@ -343,16 +449,19 @@ class Store:
                 out.setdefault(row.dossier_id, {})[row.expert] = from_row(Assessment, row)
         return out
 
-    def consensus(self, dossier_ids: Iterable[str] | None = None,
-                  settings: ConsensusSettings | None = None) -> dict[str, Consensus]:
+    def consensus(
+        self, dossier_ids: Iterable[str] | None = None, settings: ConsensusSettings | None = None
+    ) -> dict[str, Consensus]:
         """The committee consensus of every assessed dossier (or of the listed ones), with this store's
         settings or the ones given (the chair's page switches method and normalisation)."""
         with self._read() as conn:
             panels = self._panels(conn)
         history = _history(panels)
         wanted = panels.keys() if dossier_ids is None else [i for i in dossier_ids if i in panels]
-        return {i: combine({e: a.scores for e, a in panels[i].items()}, settings or self.consensus_settings, history)
-                for i in wanted}
+        return {
+            i: combine({e: a.scores for e, a in panels[i].items()}, settings or self.consensus_settings, history)
+            for i in wanted
+        }
 
     def panel(self, dossier_id: str) -> dict[str, Assessment]:
         """{expert: latest assessment} of a dossier, experts with a standing conflict left out (for the chair)."""
@@ -375,28 +484,47 @@ class Store:
         panel = panels.get(dossier_id, {})
         if not see_all and user not in panel:
             return CommitteeScores(dossier_id, user, False, (), None, blind=True)
-        cons = combine({e: a.scores for e, a in panel.items()}, self.consensus_settings, _history(panels)) \
-            if panel else None
+        cons = (
+            combine({e: a.scores for e, a in panel.items()}, self.consensus_settings, _history(panels))
+            if panel
+            else None
+        )
         return CommitteeScores(dossier_id, user, False, tuple(panel.values()), cons)
 
     # ------------------------------------------------------------------ predictions and decisions
 
-    def record_prediction(self, dossier_id: str, *, model_name: str, model_sha256: str,
-                          probabilities: Mapping[str, float], explanation: Mapping[str, Any], user: str) -> Prediction:
+    def record_prediction(
+        self,
+        dossier_id: str,
+        *,
+        model_name: str,
+        model_sha256: str,
+        probabilities: Mapping[str, float],
+        explanation: Mapping[str, Any],
+        user: str,
+    ) -> Prediction:
         """Record a model's output on the latest version of a dossier: which model, what it said, why."""
         user = check_name(user, "user")
         model_name = check_name(model_name, "model_name")
-        if not (isinstance(model_sha256, str) and len(model_sha256) == 64
-                and all(c in "0123456789abcdef" for c in model_sha256)):
+        if not (
+            isinstance(model_sha256, str)
+            and len(model_sha256) == 64
+            and all(c in "0123456789abcdef" for c in model_sha256)
+        ):
             raise ValueError(f"model_sha256 must be 64 lower-case hex digits, got {model_sha256!r}")
         if not isinstance(explanation, Mapping):
             raise TypeError(f"explanation must be a JSON object, got {type(explanation).__name__}")
         canonical_json(dict(explanation))  # refuses what the JSON column could not store
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            row = {"dossier_id": dossier_id, "dossier_version": head.version, "model_name": model_name,
-                   "model_sha256": model_sha256, "probabilities": check_probabilities(probabilities),
-                   "explanation": dict(explanation)}
+            row = {
+                "dossier_id": dossier_id,
+                "dossier_version": head.version,
+                "model_name": model_name,
+                "model_sha256": model_sha256,
+                "probabilities": check_probabilities(probabilities),
+                "explanation": dict(explanation),
+            }
             [key] = self._append(conn, predictions, [row], user=user, action="predict")
         return Prediction(id=key, **row)
 
@@ -404,9 +532,18 @@ class Store:
         """Every prediction made on a dossier, oldest first."""
         return self._rows_about(predictions, Prediction, dossier_id)
 
-    def record_decision(self, dossier_id: str, *, labeled: bool, user: str, funded: bool | None = None,
-                        funding_window: str | None = None, decided_on: dt.date | None = None,
-                        amount_eur: float | None = None, reasons: str | None = None) -> Decision:
+    def record_decision(
+        self,
+        dossier_id: str,
+        *,
+        labeled: bool,
+        user: str,
+        funded: bool | None = None,
+        funding_window: str | None = None,
+        decided_on: dt.date | None = None,
+        amount_eur: float | None = None,
+        reasons: str | None = None,
+    ) -> Decision:
         """Record the committee's label and the window's answer, with its reasons; it supersedes earlier decisions."""
         user = check_name(user, "user")
         outcome = Outcome(labeled, funded, funding_window, decided_on, amount_eur)
@@ -414,8 +551,12 @@ class Store:
             raise TypeError(f"reasons must be text, got {type(reasons).__name__}")
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            row = {"dossier_id": dossier_id, "dossier_version": head.version, **outcome.columns(),
-                   "reasons": reasons.strip() if reasons and reasons.strip() else None}
+            row = {
+                "dossier_id": dossier_id,
+                "dossier_version": head.version,
+                **outcome.columns(),
+                "reasons": reasons.strip() if reasons and reasons.strip() else None,
+            }
             [key] = self._append(conn, decisions, [row], user=user, action="decide")
         return Decision(id=key, **row)
 
@@ -442,8 +583,16 @@ class Store:
 
     # ------------------------------------------------------------------ users and assignments
 
-    def add_user(self, name: str, role: str, *, user: str, expert_kind: str | None = None,
-                 password_hash: str | None = None, active: bool = True) -> User:
+    def add_user(
+        self,
+        name: str,
+        role: str,
+        *,
+        user: str,
+        expert_kind: str | None = None,
+        password_hash: str | None = None,
+        active: bool = True,
+    ) -> User:
         """Add a user, or supersede their earlier row (new role, new password, `active` False to close).
 
         `password_hash` is what `scoring.auth.hash_password` returns, never a password.
@@ -453,8 +602,13 @@ class Store:
         role, expert_kind = check_role(role, expert_kind)
         if password_hash is not None and not (isinstance(password_hash, str) and password_hash.startswith("$argon2")):
             raise ValueError("password_hash must be an argon2 hash from scoring.auth.hash_password, not a password")
-        row = {"name": name, "role": role, "expert_kind": expert_kind, "password_hash": password_hash,
-               "active": bool(active)}
+        row = {
+            "name": name,
+            "role": role,
+            "expert_kind": expert_kind,
+            "password_hash": password_hash,
+            "active": bool(active),
+        }
         with db.write_transaction(self.engine) as conn:
             [key] = self._append(conn, users, [row], user=user, action="add_user")
             return from_row(User, conn.execute(sa.select(users).where(users.c.id == key)).one())
@@ -469,8 +623,9 @@ class Store:
     def user(self, name: str) -> User | None:
         """A user's latest row, or None when the name was never added (a closed account is returned, inactive)."""
         with self._read() as conn:
-            row = conn.execute(sa.select(users).where(users.c.name == name).order_by(users.c.id.desc())
-                               .limit(1)).first()
+            row = conn.execute(
+                sa.select(users).where(users.c.name == name).order_by(users.c.id.desc()).limit(1)
+            ).first()
         return row and from_row(User, row)
 
     def assign(self, dossier_id: str, experts: Iterable[str], *, user: str) -> list[Assignment]:
@@ -487,11 +642,15 @@ class Store:
                 if (dossier_id, e) in conflicted:
                     raise ConflictOfInterestError(dossier_id, e)
             current = self._standing_assignments(conn, dossier_id).get(dossier_id, set())
-            rows = [{"dossier_id": dossier_id, "dossier_version": head.version, "expert": e, "active": True}
-                    for e in dict.fromkeys(experts) if e not in current]
+            rows = [
+                {"dossier_id": dossier_id, "dossier_version": head.version, "expert": e, "active": True}
+                for e in dict.fromkeys(experts)
+                if e not in current
+            ]
             keys = self._append(conn, assignments, rows, user=user, action="assign")
-            return [from_row(Assignment, r) for r in conn.execute(sa.select(assignments)
-                                                                    .where(assignments.c.id.in_(keys)))]
+            return [
+                from_row(Assignment, r) for r in conn.execute(sa.select(assignments).where(assignments.c.id.in_(keys)))
+            ]
 
     def unassign(self, dossier_id: str, expert: str, *, user: str) -> None:
         """Withdraw an expert's assignment (the assignment stays in the history)."""
@@ -499,8 +658,13 @@ class Store:
         expert = check_name(expert, "expert")
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            self._append(conn, assignments, [{"dossier_id": dossier_id, "dossier_version": head.version,
-                                               "expert": expert, "active": False}], user=user, action="unassign")
+            self._append(
+                conn,
+                assignments,
+                [{"dossier_id": dossier_id, "dossier_version": head.version, "expert": expert, "active": False}],
+                user=user,
+                action="unassign",
+            )
 
     @staticmethod
     def _standing_assignments(conn: sa.Connection, dossier_id: str | None = None) -> dict[str, set[str]]:
@@ -518,8 +682,9 @@ class Store:
         with self._read() as conn:
             assigned = self._standing_assignments(conn)
             conflicted = self._standing_conflicts(conn)
-        return {d: tuple(sorted(e for e in experts if (d, e) not in conflicted)) for d, experts in
-                sorted(assigned.items())}
+        return {
+            d: tuple(sorted(e for e in experts if (d, e) not in conflicted)) for d, experts in sorted(assigned.items())
+        }
 
     def queue(self, expert: str) -> list[str]:
         """The dossiers an expert has to score: assigned to them, without a conflict of interest, by id."""
@@ -555,8 +720,12 @@ def _superseding(table: sa.Table, *per: sa.Column) -> sa.Select:
 
 def _latest_versions(where: sa.ColumnElement[bool]) -> sa.Select:
     v = dossier_versions
-    top = sa.select(v.c.dossier_id, sa.func.max(v.c.version).label("version")).where(where) \
-        .group_by(v.c.dossier_id).subquery()
+    top = (
+        sa.select(v.c.dossier_id, sa.func.max(v.c.version).label("version"))
+        .where(where)
+        .group_by(v.c.dossier_id)
+        .subquery()
+    )
     return sa.select(v).join(top, sa.and_(v.c.dossier_id == top.c.dossier_id, v.c.version == top.c.version))
 
 
@@ -572,4 +741,4 @@ def _history(panels: Mapping[str, Mapping[str, Assessment]]) -> dict[str, list[f
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     items = list(items)
     for i in range(0, len(items), _CHUNK):
-        yield items[i:i + _CHUNK]
+        yield items[i : i + _CHUNK]

@@ -49,14 +49,25 @@ class ImportReport:
         return len({i.row for i in self.issues})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "read_as": self.read_as, "rows": self.rows, "added": self.added, "new_versions": self.new_versions,
-                "unchanged": self.unchanged, "decisions": self.decisions, "bad_rows": self.bad_rows,
-                "ignored_columns": list(self.ignored_columns), "issues": [i.as_dict() for i in self.issues]}
+        return {
+            "path": self.path,
+            "read_as": self.read_as,
+            "rows": self.rows,
+            "added": self.added,
+            "new_versions": self.new_versions,
+            "unchanged": self.unchanged,
+            "decisions": self.decisions,
+            "bad_rows": self.bad_rows,
+            "ignored_columns": list(self.ignored_columns),
+            "issues": [i.as_dict() for i in self.issues],
+        }
 
     def summary(self) -> str:
-        text = (f"{self.path or 'table'}: {self.rows} rows; {self.added} dossiers added, {self.new_versions} new "
-                f"versions, {self.unchanged} unchanged, {self.decisions} decisions recorded, {self.bad_rows} bad rows "
-                f"not imported")
+        text = (
+            f"{self.path or 'table'}: {self.rows} rows; {self.added} dossiers added, {self.new_versions} new "
+            f"versions, {self.unchanged} unchanged, {self.decisions} decisions recorded, {self.bad_rows} bad rows "
+            f"not imported"
+        )
         if self.ignored_columns:
             text += f"; columns not part of a dossier, ignored: {', '.join(self.ignored_columns)}"
         return text
@@ -72,9 +83,15 @@ def import_frame(store: Store, frame: pd.DataFrame, *, user: str) -> ImportRepor
         ok[i.row - first] = False
     records = typed.loc[ok, list(COLUMNS)].to_dict("records")
     docs = [prepare_valid(r) for r in records]
-    outcomes = {d.dossier_id: Outcome(labeled=bool(r["labeled"]), funded=None if np.isnan(r["funded"])
-                                      else bool(r["funded"]), funding_window=r["funding_window"])
-                for d, r in zip(docs, records) if not np.isnan(r["labeled"])}
+    outcomes = {
+        d.dossier_id: Outcome(
+            labeled=bool(r["labeled"]),
+            funded=None if np.isnan(r["funded"]) else bool(r["funded"]),
+            funding_window=r["funding_window"],
+        )
+        for d, r in zip(docs, records)
+        if not np.isnan(r["labeled"])
+    }
     saved, n_decisions = store.ingest(docs, outcomes, user=user) if docs else ([], 0)
     return ImportReport(
         rows=len(typed),
@@ -97,8 +114,10 @@ def _row_issues(typed: pd.DataFrame, ok: np.ndarray, first: int) -> list[Issue]:
         if issue:
             out.append(issue)
     funded_alone = ok & np.isnan(typed["labeled"].to_numpy(float)) & ~np.isnan(typed["funded"].to_numpy(float))
-    out.extend(Issue(int(i) + first, "labeled", None, "is missing while funded is given; give the label decision too")
-               for i in np.flatnonzero(funded_alone))
+    out.extend(
+        Issue(int(i) + first, "labeled", None, "is missing while funded is given; give the label decision too")
+        for i in np.flatnonzero(funded_alone)
+    )
     return out
 
 
@@ -117,9 +136,11 @@ class ExportReport:
     path: str | None = None
 
     def summary(self) -> str:
-        return (f"wrote {self.rows} decided dossiers to {self.path}; left out {self.pending} awaiting the funding "
-                f"decision and {self.no_valid_version} without a valid version; {self.consensus_filled} scores "
-                f"filled from the committee consensus")
+        return (
+            f"wrote {self.rows} decided dossiers to {self.path}; left out {self.pending} awaiting the funding "
+            f"decision and {self.no_valid_version} without a valid version; {self.consensus_filled} scores "
+            f"filled from the committee consensus"
+        )
 
 
 def training_frame(store: Store) -> tuple[pd.DataFrame, ExportReport]:
@@ -142,8 +163,12 @@ def training_frame(store: Store) -> tuple[pd.DataFrame, ExportReport]:
                     filled += 1
         rows.append(flat)
     frame = _typed(pd.DataFrame(rows, columns=list(COLUMNS), dtype=object))
-    return frame, ExportReport(rows=len(rows), pending=len(decided) - len(final),
-                               no_valid_version=sum(i not in latest for i in final), consensus_filled=filled)
+    return frame, ExportReport(
+        rows=len(rows),
+        pending=len(decided) - len(final),
+        no_valid_version=sum(i not in latest for i in final),
+        consensus_filled=filled,
+    )
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,16 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scoring.batch import run_batch
 from scoring.batch_readers import Records
-from scoring.vectorised import output_columns, score_frame
-from scoring.cli_batch import batch_cmd
 from scoring.catalogue import CRITERIA
+from scoring.cli_batch import batch_cmd
 from scoring.explain import records
 from scoring.rubric import feasible_moves
 from scoring.schema import SchemaError, validate_frame
+from scoring.vectorised import output_columns, score_frame
 from tests.batch.conftest import read, write
 
 FORMATS = ("csv", "xlsx", "parquet")
@@ -84,20 +85,35 @@ def test_batch_probabilities_are_the_models_own_and_the_best_window_its_window_m
     assert out.drop(index=best.index)["best_window"].isna().all()  # no window open to those dossiers
 
 
-def test_batch_says_whether_the_target_window_takes_each_dossier_as_the_one_eligibility_function_does(bundle, portfolio):
+def test_batch_says_whether_the_target_window_takes_each_dossier_as_the_one_eligibility_function_does(
+    bundle, portfolio
+):
     from scoring import eligibility
 
     raw = portfolio.copy()
-    raw.loc[0, ["carrier_type", "collaborative", "n_partners", "funding_window", "trl"]] = ["tpe_pme", False, 0, "anr", 4]
+    raw.loc[0, ["carrier_type", "collaborative", "n_partners", "funding_window", "trl"]] = [
+        "tpe_pme",
+        False,
+        0,
+        "anr",
+        4,
+    ]
     raw.loc[0, ["budget_eur", "aid_requested_eur"]] = [500_000.0, 300_000.0]
-    raw.loc[0, ["partner_academic", "partner_industrial", "partner_clinical", "sp_consortium"]] = [False, False, False, "na"]
+    raw.loc[0, ["partner_academic", "partner_industrial", "partner_clinical", "sp_consortium"]] = [
+        False,
+        False,
+        False,
+        "na",
+    ]
     raw.loc[1, ["funding_window", "year", "submission_date"]] = ["rhu", 2023, "2023-05-01"]
     frame = validate_frame(raw).frame
     out = score_frame(frame, bundle)
     verdicts = [eligibility.verdict(row, row["funding_window"]) for row in frame.to_dict("records")]
     assert list(out["eligible"]) == [1.0 if v.eligible else 0.0 for v in verdicts]
     assert list(out["eligibility_reason"]) == [";".join(v.codes) for v in verdicts]
-    assert out.loc[0, "eligibility_reason"] == "partner_academic" and out.loc[1, "eligibility_reason"].startswith("closed")
+    assert out.loc[0, "eligibility_reason"] == "partner_academic" and out.loc[1, "eligibility_reason"].startswith(
+        "closed"
+    )
     best = out["best_window"].dropna()
     assert all(eligibility.verdict(frame.iloc[i].to_dict(), w).eligible for i, w in best.items())
 
@@ -107,9 +123,19 @@ def test_batch_warnings_are_the_consistency_checks_codes(bundle, portfolio):
 
     raw = portfolio.copy()
     raw.loc[0, ["trl", "rr_pathway", "rr_clinical_plan"]] = [3, "certified", "protocol"]
-    raw.loc[1, ["technology_axis", "dq_volume", "dq_access", "dq_consent_hosting", "dq_interoperability",
-                "dq_curation", "rr_gdpr", "rr_ethics_security"]] = ["ai", "unknown", "negotiating", "planned", "partial",
-                                                                    "basic", "planned", "planned"]
+    raw.loc[
+        1,
+        [
+            "technology_axis",
+            "dq_volume",
+            "dq_access",
+            "dq_consent_hosting",
+            "dq_interoperability",
+            "dq_curation",
+            "rr_gdpr",
+            "rr_ethics_security",
+        ],
+    ] = ["ai", "unknown", "negotiating", "planned", "partial", "basic", "planned", "planned"]
     v = validate_frame(raw)
     assert v.ok.all(), v.issues[:2]
     frame = v.frame
@@ -125,19 +151,22 @@ def test_the_summary_counts_rows_their_window_cannot_take_and_rows_to_discuss(tm
     summary = run_batch(src, tmp_path / "out.csv", bundle, workers=1, chunk_rows=15)  # counts summed over chunks
     out = read(tmp_path / "out.csv")
     assert summary.ineligible == (out["eligible"] == "0").sum() and summary.warned == (out["warnings"] != "").sum()
-    assert f"{summary.ineligible:,} not eligible" in summary.line() and f"{summary.warned:,} with answers" in summary.line()
+    assert (
+        f"{summary.ineligible:,} not eligible" in summary.line()
+        and f"{summary.warned:,} with answers" in summary.line()
+    )
 
 
 @pytest.mark.parametrize("dst_format", ["csv", "xlsx"])
 def test_spreadsheet_outputs_neutralise_formulas_but_not_numbers(tmp_path, bundle, portfolio, dst_format):
     frame = portfolio.copy()
-    frame.loc[0, "title"] = "=HYPERLINK(\"http://x\",\"click\")"
+    frame.loc[0, "title"] = '=HYPERLINK("http://x","click")'
     frame.loc[1, "acronym"] = "@SUM(A1:A9)"
     frame["note"] = ["+33 1 23", "-2+3", "-5", "+1.5e3"] + ["plain"] * (len(frame) - 4)
     src = write(frame, tmp_path / "in.parquet")
     run_batch(src, tmp_path / f"out.{dst_format}", bundle, workers=1)
     out = read(tmp_path / f"out.{dst_format}")
-    assert out.loc[0, "title"] == "'=HYPERLINK(\"http://x\",\"click\")"
+    assert out.loc[0, "title"] == '\'=HYPERLINK("http://x","click")'
     assert out.loc[1, "acronym"] == "'@SUM(A1:A9)"
     assert list(out["note"][:4].astype(str)) == ["'+33 1 23", "'-2+3", "-5", "+1.5e3"]
     run_batch(src, tmp_path / "out.parquet", bundle, workers=1)
@@ -150,7 +179,7 @@ def test_a_file_of_only_bad_rows_is_all_errors_with_the_same_columns(tmp_path, b
     out = read(tmp_path / "out.parquet")
     assert summary.errors == summary.rows == len(portfolio)
     assert (out["status"] == "error").all() and out["p_success"].isna().all() and out["best_window"].isna().all()
-    assert list(out.columns)[-len(output_columns()):] == list(output_columns())
+    assert list(out.columns)[-len(output_columns()) :] == list(output_columns())
     assert out["p_success"].dtype == float
 
 
@@ -159,7 +188,8 @@ def test_a_header_only_file_gives_a_header_only_output_and_an_empty_file_a_clear
     summary = run_batch(src, tmp_path / "out.csv", bundle, workers=1)
     assert summary.rows == 0
     assert (tmp_path / "out.csv").read_text().splitlines() == [
-        ",".join(f'"{c}"' for c in list(portfolio.columns) + list(output_columns()))]
+        ",".join(f'"{c}"' for c in list(portfolio.columns) + list(output_columns()))
+    ]
     (tmp_path / "zero.csv").write_bytes(b"")
     with pytest.raises(SchemaError, match="the file is empty"):
         run_batch(tmp_path / "zero.csv", tmp_path / "zero-out.csv", bundle, workers=1)
@@ -173,7 +203,7 @@ def test_unknown_columns_are_kept_where_they_were(tmp_path, bundle, portfolio):
     src = write(frame, tmp_path / "in.xlsx")
     run_batch(src, tmp_path / "out.csv", bundle, workers=1)
     out = read(tmp_path / "out.csv")
-    assert list(out.columns[:len(frame.columns)]) == list(frame.columns)
+    assert list(out.columns[: len(frame.columns)]) == list(frame.columns)
     assert list(out["internal_ref"]) == list(frame["internal_ref"]) and (out["comment"] == "à revoir").all()
 
 
@@ -220,7 +250,7 @@ def test_explanations_add_up_to_each_probability(tmp_path, bundle, portfolio):
 
 def test_quoted_newlines_and_blank_lines_do_not_shift_rows(tmp_path, bundle, portfolio):
     frame = portfolio.copy()
-    frame.loc[[6, 7, 8], "title"] = ["two\nlines", "\"quoted\"\nand\r\nmore", "\n"]
+    frame.loc[[6, 7, 8], "title"] = ["two\nlines", '"quoted"\nand\r\nmore', "\n"]
     path = tmp_path / "in.csv"
     write(_broken(frame, [8]), path)
     lines = path.read_bytes().split(b"\n")
@@ -228,7 +258,7 @@ def test_quoted_newlines_and_blank_lines_do_not_shift_rows(tmp_path, bundle, por
     run_batch(path, tmp_path / "out.parquet", bundle, chunk_rows=7, workers=1)
     out = read(tmp_path / "out.parquet")
     assert list(out["dossier_id"]) == list(frame["dossier_id"])
-    assert list(out.loc[[6, 7], "title"]) == ["two\nlines", "\"quoted\"\nand\r\nmore"]
+    assert list(out.loc[[6, 7], "title"]) == ["two\nlines", '"quoted"\nand\r\nmore']
     assert list(np.flatnonzero(out["status"] == "error")) == [8] and out.loc[8, "error"].startswith("row 9,")
 
 
@@ -242,8 +272,10 @@ def test_scoring_an_output_again_replaces_its_results_instead_of_doubling_them(t
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.binary(max_size=300).map(lambda b: bytes(b"ab\",\n\r"[x % 6] for x in b)),
-       cuts=st.lists(st.integers(1, 40), max_size=12))
+@given(
+    text=st.binary(max_size=300).map(lambda b: bytes(b'ab",\n\r'[x % 6] for x in b)),
+    cuts=st.lists(st.integers(1, 40), max_size=12),
+)
 def test_record_ends_do_not_depend_on_how_the_file_is_cut_into_blocks(text, cuts):
     expected, quotes = [], 0
     for i, byte in enumerate(text):  # the rule, one byte at a time: a newline after an even number of quotes
@@ -252,7 +284,7 @@ def test_record_ends_do_not_depend_on_how_the_file_is_cut_into_blocks(text, cuts
             expected.append(i)
     records, at = Records(Path("x.csv")), 0
     for size in cuts + [len(text)]:
-        records.feed(text[at:at + size])
+        records.feed(text[at : at + size])
         at += size
     assert list(records.ends) == expected
     assert records.quoted == (quotes % 2 == 1)
@@ -293,8 +325,7 @@ def test_a_quote_never_closed_is_a_clear_error_not_a_giant_row(tmp_path, bundle,
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_a_row_that_is_not_utf8_makes_the_file_read_as_windows_1252_as_validate_reads_it(tmp_path, bundle,
-                                                                                          portfolio):
+def test_a_row_that_is_not_utf8_makes_the_file_read_as_windows_1252_as_validate_reads_it(tmp_path, bundle, portfolio):
     path = tmp_path / "in.csv"
     write(portfolio, path)
     path.write_bytes(path.read_bytes().replace(b"Synthetic dossier 12,", b"Synth\xe9tique 12,", 1))
@@ -318,7 +349,7 @@ def test_actions_column_lists_feasible_steps_and_the_error_rows_keep_none(tmp_pa
     src = write(_broken(portfolio, [2]), tmp_path / "in.csv")
     run_batch(src, tmp_path / "out.csv", bundle, actions=True, chunk_rows=5, workers=1)
     out = read(tmp_path / "out.csv")
-    assert list(out.columns)[-len(output_columns(actions=True)):] == list(output_columns(actions=True))
+    assert list(out.columns)[-len(output_columns(actions=True)) :] == list(output_columns(actions=True))
     assert (out["actions"][out["status"] == "error"].fillna("") == "").all()
     ok = validate_frame(portfolio.drop(index=2)).frame
     listed = out["actions"][out["status"] == "ok"].fillna("").tolist()

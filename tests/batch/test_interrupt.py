@@ -32,7 +32,8 @@ PREVIOUS = b'"dossier_id","p_success"\n"CEP-1","0.5"\n'
 
 linux_with_workers = pytest.mark.skipif(
     not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
-    reason="follows worker processes through Linux's /proc; a single core scores without workers")
+    reason="follows worker processes through Linux's /proc; a single core scores without workers",
+)
 
 
 @pytest.fixture(scope="session")
@@ -88,11 +89,24 @@ class _Run:
         self.log = log
         with open(log, "wb") as err:  # a file, not a pipe: a surviving worker would hold a pipe open
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "scoring.cli", "batch", "--input", str(src), "--output", str(out),
-                 "--model", str(model)],
-                stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                [
+                    sys.executable,
+                    "-m",
+                    "scoring.cli",
+                    "batch",
+                    "--input",
+                    str(src),
+                    "--output",
+                    str(out),
+                    "--model",
+                    str(model),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
                 # a shell without job control starts background jobs with SIGINT ignored, and Python keeps that
-                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            )
         self.workers: set[tuple[int, str]] = set()
 
     def wait_mid_run(self) -> None:
@@ -168,7 +182,8 @@ def test_a_partial_file_left_by_a_killed_run_goes_with_the_next_run_to_the_same_
 
 
 def test_the_command_takes_sigterm_only_while_the_batch_runs_and_leaves_an_ignored_sigint_ignored(
-        tmp_path, portfolio, monkeypatch):
+    tmp_path, portfolio, monkeypatch
+):
     caught = []
     during = {}
 
@@ -184,8 +199,9 @@ def test_the_command_takes_sigterm_only_while_the_batch_runs_and_leaves_an_ignor
     before = signal.signal(signal.SIGTERM, callers_handler)
     ignored = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as under nohup: stays so
     try:
-        result = CliRunner().invoke(batch_cmd, ["--input", write(portfolio, tmp_path / "in.csv"),
-                                                "--output", str(tmp_path / "out.csv")])
+        result = CliRunner().invoke(
+            batch_cmd, ["--input", write(portfolio, tmp_path / "in.csv"), "--output", str(tmp_path / "out.csv")]
+        )
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN and during["sigint"] is signal.SIG_IGN
         assert signal.getsignal(signal.SIGTERM) is callers_handler and not caught
     finally:

@@ -65,7 +65,10 @@ def test_without_clinical_partners_removes_them_and_a_lone_carrier_stops_being_c
     assert doc["partners"] == {"academic": False, "industrial": False, "clinical": True, "count": 1}
     alone = reference.without_clinical_partners(doc)
     assert alone["collaborative"] is False and alone["partners"]["count"] == 0
-    assert alone["answers"]["sp_consortium"] == "na" and alone["answers"]["sq_clinicians"] == doc["answers"]["sq_clinicians"]
+    assert (
+        alone["answers"]["sp_consortium"] == "na"
+        and alone["answers"]["sq_clinicians"] == doc["answers"]["sq_clinicians"]
+    )
     assert reference.without_clinical_partners(alone) is None
 
 
@@ -85,5 +88,7 @@ def test_no_not_applicable_where_the_rubric_forbids_it():
     for path in sorted(HERE.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         row = jsonform.validate_records([doc]).frame.iloc[0].to_dict()
-        forbidden = [q for q, a in doc["answers"].items() if a == catalogue.NOT_APPLICABLE and not schema.na_allowed(q, row)]
+        forbidden = [
+            q for q, a in doc["answers"].items() if a == catalogue.NOT_APPLICABLE and not schema.na_allowed(q, row)
+        ]
         assert not forbidden, (path.name, forbidden)

@@ -45,8 +45,9 @@ def _french(frame: pd.DataFrame, space: str) -> pd.DataFrame:
     """Amounts as a French Excel writes them: `1 200 000,50` (`space`: the thousands separator), `1.200,5`."""
     out = frame.copy()
     out["budget_eur"] = [f"{v:,.2f}".replace(",", space).replace(".", ",") for v in frame["budget_eur"]]
-    out["aid_requested_eur"] = [f"{v:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".")
-                                for v in frame["aid_requested_eur"]]
+    out["aid_requested_eur"] = [
+        f"{v:,.1f}".replace(",", "_").replace(".", ",").replace("_", ".") for v in frame["aid_requested_eur"]
+    ]
     return out
 
 
@@ -101,17 +102,19 @@ def files(frame: pd.DataFrame) -> dict[str, tuple[bytes, Case]]:
     header_fr = pd.read_csv(Path(schema.__file__).parent.parent / "data" / "headers_fr.csv")
     first_fr = header_fr.drop_duplicates("column").set_index("column")["header"]
     dossier = jsonform.to_json(schema.validate_frame(frame.head(1)).frame.iloc[0])
-    wide = pd.concat([frame.head(5), pd.DataFrame(0, index=range(5), columns=[f"extra_{k}" for k in range(5000)])],
-                     axis=1)
+    wide = pd.concat(
+        [frame.head(5), pd.DataFrame(0, index=range(5), columns=[f"extra_{k}" for k in range(5000)])], axis=1
+    )
     tz = frame.copy()
-    tz["submission_date"] = [f"{d}T10:00:00+05:00" if k % 2 else f"{d}T23:30:00Z"
-                             for k, d in enumerate(frame["submission_date"])]
+    tz["submission_date"] = [
+        f"{d}T10:00:00+05:00" if k % 2 else f"{d}T23:30:00Z" for k, d in enumerate(frame["submission_date"])
+    ]
     dup = pd.concat([frame, frame.head(1)], ignore_index=True)
     bad = frame.copy()
     bad.loc[1, "trl"], bad.loc[4, "filiere"] = 12, "pharma"
     formula = frame.copy()
     formula.loc[0, "title"] = '=HYPERLINK("http://x","clic")'
-    formula["=HYPERLINK(\"http://x\")"] = "-5"
+    formula['=HYPERLINK("http://x")'] = "-5"
     oui = frame.copy()
     oui["collaborative"] = oui["collaborative"].map({True: "oui", False: "non"})
     newlines = frame.copy()
@@ -125,9 +128,16 @@ def files(frame: pd.DataFrame) -> dict[str, tuple[bytes, Case]]:
     good_xlsx = _xlsx({"Dossiers": frame})
     out: dict[str, tuple[bytes, Case]] = {
         "plain.csv": (plain.encode(), ok),
-        "fr_excel_cp1252.csv": (_csv(_french(frame, "\u00a0").rename(columns=first_fr.to_dict()), sep=";",
-                                     lineterminator="\r\n").encode("cp1252"), ok),
-        "fr_excel_utf8_bom.csv": (b"\xef\xbb\xbf" + _csv(_french(frame, "\u202f"), sep=";", lineterminator="\r\n").encode(), ok),
+        "fr_excel_cp1252.csv": (
+            _csv(_french(frame, "\u00a0").rename(columns=first_fr.to_dict()), sep=";", lineterminator="\r\n").encode(
+                "cp1252"
+            ),
+            ok,
+        ),
+        "fr_excel_utf8_bom.csv": (
+            b"\xef\xbb\xbf" + _csv(_french(frame, "\u202f"), sep=";", lineterminator="\r\n").encode(),
+            ok,
+        ),
         "cr_line_ends.csv": (_csv(frame, sep=";", decimal=",", lineterminator="\r").encode("cp1252"), ok),
         "crlf.csv": (_csv(frame, lineterminator="\r\n").encode(), ok),
         "excel_unicode_text.csv": (_csv(frame, sep="\t", lineterminator="\r\n").encode("utf-16"), ok),
@@ -137,20 +147,28 @@ def files(frame: pd.DataFrame) -> dict[str, tuple[bytes, Case]]:
         "row_of_separators.csv": ("\n".join(lines[:4] + ["," * (len(frame.columns) - 1)] + lines[4:]).encode(), ok),
         "short_row.csv": ("\n".join(lines[:4] + ["X-short,abc"] + lines[4:]).encode(), Case("", 1, n + 1, 1)),
         "long_row.csv": ("\n".join(lines[:4] + [lines[4] + ",extra"] + lines[5:]).encode(), Case("", 2, says="cells")),
-        "stray_quote.csv": ("\n".join(lines[:3] + [lines[3].replace("Synthetic", 'Synth"etic', 1)] + lines[4:])
-                            .encode(), ok),
-        "quote_never_closed.csv": ("\n".join(lines[:3] + [lines[3].replace(",", ',"', 1)] + lines[4:]).encode(),
-                                   Case("", 2, says="never closed")),
+        "stray_quote.csv": (
+            "\n".join(lines[:3] + [lines[3].replace("Synthetic", 'Synth"etic', 1)] + lines[4:]).encode(),
+            ok,
+        ),
+        "quote_never_closed.csv": (
+            "\n".join(lines[:3] + [lines[3].replace(",", ',"', 1)] + lines[4:]).encode(),
+            Case("", 2, says="never closed"),
+        ),
         "newlines_in_titles.csv": (_csv(newlines, quoting=csv.QUOTE_NONNUMERIC).encode(), ok),
         "empty.csv": (b"", Case("", 2, says="empty")),
         "header_only.csv": ((lines[0] + "\n").encode(), Case("", 0, 0, 0)),
         "binary.csv": (bytes(range(256)) * 8, Case("", 2, says="binary")),
         "workbook_named_csv.csv": (good_xlsx, Case("", 2, says="rename it .xlsx")),
         "csv_named_xlsx.xlsx": (plain.encode(), Case("", 2, says="rename it .csv")),
-        "duplicate_header.csv": (_csv(frame.assign(extra=frame["title"])).replace(",extra\n", ",title\n", 1).encode(),
-                                 Case("", 2, says="both named 'title'")),
-        "french_and_english_header.csv": (_csv(frame.assign(Titre=frame["title"])).encode(),
-                                          Case("", 2, says="both mean 'title'")),
+        "duplicate_header.csv": (
+            _csv(frame.assign(extra=frame["title"])).replace(",extra\n", ",title\n", 1).encode(),
+            Case("", 2, says="both named 'title'"),
+        ),
+        "french_and_english_header.csv": (
+            _csv(frame.assign(Titre=frame["title"])).encode(),
+            Case("", 2, says="both mean 'title'"),
+        ),
         "duplicate_ids.csv": (_csv(dup).encode(), Case("", 1, n + 1, 2)),
         "time_zones.csv": (_csv(tz).encode(), ok),
         "missing_column.csv": (_csv(frame.drop(columns=["trl"])).encode(), Case("", 2, says="trl")),
@@ -177,8 +195,10 @@ def files(frame: pd.DataFrame) -> dict[str, tuple[bytes, Case]]:
         "number_id.json": (json.dumps(dict(dossier, dossier_id=42)).encode(), Case("", 1, 1, 1)),
         "duplicate_ids.json": (json.dumps([dossier, dossier]).encode(), Case("", 1, 2, 2)),
         "not_json.json": (plain.encode(), Case("", 2, says="not valid JSON")),
-        "cp1252.json": (json.dumps(dict(dossier, title="Stratégie"), ensure_ascii=False).encode("cp1252"),
-                        Case("", 2, says="UTF-8")),
+        "cp1252.json": (
+            json.dumps(dict(dossier, title="Stratégie"), ensure_ascii=False).encode("cp1252"),
+            Case("", 2, says="UTF-8"),
+        ),
         "plain.parquet": (_parquet(frame), ok),
         "numeric_ids.parquet": (_parquet(numeric_ids), ok),
         "notes.txt": (b"hello", Case("", 2, says="unsupported")),
@@ -207,5 +227,7 @@ def write_corpus(folder: str | Path) -> list[Case]:
 
 if __name__ == "__main__":
     for case in write_corpus(sys.argv[1] if len(sys.argv) > 1 else "corpus"):
-        print(f"{case.name}: exit {case.exit}" + (f", {case.rows} rows, {case.bad} bad" if case.rows is not None
-                                                  else f" ({case.says})"))
+        print(
+            f"{case.name}: exit {case.exit}"
+            + (f", {case.rows} rows, {case.bad} bad" if case.rows is not None else f" ({case.says})")
+        )

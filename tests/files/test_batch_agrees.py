@@ -43,11 +43,12 @@ def messy_csv(draw) -> bytes:
         elif kind == "stray_quote":
             cells[TITLE] = cells[TITLE].replace(" ", ' 5" ', 1)
         elif kind == "short":
-            cells = cells[:draw(st.integers(1, len(cells) - 1))]
+            cells = cells[: draw(st.integers(1, len(cells) - 1))]
         elif kind == "repeat_id":
             cells[0] = BASE.iat[0, 0]
-        rendered = [c if kind == "stray_quote" and j == TITLE else _cell(c, sep, kind == "quoted")
-                    for j, c in enumerate(cells)]
+        rendered = [
+            c if kind == "stray_quote" and j == TITLE else _cell(c, sep, kind == "quoted") for j, c in enumerate(cells)
+        ]
         lines.append(sep.join(rendered))
         lines += draw(st.lists(st.sampled_from(["", "   "]), max_size=1))
     text = newline.join(lines) + draw(st.sampled_from(["", newline]))

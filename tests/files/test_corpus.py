@@ -60,8 +60,10 @@ def test_validate_says_what_each_file_is(corpus):
         else:
             report = json.loads(r.output)
             if (report["rows"], report["invalid"]) != (case.rows, case.bad):
-                problems.append(f"validate {case.name}: {report['rows']} rows, {report['invalid']} invalid; "
-                                f"expected {case.rows}, {case.bad}")
+                problems.append(
+                    f"validate {case.name}: {report['rows']} rows, {report['invalid']} invalid; "
+                    f"expected {case.rows}, {case.bad}"
+                )
     assert not problems, "\n".join(problems)
 
 
@@ -79,8 +81,10 @@ def test_batch_scores_or_reports_every_row_validate_reads(corpus, tmp_path):
         elif usable:
             scored = pd.read_csv(out, dtype=str, keep_default_na=False)
             if len(scored) != case.rows or int((scored["status"] == "error").sum()) != case.bad:
-                problems.append(f"batch {case.name}: {len(scored)} rows, "
-                                f"{int((scored['status'] == 'error').sum())} in error; expected {case.rows}, {case.bad}")
+                problems.append(
+                    f"batch {case.name}: {len(scored)} rows, "
+                    f"{int((scored['status'] == 'error').sum())} in error; expected {case.rows}, {case.bad}"
+                )
     assert not problems, "\n".join(problems)
 
 

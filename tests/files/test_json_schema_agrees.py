@@ -14,17 +14,31 @@ from scoring.issues import Issue
 
 SCHEMA = jsonschema.Draft202012Validator(jsonform.json_schema(), format_checker=jsonschema.FormatChecker())
 # rules across fields, which the schema lists in its description instead
-CROSS = {"aid_above_budget", "partners_without_consortium", "consortium_without_partners",
-         "partner_without_consortium", "date_not_in_year", "duplicate_id", "future_date", "future_year",
-         "na_forbidden"}
+CROSS = {
+    "aid_above_budget",
+    "partners_without_consortium",
+    "consortium_without_partners",
+    "partner_without_consortium",
+    "date_not_in_year",
+    "duplicate_id",
+    "future_date",
+    "future_year",
+    "na_forbidden",
+}
 YEAR = dt.date.today().year
 
 
 def _value(f: fields.Field) -> st.SearchStrategy:
     # floats to the thousandth: the validator allows 1e-9 around a whole number or half point (listed)
     floats = st.floats(-1e4, 1e4, allow_nan=False).map(lambda x: round(x, 3))
-    anything = st.one_of(st.none(), st.booleans(), st.integers(-10, 3000), floats, st.text(max_size=8),
-                         st.lists(st.integers(), max_size=2))
+    anything = st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-10, 3000),
+        floats,
+        st.text(max_size=8),
+        st.lists(st.integers(), max_size=2),
+    )
     labels = [v for v in SCHEMA.schema["properties"].get(f.name, {}).get("enum", []) if isinstance(v, str)]
     per_kind = {
         "code": st.sampled_from(list(f.allowed) + labels),
@@ -71,5 +85,9 @@ def test_the_json_schema_and_the_validator_agree_on_every_field_rule(case):
     except schema.SchemaError:  # the whole document refused (e.g. a group that is not an object)
         issues = [Issue(1, f.name, None, "file-level")]
     by_validator = not [i for i in issues if i.code not in CROSS]
-    assert by_schema == by_validator, (f.name, doc, [i.message() for i in issues],
-                                       [e.message for e in SCHEMA.iter_errors(doc)])
+    assert by_schema == by_validator, (
+        f.name,
+        doc,
+        [i.message() for i in issues],
+        [e.message for e in SCHEMA.iter_errors(doc)],
+    )

@@ -18,8 +18,10 @@ def frame() -> pd.DataFrame:
     return portfolio().head(4)
 
 
-@given(st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
-       st.sampled_from([" ", "\u00a0", "\u202f", "."]))
+@given(
+    st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False),
+    st.sampled_from([" ", "\u00a0", "\u202f", "."]),
+)
 def test_a_french_amount_reads_as_the_same_number(amount, space):
     whole, cents = f"{amount:,.2f}".split(".")
     written = whole.replace(",", space) + "," + cents
@@ -31,16 +33,22 @@ def test_cells_that_are_not_french_numbers_are_left_for_the_validator():
     assert list(dialect.french_numbers(cells).fillna("∅")) == ["3.5", "1,2,3", "douze", "12 000 €", "∅"]
 
 
-@pytest.mark.parametrize("encoding,sep,newline,said", [
-    ("cp1252", ";", "\r\n", "read as ;-separated, Windows-1252, CRLF line ends, decimal comma"),
-    ("utf-8-sig", ";", "\n", "read as ;-separated, UTF-8 with BOM, LF line ends, decimal comma"),
-    ("utf-8", "\t", "\r", "read as tab-separated, UTF-8, CR line ends, decimal point"),
-    ("utf-8", ",", "\n", "read as ,-separated, UTF-8, LF line ends, decimal point"),
-])
+@pytest.mark.parametrize(
+    "encoding,sep,newline,said",
+    [
+        ("cp1252", ";", "\r\n", "read as ;-separated, Windows-1252, CRLF line ends, decimal comma"),
+        ("utf-8-sig", ";", "\n", "read as ;-separated, UTF-8 with BOM, LF line ends, decimal comma"),
+        ("utf-8", "\t", "\r", "read as tab-separated, UTF-8, CR line ends, decimal point"),
+        ("utf-8", ",", "\n", "read as ,-separated, UTF-8, LF line ends, decimal point"),
+    ],
+)
 def test_what_was_detected_is_said_in_one_line(tmp_path, frame, encoding, sep, newline, said):
     path = tmp_path / "f.csv"
-    path.write_bytes(frame.assign(title="Évaluation").to_csv(index=False, sep=sep, lineterminator=newline,
-                                                              decimal="," if sep == ";" else ".").encode(encoding))
+    path.write_bytes(
+        frame.assign(title="Évaluation")
+        .to_csv(index=False, sep=sep, lineterminator=newline, decimal="," if sep == ";" else ".")
+        .encode(encoding)
+    )
     table = io.read_file(path)
     assert table.read_as == said
     assert schema.validate_frame(table.frame).ok.all() and set(table.frame["title"]) == {"Évaluation"}

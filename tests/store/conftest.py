@@ -32,7 +32,9 @@ def _pg_bindir() -> Path | None:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).parent
-    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists() and (p / "pg_ctl").exists()]
+    found = [
+        p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists() and (p / "pg_ctl").exists()
+    ]
     # The newest major version, compared as a number (10 after 9).
     found.sort(key=lambda p: int(re.sub(r"\D", "", p.parent.name) or 0))
     return found[-1] if found else None
@@ -67,13 +69,13 @@ class PostgresServer:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=self.dir, **self._as)
         if done.returncode:
             log = self.dir / "server.log"
-            pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}\n"
-                        + (log.read_text() if log.exists() else ""))
+            pytest.fail(
+                f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}\n" + (log.read_text() if log.exists() else "")
+            )
 
     def start(self) -> None:
         data = self.dir / "data"
-        self._run("initdb", "-D", str(data), "-U", "cep", "--auth=trust", "-E", "UTF8", "--no-sync",
-                  "--locale=C")
+        self._run("initdb", "-D", str(data), "-U", "cep", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C")
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(data), "-l", str(self.dir / "server.log"), "-o", options, "-w", "start")
 
@@ -97,8 +99,10 @@ def pg_server():
     bindir = _pg_bindir()
     if bindir is None:
         if os.environ.get("CEP_REQUIRE_POSTGRES") == "1":
-            pytest.fail("CEP_REQUIRE_POSTGRES=1 but no PostgreSQL binaries (initdb, pg_ctl) were found; "
-                        "apt-get install postgresql")
+            pytest.fail(
+                "CEP_REQUIRE_POSTGRES=1 but no PostgreSQL binaries (initdb, pg_ctl) were found; "
+                "apt-get install postgresql"
+            )
         pytest.skip(SKIP_REASON)
     server = PostgresServer(bindir)
     try:

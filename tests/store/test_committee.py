@@ -85,8 +85,15 @@ def test_normalised_consensus_uses_each_experts_history(db_url, dossier):
 def test_decisions_supersede_and_are_checked(saved):
     assert saved.decision(ID) is None
     saved.record_decision(ID, labeled=True, user="secretary", funding_window="region_idf")
-    later = saved.record_decision(ID, labeled=True, funded=True, funding_window="region_idf",
-                                  decided_on=dt.date(2024, 6, 30), amount_eur=350_000, user="secretary")
+    later = saved.record_decision(
+        ID,
+        labeled=True,
+        funded=True,
+        funding_window="region_idf",
+        decided_on=dt.date(2024, 6, 30),
+        amount_eur=350_000,
+        user="secretary",
+    )
     d = saved.decision(ID)
     assert d == later and (d.funded, d.amount_eur, d.decided_on) == (True, 350_000, dt.date(2024, 6, 30))
     assert d.dossier_version == 1
@@ -100,14 +107,21 @@ def test_decisions_supersede_and_are_checked(saved):
 
 
 def test_predictions_record_model_identity_and_explanation(saved):
-    p = saved.record_prediction(ID, model_name="gbm-synthetic", model_sha256="ab" * 32,
-                                probabilities={"labeled": 0.7, "success": 0.31},
-                                explanation={"top": [["dq_access", -0.12]]}, user="app")
+    p = saved.record_prediction(
+        ID,
+        model_name="gbm-synthetic",
+        model_sha256="ab" * 32,
+        probabilities={"labeled": 0.7, "success": 0.31},
+        explanation={"top": [["dq_access", -0.12]]},
+        user="app",
+    )
     [back] = saved.predictions(ID)
     assert back == p and back.explanation == {"top": [["dq_access", -0.12]]}
     with pytest.raises(ValueError, match="from 0 to 1"):
-        saved.record_prediction(ID, model_name="m", model_sha256="ab" * 32, probabilities={"labeled": 1.5},
-                                explanation={}, user="app")
+        saved.record_prediction(
+            ID, model_name="m", model_sha256="ab" * 32, probabilities={"labeled": 1.5}, explanation={}, user="app"
+        )
     with pytest.raises(ValueError, match="hex"):
-        saved.record_prediction(ID, model_name="m", model_sha256="xyz", probabilities={"labeled": 0.5},
-                                explanation={}, user="app")
+        saved.record_prediction(
+            ID, model_name="m", model_sha256="xyz", probabilities={"labeled": 0.5}, explanation={}, user="app"
+        )

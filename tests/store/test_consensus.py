@@ -24,8 +24,9 @@ def test_raw_scores_are_kept_beside_the_consensus_and_unscored_criteria_are_none
 
 
 def test_a_gap_of_two_points_is_flagged_for_discussion():
-    c = combine({"a": {"industrial_interest": 1.5, "data_quality": 3.0},
-                 "b": {"industrial_interest": 3.5, "data_quality": 4.5}})
+    c = combine(
+        {"a": {"industrial_interest": 1.5, "data_quality": 3.0}, "b": {"industrial_interest": 3.5, "data_quality": 4.5}}
+    )
     assert c.flagged == ("industrial_interest",) and c.discuss
     assert not combine({"a": {"data_quality": 3.0}, "b": {"data_quality": 4.5}}).discuss
 
@@ -45,8 +46,9 @@ def test_normalising_makes_a_severe_and_a_lenient_expert_count_alike():
 
 def test_an_expert_without_enough_history_is_left_as_given():
     history = {"new": [3.0], "old": [1.0, 2.0, 3.0, 4.0, 5.0]}
-    c = combine({"new": {"data_quality": 3.0}, "old": {"data_quality": 3.0}},
-                ConsensusSettings(normalise=True), history)
+    c = combine(
+        {"new": {"data_quality": 3.0}, "old": {"data_quality": 3.0}}, ConsensusSettings(normalise=True), history
+    )
     assert c.criteria[3].used["new"] == 3.0 and c.normalised_experts == ("old",)
 
 
@@ -65,8 +67,10 @@ def test_settings_from_the_environment():
         ConsensusSettings.from_env({"CEP_CONSENSUS_NORMALISE": "maybe"})
 
 
-@given(st.dictionaries(st.text(min_size=1, max_size=5), HALF_POINTS, min_size=1, max_size=8),
-       st.sampled_from(["mean", "median"]))
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=5), HALF_POINTS, min_size=1, max_size=8),
+    st.sampled_from(["mean", "median"]),
+)
 def test_consensus_lies_between_the_lowest_and_highest_raw_score(by_expert, method):
     c = combine({e: {"success_probability": s} for e, s in by_expert.items()}, ConsensusSettings(method))
     value = c.values()["success_probability"]
@@ -74,9 +78,11 @@ def test_consensus_lies_between_the_lowest_and_highest_raw_score(by_expert, meth
     assert c.discuss == (max(by_expert.values()) - min(by_expert.values()) >= 2)
 
 
-@given(st.dictionaries(st.sampled_from("abcdef"), st.lists(HALF_POINTS, min_size=0, max_size=12), min_size=1),
-       HALF_POINTS)
+@given(
+    st.dictionaries(st.sampled_from("abcdef"), st.lists(HALF_POINTS, min_size=0, max_size=12), min_size=1), HALF_POINTS
+)
 def test_normalised_scores_stay_on_the_scale(history, score):
-    c = combine({e: {"data_quality": score} for e in history}, ConsensusSettings(normalise=True, min_history=2),
-                history)
+    c = combine(
+        {e: {"data_quality": score} for e in history}, ConsensusSettings(normalise=True, min_history=2), history
+    )
     assert all(0.0 <= v <= 5.0 for v in c.criteria[3].used.values())

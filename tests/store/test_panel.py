@@ -33,16 +33,20 @@ def test_the_chair_assigns_and_a_conflict_removes_the_dossier_from_the_queue(two
     actions = [(e.user_name, e.action, e.details.get("expert")) for e in two.history(A) if e.entity == "assignments"]
     assert actions == [("carla", "assign", "ana"), ("carla", "assign", "ben"), ("carla", "unassign", "ben")]
     [declared] = [e for e in two.history(B) if e.action == "declare_conflict"]
-    assert (declared.user_name, declared.details["expert"], declared.details["reason"]) == ("ana", "ana",
-                                                                                            "former employer")
+    assert (declared.user_name, declared.details["expert"], declared.details["reason"]) == (
+        "ana",
+        "ana",
+        "former employer",
+    )
 
 
 def test_scores_are_blind_until_the_expert_submitted_their_own(two):
     two.record_assessment(A, {"scientific_quality": 4.0}, user="ana")
     ben = two.scores_visible_to("ben", A)
     assert ben.blind and ben.assessments == () and ben.consensus is None
-    two.record_assessment(A, {"scientific_quality": 1.0}, user="ben",
-                          justifications={"scientific_quality": "no preliminary results"})
+    two.record_assessment(
+        A, {"scientific_quality": 1.0}, user="ben", justifications={"scientific_quality": "no preliminary results"}
+    )
     ben = two.scores_visible_to("ben", A)
     assert not ben.blind and {a.expert for a in ben.assessments} == {"ana", "ben"}
     chair = two.scores_visible_to("carla", A, see_all=True)
@@ -51,14 +55,20 @@ def test_scores_are_blind_until_the_expert_submitted_their_own(two):
 
 def test_extreme_scores_need_a_written_justification(two):
     with pytest.raises(ValueError, match="write one for industrial_interest, data_quality"):
-        two.record_assessment(A, {"industrial_interest": 2.5, "scientific_quality": 3.0, "data_quality": 5.0},
-                              user="ana", justifications={"scientific_quality": "fine"})
+        two.record_assessment(
+            A,
+            {"industrial_interest": 2.5, "scientific_quality": 3.0, "data_quality": 5.0},
+            user="ana",
+            justifications={"scientific_quality": "fine"},
+        )
     with pytest.raises(ValueError, match="no score"):
-        two.record_assessment(A, {"industrial_interest": 3.0}, user="ana",
-                              justifications={"data_quality": "good data"})
-    saved = two.record_assessment(A, {"industrial_interest": 2.5, "scientific_quality": 3.0}, user="ana",
-                                  justifications={"industrial_interest": "  no market study  ",
-                                                  "scientific_quality": ""})
+        two.record_assessment(A, {"industrial_interest": 3.0}, user="ana", justifications={"data_quality": "good data"})
+    saved = two.record_assessment(
+        A,
+        {"industrial_interest": 2.5, "scientific_quality": 3.0},
+        user="ana",
+        justifications={"industrial_interest": "  no market study  ", "scientific_quality": ""},
+    )
     assert saved.justifications == {"industrial_interest": "no market study"}
     assert two.panel(A)["ana"].justifications == {"industrial_interest": "no market study"}
     # Without justifications (the triage queue's single note), nothing is required.
@@ -68,8 +78,11 @@ def test_extreme_scores_need_a_written_justification(two):
 def test_a_decision_keeps_its_reasons(two):
     two.record_decision(A, labeled=True, reasons="strong consortium; data access secured", user="carla")
     decided = two.decision(A)
-    assert (decided.labeled, decided.reasons, decided.created_by) == (True, "strong consortium; data access secured",
-                                                                      "carla")
+    assert (decided.labeled, decided.reasons, decided.created_by) == (
+        True,
+        "strong consortium; data access secured",
+        "carla",
+    )
     [entry] = [e for e in two.history(A) if e.action == "decide"]
     assert entry.details["reasons"] == "strong consortium; data access secured"
     assert two.record_decision(B, labeled=False, reasons="   ", user="carla").reasons is None
@@ -99,4 +112,6 @@ def test_a_window_that_cannot_take_the_dossier_gives_the_chair_its_label_only(st
     assert formatting.percent(rows[B].p_consensus["labeled"], "fr") in line
     table = minutes.frame(list(rows.values()), "fr")
     assert table[t("ui.cm.col.p_consensus", "fr")].tolist() == [
-        formatting.percent(rows[A].p_consensus["success"], "fr"), "\u2014"]
+        formatting.percent(rows[A].p_consensus["success"], "fr"),
+        "\u2014",
+    ]

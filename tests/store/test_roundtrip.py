@@ -40,8 +40,11 @@ def test_generate_import_export_train_evaluate(tmp_path, monkeypatch):
     assert exported.ok.all() and list(exported.frame.columns) == list(COLUMNS)
     mine = exported.frame.set_index("dossier_id").sort_index()
     theirs = original.frame.set_index("dossier_id").sort_index()[mine.columns]
-    pd.testing.assert_frame_equal(mine.astype(object).where(mine.notna(), np.nan),
-                                  theirs.astype(object).where(theirs.notna(), np.nan), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        mine.astype(object).where(mine.notna(), np.nan),
+        theirs.astype(object).where(theirs.notna(), np.nan),
+        check_dtype=False,
+    )
 
     run(cli_module.cli, "train", "--data", train_base, "--out", model)
     result = json.loads(run(cli_module.cli, "evaluate", "--data", train_base, "--model", model, "--json"))

@@ -25,8 +25,14 @@ def test_history_cannot_be_updated_or_deleted(store, dossier):
     store.record_assessment("CEP-2024-0042", {"data_quality": 3.0}, user="ana")
     store.declare_conflict("CEP-2024-0042", expert="ben", user="ben")
     store.record_decision("CEP-2024-0042", labeled=False, user="secretary")
-    store.record_prediction("CEP-2024-0042", model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.2},
-                            explanation={}, user="app")
+    store.record_prediction(
+        "CEP-2024-0042",
+        model_name="m",
+        model_sha256="0" * 64,
+        probabilities={"labeled": 0.2},
+        explanation={},
+        user="app",
+    )
     store.add_user("ana", "expert", user="admin")
     store.assign("CEP-2024-0042", ["ana"], user="chair")
     record_interview(store, "CEP-2024-0042", "submit", user="eve")

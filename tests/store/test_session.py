@@ -49,8 +49,9 @@ def test_session_puts_disagreements_first_and_judges_the_consensus(sitting, bund
     assert a.discuss and a.consensus.flagged == ("data_quality",) and a.consensus.values()["data_quality"] == 2.0
     agreed = explain([{**sitting.load_dossier(A).payload, "expert_scores": a.consensus.values()}], bundle)[0]
     assert a.p_consensus["success"] == pytest.approx(agreed["probabilities"]["success"])
-    assert a.p_rubric["success"] == pytest.approx(explain([sitting.load_dossier(A).payload],
-                                                          bundle)[0]["probabilities"]["success"])
+    assert a.p_rubric["success"] == pytest.approx(
+        explain([sitting.load_dossier(A).payload], bundle)[0]["probabilities"]["success"]
+    )
     assert a.p_consensus["success"] < a.p_rubric["success"] or a.p_consensus != a.p_rubric
     # Horizon Europe knocks out a criterion under 3/5: the consensus of 2.5 fails it.
     assert b.window == "horizon_europe" and "knockout.scientific_quality" in b.rules.codes
@@ -59,8 +60,9 @@ def test_session_puts_disagreements_first_and_judges_the_consensus(sitting, bund
     assert mean.consensus.values()["data_quality"] == pytest.approx(7 / 3)
     # The model takes half points: a mean of 2.33 enters it as 2.5 (and 2.25 would too: halves round up).
     on_scale = {**mean.consensus.values(), "data_quality": 2.5}
-    assert mean.p_consensus["success"] == pytest.approx(explain(
-        [{**sitting.load_dossier(A).payload, "expert_scores": on_scale}], bundle)[0]["probabilities"]["success"])
+    assert mean.p_consensus["success"] == pytest.approx(
+        explain([{**sitting.load_dossier(A).payload, "expert_scores": on_scale}], bundle)[0]["probabilities"]["success"]
+    )
     assert [committee.on_scale(v) for v in (2.24, 2.25, 2.74, 2.75, 0.0, 5.0)] == [2.0, 2.5, 2.5, 3.0, 0.0, 5.0]
 
 
@@ -76,8 +78,15 @@ def test_normalised_scores_are_shown_beside_the_raw_ones(sitting, bundle):
 def test_minutes_are_escaped_self_contained_and_french(sitting, bundle):
     sitting.record_decision(A, labeled=True, reasons="<script>alert(1)</script> =cmd", user="carla")
     rows = committee.session(sitting, bundle, ConsensusSettings())
-    page = minutes.html_page(rows, "fr", method="median", normalised=False, chair="Carla <b>",
-                             audit_hash="f" * 64, when=dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc)).decode()
+    page = minutes.html_page(
+        rows,
+        "fr",
+        method="median",
+        normalised=False,
+        chair="Carla <b>",
+        audit_hash="f" * 64,
+        when=dt.datetime(2026, 11, 30, tzinfo=dt.timezone.utc),
+    ).decode()
     assert "<script" not in page and "&lt;script&gt;" in page and "Carla &lt;b&gt;" in page
     assert "http" not in page and "src=" not in page and "<link" not in page
     assert "30/11/2026" in page and "f" * 64 in page
@@ -95,12 +104,18 @@ def test_minutes_are_escaped_self_contained_and_french(sitting, bundle):
 
 def test_the_worked_example_of_docs_committee_md():
     history = {"ana": [1, 2, 2, 3, 2], "ben": [4, 4.5, 4, 5, 4.5], "cleo": [3, 3, 2.5, 3.5, 3]}
-    scores = {"ana": {"scientific_quality": 1.0}, "ben": {"scientific_quality": 4.5},
-              "cleo": {"scientific_quality": 3.0}}
+    scores = {
+        "ana": {"scientific_quality": 1.0},
+        "ben": {"scientific_quality": 4.5},
+        "cleo": {"scientific_quality": 3.0},
+    }
 
     def sq(**settings):
-        [c] = [c for c in combine(scores, ConsensusSettings(**settings), history).criteria
-               if c.criterion == "scientific_quality"]
+        [c] = [
+            c
+            for c in combine(scores, ConsensusSettings(**settings), history).criteria
+            if c.criterion == "scientific_quality"
+        ]
         return c
 
     assert (sq().value, sq().spread, sq().discuss) == (3.0, 3.5, True)

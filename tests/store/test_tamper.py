@@ -37,8 +37,9 @@ def _fill(store: Store, dossier) -> Store:
     store.record_assessment(DOSSIER, {"data_quality": 3.0}, user="ana")
     store.declare_conflict(DOSSIER, expert="ben", user="ben")
     store.record_decision(DOSSIER, labeled=False, user="secretary")
-    store.record_prediction(DOSSIER, model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.2},
-                            explanation={}, user="app")
+    store.record_prediction(
+        DOSSIER, model_name="m", model_sha256="0" * 64, probabilities={"labeled": 0.2}, explanation={}, user="app"
+    )
     store.add_user("ana", "expert", expert_kind="academic", user="admin")
     store.assign(DOSSIER, ["ana"], user="chair")
     record_interview(store, DOSSIER, "submit", user="eve")
@@ -82,8 +83,9 @@ def test_sqlite_replace_cannot_rewrite_history(tmp_path, dossier, verb, recursiv
             _assert_refused_and_unchanged(store, f"{verb} INTO {table} ({cols}) {select}", table, pragma)
         # A new id but the same (dossier_id, version): REPLACE would drop the old version row.
         cols, select = _copy_first_row("dossier_versions", keep_id=False)
-        _assert_refused_and_unchanged(store, f"{verb} INTO dossier_versions ({cols}) {select}", "dossier_versions",
-                                      pragma)
+        _assert_refused_and_unchanged(
+            store, f"{verb} INTO dossier_versions ({cols}) {select}", "dossier_versions", pragma
+        )
         # A new id chained off an existing entry: REPLACE would drop that entry.
         cols, select = _copy_first_row("audit_log", keep_id=False)
         _assert_refused_and_unchanged(store, f"{verb} INTO audit_log ({cols}) {select}", "audit_log", pragma)
@@ -96,11 +98,14 @@ def test_upsert_cannot_rewrite_history(filled):
         key = "dossier_id" if table == "dossiers" else "id"
         who = _who(table)
         _assert_refused_and_unchanged(
-            filled, f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({key}) DO UPDATE SET {who} = excluded.{who}",
-            table)
+            filled,
+            f"INSERT INTO {table} ({cols}) {select} ON CONFLICT ({key}) DO UPDATE SET {who} = excluded.{who}",
+            table,
+        )
 
 
 # --------------------------------------------------------------------------- the hash chain
+
 
 def _entries(store: Store) -> list[sa.Row]:
     with store.engine.connect() as conn:
@@ -130,16 +135,18 @@ def test_every_entry_is_chained_to_the_one_before(filled, dossier):
         assert entry.entry_hash == entry_hash(entry.prev_hash, entry._mapping)
     report = filled.verify_audit()
     assert report.intact and report.entries == len(entries)
-    assert report.message() == (f"{len(entries)} entries, chain intact (last entry {entries[-1].id}, "
-                                f"hash {entries[-1].entry_hash})")
+    assert report.message() == (
+        f"{len(entries)} entries, chain intact (last entry {entries[-1].id}, hash {entries[-1].entry_hash})"
+    )
 
 
 def test_an_edited_entry_is_reported(filled):
     victim = _entries(filled)[3]
     _drop_guards(filled)
     with filled.engine.begin() as conn:
-        conn.execute(sa.update(audit_log).where(audit_log.c.id == victim.id)
-                     .values(details={**victim.details, "labeled": True}))
+        conn.execute(
+            sa.update(audit_log).where(audit_log.c.id == victim.id).values(details={**victim.details, "labeled": True})
+        )
     report = filled.verify_audit()
     assert not report.intact and report.broken_id == victim.id and report.entries == 3
     assert f"audit entry {victim.id}: its content no longer matches its hash" in report.message()
@@ -151,8 +158,11 @@ def test_an_edited_entry_with_a_recomputed_hash_is_reported_at_the_next_one(fill
     _drop_guards(filled)
     forged = {**victim._mapping, "user_name": "mallory"}
     with filled.engine.begin() as conn:
-        conn.execute(sa.update(audit_log).where(audit_log.c.id == victim.id)
-                     .values(user_name="mallory", entry_hash=entry_hash(victim.prev_hash, forged)))
+        conn.execute(
+            sa.update(audit_log)
+            .where(audit_log.c.id == victim.id)
+            .values(user_name="mallory", entry_hash=entry_hash(victim.prev_hash, forged))
+        )
     report = filled.verify_audit()
     assert report.broken_id == after.id
     assert f"it does not follow entry {victim.id}" in report.message()
@@ -200,15 +210,27 @@ def test_migration_chains_an_existing_log(db_url):
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "0001")
     now = dt.datetime(2025, 3, 2, 14, 10, 0, 123456, tzinfo=dt.timezone.utc)
-    old_log = sa.table("audit_log", *[sa.column(c.name, c.type) for c in audit_log.c
-                                      if c.name not in ("id", "prev_hash", "entry_hash")])
+    old_log = sa.table(
+        "audit_log",
+        *[sa.column(c.name, c.type) for c in audit_log.c if c.name not in ("id", "prev_hash", "entry_hash")],
+    )
     with engine.begin() as conn:
         conn.execute(sa.text("INSERT INTO dossiers VALUES ('D1', :at, 'alice')"), {"at": now})
-        conn.execute(old_log.insert(), [
-            {"at": now + dt.timedelta(seconds=i), "user_name": "alice", "action": "decide", "entity": "decisions",
-             "entity_id": str(i), "dossier_id": "D1" if i else None,
-             "details": {"amount_eur": 1e20, "scores": {"a": 3.0, "b": 2}, "labeled": bool(i), "note": "é"}}
-            for i in range(3)])
+        conn.execute(
+            old_log.insert(),
+            [
+                {
+                    "at": now + dt.timedelta(seconds=i),
+                    "user_name": "alice",
+                    "action": "decide",
+                    "entity": "decisions",
+                    "entity_id": str(i),
+                    "dossier_id": "D1" if i else None,
+                    "details": {"amount_eur": 1e20, "scores": {"a": 3.0, "b": 2}, "labeled": bool(i), "note": "é"},
+                }
+                for i in range(3)
+            ],
+        )
     engine.dispose()
     with Store(db_url) as store:
         report = store.verify_audit()
@@ -221,11 +243,14 @@ def test_migration_chains_an_existing_log(db_url):
                     conn.execute(sa.text(statement))
         cols, select = _copy_first_row("audit_log")
         _assert_refused_and_unchanged(
-            store, f"INSERT INTO audit_log ({cols}) {select} ON CONFLICT (id) DO UPDATE SET user_name = 'mallory'",
-            "audit_log")
+            store,
+            f"INSERT INTO audit_log ({cols}) {select} ON CONFLICT (id) DO UPDATE SET user_name = 'mallory'",
+            "audit_log",
+        )
 
 
 # --------------------------------------------------------------------------- who can read the file
+
 
 def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
@@ -261,7 +286,12 @@ def test_the_command_line_shows_the_warning(tmp_path):
     path = tmp_path / "cep.db"
     Store(f"sqlite:///{path}").close()
     os.chmod(path, 0o640)
-    done = subprocess.run([sys.executable, "-m", "scoring.cli", "audit", "verify"], capture_output=True, text=True,
-                          env={**os.environ, "CEP_DB_URL": f"sqlite:///{path}"}, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "scoring.cli", "audit", "verify"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CEP_DB_URL": f"sqlite:///{path}"},
+        timeout=120,
+    )
     assert done.returncode == 0 and "0 entries, chain intact" in done.stdout
     assert f"chmod 600 {path}" in done.stderr

@@ -42,9 +42,12 @@ def test_a_refused_review_leaves_no_dossier_decision_or_review_behind(store, doc
     store.declare_conflict(A, expert="ana", user="ana", reason="adviser to the carrier")
     before = _counts(store, A, B)
     with pytest.raises(ConflictOfInterestError):
-        store.save_triage(docs, {A: Outcome(True), B: Outcome(False)},
-                          {B: Review({"industrial_interest": 3.0}), A: Review({"industrial_interest": 1.0})},
-                          user="ana")
+        store.save_triage(
+            docs,
+            {A: Outcome(True), B: Outcome(False)},
+            {B: Review({"industrial_interest": 3.0}), A: Review({"industrial_interest": 1.0})},
+            user="ana",
+        )
     assert _counts(store, A, B) == before
     assert store.decisions() == {} and store.latest_version(B) is None
 

@@ -28,8 +28,10 @@ def people(store):
 
 
 def test_users_are_kept_with_role_and_kind_the_latest_row_wins(people):
-    assert [(u.name, u.role, u.expert_kind) for u in people.users()] == [("ana", "expert", "academic"),
-                                                                          ("carla", "chair", None)]
+    assert [(u.name, u.role, u.expert_kind) for u in people.users()] == [
+        ("ana", "expert", "academic"),
+        ("carla", "chair", None),
+    ]
     people.add_user("ana", "expert", expert_kind="industrial", user="admin")
     assert people.user("ana").expert_kind == "industrial"
     people.add_user("ana", "expert", active=False, user="admin")
@@ -123,8 +125,11 @@ def test_mode_is_workstation_unless_shared_is_asked():
 def test_users_command_reads_the_password_from_stdin_never_argv(db_url, monkeypatch):
     monkeypatch.setenv("CEP_DB_URL", db_url)
     run = CliRunner().invoke
-    done = run(users_cmd, ["add", "ana", "--role", "expert", "--kind", "academic", "--password-stdin", "--by", "root"],
-               input=PASSWORD + "\n")
+    done = run(
+        users_cmd,
+        ["add", "ana", "--role", "expert", "--kind", "academic", "--password-stdin", "--by", "root"],
+        input=PASSWORD + "\n",
+    )
     assert done.exit_code == 0, done.output
     assert "ana: expert (academic), can sign in" in done.output
     prompted = run(users_cmd, ["add", "carla", "--role", "chair", "--by", "root"], input=f"{PASSWORD}\n{PASSWORD}\n")
@@ -133,8 +138,10 @@ def test_users_command_reads_the_password_from_stdin_never_argv(db_url, monkeypa
     short = run(users_cmd, ["add", "x", "--role", "expert", "--password-stdin", "--by", "root"], input="abc\n")
     assert short.exit_code == 1 and "at least 12 characters" in short.output
     listed = run(users_cmd, ["list"])
-    assert [line.split("\t")[:3] for line in listed.output.splitlines()] == [["ana", "expert", "academic"],
-                                                                             ["carla", "chair", "-"]]
+    assert [line.split("\t")[:3] for line in listed.output.splitlines()] == [
+        ["ana", "expert", "academic"],
+        ["carla", "chair", "-"],
+    ]
     assert run(users_cmd, ["close", "ana", "--by", "root"]).exit_code == 0
     assert "ana" not in run(users_cmd, ["list"]).output
     assert "no user 'zed'" in run(users_cmd, ["close", "zed", "--by", "root"]).output

@@ -26,8 +26,9 @@ def test_identical_payload_adds_no_version(store, dossier):
 
 def test_labels_are_normalised_so_equal_dossiers_hash_equal(store, dossier):
     store.save_dossier(dossier(), user="alice", expected_version=None)
-    same = store.save_dossier(dossier(filiere="e-santé", funding_window="Région Île-de-France"), user="alice",
-                              expected_version=1)
+    same = store.save_dossier(
+        dossier(filiere="e-santé", funding_window="Région Île-de-France"), user="alice", expected_version=1
+    )
     assert not same.created
 
 
@@ -107,8 +108,11 @@ def test_history_shows_every_change_in_order(store, dossier):
     store.record_decision("CEP-2024-0042", labeled=True, user="secretary")
     h = store.history("CEP-2024-0042")
     assert [(e.action, e.entity, e.user_name) for e in h] == [
-        ("create", "dossiers", "alice"), ("save", "dossier_versions", "alice"),
-        ("save", "dossier_versions", "bob"), ("decide", "decisions", "secretary")]
+        ("create", "dossiers", "alice"),
+        ("save", "dossier_versions", "alice"),
+        ("save", "dossier_versions", "bob"),
+        ("decide", "decisions", "secretary"),
+    ]
     assert h[2].details["version"] == 2 and len(h[2].details["sha256"]) == 64
     assert all(e.at.tzinfo is not None for e in h)
 

@@ -25,8 +25,9 @@ def app(monkeypatch, tmp_path) -> AppTest:
     return at
 
 
-def upload(at: AppTest, key: str, name: str | None, content: bytes | list[tuple[str, bytes, str]],
-           mime: str | None) -> AppTest:
+def upload(
+    at: AppTest, key: str, name: str | None, content: bytes | list[tuple[str, bytes, str]], mime: str | None
+) -> AppTest:
     """Upload one file, or several: `name` None and `content` a list of (name, bytes, mime)."""
     at.file_uploader(key=key).set_value(content if name is None else (name, content, mime))
     at.run()
@@ -45,8 +46,9 @@ def texts(at: AppTest) -> str:
 
     Markdown's backslash escapes are removed (`unescape`).
     """
-    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success")
-             for e in getattr(at, kind)]
+    parts = [
+        e.value for kind in ("markdown", "caption", "error", "warning", "info", "success") for e in getattr(at, kind)
+    ]
     parts += [f"{m.label} {m.value}" for m in at.metric]
     return unescape("\n".join(str(p) for p in parts))
 

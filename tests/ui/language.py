@@ -17,23 +17,114 @@ from google.protobuf.json_format import MessageToDict
 from tests.ui.conftest import unescape as markdown_unescape
 
 # Words that are English and never French (nor a proper noun the tool uses).
-ENGLISH = ("the", "and", "with", "without", "rows", "row", "empty", "outside", "training", "scored", "missing",
-           "value", "is", "are", "not", "yes", "true", "false", "labelled", "funded", "window", "windows",
-           "unknown", "error", "allowed", "field", "download", "upload", "browse", "drag", "data", "model",
-           "probability", "points of", "intended", "limits", "should", "must", "only", "which", "when")
+ENGLISH = (
+    "the",
+    "and",
+    "with",
+    "without",
+    "rows",
+    "row",
+    "empty",
+    "outside",
+    "training",
+    "scored",
+    "missing",
+    "value",
+    "is",
+    "are",
+    "not",
+    "yes",
+    "true",
+    "false",
+    "labelled",
+    "funded",
+    "window",
+    "windows",
+    "unknown",
+    "error",
+    "allowed",
+    "field",
+    "download",
+    "upload",
+    "browse",
+    "drag",
+    "data",
+    "model",
+    "probability",
+    "points of",
+    "intended",
+    "limits",
+    "should",
+    "must",
+    "only",
+    "which",
+    "when",
+)
 # Words that are French and never English.
-FRENCH = ("le", "la", "les", "des", "du", "est", "et", "avec", "sans", "pour", "une", "dans", "sur", "oui", "non",
-          "ligne", "lignes", "guichet", "labellisé", "financé", "donnée", "données", "modèle", "valeur", "entre")
+FRENCH = (
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "est",
+    "et",
+    "avec",
+    "sans",
+    "pour",
+    "une",
+    "dans",
+    "sur",
+    "oui",
+    "non",
+    "ligne",
+    "lignes",
+    "guichet",
+    "labellisé",
+    "financé",
+    "donnée",
+    "données",
+    "modèle",
+    "valeur",
+    "entre",
+)
 # Proper nouns and the tool's own words that the lists would otherwise catch.
 ALLOWED = ("Horizon Europe", "Medi'Scope", "e-santé", "cep-additive-logit", "HL7 FHIR", "AI Act", "RHU (France 2030)")
-_WORDS = {lang: re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
-          for lang, words in (("en", ENGLISH), ("fr", FRENCH))}
+_WORDS = {
+    lang: re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE)
+    for lang, words in (("en", ENGLISH), ("fr", FRENCH))
+}
 _DECIMAL_POINT = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
 _FIELD_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b|\banswers\.\w+")
 # Proto fields that are not shown: ids, keys, formats, icons, file names, the chart spec (read apart).
-_HIDDEN = {"id", "formId", "key", "type", "icon", "format", "fileName", "url", "spec", "data", "datasets",
-           "useContainerWidth", "step", "default", "value", "setValue", "vegaLiteTheme", "selectionMode",
-           "columns", "width", "height", "columnOrder", "editingMode", "scriptRunId", "dataType", "styler"}
+_HIDDEN = {
+    "id",
+    "formId",
+    "key",
+    "type",
+    "icon",
+    "format",
+    "fileName",
+    "url",
+    "spec",
+    "data",
+    "datasets",
+    "useContainerWidth",
+    "step",
+    "default",
+    "value",
+    "setValue",
+    "vegaLiteTheme",
+    "selectionMode",
+    "columns",
+    "width",
+    "height",
+    "columnOrder",
+    "editingMode",
+    "scriptRunId",
+    "dataType",
+    "styler",
+}
 
 
 def _strings(obj: Any, out: list[str]) -> None:

@@ -30,6 +30,7 @@ PAGES = {
 
 # --------------------------------------------------------------------------- every page
 
+
 @pytest.mark.parametrize("name", list(PAGES))
 def test_every_page_opens_in_french_and_switches_to_english(app, name):
     path, title = PAGES[name]
@@ -52,6 +53,7 @@ def test_the_sidebar_names_the_model_and_says_the_data_are_synthetic(app, bundle
 
 
 # --------------------------------------------------------------------------- self-assessment
+
 
 def _fill_context(at, doc: dict) -> None:
     """Type the example dossier's context into the first step's widgets, as a user would."""
@@ -148,8 +150,9 @@ def test_a_draft_saved_over_a_version_it_did_not_open_is_refused_in_the_readers_
     app.button(key="sa.store_save").click().run()
     assert not app.exception, app.exception
     said = texts(app)
-    before, after = t("ui.store.conflict.exists", "fr", id=jsonform.example()["dossier_id"], current=1, who="Alice",
-                      when="WHEN").split("WHEN")
+    before, after = t(
+        "ui.store.conflict.exists", "fr", id=jsonform.example()["dossier_id"], current=1, who="Alice", when="WHEN"
+    ).split("WHEN")
     assert before in said and after in said
     assert "already exists" not in said and "nothing was saved" not in said
     app.button(key="sa.evaluate").click().run()
@@ -184,6 +187,7 @@ def test_a_draft_saved_in_the_local_store_reopens(app):
 
 
 # --------------------------------------------------------------------------- triage
+
 
 def _queue(at) -> pd.DataFrame:
     [table] = [d.value for d in at.dataframe if t("ui.queue.rank", "fr") in d.value.columns]
@@ -226,10 +230,20 @@ def test_window_rules_mark_ineligible_and_knocked_out_dossiers(bundle):
     from scoring.explain import explain
 
     eligible = jsonform.example()
-    wrong_carrier = {**jsonform.example(), "dossier_id": "X-CARRIER", "carrier_type": "academic",
-                     "funding_window": "bpifrance"}
-    europe = {**jsonform.example(), "dossier_id": "X-EU", "funding_window": "horizon_europe", "budget_eur": 2_000_000,
-              "aid_requested_eur": 1_000_000, "expert_scores": {c: 2.0 for c in catalogue.CRITERIA}}
+    wrong_carrier = {
+        **jsonform.example(),
+        "dossier_id": "X-CARRIER",
+        "carrier_type": "academic",
+        "funding_window": "bpifrance",
+    }
+    europe = {
+        **jsonform.example(),
+        "dossier_id": "X-EU",
+        "funding_window": "horizon_europe",
+        "budget_eur": 2_000_000,
+        "aid_requested_eur": 1_000_000,
+        "expert_scores": {c: 2.0 for c in catalogue.CRITERIA},
+    }
     docs = [eligible, wrong_carrier, europe]
     q = queue.build(docs, explain(docs, bundle, "fr"), (0.0, 0.0), "fr").set_index("dossier_id")
     assert q.loc[eligible["dossier_id"], "band"] == "recommend"  # thresholds at 0: every ready dossier qualifies
@@ -242,8 +256,13 @@ def test_triage_names_the_window_rule_with_its_source_and_lists_answers_to_discu
     from scoring.consistency import warnings
     from scoring.eligibility import verdict
 
-    doc = {**jsonform.example(), "dossier_id": "X-ANR", "funding_window": "anr", "trl": 3,
-           "answers": {**jsonform.example()["answers"], "rr_pathway": "certified", "rr_clinical_plan": "protocol"}}
+    doc = {
+        **jsonform.example(),
+        "dossier_id": "X-ANR",
+        "funding_window": "anr",
+        "trl": 3,
+        "answers": {**jsonform.example()["answers"], "rr_pathway": "certified", "rr_clinical_plan": "protocol"},
+    }
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", "x.json", json.dumps(doc, ensure_ascii=False).encode(), "application/json")
     row = jsonform.validate_records([doc]).frame.iloc[0].to_dict()
@@ -292,8 +311,14 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
 
 def _six_json_dossiers() -> list[tuple[str, bytes, str]]:
     raw = generate(6, 11).drop(columns=[*catalogue.SCORE_COLUMNS, *catalogue.OUTCOMES])
-    return [(f"{row['dossier_id']}.json", json.dumps(jsonform.to_json(row), ensure_ascii=False).encode(),
-             "application/json") for row in schema.validate_frame(raw).frame.to_dict("records")]
+    return [
+        (
+            f"{row['dossier_id']}.json",
+            json.dumps(jsonform.to_json(row), ensure_ascii=False).encode(),
+            "application/json",
+        )
+        for row in schema.validate_frame(raw).frame.to_dict("records")
+    ]
 
 
 def _ids(at) -> list[str]:
@@ -317,10 +342,12 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     app.text_input(key="store.user").input("Comité")
     app.run()
     q = _queue(app).set_index(t("ui.queue.dossier_id", "fr"))
-    assert q[t("ui.queue.notes", "fr")].to_dict() == {i: ("besoin médical non démontré" if i == picked else "")
-                                                      for i in q.index}
-    assert q[t("ui.queue.decision", "fr")].to_dict() == {i: (t("ui.decision.not_labeled", "fr") if i == picked
-                                                             else "") for i in q.index}
+    assert q[t("ui.queue.notes", "fr")].to_dict() == {
+        i: ("besoin médical non démontré" if i == picked else "") for i in q.index
+    }
+    assert q[t("ui.queue.decision", "fr")].to_dict() == {
+        i: (t("ui.decision.not_labeled", "fr") if i == picked else "") for i in q.index
+    }
     app.button(key="tr.store_save").click().run()
     assert not app.exception, app.exception
     store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
@@ -358,8 +385,16 @@ def test_saving_the_queue_twice_records_nothing_twice_and_says_so(app, tmp_path)
         app.button(key="tr.store_save").click().run()
         assert not app.exception, app.exception
         n = 0 if same else 1
-        assert t("ui.store.triage_saved", "fr", n=6, new=0 if same else 6, same=6 if same else 0, assessed=n,
-                 kept=1 - n, decided=n) in texts(app)
+        assert t(
+            "ui.store.triage_saved",
+            "fr",
+            n=6,
+            new=0 if same else 6,
+            same=6 if same else 0,
+            assessed=n,
+            kept=1 - n,
+            decided=n,
+        ) in texts(app)
     store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
     actions = [e.action for e in store.history(top)]
     assert (actions.count("assess"), actions.count("decide"), actions.count("save")) == (1, 1, 1)
@@ -386,6 +421,7 @@ def test_a_note_without_a_score_saves_nothing_and_says_which_dossier_in_french(a
 
 # --------------------------------------------------------------------------- portfolio
 
+
 def test_portfolio_scores_every_row_and_lists_the_bad_ones(app):
     raw = generate(60, 3).astype(object)
     raw.loc[3, "trl"] = "douze"
@@ -410,6 +446,7 @@ def test_portfolio_explains_a_file_it_cannot_read(app):
 
 
 # --------------------------------------------------------------------------- model card
+
 
 def test_model_page_explains_the_model_in_words_and_draws_it_against_oracle_and_baselines(app, bundle):
     app.switch_page("views/model_card.py").run()
@@ -440,6 +477,7 @@ def test_a_model_that_cannot_be_trusted_stops_the_app_with_its_reason(monkeypatc
 
 # --------------------------------------------------------------------------- configuration and labels
 
+
 def test_configuration_keeps_everything_local():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["browser"]["gatherUsageStats"] is False
@@ -452,8 +490,14 @@ def test_configuration_keeps_everything_local():
 
 def test_make_app_serves_this_machine_only_unless_a_team_host_is_named_on_the_port_asked():
     def command(*overrides: str) -> str:
-        out = subprocess.run(["make", "-n", "app", *overrides], cwd=ROOT, capture_output=True, text=True,
-                             check=True, env={k: v for k, v in os.environ.items() if not k.startswith("CEP_")})
+        out = subprocess.run(
+            ["make", "-n", "app", *overrides],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("CEP_")},
+        )
         return next(line for line in out.stdout.splitlines() if "streamlit run" in line)
 
     assert "--server.address 127.0.0.1 --browser.serverAddress 127.0.0.1" in command()
@@ -485,9 +529,18 @@ def test_the_form_covers_every_dossier_field_and_round_trips_a_draft():
 
 
 def test_a_project_without_consortium_has_no_partners():
-    state, _ = form.state_from_doc({**jsonform.example(), "collaborative": False,
-                                    "partners": {"academic": False, "industrial": False, "clinical": False,
-                                                 "count": 0}}, "fr")
+    state, _ = form.state_from_doc(
+        {
+            **jsonform.example(),
+            "collaborative": False,
+            "partners": {"academic": False, "industrial": False, "clinical": False, "count": 0},
+        },
+        "fr",
+    )
     state[form.key(fields.FIELD_BY_NAME["partner_clinical"])] = True  # ticked before unticking "collaborative"
-    assert form.doc_from_state(state)["partners"] == {"academic": False, "industrial": False, "clinical": False,
-                                                     "count": 0}
+    assert form.doc_from_state(state)["partners"] == {
+        "academic": False,
+        "industrial": False,
+        "clinical": False,
+        "count": 0,
+    }

@@ -23,8 +23,13 @@ from ui import auth as ui_auth
 from ui import components, minutes
 
 PASSWORD = "correct horse battery"
-PEOPLE = (("ana", "expert", "academic"), ("ben", "expert", "industrial"), ("cleo", "expert", "academic"),
-          ("carla", "chair", None), ("paul", "applicant", None))
+PEOPLE = (
+    ("ana", "expert", "academic"),
+    ("ben", "expert", "industrial"),
+    ("cleo", "expert", "academic"),
+    ("carla", "chair", None),
+    ("paul", "applicant", None),
+)
 COMMITTEE = "views/committee.py"
 
 
@@ -71,6 +76,7 @@ def on_committee(name: str) -> AppTest:
 
 
 # --------------------------------------------------------------------------- sign-in
+
 
 def test_no_page_opens_without_signing_in_in_shared_mode(panel):
     for path in (None, "views/triage.py", COMMITTEE, "views/portfolio.py", "views/model_card.py"):
@@ -143,6 +149,7 @@ def test_an_expert_sees_their_queue_only(panel):
 
 # --------------------------------------------------------------------------- a committee session
 
+
 def _score(at: AppTest, dossier: str, scores: dict[str, float], why: dict[str, str]) -> AppTest:
     at.selectbox(key="cm.pick").set_value(dossier).run()
     for c in CRITERIA:
@@ -210,13 +217,18 @@ def test_a_committee_session_end_to_end(panel):
     assert decision.reasons == "Strong team; the proof of concept is due in six months."
 
     # The store and its audit log hold exactly what was done, by whom.
-    done = [(e.user_name, e.action, e.dossier_id, e.details.get("expert")) for e in _log(panel)
-            if e.action not in ("create", "save", "add_user")]
+    done = [
+        (e.user_name, e.action, e.dossier_id, e.details.get("expert"))
+        for e in _log(panel)
+        if e.action not in ("create", "save", "add_user")
+    ]
     assert done == [
         *[("carla", "assign", i, e) for i in ids for e in ("ana", "ben", "cleo")],
         ("ben", "declare_conflict", d5, "ben"),
-        ("ana", "assess", d2, "ana"), ("ana", "assess", d1, "ana"),
-        ("ben", "assess", d2, "ben"), ("cleo", "assess", d2, "cleo"),
+        ("ana", "assess", d2, "ana"),
+        ("ana", "assess", d1, "ana"),
+        ("ben", "assess", d2, "ben"),
+        ("cleo", "assess", d2, "cleo"),
         ("carla", "decide", d2, None),
     ]
     assert panel.panel(d2)["ana"].justifications == {"scientific_quality": "no proof of concept"}
@@ -229,6 +241,7 @@ def _log(store: Store):
 
 
 # --------------------------------------------------------------------------- workstation mode
+
 
 @pytest.fixture
 def workstation(monkeypatch, tmp_path) -> Store:
@@ -253,8 +266,9 @@ def test_a_workstation_user_names_themself_once_and_every_page_opens(workstation
     assert at.session_state[ui_auth.SESSION] == ui_auth.Signed("Camille", "chair", None, shared=False)
     assert [tab.label for tab in at.tabs] == [t(f"ui.cm.tab.{s}", "fr") for s in ("queue", "assign", "consensus")]
     _click(at, t("ui.cm.assign_save", "fr"))
-    assert {e.user_name for e in workstation.history(workstation.list_dossiers()[0].dossier_id)
-            if e.action == "assign"} == {"Camille"}
+    assert {
+        e.user_name for e in workstation.history(workstation.list_dossiers()[0].dossier_id) if e.action == "assign"
+    } == {"Camille"}
 
 
 def test_a_workstation_user_the_store_knows_gets_their_role(workstation):
@@ -283,8 +297,9 @@ def test_workstation_mode_served_beyond_this_machine_serves_nothing(workstation)
 def test_the_committee_page_and_its_minutes_speak_one_language(panel, lang):
     ids = [d.dossier_id for d in panel.list_dossiers()]
     panel.assign(ids[0], ["ana", "ben"], user="carla")
-    panel.record_assessment(ids[0], {**FAIR, "data_quality": 1.0}, user="ana",
-                            justifications={"data_quality": "no data access"})
+    panel.record_assessment(
+        ids[0], {**FAIR, "data_quality": 1.0}, user="ana", justifications={"data_quality": "no data access"}
+    )
     panel.record_assessment(ids[0], FAIR, user="ben")
     panel.record_decision(ids[0], labeled=False, reasons="data access", user="carla")
     at = on_committee("carla")
@@ -296,7 +311,14 @@ def test_the_committee_page_and_its_minutes_speak_one_language(panel, lang):
     own = ALLOWED + tuple(d.payload["title"] for d in panel.list_dossiers()) + ("no data access", "data access")
     found = problems(shown(at), lang, own)
     rows = committee.session(panel, components.bundle(), panel.consensus_settings, lang)
-    printed = minutes.html_page(rows, lang, method="median", normalised=False, chair="carla", audit_hash="0" * 64,
-                                when=dt.datetime(2026, 11, 30))
+    printed = minutes.html_page(
+        rows,
+        lang,
+        method="median",
+        normalised=False,
+        chair="carla",
+        audit_hash="0" * 64,
+        when=dt.datetime(2026, 11, 30),
+    )
     found += problems(html_text(printed.decode()), lang, own)
     assert not found, "\n".join(dict.fromkeys(found))

@@ -87,10 +87,14 @@ def db_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, listener, db_path) -> str:
     """`streamlit run ui/app.py` on the repository's configuration and a free port, stopped after the module."""
-    proxies = {k: listener.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                                         "all_proxy")}
-    env = {**{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}, **proxies,
-           "CEP_DB_URL": f"sqlite:///{db_path}"}
+    proxies = {
+        k: listener.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    }
+    env = {
+        **{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"},
+        **proxies,
+        "CEP_DB_URL": f"sqlite:///{db_path}",
+    }
     try:
         with serve_app(env, log=tmp_path_factory.mktemp("e2e") / "server.log") as url:
             yield url
@@ -142,17 +146,26 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
             _idle(page)
             _text(page, _required("dossier_id"), "CEP-E2E-001")
             _text(page, _required("title"), "Télésurveillance de l'insuffisance cardiaque")
-            for name, code in (("filiere", "e_sante"), ("therapeutic_area", "cardiology"),
-                               ("technology_axis", "remote_monitoring"), ("funding_window", "region_idf"),
-                               ("carrier_type", "tpe_pme")):
+            for name, code in (
+                ("filiere", "e_sante"),
+                ("therapeutic_area", "cardiology"),
+                ("technology_axis", "remote_monitoring"),
+                ("funding_window", "region_idf"),
+                ("carrier_type", "tpe_pme"),
+            ):
                 _choose(page, _required(name), code_label(name, code, "fr"))
                 # Escape in a chosen box must not empty it: the evaluation below would be refused
                 box = page.get_by_role("combobox", name=_required(name), exact=True)
                 box.click()
                 box.press("Escape")
                 _idle(page)
-            for name, value in (("trl", 5), ("year", 2024), ("duration_months", 24), ("budget_eur", 800000),
-                                ("aid_requested_eur", 400000)):
+            for name, value in (
+                ("trl", 5),
+                ("year", 2024),
+                ("duration_months", 24),
+                ("budget_eur", 800000),
+                ("aid_requested_eur", 400000),
+            ):
                 _number(page, _required(name), value)
             page.get_by_role("button", name=t("ui.sa.next", "fr")).click()
             _idle(page)
@@ -182,6 +195,7 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
 
 
 # --------------------------------------------------------------------------- nothing leaves the machine
+
 
 def _listening_addresses(port: int) -> set[str]:
     """Local addresses with a listening TCP socket on `port`, read from the kernel's tables."""
@@ -300,10 +314,12 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT.with_name("e2e_triage.png")), full_page=True)
             browser.close()
-    assert export[t("ui.queue.notes", "fr")].to_dict() == {i: ("besoin médical non démontré" if i == picked else "")
-                                                           for i in export.index}
-    assert export[t("ui.queue.decision", "fr")].to_dict() == {i: (t("ui.decision.not_labeled", "fr") if i == picked
-                                                                  else "") for i in export.index}
+    assert export[t("ui.queue.notes", "fr")].to_dict() == {
+        i: ("besoin médical non démontré" if i == picked else "") for i in export.index
+    }
+    assert export[t("ui.queue.decision", "fr")].to_dict() == {
+        i: (t("ui.decision.not_labeled", "fr") if i == picked else "") for i in export.index
+    }
     assert t("ui.store.triage_saved", "fr", n=9, new=9, same=0, assessed=1, kept=0, decided=1) in saved_text
     store = Store(f"sqlite:///{db_path}")
     try:
@@ -321,11 +337,15 @@ def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(ch
     from playwright.sync_api import sync_playwright
 
     def bait(where: str) -> str:
-        return (f"![x]({listener.url}/{where}.png) <img src=\"{listener.url}/{where}-html.png\"> "
-                f"[lien]({listener.url}/{where}-link) {listener.url}/{where}-bare.png")
+        return (
+            f'![x]({listener.url}/{where}.png) <img src="{listener.url}/{where}-html.png"> '
+            f"[lien]({listener.url}/{where}-link) {listener.url}/{where}-bare.png"
+        )
 
-    docs = [{**d, "title": bait(f"title{n}"), "acronym": f"![a]({listener.url}/acr{n}.png)",
-             "call": bait(f"call{n}")} for n, d in enumerate(_six_dossiers())]
+    docs = [
+        {**d, "title": bait(f"title{n}"), "acronym": f"![a]({listener.url}/acr{n}.png)", "call": bait(f"call{n}")}
+        for n, d in enumerate(_six_dossiers())
+    ]
     paths = _write_dossiers(tmp_path / "bait", docs)
     draft = tmp_path / "draft.json"
     draft.write_text(json.dumps({**docs[0], "filiere": bait("filiere"), "trl": bait("trl")}), encoding="utf-8")
@@ -371,10 +391,18 @@ def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(ch
 # --------------------------------------------------------------------------- the four pages, in time and in one language
 
 TIMINGS = ROOT / "test-artifacts" / "app_timings.json"
-NAV = {"self_assessment": "ui.nav.self_assessment", "triage": "ui.nav.triage", "portfolio": "ui.nav.portfolio",
-       "model_card": "ui.nav.model"}
-TITLES = {"self_assessment": "ui.sa.title", "triage": "ui.triage.title", "portfolio": "ui.pf.title",
-          "model_card": "ui.model.title"}
+NAV = {
+    "self_assessment": "ui.nav.self_assessment",
+    "triage": "ui.nav.triage",
+    "portfolio": "ui.nav.portfolio",
+    "model_card": "ui.nav.model",
+}
+TITLES = {
+    "self_assessment": "ui.sa.title",
+    "triage": "ui.triage.title",
+    "portfolio": "ui.pf.title",
+    "model_card": "ui.model.title",
+}
 # What the app's style sheet writes in place of Streamlit's own (English) uploader words, read off the page
 # (a zone holding files shows them instead of its button and limit).
 UPLOADER_WORDS = """() => [...document.querySelectorAll('[data-testid="stFileUploaderDropzone"]')]
@@ -404,8 +432,9 @@ def _fill(page, name: str, lang: str, draft: Path) -> None:
         page.get_by_role("button", name=t("ui.report.download", lang)).wait_for(timeout=60_000)
     elif name in ("triage", "portfolio"):
         page.get_by_role("button", name=t("ui.triage.examples" if name == "triage" else "ui.pf.example", lang)).click()
-        page.get_by_text(t("ui.triage.pick" if name == "triage" else "ui.pf.table", lang), exact=True).first \
-            .wait_for(timeout=120_000)
+        page.get_by_text(t("ui.triage.pick" if name == "triage" else "ui.pf.table", lang), exact=True).first.wait_for(
+            timeout=120_000
+        )
     _idle(page)
 
 
@@ -441,8 +470,10 @@ def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, se
                     # icons are drawn from a font's ligatures: their names are in the text, not on the screen
                     # (an element's own icon, or one inside a Markdown text, at the start of its line)
                     icons = set(page.evaluate(ICONS))
-                    text = "\n".join(_without_icons(line, icons) for line in
-                                      page.locator('[data-testid="stAppViewContainer"]').inner_text().splitlines())
+                    text = "\n".join(
+                        _without_icons(line, icons)
+                        for line in page.locator('[data-testid="stAppViewContainer"]').inner_text().splitlines()
+                    )
                     found += [f"{name} ({lang}): {x}" for x in problems(text, lang, ALLOWED)]
                     zones = page.evaluate(UPLOADER_WORDS)
                     expected = [f'"{t("ui.upload.button", lang)}"', f'"{t("ui.upload.limit", lang, mb=MAX_UPLOAD_MB)}"']

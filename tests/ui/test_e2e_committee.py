@@ -48,10 +48,15 @@ def panel_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, listener, panel_url) -> str:  # noqa: F811 - the imported fixture
-    proxies = {k: listener.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                                         "all_proxy")}
-    env = {**{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"}, **proxies,
-           "CEP_DB_URL": panel_url, "CEP_MODE": "shared"}
+    proxies = {
+        k: listener.url for k in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    }
+    env = {
+        **{k: v for k, v in os.environ.items() if k.lower() != "no_proxy"},
+        **proxies,
+        "CEP_DB_URL": panel_url,
+        "CEP_MODE": "shared",
+    }
     try:
         with serve_app(env, log=tmp_path_factory.mktemp("e2e") / "server.log") as url:
             yield url
@@ -102,8 +107,9 @@ class Person:
             box.fill(str(scores[c]))
             box.press("Tab")
             if why.get(c):
-                self.page.get_by_role("textbox", name=fr("ui.cm.justification", criterion=fr(f"criterion.{c}")),
-                                      exact=True).fill(why[c])
+                self.page.get_by_role(
+                    "textbox", name=fr("ui.cm.justification", criterion=fr(f"criterion.{c}")), exact=True
+                ).fill(why[c])
         self.click(fr("ui.cm.submit"))
         self.page.get_by_text(fr("ui.cm.submitted", id=dossier)).wait_for(timeout=30_000)
 
@@ -159,8 +165,11 @@ def test_a_committee_session_in_the_browser(chromium, server, panel_url):  # noq
             chair.open_committee()  # the page read afresh: the experts' scores are in
             chair.tab("consensus")
             states = (fr("ui.cm.state.discuss"), fr("ui.cm.state.agreed"))
-            heads = [h for h in chair.page.locator('[data-testid="stExpander"] summary').all_inner_texts()
-                     if h.endswith(states)]  # the dossiers' expanders, in the page's order
+            heads = [
+                h
+                for h in chair.page.locator('[data-testid="stExpander"] summary').all_inner_texts()
+                if h.endswith(states)
+            ]  # the dossiers' expanders, in the page's order
             disputed = chair.page.locator('[data-testid="stExpander"]', has_text=fr("ui.cm.state.discuss")).first
             disputed.get_by_text(fr("ui.cm.labelled"), exact=True).click()
             _idle(chair.page)
@@ -189,8 +198,14 @@ def test_a_committee_session_in_the_browser(chromium, server, panel_url):  # noq
         assert (decided.labeled, decided.reasons, decided.created_by) == (True, "Strong team.", "carla")
         log = sorted((e for i in ids for e in store.history(i)), key=lambda e: e.id)
         done = [(e.user_name, e.action, e.dossier_id) for e in log if e.action not in ("create", "save")]
-        assert done == [*[("carla", "assign", i) for i in ids for _ in range(3)], ("ben", "declare_conflict", d5),
-                        ("ana", "assess", d2), ("ana", "assess", d1), ("ben", "assess", d2), ("cleo", "assess", d2),
-                        ("carla", "decide", d2)]
+        assert done == [
+            *[("carla", "assign", i) for i in ids for _ in range(3)],
+            ("ben", "declare_conflict", d5),
+            ("ana", "assess", d2),
+            ("ana", "assess", d1),
+            ("ben", "assess", d2),
+            ("cleo", "assess", d2),
+            ("carla", "decide", d2),
+        ]
         assert store.verify_audit().intact
     assert outside == [], f"the pages asked outside hosts for {outside}"

@@ -26,8 +26,10 @@ def _dossiers() -> dict[str, dict]:
     eligible = jsonform.example()
     refused = jsonform.example()
     refused.update(funding_window="rhu", dossier_id="CEP-2024-RHU")  # RHU: no call since 2021
-    suite = {name: json.loads((SUITE / f"{name}.json").read_text(encoding="utf-8"))
-             for name in ("w08-sme-alone-at-anr", "w02-ai-no-data")}  # refused by ANR; an answer to check
+    suite = {
+        name: json.loads((SUITE / f"{name}.json").read_text(encoding="utf-8"))
+        for name in ("w08-sme-alone-at-anr", "w02-ai-no-data")
+    }  # refused by ANR; an answer to check
     return {"eligible": eligible, "refused": refused, **suite}
 
 
@@ -69,8 +71,9 @@ def test_text_html_app_and_batch_show_the_same_explanation(app, bundle, name):
     out = score_frame(pd.DataFrame([jsonform.from_json(doc)]), bundle, actions=True).iloc[0]
     assert out["status"] == "ok"
     focus = "success" if res["probabilities"]["estimate"] else "labeled"
-    assert (out["actions"] or "") == " | ".join(f"{a['field']}: {a['from']} -> {a['to']} ({focus} {a['gain']:+.3f})"
-                                                for a in res["actions"])
+    assert (out["actions"] or "") == " | ".join(
+        f"{a['field']}: {a['from']} -> {a['to']} ({focus} {a['gain']:+.3f})" for a in res["actions"]
+    )
     assert (out["labelling_set"] or "") == ";".join(res["labelling"]["steps"])
     assert bool(out["eligible"]) == res["eligibility"]["eligible"]
     assert (out["warnings"] or "") == ";".join(w["code"] for w in res["warnings"])
@@ -78,6 +81,7 @@ def test_text_html_app_and_batch_show_the_same_explanation(app, bundle, name):
         c = res["contributions"][target]
         assert out[f"base_{target}"] == pytest.approx(c["base"], abs=1e-9)
         assert [out[f"p_{target}_low"], out[f"p_{target}_high"]] == pytest.approx(
-            res["probabilities"]["interval"][target], abs=1e-9)
+            res["probabilities"]["interval"][target], abs=1e-9
+        )
         for criterion, v in c["values"].items():
             assert out[f"contrib_{target}__{criterion}"] == pytest.approx(v, abs=1e-9)

@@ -29,8 +29,12 @@ def test_the_expert_reads_the_brief_and_records_a_replan_that_the_store_and_the_
     app.button(key=f"tr.interview.record.{top}").click().run()
     assert not app.exception, app.exception
     assert t("ui.interview.recorded", "fr") in texts(app)
-    expected = t("ui.interview.outcome_window", "fr", outcome=t("ui.interview.outcome.replan", "fr"),
-                 window=t(f"funding_window.{window}", "fr"))
+    expected = t(
+        "ui.interview.outcome_window",
+        "fr",
+        outcome=t("ui.interview.outcome.replan", "fr"),
+        window=t(f"funding_window.{window}", "fr"),
+    )
     assert _queue_cell(app, top, "interview") == expected
     store = Store(f"sqlite:///{tmp_path / 'cep.db'}")
     recorded = latest_interviews(store)[top]

@@ -120,9 +120,11 @@ def test_the_command_line_summaries_speak_one_language(tmp_path, lang):
     """generate, validate and train say what they did in the chosen language (file names aside)."""
     base = tmp_path / "base.csv"
     runner = CliRunner()
-    runs = [runner.invoke(cli, ["generate", "--rows", "800", "--seed", "3", "--out", str(base), "--lang", lang]),
-            runner.invoke(cli, ["validate", str(base), "--lang", lang]),
-            runner.invoke(cli, ["train", "--data", str(base), "--out", str(tmp_path / "out"), "--lang", lang])]
+    runs = [
+        runner.invoke(cli, ["generate", "--rows", "800", "--seed", "3", "--out", str(base), "--lang", lang]),
+        runner.invoke(cli, ["validate", str(base), "--lang", lang]),
+        runner.invoke(cli, ["train", "--data", str(base), "--out", str(tmp_path / "out"), "--lang", lang]),
+    ]
     for r in runs:
         assert r.exit_code == 0, r.output
     found = [p for r in runs for p in problems(r.stdout, lang, ALLOWED + (str(tmp_path),))]

@@ -21,12 +21,24 @@ def _report(bundle, lang="fr", **changes):
 def test_report_holds_every_part_of_the_result_with_date_and_model(bundle):
     result, html = _report(bundle)
     p = result["probabilities"]
-    for value in (shaping.pct(p["labeled"], "fr"), shaping.pct(p["success"], "fr"), shaping.pct(p["funded"], "fr"),
-                  t("ui.prob.funded", "fr"), p["summary"], "14/03/2025 09:30", bundle.sha256, bundle.name,
-                  t("ui.notice.synthetic", "fr")):
+    for value in (
+        shaping.pct(p["labeled"], "fr"),
+        shaping.pct(p["success"], "fr"),
+        shaping.pct(p["funded"], "fr"),
+        t("ui.prob.funded", "fr"),
+        p["summary"],
+        "14/03/2025 09:30",
+        bundle.sha256,
+        bundle.name,
+        t("ui.notice.synthetic", "fr"),
+    ):
         assert escape(value) in html, value
-    for text in [r["text"] for r in result["reasons"]] + [a["text"] for a in result["actions"]] + \
-            [c["label"] for c in result["criteria"]] + [w["label"] for w in result["windows"]]:
+    for text in (
+        [r["text"] for r in result["reasons"]]
+        + [a["text"] for a in result["actions"]]
+        + [c["label"] for c in result["criteria"]]
+        + [w["label"] for w in result["windows"]]
+    ):
         assert escape(text) in html, text
     for key in ("ui.report.criteria", "ui.report.contributions", "ui.report.actions", "ui.report.windows"):
         assert t(key, "fr") in html

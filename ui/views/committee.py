@@ -62,6 +62,7 @@ def _score(v: float | None) -> str:
 
 # --------------------------------------------------------------------------- the expert's queue
 
+
 def _score_key(dossier_id: str, c: str) -> str:
     return f"cm.s.{dossier_id}.{c}"
 
@@ -124,8 +125,12 @@ def _others(dossier_id: str, me: auth.Signed) -> None:
     if view.blind:
         st.info(ui.tr("ui.cm.blind"))
         return
-    table = pd.DataFrame([{ui.tr("ui.cm.col.expert"): a.expert, **{_crit(c): _score(a.scores.get(c)) for c in CRITERIA}}
-                          for a in sorted(view.assessments, key=lambda a: a.expert)])
+    table = pd.DataFrame(
+        [
+            {ui.tr("ui.cm.col.expert"): a.expert, **{_crit(c): _score(a.scores.get(c)) for c in CRITERIA}}
+            for a in sorted(view.assessments, key=lambda a: a.expert)
+        ]
+    )
     st.dataframe(table, hide_index=True)
     if view.consensus and view.consensus.discuss:
         st.warning(ui.tr("ui.cm.discuss", criteria=", ".join(_crit(c) for c in view.consensus.flagged)))
@@ -139,8 +144,14 @@ def _queue(me: auth.Signed) -> None:
         return
     heads = {d.dossier_id: d.payload for d in store.list_dossiers() if d.dossier_id in ids}
     done = {i for i in ids if me.name in store.panel(i)}
-    labels = ui.labels(ids, lambda i: ui.tr("ui.cm.queue_item", dossier=_dossier_label(heads[i]),
-                                            state=ui.tr("ui.cm.state.done" if i in done else "ui.cm.state.todo")))
+    labels = ui.labels(
+        ids,
+        lambda i: ui.tr(
+            "ui.cm.queue_item",
+            dossier=_dossier_label(heads[i]),
+            state=ui.tr("ui.cm.state.done" if i in done else "ui.cm.state.todo"),
+        ),
+    )
     pick = st.selectbox(ui.tr("ui.cm.pick"), ids, format_func=labels.get, key="cm.pick")
     doc = heads[pick]
     st.subheader(ui.plain(_dossier_label(doc)))
@@ -154,8 +165,7 @@ def _queue(me: auth.Signed) -> None:
         st.caption(ui.tr("ui.cm.form_help"))
         for c in CRITERIA:
             left, right = st.columns([1, 3])
-            left.number_input(_crit(c), min_value=0.0, max_value=5.0, step=0.5, format="%.1f",
-                              key=_score_key(pick, c))
+            left.number_input(_crit(c), min_value=0.0, max_value=5.0, step=0.5, format="%.1f", key=_score_key(pick, c))
             right.text_area(ui.tr("ui.cm.justification", criterion=_crit(c)), key=_why_key(pick, c), height=68)
         st.form_submit_button(ui.tr("ui.cm.submit"), on_click=_submit, args=(pick, me))
     _show_message("queue")
@@ -163,11 +173,16 @@ def _queue(me: auth.Signed) -> None:
     with st.expander(ui.tr("ui.cm.conflict_title")):
         reason_key = f"cm.coi.{pick}"
         st.text_input(ui.tr("ui.cm.conflict_reason"), key=reason_key)
-        st.button(ui.tr("ui.cm.conflict_declare"), on_click=_declare, args=("queue", pick, me.name, me, reason_key),
-                  key=f"cm.coi_btn.{pick}")
+        st.button(
+            ui.tr("ui.cm.conflict_declare"),
+            on_click=_declare,
+            args=("queue", pick, me.name, me, reason_key),
+            key=f"cm.coi_btn.{pick}",
+        )
 
 
 # --------------------------------------------------------------------------- the chair: assignments
+
 
 def _assign_key(dossier_id: str) -> str:
     return f"cm.assign.{dossier_id}"
@@ -208,8 +223,9 @@ def _assignments(me: auth.Signed) -> None:
     for assigned in current.values():
         for e in assigned:
             load[e] = load.get(e, 0) + 1
-    names = ui.labels(experts, lambda e: ui.tr("ui.cm.expert_label", name=e, kind=ui.tr(f"ui.kind.{experts[e]}"))
-                      if experts[e] else e)
+    names = ui.labels(
+        experts, lambda e: ui.tr("ui.cm.expert_label", name=e, kind=ui.tr(f"ui.kind.{experts[e]}")) if experts[e] else e
+    )
     st.caption(ui.tr("ui.cm.assign_help"))
     for doc in docs:
         i = doc["dossier_id"]
@@ -227,19 +243,29 @@ def _assignments(me: auth.Signed) -> None:
         struck = sorted(e for d, e in conflicts if d == i)
         if struck:
             st.caption(ui.tr("ui.cm.conflicted", experts=", ".join(struck)))
-    st.button(ui.tr("ui.cm.assign_save"), on_click=_save_assignments, args=([d["dossier_id"] for d in docs], me),
-              key="cm.assign_save", type="primary")
+    st.button(
+        ui.tr("ui.cm.assign_save"),
+        on_click=_save_assignments,
+        args=([d["dossier_id"] for d in docs], me),
+        key="cm.assign_save",
+        type="primary",
+    )
     _show_message("assign")
     with st.expander(ui.tr("ui.cm.conflict_for_expert")):
         labels = {d["dossier_id"]: _dossier_label(d) for d in docs}
         d = st.selectbox(ui.tr("ui.cm.col.dossier"), list(labels), format_func=labels.get, key="cm.coi_dossier")
         e = st.selectbox(ui.tr("ui.cm.col.expert"), list(experts), format_func=names.get, key="cm.coi_expert")
         st.text_input(ui.tr("ui.cm.conflict_reason"), key="cm.coi_chair_reason")
-        st.button(ui.tr("ui.cm.conflict_declare"), on_click=_declare, args=("assign", d, e, me, "cm.coi_chair_reason"),
-                  key="cm.coi_chair_btn")
+        st.button(
+            ui.tr("ui.cm.conflict_declare"),
+            on_click=_declare,
+            args=("assign", d, e, me, "cm.coi_chair_reason"),
+            key="cm.coi_chair_btn",
+        )
 
 
 # --------------------------------------------------------------------------- the chair: consensus and decisions
+
 
 def _decide(dossier_id: str, me: auth.Signed) -> None:
     labeled = st.session_state.get(f"cm.dec.{dossier_id}")
@@ -264,8 +290,12 @@ def _dossier_detail(row: committee.DossierConsensus, me: auth.Signed) -> None:
             norm = row.normalised(expert, c)
             line[_crit(c)] = _score(a.scores.get(c)) + ("" if norm is None else f" ({_score(round(norm, 1))})")
         lines.append(line)
-    lines.append({ui.tr("ui.cm.col.expert"): ui.tr("ui.cm.consensus_row"),
-                  **{_crit(c): _score(None if values[c] is None else round(values[c], 2)) for c in CRITERIA}})
+    lines.append(
+        {
+            ui.tr("ui.cm.col.expert"): ui.tr("ui.cm.consensus_row"),
+            **{_crit(c): _score(None if values[c] is None else round(values[c], 2)) for c in CRITERIA},
+        }
+    )
     st.dataframe(pd.DataFrame(lines), hide_index=True)
     if row.consensus.normalised_experts:
         st.caption(ui.tr("ui.cm.normalised_note"))
@@ -278,13 +308,24 @@ def _dossier_detail(row: committee.DossierConsensus, me: auth.Signed) -> None:
             st.caption(ui.tr("ui.cm.justified", expert=ui.plain(expert), criterion=_crit(c)))
             st.text(text)
     if row.decision:
-        st.success(ui.tr("ui.cm.decision_line", decision=minutes.decision_text(row, ui.lang()),
-                         by=ui.plain(row.decision.created_by)))
+        st.success(
+            ui.tr(
+                "ui.cm.decision_line",
+                decision=minutes.decision_text(row, ui.lang()),
+                by=ui.plain(row.decision.created_by),
+            )
+        )
         if row.decision.reasons:
             st.text(row.decision.reasons)
     options = ui.labels(("yes", "no"), lambda v: ui.tr("ui.cm.labelled" if v == "yes" else "ui.cm.not_labelled"))
-    st.radio(ui.tr("ui.cm.decision"), list(options), format_func=options.get, key=f"cm.dec.{row.dossier_id}",
-             horizontal=True, index=None)
+    st.radio(
+        ui.tr("ui.cm.decision"),
+        list(options),
+        format_func=options.get,
+        key=f"cm.dec.{row.dossier_id}",
+        horizontal=True,
+        index=None,
+    )
     st.text_area(ui.tr("ui.cm.reasons"), key=f"cm.why.{row.dossier_id}")
     st.button(ui.tr("ui.cm.decide"), on_click=_decide, args=(row.dossier_id, me), key=f"cm.decide.{row.dossier_id}")
 
@@ -293,10 +334,20 @@ def _consensus(me: auth.Signed) -> None:
     store = store_link.store()
     methods = ui.labels(METHODS, lambda m: ui.tr(f"ui.cm.method.{m}"))
     left, right = st.columns(2)
-    method = left.radio(ui.tr("ui.cm.method"), list(methods), format_func=methods.get, key="cm.method",
-                        horizontal=True, index=list(METHODS).index(store.consensus_settings.method))
-    normalise = right.toggle(ui.tr("ui.cm.normalise"), key="cm.normalise", help=ui.tr("ui.cm.normalise_help"),
-                             value=store.consensus_settings.normalise)
+    method = left.radio(
+        ui.tr("ui.cm.method"),
+        list(methods),
+        format_func=methods.get,
+        key="cm.method",
+        horizontal=True,
+        index=list(METHODS).index(store.consensus_settings.method),
+    )
+    normalise = right.toggle(
+        ui.tr("ui.cm.normalise"),
+        key="cm.normalise",
+        help=ui.tr("ui.cm.normalise_help"),
+        value=store.consensus_settings.normalise,
+    )
     settings = ConsensusSettings(method=method, normalise=normalise)
     rows = committee.session(store, ui.bundle(), settings, ui.lang())
     if not rows:
@@ -307,16 +358,29 @@ def _consensus(me: auth.Signed) -> None:
     audit_hash = store.verify_audit().last_hash
     page = dict(method=method, normalised=normalise, chair=me.name, audit_hash=audit_hash, when=now)
     left, right = st.columns(2)
-    left.download_button(ui.tr("ui.cm.minutes_xlsx"), data=minutes.xlsx(rows, ui.lang()),
-                         file_name=f"cep_minutes_{now:%Y-%m-%d}.xlsx", mime=ui.MIME["xlsx"], key="cm.minutes_xlsx",
-                         on_click="ignore")
-    right.download_button(ui.tr("ui.cm.minutes_html"), data=minutes.html_page(rows, ui.lang(), **page),
-                          file_name=f"cep_minutes_{now:%Y-%m-%d}.html", mime=ui.MIME["html"], key="cm.minutes_html",
-                          on_click="ignore")
+    left.download_button(
+        ui.tr("ui.cm.minutes_xlsx"),
+        data=minutes.xlsx(rows, ui.lang()),
+        file_name=f"cep_minutes_{now:%Y-%m-%d}.xlsx",
+        mime=ui.MIME["xlsx"],
+        key="cm.minutes_xlsx",
+        on_click="ignore",
+    )
+    right.download_button(
+        ui.tr("ui.cm.minutes_html"),
+        data=minutes.html_page(rows, ui.lang(), **page),
+        file_name=f"cep_minutes_{now:%Y-%m-%d}.html",
+        mime=ui.MIME["html"],
+        key="cm.minutes_html",
+        on_click="ignore",
+    )
     _show_message("consensus")
     for row in rows:
-        title = ui.tr("ui.cm.dossier_head", dossier=f"{row.dossier_id} · {row.title}",
-                      state=ui.tr("ui.cm.state.discuss") if row.discuss else ui.tr("ui.cm.state.agreed"))
+        title = ui.tr(
+            "ui.cm.dossier_head",
+            dossier=f"{row.dossier_id} · {row.title}",
+            state=ui.tr("ui.cm.state.discuss") if row.discuss else ui.tr("ui.cm.state.agreed"),
+        )
         with st.expander(ui.plain(title), expanded=row.discuss):
             _dossier_detail(row, me)
 

@@ -31,6 +31,7 @@ DRAFT_MESSAGES = "sa.draft_messages"
 
 # --------------------------------------------------------------------------- state changes (callbacks)
 
+
 def _go(step: int) -> None:
     st.session_state[STEP] = step
 
@@ -69,8 +70,10 @@ def _load_uploaded_draft() -> None:
     try:
         docs, was_list = load_json_dossiers(uploaded.getvalue().decode("utf-8"))
     except (SchemaError, UnicodeDecodeError) as exc:
-        st.session_state[DRAFT_MESSAGES] = ("error", [ui.tr("ui.draft.unreadable", source=uploaded.name,
-                                                             error=str(exc))])
+        st.session_state[DRAFT_MESSAGES] = (
+            "error",
+            [ui.tr("ui.draft.unreadable", source=uploaded.name, error=str(exc))],
+        )
         return
     if was_list and len(docs) != 1:
         st.session_state[DRAFT_MESSAGES] = ("error", [ui.tr("ui.draft.not_one", source=uploaded.name, n=len(docs))])
@@ -87,17 +90,28 @@ def _clear_form() -> None:
 
 # --------------------------------------------------------------------------- drawing
 
+
 def _draft_panel(doc: dict) -> None:
     with st.expander(ui.tr("ui.draft.title"), icon=":material/save:"):
         st.caption(ui.tr("ui.draft.intro"))
         c1, c2 = st.columns(2)
-        c1.download_button(ui.tr("ui.draft.download"), data=lambda: ui.json_bytes(doc),
-                           file_name=f"{doc.get('dossier_id') or ui.tr('ui.draft.file_stem')}.json",
-                           mime=ui.MIME["json"], key="sa.draft_download", on_click="ignore",
-                           icon=":material/download:")
+        c1.download_button(
+            ui.tr("ui.draft.download"),
+            data=lambda: ui.json_bytes(doc),
+            file_name=f"{doc.get('dossier_id') or ui.tr('ui.draft.file_stem')}.json",
+            mime=ui.MIME["json"],
+            key="sa.draft_download",
+            on_click="ignore",
+            icon=":material/download:",
+        )
         c2.button(ui.tr("ui.draft.clear"), on_click=_clear_form, key="sa.clear", icon=":material/restart_alt:")
-        st.file_uploader(ui.tr("ui.draft.upload"), type=["json"], key="sa.draft_upload",
-                         on_change=_load_uploaded_draft, help=ui.upload_help("JSON"))
+        st.file_uploader(
+            ui.tr("ui.draft.upload"),
+            type=["json"],
+            key="sa.draft_upload",
+            on_change=_load_uploaded_draft,
+            help=ui.upload_help("JSON"),
+        )
         store_link.draft_panel(doc, load_draft)
     messages = st.session_state.get(DRAFT_MESSAGES)
     if messages:
@@ -126,18 +140,32 @@ def _context_widget(name: str) -> None:
         codes = ui.labels(f.allowed, lambda c: code_label(name, c, ui.lang()))
         # required: once chosen, a required field's choice can be changed but not emptied (Escape would,
         # and the next evaluation would be refused for a field the user had filled)
-        st.selectbox(_label(name), list(codes), index=None, format_func=codes.get, required=f.required,
-                     placeholder=ui.tr("ui.form.choose"), **common)
+        st.selectbox(
+            _label(name),
+            list(codes),
+            index=None,
+            format_func=codes.get,
+            required=f.required,
+            placeholder=ui.tr("ui.form.choose"),
+            **common,
+        )
     elif f.kind == "int":
         # No bounds on the widget: it would keep showing an out-of-range "12" while sending nothing, and the
         # validator would call the field absent. Unbounded, the value reaches the validator, which names the range.
         st.number_input(_label(name), value=None, step=1, placeholder=ui.tr("ui.form.number"), **common)
     elif f.kind == "float":
-        st.number_input(_label(name), value=None, step=10_000.0, format="%.0f",
-                        placeholder=ui.tr("ui.form.euros"), **common)
+        st.number_input(
+            _label(name), value=None, step=10_000.0, format="%.0f", placeholder=ui.tr("ui.form.euros"), **common
+        )
     elif f.kind == "date":
-        st.date_input(_label(name), value=None, min_value=dt.date(MIN_YEAR, 1, 1), max_value=dt.date.today(),
-                      format="DD/MM/YYYY", **common)
+        st.date_input(
+            _label(name),
+            value=None,
+            min_value=dt.date(MIN_YEAR, 1, 1),
+            max_value=dt.date.today(),
+            format="DD/MM/YYYY",
+            **common,
+        )
     elif name == "preliminary_interview":
         answers = ui.labels((True, False), lambda v: ui.tr("value.yes" if v else "value.no"))
         st.radio(_label(name), list(answers), index=None, horizontal=True, format_func=answers.get, **common)
@@ -161,35 +189,50 @@ def _criterion_step(criterion: str, issues: dict, doc_flat: dict) -> None:
     st.subheader(ui.tr(f"criterion.{criterion}"))
     st.caption(ui.tr("ui.sa.rubric_rule"))
     for q in rubric()[criterion]:
-        answers = ui.labels(q.answers + ((NOT_APPLICABLE,) if q.na_allowed else ()),
-                            lambda a: display.answer_label(q.id, a, ui.lang()))
-        st.radio(ui.tr(f"rubric.{q.id}"), list(answers), index=None, key=form.key(FIELD_BY_NAME[q.id]),
-                 format_func=answers.get, persist_state="session")
+        answers = ui.labels(
+            q.answers + ((NOT_APPLICABLE,) if q.na_allowed else ()), lambda a: display.answer_label(q.id, a, ui.lang())
+        )
+        st.radio(
+            ui.tr(f"rubric.{q.id}"),
+            list(answers),
+            index=None,
+            key=form.key(FIELD_BY_NAME[q.id]),
+            format_func=answers.get,
+            persist_state="session",
+        )
         _inline(q.id, issues, True, doc_flat)
     table = score_table(pd.DataFrame([doc_flat]).reindex(columns=[q.id for q in rubric()[criterion]]))
     j = CRITERIA.index(criterion)
     score = table.score[0, j]
-    st.info(ui.tr("ui.sa.live_score", score=shaping.score(None if pd.isna(score) else score, ui.lang()),
-                  source=ui.tr(f"source.{table.source[0, j]}")), icon=":material/calculate:")
+    st.info(
+        ui.tr(
+            "ui.sa.live_score",
+            score=shaping.score(None if pd.isna(score) else score, ui.lang()),
+            source=ui.tr(f"source.{table.source[0, j]}"),
+        ),
+        icon=":material/calculate:",
+    )
 
 
 def _nav(step: int) -> None:
     last_form_step = len(form.STEPS) - 2
     c1, c2, c3 = st.columns(3)
     if step > 0:
-        c1.button(ui.tr("ui.sa.previous"), on_click=_go, args=(step - 1,), key="sa.prev",
-                  icon=":material/arrow_back:")
+        c1.button(ui.tr("ui.sa.previous"), on_click=_go, args=(step - 1,), key="sa.prev", icon=":material/arrow_back:")
     if step < last_form_step:
-        c2.button(ui.tr("ui.sa.next"), on_click=_go, args=(step + 1,), key="sa.next",
-                  icon=":material/arrow_forward:")
+        c2.button(ui.tr("ui.sa.next"), on_click=_go, args=(step + 1,), key="sa.next", icon=":material/arrow_forward:")
     if step <= last_form_step:
-        c3.button(ui.tr("ui.sa.evaluate"), on_click=_evaluate, type="primary", key="sa.evaluate",
-                  icon=":material/analytics:")
+        c3.button(
+            ui.tr("ui.sa.evaluate"), on_click=_evaluate, type="primary", key="sa.evaluate", icon=":material/analytics:"
+        )
 
 
 def _issues_summary(issues: dict) -> None:
-    lines = [f"- {ui.tr(f'ui.sa.step.{form.STEPS[form.step_of(name)]}')} › {ui.plain(ui.issue_text(i))}"
-             for name, found in issues.items() for i in found]
+    lines = [
+        f"- {ui.tr(f'ui.sa.step.{form.STEPS[form.step_of(name)]}')} › {ui.plain(ui.issue_text(i))}"
+        for name, found in issues.items()
+        for i in found
+    ]
     st.error(ui.tr("ui.sa.fix_first") + "\n" + "\n".join(lines), icon=":material/error:")
 
 
@@ -209,16 +252,22 @@ def _show_result(doc: dict, result: dict) -> None:
     if result["eligibility"]["text"]:
         st.error(ui.plain(result["eligibility"]["text"]), icon=":material/block:")
     if result["warnings"]:
-        st.warning("\n".join([ui.tr("text.warnings")] + [f"- {ui.plain(w['text'])}" for w in result["warnings"]]),
-                   icon=":material/fact_check:")
+        st.warning(
+            "\n".join([ui.tr("text.warnings")] + [f"- {ui.plain(w['text'])}" for w in result["warnings"]]),
+            icon=":material/fact_check:",
+        )
     interval = p["interval"]["text"]
     c1, c2, c3 = st.columns(3)
     shown = p["interval"]["shown"]  # each probability with as many decimals as its interval
     c1.metric(ui.tr("ui.prob.labeled"), shown["labeled"], help=interval["labeled"])
     if p["estimate"]:
         base = p["base_rate"]["filiere"]["value"]
-        c2.metric(ui.tr("ui.prob.success"), shown["success"], delta=ui.tr("ui.prob.vs_base", pts=ui.points(
-            p["success"] - base)), help=interval["success"])
+        c2.metric(
+            ui.tr("ui.prob.success"),
+            shown["success"],
+            delta=ui.tr("ui.prob.vs_base", pts=ui.points(p["success"] - base)),
+            help=interval["success"],
+        )
         c3.metric(ui.tr("ui.prob.funded"), ui.pct(p["funded"]), help=ui.tr("ui.prob.funded_help"))
         st.caption(ui.tr("ui.prob.intervals", labeled=interval["labeled"], success=interval["success"]))
     else:  # a window that cannot take the dossier gives no funding estimate
@@ -248,21 +297,35 @@ def _show_result(doc: dict, result: dict) -> None:
 
     st.subheader(ui.tr("ui.report.windows"))
     ui.show_chart(ui.windows_chart(result["windows"]), width="stretch")
-    st.table(pd.DataFrame([{ui.tr("ui.col.window"): w["label"],
-                            ui.tr("ui.prob.success"): w["interval"]["shown"]["success"],
-                            ui.tr("text.interval"): w["interval"]["text"]["success"],
-                            ui.tr("ui.col.eligibility"): ui.tr("ui.windows.eligible") if w["eligible"]
-                            else w["rule_text"]} for w in result["windows"]]), hide_index=True)
+    st.table(
+        pd.DataFrame(
+            [
+                {
+                    ui.tr("ui.col.window"): w["label"],
+                    ui.tr("ui.prob.success"): w["interval"]["shown"]["success"],
+                    ui.tr("text.interval"): w["interval"]["text"]["success"],
+                    ui.tr("ui.col.eligibility"): ui.tr("ui.windows.eligible") if w["eligible"] else w["rule_text"],
+                }
+                for w in result["windows"]
+            ]
+        ),
+        hide_index=True,
+    )
 
     ui.show_missing(p["missing_inputs"])
 
     st.subheader(ui.tr("ui.report.download_title"))
     card, lang = ui.bundle().card, ui.lang()
-    st.download_button(ui.tr("ui.report.download"),
-                       data=lambda: report.build_html(doc, result, card, lang, dt.datetime.now()).encode("utf-8"),
-                       file_name=f"{ui.tr('ui.report.file_stem')}_{doc['dossier_id']}_{dt.date.today():%Y%m%d}.html",
-                       mime=ui.MIME["html"],
-                       key="sa.report", on_click="ignore", type="primary", icon=":material/description:")
+    st.download_button(
+        ui.tr("ui.report.download"),
+        data=lambda: report.build_html(doc, result, card, lang, dt.datetime.now()).encode("utf-8"),
+        file_name=f"{ui.tr('ui.report.file_stem')}_{doc['dossier_id']}_{dt.date.today():%Y%m%d}.html",
+        mime=ui.MIME["html"],
+        key="sa.report",
+        on_click="ignore",
+        type="primary",
+        icon=":material/description:",
+    )
     st.caption(ui.tr("ui.report.download_help"))
 
 
@@ -277,8 +340,9 @@ attempted = bool(st.session_state.get(ATTEMPTED))
 _draft_panel(doc)
 
 steps = ui.labels(range(len(form.STEPS)), lambda i: f"{i + 1}. {ui.tr(f'ui.sa.step.{form.STEPS[i]}')}")
-step = st.radio(ui.tr("ui.sa.steps"), list(steps), key=STEP, horizontal=True, persist_state="session",
-                format_func=steps.get)
+step = st.radio(
+    ui.tr("ui.sa.steps"), list(steps), key=STEP, horizontal=True, persist_state="session", format_func=steps.get
+)
 name = form.STEPS[step]
 if attempted and issues:
     _issues_summary(issues)

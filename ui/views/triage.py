@@ -19,10 +19,10 @@ import pandas as pd
 import streamlit as st
 
 from scoring import display, formatting
-from scoring.rubric import rubric
 from scoring.catalogue import CRITERIA, OUTCOMES, SCORE_COLUMNS
 from scoring.issues import Issue
 from scoring.jsonform import to_json
+from scoring.rubric import rubric
 from scoring.schema import SchemaError, validate_frame
 from scoring.synthetic import generate
 from ui import components as ui
@@ -51,6 +51,7 @@ def _funded_key(dossier_id: str) -> str:
 
 # --------------------------------------------------------------------------- loading (callbacks)
 
+
 def _validated(frames: list[tuple[str, pd.DataFrame]], bad: list[tuple[str, Issue]]) -> list[tuple[str, list, list]]:
     """Per file, (name, its validated rows, whether each is valid); a file the validator refuses goes to `bad`.
 
@@ -66,13 +67,14 @@ def _validated(frames: list[tuple[str, pd.DataFrame]], bad: list[tuple[str, Issu
     for members in groups.values():
         ids = pd.concat([frames[k][1] for k in members], ignore_index=True).get("dossier_id")
         shared_id = ids is not None and ids.dropna().duplicated().any()
-        for part in ([[k] for k in members] if shared_id else [members]):
+        for part in [[k] for k in members] if shared_id else [members]:
             out.update(_validated_together(frames, part, bad))
     return [out[k] for k in sorted(out)]
 
 
-def _validated_together(frames: list[tuple[str, pd.DataFrame]], members: list[int],
-                        bad: list[tuple[str, Issue]]) -> dict[int, tuple[str, list, list]]:
+def _validated_together(
+    frames: list[tuple[str, pd.DataFrame]], members: list[int], bad: list[tuple[str, Issue]]
+) -> dict[int, tuple[str, list, list]]:
     """`_validated` for the files at `members`, in one call when the validator takes them together."""
     out: dict[int, tuple[str, list, list]] = {}
     try:
@@ -88,7 +90,7 @@ def _validated_together(frames: list[tuple[str, pd.DataFrame]], members: list[in
     for k in members:
         name, n = frames[k][0], len(frames[k][1])
         bad += [(name, replace(i, row=i.row - start)) for i in v.issues if start < i.row <= start + n]
-        out[k] = (name, records[start:start + n], list(v.ok[start:start + n]))
+        out[k] = (name, records[start : start + n], list(v.ok[start : start + n]))
         start += n
     return out
 
@@ -129,6 +131,7 @@ def _load_examples() -> None:
 
 # --------------------------------------------------------------------------- drawing
 
+
 def _expert_doc(doc: dict) -> dict:
     given = {c: st.session_state.get(_score_key(doc["dossier_id"], c)) for c in CRITERIA}
     given = {c: v for c, v in given.items() if v is not None}
@@ -159,9 +162,18 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         st.caption(ui.tr("ui.triage.expert_help"))
         for c in result["criteria"]:
             placeholder = ui.tr("ui.triage.keep_rubric", score=shaping.score(c["rubric_score"], ui.lang()))
-            st.number_input(c["label"], min_value=SCALE[0], max_value=SCALE[1], value=None, step=0.5,
-                            key=_score_key(i, c["criterion"]), placeholder=placeholder, format="%.1f",
-                            help=_anchors(c["criterion"], doc, result), persist_state="session")
+            st.number_input(
+                c["label"],
+                min_value=SCALE[0],
+                max_value=SCALE[1],
+                value=None,
+                step=0.5,
+                key=_score_key(i, c["criterion"]),
+                placeholder=placeholder,
+                format="%.1f",
+                help=_anchors(c["criterion"], doc, result),
+                persist_state="session",
+            )
     with right:
         c1, c2 = st.columns(2)
         c1.metric(ui.tr("ui.prob.labeled"), ui.pct(row["p_labeled"]))
@@ -169,8 +181,10 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         st.markdown(f"**{ui.tr('ui.queue.band')}** : {ui.plain(row['band_label'])}")
         if row["blocking"]:  # each rule in a sentence, with its source (the queue's column keeps it short)
             said = result["eligibility"]["reasons"]  # the explanation's verdict, on the experts' scores
-            st.error(ui.tr("ui.triage.blocked", rules="") + "\n" + "\n".join(f"- {ui.plain(s)}" for s in said),
-                     icon=":material/block:")
+            st.error(
+                ui.tr("ui.triage.blocked", rules="") + "\n" + "\n".join(f"- {ui.plain(s)}" for s in said),
+                icon=":material/block:",
+            )
         discuss = result["warnings"]
         if discuss:
             lines = "\n".join(f"- {ui.plain(w['text'])}" for w in discuss)
@@ -178,34 +192,73 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         ui.show_reasons(result["reasons"])
         st.text_area(ui.tr("ui.triage.notes"), key=_note_key(i), persist_state="session")
         outcomes = ui.labels((True, False), lambda v: ui.tr("ui.decision.labeled" if v else "ui.decision.not_labeled"))
-        st.selectbox(ui.tr("ui.triage.decision"), list(outcomes), index=None, key=_decision_key(i),
-                     placeholder=ui.tr("ui.decision.none"), persist_state="session", format_func=outcomes.get)
+        st.selectbox(
+            ui.tr("ui.triage.decision"),
+            list(outcomes),
+            index=None,
+            key=_decision_key(i),
+            placeholder=ui.tr("ui.decision.none"),
+            persist_state="session",
+            format_func=outcomes.get,
+        )
         # the window answers months later; a decided and funded (or refused) dossier is training data
         funding = ui.labels((True, False), lambda v: ui.tr("ui.decision.funded" if v else "ui.decision.not_funded"))
-        st.selectbox(ui.tr("ui.triage.funding"), list(funding), index=None, key=_funded_key(i),
-                     placeholder=ui.tr("ui.decision.funding_unknown"), persist_state="session",
-                     format_func=funding.get)
+        st.selectbox(
+            ui.tr("ui.triage.funding"),
+            list(funding),
+            index=None,
+            key=_funded_key(i),
+            placeholder=ui.tr("ui.decision.funding_unknown"),
+            persist_state="session",
+            format_func=funding.get,
+        )
     ui.show_evidence(result["criteria"])
 
 
 def _queue_table(q: pd.DataFrame) -> None:
     # What decides first, so that it fits a 1366-pixel screen beside the sidebar: rank, whole id, band,
     # the window rule that blocks, the two probabilities; the details after.
-    shown = ["rank", "dossier_id", "band_label", "blocking", "p_labeled", "p_success", "to_discuss", "interview",
-             "window", "acronym",
-             *[f"score_{c}" for c in CRITERIA], "ranking_score", "window_rank", "notes", "decision"]
-    table = q[shown].assign(p_labeled=100 * q["p_labeled"], p_success=100 * q["p_success"],
-                            ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
-                            **{f"score_{c}": [shaping.score(None if pd.isna(v) else v, ui.lang())
-                                              for v in q[f"score_{c}"]] for c in CRITERIA})
+    shown = [
+        "rank",
+        "dossier_id",
+        "band_label",
+        "blocking",
+        "p_labeled",
+        "p_success",
+        "to_discuss",
+        "interview",
+        "window",
+        "acronym",
+        *[f"score_{c}" for c in CRITERIA],
+        "ranking_score",
+        "window_rank",
+        "notes",
+        "decision",
+    ]
+    table = q[shown].assign(
+        p_labeled=100 * q["p_labeled"],
+        p_success=100 * q["p_success"],
+        ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
+        **{
+            f"score_{c}": [shaping.score(None if pd.isna(v) else v, ui.lang()) for v in q[f"score_{c}"]]
+            for c in CRITERIA
+        },
+    )
     title = partial(queue.column_title, lang=ui.lang())
     percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100, width="small")
-    st.dataframe(table.rename(columns=title), hide_index=True, key="tr.queue_table",
-                 column_config={title("rank"): st.column_config.NumberColumn(width=40),
-                                title("dossier_id"): st.column_config.TextColumn(width=140),
-                                title("blocking"): st.column_config.TextColumn(width="medium"),
-                                title("to_discuss"): st.column_config.TextColumn(width="medium"),
-                                title("p_labeled"): percent, title("p_success"): percent})
+    st.dataframe(
+        table.rename(columns=title),
+        hide_index=True,
+        key="tr.queue_table",
+        column_config={
+            title("rank"): st.column_config.NumberColumn(width=40),
+            title("dossier_id"): st.column_config.TextColumn(width=140),
+            title("blocking"): st.column_config.TextColumn(width="medium"),
+            title("to_discuss"): st.column_config.TextColumn(width="medium"),
+            title("p_labeled"): percent,
+            title("p_success"): percent,
+        },
+    )
 
 
 def _pick_label(dossier_id: str, acronym: str | None) -> str:
@@ -218,10 +271,13 @@ def _work() -> store_link.TriageWork:
     """The queue's dossiers and what was entered on them, read from the session when called."""
     docs = [_expert_doc(d) for d in st.session_state[LOADED]["docs"]]
     ids = [d["dossier_id"] for d in docs]
-    return store_link.TriageWork(docs, {d["dossier_id"]: d.get("expert_scores", {}) for d in docs},
-                                 {i: st.session_state.get(_note_key(i)) or "" for i in ids},
-                                 {i: st.session_state.get(_decision_key(i)) for i in ids},
-                                 {i: st.session_state.get(_funded_key(i)) for i in ids})
+    return store_link.TriageWork(
+        docs,
+        {d["dossier_id"]: d.get("expert_scores", {}) for d in docs},
+        {i: st.session_state.get(_note_key(i)) or "" for i in ids},
+        {i: st.session_state.get(_decision_key(i)) for i in ids},
+        {i: st.session_state.get(_funded_key(i)) for i in ids},
+    )
 
 
 # --------------------------------------------------------------------------- page
@@ -229,30 +285,55 @@ def _work() -> store_link.TriageWork:
 st.title(ui.tr("ui.triage.title"))
 st.caption(ui.tr("ui.triage.intro"))
 c1, c2 = st.columns([3, 2])
-c1.file_uploader(ui.tr("ui.triage.upload"), type=["json", "csv", "xlsx"], accept_multiple_files=True,
-                 key="tr.upload", on_change=_load_files, help=ui.upload_help("JSON, CSV, XLSX"))
-c2.button(ui.tr("ui.triage.examples"), on_click=_load_examples, key="tr.examples", icon=":material/science:",
-          help=ui.tr("ui.triage.examples_help"))
+c1.file_uploader(
+    ui.tr("ui.triage.upload"),
+    type=["json", "csv", "xlsx"],
+    accept_multiple_files=True,
+    key="tr.upload",
+    on_change=_load_files,
+    help=ui.upload_help("JSON, CSV, XLSX"),
+)
+c2.button(
+    ui.tr("ui.triage.examples"),
+    on_click=_load_examples,
+    key="tr.examples",
+    icon=":material/science:",
+    help=ui.tr("ui.triage.examples_help"),
+)
 
 loaded = st.session_state.get(LOADED)
 if loaded and loaded["bad"]:
     with st.expander(ui.tr("ui.triage.bad_rows", n=len(loaded["bad"])), expanded=True, icon=":material/warning:"):
-        st.dataframe(pd.concat([ui.issues_frame([i], file=name) for name, i in loaded["bad"]], ignore_index=True),
-                     hide_index=True)
+        st.dataframe(
+            pd.concat([ui.issues_frame([i], file=name) for name, i in loaded["bad"]], ignore_index=True),
+            hide_index=True,
+        )
 if not loaded or not loaded["docs"]:
     st.info(ui.tr("ui.triage.empty"), icon=":material/info:")
     st.stop()
 
-lo, hi = st.slider(ui.tr("ui.triage.thresholds"), 0, 100, (35, 60), step=5, key="tr.bands", persist_state="session",
-                   help=ui.tr("ui.triage.thresholds_help"), format="%d %%")
+lo, hi = st.slider(
+    ui.tr("ui.triage.thresholds"),
+    0,
+    100,
+    (35, 60),
+    step=5,
+    key="tr.bands",
+    persist_state="session",
+    help=ui.tr("ui.triage.thresholds_help"),
+    format="%d %%",
+)
 work = _work()
 with st.spinner(ui.tr("ui.triage.scoring")):
     results = ui.explain_docs(work.docs)
 q = queue.build(work.docs, results, (lo / 100, hi / 100), ui.lang(), work.notes, work.decisions)
 by_id = {d["dossier_id"]: (d, r) for d, r in zip(work.docs, results)}
 # the explanation's own answer checks (scoring.consistency), worded in the reader's language
-q.insert(q.columns.get_loc("blocking") + 1, "to_discuss",
-         [" | ".join(w["text"] for w in by_id[i][1]["warnings"]) for i in q["dossier_id"]])
+q.insert(
+    q.columns.get_loc("blocking") + 1,
+    "to_discuss",
+    [" | ".join(w["text"] for w in by_id[i][1]["warnings"]) for i in q["dossier_id"]],
+)
 q.insert(q.columns.get_loc("to_discuss") + 1, "interview", interview.queue_column(list(q["dossier_id"])))
 
 counts = q["band"].value_counts()

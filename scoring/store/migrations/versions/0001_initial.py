@@ -21,13 +21,22 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-TABLES = ("dossiers", "dossier_versions", "assessments", "conflicts_of_interest", "predictions", "decisions",
-          "audit_log")
+TABLES = (
+    "dossiers",
+    "dossier_versions",
+    "assessments",
+    "conflicts_of_interest",
+    "predictions",
+    "decisions",
+    "audit_log",
+)
 
 
 def _who_when() -> list[sa.Column]:
-    return [sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("created_by", sa.String(128), nullable=False)]
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+    ]
 
 
 def _dossier_ref(table: str) -> list[sa.SchemaItem]:
@@ -35,15 +44,23 @@ def _dossier_ref(table: str) -> list[sa.SchemaItem]:
         sa.Column("dossier_id", sa.String(64), nullable=False),
         sa.Column("dossier_version", sa.Integer, nullable=True),
         sa.ForeignKeyConstraint(["dossier_id"], ["dossiers.dossier_id"], name=f"fk_{table}_dossier_id_dossiers"),
-        sa.ForeignKeyConstraint(["dossier_id", "dossier_version"],
-                                ["dossier_versions.dossier_id", "dossier_versions.version"],
-                                name=f"fk_{table}_dossier_id_dossier_versions"),
+        sa.ForeignKeyConstraint(
+            ["dossier_id", "dossier_version"],
+            ["dossier_versions.dossier_id", "dossier_versions.version"],
+            name=f"fk_{table}_dossier_id_dossier_versions",
+        ),
     ]
 
 
 def _dossier_table(name: str, *columns: sa.SchemaItem) -> None:
-    op.create_table(name, sa.Column("id", sa.Integer, nullable=False), *_dossier_ref(name), *columns, *_who_when(),
-                    sa.PrimaryKeyConstraint("id", name=f"pk_{name}"))
+    op.create_table(
+        name,
+        sa.Column("id", sa.Integer, nullable=False),
+        *_dossier_ref(name),
+        *columns,
+        *_who_when(),
+        sa.PrimaryKeyConstraint("id", name=f"pk_{name}"),
+    )
     op.create_index(f"ix_{name}_dossier_id", name, ["dossier_id"])
 
 
@@ -64,7 +81,9 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(64), nullable=False),
         *_who_when(),
         sa.PrimaryKeyConstraint("id", name="pk_dossier_versions"),
-        sa.ForeignKeyConstraint(["dossier_id"], ["dossiers.dossier_id"], name="fk_dossier_versions_dossier_id_dossiers"),
+        sa.ForeignKeyConstraint(
+            ["dossier_id"], ["dossiers.dossier_id"], name="fk_dossier_versions_dossier_id_dossiers"
+        ),
         sa.UniqueConstraint("dossier_id", "version", name="uq_dossier_versions_dossier_id_version"),
         sa.CheckConstraint("version >= 1", name="ck_dossier_versions_version_positive"),
         sa.CheckConstraint("status IN ('draft', 'valid')", name="ck_dossier_versions_status_known"),
@@ -125,16 +144,22 @@ def _forbid_changes() -> None:
                     TG_TABLE_NAME, TG_OP;
             END $$""")
         for t in TABLES:
-            op.execute(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-                       f"FOR EACH ROW EXECUTE FUNCTION cep_append_only()")
-            op.execute(f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
-                       f"FOR EACH STATEMENT EXECUTE FUNCTION cep_append_only()")
+            op.execute(
+                f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+                f"FOR EACH ROW EXECUTE FUNCTION cep_append_only()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION cep_append_only()"
+            )
         return
     for t in TABLES:
         for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER {t}_no_{verb.lower()} BEFORE {verb} ON {t} BEGIN "
-                       f"SELECT RAISE(ABORT, '{t} is append-only: {verb} refused (rows are superseded, never changed)'); "
-                       f"END")
+            op.execute(
+                f"CREATE TRIGGER {t}_no_{verb.lower()} BEFORE {verb} ON {t} BEGIN "
+                f"SELECT RAISE(ABORT, '{t} is append-only: {verb} refused (rows are superseded, never changed)'); "
+                f"END"
+            )
 
 
 def downgrade() -> None:

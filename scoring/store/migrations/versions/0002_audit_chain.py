@@ -61,11 +61,15 @@ def upgrade() -> None:
     _audit_log_guards(drop=False)
     if _sqlite():
         for table, keys in KEYS.items():
-            taken = " OR ".join(f"EXISTS (SELECT 1 FROM {table} WHERE "
-                                + " AND ".join(f"{c} = NEW.{c}" for c in key) + ")" for key in keys)
-            op.execute(f"CREATE TRIGGER {table}_no_overwrite BEFORE INSERT ON {table} WHEN {taken} BEGIN "
-                       f"SELECT RAISE(ABORT, '{table} is append-only: INSERT refused, a row with the same key exists "
-                       f"(rows are superseded by new ones, never replaced)'); END")
+            taken = " OR ".join(
+                f"EXISTS (SELECT 1 FROM {table} WHERE " + " AND ".join(f"{c} = NEW.{c}" for c in key) + ")"
+                for key in keys
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_no_overwrite BEFORE INSERT ON {table} WHEN {taken} BEGIN "
+                f"SELECT RAISE(ABORT, '{table} is append-only: INSERT refused, a row with the same key exists "
+                f"(rows are superseded by new ones, never replaced)'); END"
+            )
 
 
 def _chain_existing_entries() -> None:
@@ -73,13 +77,20 @@ def _chain_existing_entries() -> None:
         # Hashes are computed here, from the rows, which a SQL script cannot do; from an empty
         # database (base) the log has no entries to chain, so the script is still complete.
         if context.get_context().environment_context.get_starting_revision_argument() is not None:
-            raise RuntimeError("0002 chains the audit log's existing entries with hashes computed from them: "
-                               "run it on the database (alembic upgrade head, or open the store), not as --sql")
+            raise RuntimeError(
+                "0002 chains the audit log's existing entries with hashes computed from them: "
+                "run it on the database (alembic upgrade head, or open the store), not as --sql"
+            )
         return
-    log = sa.table("audit_log", sa.column("id", sa.Integer), sa.column("at", sa.DateTime(timezone=True)),
-                   *[sa.column(c, sa.String) for c in ("user_name", "action", "entity", "entity_id", "dossier_id")],
-                   sa.column("details", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
-                   sa.column("prev_hash", HASH), sa.column("entry_hash", HASH))
+    log = sa.table(
+        "audit_log",
+        sa.column("id", sa.Integer),
+        sa.column("at", sa.DateTime(timezone=True)),
+        *[sa.column(c, sa.String) for c in ("user_name", "action", "entity", "entity_id", "dossier_id")],
+        sa.column("details", sa.JSON().with_variant(postgresql.JSONB(), "postgresql")),
+        sa.column("prev_hash", HASH),
+        sa.column("entry_hash", HASH),
+    )
     conn = op.get_bind()
     links, prev = [], GENESIS
     for row in conn.execute(sa.select(log).order_by(log.c.id)):
@@ -87,22 +98,32 @@ def _chain_existing_entries() -> None:
         links.append({"key": row.id, "prev": prev, "hash": h})
         prev = h
     if links:
-        conn.execute(log.update().where(log.c.id == sa.bindparam("key"))
-                     .values(prev_hash=sa.bindparam("prev"), entry_hash=sa.bindparam("hash")), links)
+        conn.execute(
+            log.update()
+            .where(log.c.id == sa.bindparam("key"))
+            .values(prev_hash=sa.bindparam("prev"), entry_hash=sa.bindparam("hash")),
+            links,
+        )
 
 
 def _audit_log_guards(*, drop: bool) -> None:
     """Drop, or create again as 0001 made them, the triggers refusing UPDATE and DELETE on audit_log."""
     if not _sqlite():
-        op.execute("DROP TRIGGER audit_log_append_only ON audit_log" if drop else
-                   "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-                   "FOR EACH ROW EXECUTE FUNCTION cep_append_only()")
+        op.execute(
+            "DROP TRIGGER audit_log_append_only ON audit_log"
+            if drop
+            else "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION cep_append_only()"
+        )
         return
     for verb in ("UPDATE", "DELETE"):
-        op.execute(f"DROP TRIGGER audit_log_no_{verb.lower()}" if drop else
-                   f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log BEGIN "
-                   f"SELECT RAISE(ABORT, 'audit_log is append-only: {verb} refused (rows are superseded, never "
-                   f"changed)'); END")
+        op.execute(
+            f"DROP TRIGGER audit_log_no_{verb.lower()}"
+            if drop
+            else f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log BEGIN "
+            f"SELECT RAISE(ABORT, 'audit_log is append-only: {verb} refused (rows are superseded, never "
+            f"changed)'); END"
+        )
 
 
 def downgrade() -> None:

@@ -30,8 +30,10 @@ NEW_TABLES = ("users", "assignments")
 
 
 def _who_when() -> list[sa.Column]:
-    return [sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("created_by", sa.String(128), nullable=False)]
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(128), nullable=False),
+    ]
 
 
 def _sqlite() -> bool:
@@ -50,8 +52,9 @@ def upgrade() -> None:
         *_who_when(),
         sa.PrimaryKeyConstraint("id", name="pk_users"),
         sa.CheckConstraint("role IN ('applicant', 'expert', 'chair', 'admin')", name="ck_users_role_known"),
-        sa.CheckConstraint("expert_kind IS NULL OR expert_kind IN ('academic', 'industrial')",
-                           name="ck_users_kind_known"),
+        sa.CheckConstraint(
+            "expert_kind IS NULL OR expert_kind IN ('academic', 'industrial')", name="ck_users_kind_known"
+        ),
     )
     op.create_index("ix_users_name", "users", ["name"])
     op.create_table(
@@ -64,9 +67,11 @@ def upgrade() -> None:
         *_who_when(),
         sa.PrimaryKeyConstraint("id", name="pk_assignments"),
         sa.ForeignKeyConstraint(["dossier_id"], ["dossiers.dossier_id"], name="fk_assignments_dossier_id_dossiers"),
-        sa.ForeignKeyConstraint(["dossier_id", "dossier_version"],
-                                ["dossier_versions.dossier_id", "dossier_versions.version"],
-                                name="fk_assignments_dossier_id_dossier_versions"),
+        sa.ForeignKeyConstraint(
+            ["dossier_id", "dossier_version"],
+            ["dossier_versions.dossier_id", "dossier_versions.version"],
+            name="fk_assignments_dossier_id_dossier_versions",
+        ),
     )
     op.create_index("ix_assignments_dossier_id", "assignments", ["dossier_id"])
     # A plain ADD COLUMN (no batch rebuild on SQLite): the tables' append-only triggers stay in place.
@@ -79,19 +84,27 @@ def _append_only() -> None:
     """The guards 0001 and 0002 put on every table, on the new ones."""
     if not _sqlite():
         for t in NEW_TABLES:
-            op.execute(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-                       f"FOR EACH ROW EXECUTE FUNCTION cep_append_only()")
-            op.execute(f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
-                       f"FOR EACH STATEMENT EXECUTE FUNCTION cep_append_only()")
+            op.execute(
+                f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
+                f"FOR EACH ROW EXECUTE FUNCTION cep_append_only()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {t}_no_truncate BEFORE TRUNCATE ON {t} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION cep_append_only()"
+            )
         return
     for t in NEW_TABLES:
         for verb in ("UPDATE", "DELETE"):
-            op.execute(f"CREATE TRIGGER {t}_no_{verb.lower()} BEFORE {verb} ON {t} BEGIN "
-                       f"SELECT RAISE(ABORT, '{t} is append-only: {verb} refused (rows are superseded, never "
-                       f"changed)'); END")
-        op.execute(f"CREATE TRIGGER {t}_no_overwrite BEFORE INSERT ON {t} WHEN EXISTS (SELECT 1 FROM {t} WHERE "
-                   f"id = NEW.id) BEGIN SELECT RAISE(ABORT, '{t} is append-only: INSERT refused, a row with the "
-                   f"same key exists (rows are superseded by new ones, never replaced)'); END")
+            op.execute(
+                f"CREATE TRIGGER {t}_no_{verb.lower()} BEFORE {verb} ON {t} BEGIN "
+                f"SELECT RAISE(ABORT, '{t} is append-only: {verb} refused (rows are superseded, never "
+                f"changed)'); END"
+            )
+        op.execute(
+            f"CREATE TRIGGER {t}_no_overwrite BEFORE INSERT ON {t} WHEN EXISTS (SELECT 1 FROM {t} WHERE "
+            f"id = NEW.id) BEGIN SELECT RAISE(ABORT, '{t} is append-only: INSERT refused, a row with the "
+            f"same key exists (rows are superseded by new ones, never replaced)'); END"
+        )
 
 
 def downgrade() -> None:
