@@ -24,6 +24,12 @@ direct context terms of the label bounded and penalised toward zero, the
 funders' window offsets free; `mediation()` reports the share of each
 published gap the five criteria carry. Results are stored in
 `data/synthetic.toml`.
+
+Everything the generator knows per window is data: the catalogue
+(`data/windows.csv`: carriers, TRL and aid ranges, years open) and the TOML's
+`[window_weights]` (by carrier), `[calls]` and `[window_success]`; the funders'
+offsets (`[offsets] funding_window`) are fitted. Adding a window edits data
+files only.
 """
 
 from __future__ import annotations
@@ -46,17 +52,27 @@ from scoring.rubric import round_half, rubric, rubric_arrays
 PARAMS_PATH = DATA_DIR / "synthetic.toml"
 TRUE_P_COLUMNS = ("true_p_labeled", "true_p_funded", "true_p_success")
 COMPANIES = ("tpe_pme", "eti", "grand_groupe")
-_CALLS = {
-    "region_idf": ["Innov'Up", "Innov'Up Leader", "Pack IA", "Santé numérique et innovation"],
-    "anr": ["PRC", "PRCE", "JCJC"],
-    "bpifrance": ["France 2030", "Aide pour projet d'innovation"],
-}
+#: The tables of data/synthetic.toml keyed by window code (`window_weights` by carrier, then window).
+WINDOW_TABLES = ("calls", "window_success")
 
 
 @lru_cache(maxsize=4)
 def load_params(path: str | None = None) -> dict[str, Any]:
     with open(path or PARAMS_PATH, "rb") as fh:
         return tomllib.load(fh)
+
+
+def check_windows(p: dict[str, Any]) -> None:
+    """Refuse a window in the generator's window tables that the catalogue does not have (a typo would be ignored)."""
+    windows = set(codes()["funding_window"])
+    named = [(t, w) for t in WINDOW_TABLES for w in p.get(t, {})]
+    named += [(f"window_weights.{c}", w) for c, row in p.get("window_weights", {}).items() for w in row]
+    unknown = [f"[{t}] {w}" for t, w in named if w not in windows]
+    if unknown:
+        raise ValueError(
+            f"data/synthetic.toml: {', '.join(unknown)}: not a window of data/codes.csv "
+            f"({', '.join(codes()['funding_window'])})"
+        )
 
 
 def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
@@ -98,6 +114,7 @@ def generate(rows: int, seed: int, params: dict[str, Any] | None = None) -> pd.D
     if rows < 1:
         raise ValueError(f"rows={rows}: give a positive number of dossiers")
     p = params or load_params()
+    check_windows(p)
     rng = np.random.default_rng(seed)
     ctx = _context(rng, rows, p)
     answers = _answers(rng, ctx, p)
@@ -181,8 +198,9 @@ def _context(rng: np.random.Generator, n: int, p: dict[str, Any]) -> pd.DataFram
 
     day = rng.integers(0, 365, n)
     submission = pd.to_datetime(pd.Series(year).astype(str) + "-01-01") + pd.to_timedelta(day, unit="D")
+    calls = p.get("calls", {})
     call = np.array(
-        [_CALLS[w][i % len(_CALLS[w])] if w in _CALLS else "" for i, w in zip(rng.integers(0, 12, n), window)],
+        [calls[w][i % len(calls[w])] if calls.get(w) else "" for i, w in zip(rng.integers(0, 12, n), window)],
         dtype=object,
     )
     idx = np.arange(1, n + 1)
@@ -369,9 +387,10 @@ def _logits(frame: pd.DataFrame, p: dict[str, Any]) -> tuple[np.ndarray, np.ndar
 
 # --------------------------------------------------------------------------- calibration
 
-#: Success-rate targets the sources do not publish, stated as assumptions (tolerance 0.05 each).
-ASSUMED_WINDOW_SUCCESS = {"bpifrance": 0.33, "phrc": 0.35, "horizon_europe": 0.25, "rhu": 0.30}
+#: Tolerance of each target the sources do not publish as such (data/synthetic.toml's [window_success], the label rate).
 ASSUMED_TOLERANCE = 0.05
+#: First year of the recent period the published rates are measured on (Medi'Scope 2025: base CEP 2022-2024).
+RECENT_FROM = 2022
 #: Share of examined dossiers labelled, 2022-2024: not published (the Medi'Scope chart of
 #: labelling gives no number). Without it, only F14 and F16 split success into label and
 #: funding, and the fit may label few dossiers and fund nearly all of them at a window.
@@ -392,12 +411,12 @@ class Target:
     measure: Any  # (p_lab, p_success, p_funded_lab, p_funded_unl) -> expected value on the rows
 
 
-def _targets(base: pd.DataFrame) -> list[Target]:
+def _targets(base: pd.DataFrame, p: dict[str, Any]) -> list[Target]:
     """Every calibration target, measured in expectation (true probabilities, no outcome draw)."""
     from scoring.reference import figures
 
     fig = figures().set_index("id")
-    recent = (base["year"] >= 2022).to_numpy()
+    recent = (base["year"] >= RECENT_FROM).to_numpy()
     fil, axis = base["filiere"].to_numpy(), base["technology_axis"].to_numpy()
     win = base["funding_window"].to_numpy()
     op = base["funding_window"].map({k: w.operator for k, w in catalogue().items()}).to_numpy()
@@ -434,11 +453,17 @@ def _targets(base: pd.DataFrame) -> list[Target]:
     out.append(
         Target("assumed:labelled", ASSUMED_LABEL_RATE, ASSUMED_TOLERANCE, lambda pl, ps, f1, f0: pl[recent].mean())
     )
-    for w in ("i_demo", "feder"):  # Région windows, at the Région's rate (F6)
-        out.append(Target(f"F6:{w}", float(fig.loc["F6", "value"]), ASSUMED_TOLERANCE, rate(recent & (win == w))))
-    for w, v in ASSUMED_WINDOW_SUCCESS.items():
-        rows = (win == w) & (recent | (w == "rhu"))  # RHU has no call after 2021: its rate is on 2019-2021
-        out.append(Target(f"assumed:{w}", v, ASSUMED_TOLERANCE, rate(rows)))
+    cat = catalogue()
+    for w, v in p.get("window_success", {}).items():
+        # a window closed before the recent years (RHU: no call after 2021) is measured on the years it was open
+        closed = cat[w].open_until is not None and cat[w].open_until < RECENT_FROM
+        rows = (win == w) & (recent | closed)
+        if isinstance(v, str):  # a published figure's id: the window at that figure's rate (F6: the Région's)
+            if v not in fig.index:
+                raise ValueError(f"data/synthetic.toml [window_success] {w} = {v!r}: not a figure of data/figures.csv")
+            out.append(Target(f"{v}:{w}", float(fig.loc[v, "value"]), ASSUMED_TOLERANCE, rate(rows)))
+        else:
+            out.append(Target(f"assumed:{w}", float(v), ASSUMED_TOLERANCE, rate(rows)))
     return out
 
 
@@ -509,7 +534,7 @@ def calibrate(rows: int = 100_000, seed: int = 20240101) -> Calibration:
     p = {k: (dict(v) if isinstance(v, dict) else v) for k, v in load_params().items()}
     p["offsets"] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in p.get("offsets", {}).items()}
     base = generate(rows, seed, p)
-    targets = _targets(base)
+    targets = _targets(base, p)
     layout = _layout(p)
     bounded = np.array([b is not None for _, _, b in layout])
     # Each offset adds x[j] to the log-odds of the rows its code matches: one row index per
@@ -518,7 +543,7 @@ def calibrate(rows: int = 100_000, seed: int = 20240101) -> Calibration:
     company = base["carrier_type"].isin(COMPANIES).to_numpy(dtype=float)
     collab = base["collaborative"].to_numpy(dtype=float)
     slots: dict[str, list[int]] = {}
-    for j, (key, code, _) in enumerate(layout):
+    for j, (key, _code, _) in enumerate(layout):
         slots.setdefault(key, []).append(j)
     column = {"label_filiere": "filiere", "label_axis": "technology_axis", "funding_window": "funding_window"}
     rows_of = {key: pd.Index([layout[j][1] for j in slots[key]]).get_indexer(base[col]) for key, col in column.items()}

@@ -200,3 +200,20 @@ def test_calibration_respects_the_bounds_and_names_the_figure_it_cannot_meet(mon
     for key, (lo, hi) in synthetic.DIRECT_LABEL_BOUNDS.items():
         values = off[key].values() if isinstance(off[key], dict) else [off[key]]
         assert all(lo - 1e-9 <= v <= hi + 1e-9 for v in values), key
+
+
+def test_the_per_window_tables_are_data_and_a_misspelt_window_is_refused():
+    """Adding a window edits data files only: the calls and the success targets per window are
+    tables of data/synthetic.toml, and a window those tables name must be one of data/codes.csv."""
+    import copy
+
+    from scoring.synthetic import load_params
+
+    params = copy.deepcopy(load_params())
+    params["calls"] = {"anr": ["AAPG"]}
+    frame = generate(400, 4, params)
+    assert set(frame.loc[frame["funding_window"] == "anr", "call"]) == {"AAPG"}
+    assert frame.loc[frame["funding_window"] != "anr", "call"].isna().all()
+    params["window_success"] = {**params["window_success"], "anrr": 0.4}
+    with pytest.raises(ValueError, match=r"data/synthetic.toml: \[window_success\] anrr: not a window"):
+        generate(400, 4, params)
