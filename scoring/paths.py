@@ -27,3 +27,5 @@ def _located(name: str) -> Path:
 DATA_DIR = Path(os.environ["CEP_DATA_DIR"]) if os.environ.get("CEP_DATA_DIR") else _located("data")
 MODELS_DIR = _located("models")
 DEFAULT_MODEL_DIR = MODELS_DIR / "default"
+#: The shipped synthetic base (`make data`): what `cep-scoring train` reads when no --data is given.
+SYNTHETIC_BASE = DATA_DIR / "cep_synthetic.csv"
