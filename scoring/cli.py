@@ -16,6 +16,7 @@ import click
 from scoring import catalogue, formatting, io, jsonform, schema
 from scoring.cli_files import UnusableFile, exit_invalid, read_options
 from scoring.i18n import t
+from scoring.paths import SYNTHETIC_BASE
 
 
 def _echo_json(obj) -> None:
@@ -288,11 +289,17 @@ def _load_bundle(model_dir: str | None):
 @click.option(
     "--data",
     type=click.Path(dir_okay=False, exists=True),
-    default="data/cep_synthetic.csv",
-    show_default=True,
+    default=str(SYNTHETIC_BASE),
+    show_default="the shipped synthetic base, data/cep_synthetic.csv",
     help="Base of decided dossiers (CSV, XLSX, Parquet), French headers accepted.",
 )
-@click.option("--out", type=click.Path(file_okay=False), default="models/default", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    required=True,
+    help="Model directory to write (`make model` gives models/default); no default, so that an installed "
+    "package's own model is never overwritten silently.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
     "--challenge",
