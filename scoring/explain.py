@@ -1,51 +1,54 @@
 """Explanations of every score: eligibility first, a starting point, the criteria's moves, reasons, actions, windows.
 
-Everything here returns plain data (dicts, arrays, and sentences in the reader's language); drawing is the UI's job.
-
-Context is the starting point, the dossier is the explanation. A dossier starts from "projects like yours":
-the model's probability for its own context (filière, window, carrier, partners, TRL, budget, year...) with
-the five criteria at the average profile of the training dossiers of its filière, window and carrier type
-(`scoring.model.criterion_profiles`, coarser groups when that one is thin). The criteria alone move it from
-there to its probability: the model is additive in the criteria once the context is fixed, so their exact
-interventional SHAP values against that profile are each criterion's own columns, beta (x - E x), a closed
-form. The Platt slope multiplies them (calibration is affine in log-odds), and one per-dossier factor
-(p - p0) / (z - z0) turns log-odds into probability points, so that base + sum(values) equals the
-probability shown, exactly. P(success) = P(L) P(F|L) combines the two models by the exact product rule.
-No context input is ever a reason.
-
-Before the numbers: whether the targeted window can take the dossier (`scoring.eligibility.verdict`) and the
-answers to check (`scoring.consistency.warnings`). Actions are steps a project can take before the next call
-(`scoring.rubric.feasible_moves`), each gain recomputed by the model.
+Owns the explanation of a dossier as a whole (`explain`, `explain_frame`): it puts together what the
+targeted window says (`scoring.eligibility.verdict`), the answers to check (`scoring.consistency.warnings`),
+the probabilities and their intervals, the starting point and the criteria's exact moves from it
+(`scoring.contributions`), the reasons (the criteria only, never the context), the steps before the next
+call (`scoring.actions`) and every window ranked, with the advice on which to aim at. Everything here
+returns plain data (dicts, arrays, and sentences in the reader's language, `scoring.phrasing`); drawing is
+the UI's job.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
-from functools import lru_cache
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
 from scoring import formatting, jsonform, schema
+from scoring.actions import LABELLING_LINE, MIN_GAIN, actions
 from scoring.consistency import warnings_of
+from scoring.contributions import contributions, records
 from scoring.eligibility import Verdict, target_verdicts
-from scoring.features import CRITERIA, KNOTS, Design
+from scoring.features import CRITERIA
 from scoring.i18n import code_label, t
 from scoring.issues import Issue
-from scoring.model import INTERVAL_LEVEL, PROFILE_KEYS, CalibratedAdditive, CEPModel, Matrices
+from scoring.model import CEPModel
+from scoring.phrasing import amount, input_label, interval_dict, interval_text
 from scoring.reference import published_rate_filiere, published_rate_window
-from scoring.rubric import Question, ScoreTable, assess, feasible_moves, row_scores, scores_of
+from scoring.rubric import ScoreTable, assess, scores_of
 
-LABELLING_LINE = 0.5  # P(labelled) at which the committee is more likely to label than not
+#: What callers import from here: the builder's own names and, from the modules it is built on, the ones they
+#: used when those were part of this module.
+__all__ = [
+    "LABELLING_LINE",
+    "MIN_GAIN",
+    "PROMISING",
+    "InvalidDossiers",
+    "actions",
+    "amount",
+    "contributions",
+    "explain",
+    "explain_frame",
+    "input_label",
+    "interval_text",
+    "records",
+]
+
+
 PROMISING = 0.25  # below this P(success) in every open window, the advice is to re-plan
-N_ACTIONS = 5
-MAX_SET = 3  # exhaustive search for the labelling set up to this many changes
 N_ALTERNATIVES = 3  # eligible windows offered when the targeted one cannot take the dossier
-MIN_GAIN = 5e-4  # a move under this reads "+0,0 point": near P = 1 every step would, so none is offered or given
 
 
 class InvalidDossiers(ValueError):
@@ -56,306 +59,8 @@ class InvalidDossiers(ValueError):
         super().__init__("; ".join(i.message() for i in issues))
 
 
-# --------------------------------------------------------------------------- exact contributions
-
-
-@dataclass(frozen=True)
-class _Columns:
-    """Per criterion, its columns in a design: ramps, missing indicator, per-level slopes and their one-hots."""
-
-    ramps: tuple[np.ndarray, ...]
-    missing: np.ndarray  # (5,)
-    slopes: tuple[np.ndarray, ...]
-    levels: tuple[np.ndarray, ...]  # per slope column, the one-hot column of its level
-    owned: tuple[np.ndarray, ...]  # every column the criterion owns
-
-
-@lru_cache(maxsize=8)
-def _columns(design: Design) -> _Columns:
-    ramps, missing, slopes, levels, owned = [], [], [], [], []
-    for j, c in enumerate(CRITERIA):  # what each column is, from the design's kind and level (never its name)
-        ramps.append(design.columns("ramp", c))
-        missing.append(design.columns("missing", c)[0])
-        sl = design.columns("slope", c)
-        slopes.append(sl)
-        levels.append(
-            np.array([design.onehot(design.inputs[design.partner[k]], design.level[k]) for k in sl], dtype=int)
-        )
-        owned.append(np.flatnonzero(design.owner == j))
-    return _Columns(tuple(ramps), np.array(missing), tuple(slopes), tuple(levels), tuple(owned))
-
-
-def background(design: Design, X: np.ndarray, profiles: np.ndarray) -> np.ndarray:
-    """Each row of X with its criterion columns at their average over a group: `profiles` (n, 5, ramps + missing),
-    from `scoring.model.criterion_profiles`. A slope column is the score times its level's one-hot: its average at
-    the dossier's own level is the group's average score times that one-hot. Context columns stay the dossier's."""
-    cols = _columns(design)
-    B = X.copy()
-    for j in range(len(CRITERIA)):
-        B[:, cols.ramps[j]] = profiles[:, j, : len(KNOTS)]
-        B[:, cols.missing[j]] = profiles[:, j, len(KNOTS)]
-        mean_score = profiles[:, j, : len(KNOTS)].sum(axis=1)  # a score is the sum of its ramps (a missing one 0)
-        B[:, cols.slopes[j]] = mean_score[:, None] * X[:, cols.levels[j]]
-    return B
-
-
-def logit_contributions(
-    cal: CalibratedAdditive, design: Design, X: np.ndarray, B: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """(base (n,), phi (n, 5)) in calibrated log-odds; base + phi.sum(1) == cal.logit(X).
-
-    B is X with the criteria at their group's average (`background`): context columns agree, so the model,
-    additive in the criteria once the context is fixed, splits the difference criterion by criterion, each
-    term that criterion's own columns. These are the interventional SHAP values of the five criteria against
-    the group's profiles with the dossier's context held (each input alone in its columns: a sum of one-player
-    games); the Platt slope multiplies them.
-    """
-    beta = cal.model.coef_
-    diff = (X - B) * beta
-    phi = np.column_stack([diff[:, c].sum(axis=1) for c in _columns(design).owned])
-    return cal.platt(cal.model.intercept_ + B @ beta), cal.platt.a * phi
-
-
-def _to_probability(base_z: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-odds contributions -> probability points, exactly additive (secant of the logistic)."""
-    z = base_z + phi.sum(axis=1)
-    p, p0 = expit(z), expit(base_z)
-    dz = z - base_z
-    slope = np.where(np.abs(dz) > 1e-9, (p - p0) / np.where(np.abs(dz) > 1e-9, dz, 1.0), p * (1 - p))
-    return p0, phi * slope[:, None]
-
-
-def profiles_of(model: CEPModel, frame: pd.DataFrame) -> tuple[np.ndarray, list[tuple[str, ...]], np.ndarray]:
-    """Per row, the criterion profile of "projects like yours": (profiles (n, 5, ramps + missing), the group's
-    keys (the finest of PROFILE_KEYS with enough training rows), its training rows)."""
-    table = getattr(model, "profiles_", None)
-    if table is None:  # a model trained before the profiles were stored: every training row is the group
-        mean = model.label_.background_mean
-        cols = _columns(model.label_design_)
-        overall = np.array([np.append(mean[cols.ramps[j]], mean[cols.missing[j]]) for j in range(len(CRITERIA))])
-        table = {(): (model.n_train_, overall)}
-    rows = records(frame[sorted({k for keys in PROFILE_KEYS for k in keys})])
-    out, keys_used, counts = [], [], []
-    for row in rows:
-        for keys in PROFILE_KEYS:
-            hit = table.get(tuple(str(row[k]) for k in keys))
-            if hit is not None:
-                break
-        out.append(hit[1])
-        keys_used.append(keys)
-        counts.append(hit[0])
-    return np.array(out), keys_used, np.array(counts)
-
-
-def contributions(
-    model: CEPModel, frame: pd.DataFrame, table: ScoreTable | None = None, matrices: Matrices | None = None
-) -> dict[str, Any]:
-    """Exact contributions of the five criteria to P(labelled) and P(success), from "projects like yours".
-
-    The starting point of a dossier is the model's probability for its own context (filière, window, carrier,
-    partners, TRL, budget, year...) with the five criteria at the average profile of the training dossiers of
-    its filière, window and carrier type (`profiles_of`): context sets where a dossier starts, and only the
-    criteria move it. Returns {"inputs": CRITERIA, "labeled": (base, values), "success": (base, values),
-    "group": (keys, rows), "typical": (n, 5) the group's mean scores} on the 0-1 scale:
-    base + values.sum(1) equals model.predict(frame)'s probability.
-    """
-    m = matrices or model.matrices(frame, table)
-    X_lab, X_f1 = m.label, m.fund
-    profiles, keys, counts = profiles_of(model, frame)
-    B = background(model.label_design_, X_lab, profiles)
-    zl0, phil = logit_contributions(model.label_, model.label_design_, X_lab, B)
-    zf0, phif = logit_contributions(model.fund_, model.fund_design_, X_f1, np.hstack([B, np.ones((len(B), 1))]))
-    a0, cl = _to_probability(zl0, phil)
-    b0, cf = _to_probability(zf0, phif)
-    a, b = a0 + cl.sum(axis=1), b0 + cf.sum(axis=1)
-    cs = cl * ((b + b0) / 2)[:, None] + cf * ((a + a0) / 2)[:, None]
-    scored = 1.0 - profiles[:, :, len(KNOTS)]
-    typical = np.where(scored > 0, profiles[:, :, : len(KNOTS)].sum(axis=2) / np.where(scored > 0, scored, 1.0), np.nan)
-    return {
-        "inputs": CRITERIA,
-        "labeled": (a0, cl),
-        "success": (a0 * b0, cs),
-        "group": (keys, counts),
-        "typical": typical,
-    }
-
-
-# --------------------------------------------------------------------------- words
-
-
 def _pct(p: float) -> str:
     return f"{100 * p:.0f}"
-
-
-def amount(v: float, target: str, lang: str) -> str:
-    """A move of a probability in words, with its sign and the probability it moves: "+8,0 points de
-    P(labellisé)", "+1,5 point de ..." (French singular below 2), plural by CLDR (`formatting.plural`)."""
-    shown = formatting.points(v, lang)
-    return t(
-        f"amount.{formatting.plural(Decimal(f'{100 * abs(v):.1f}'), lang)}",
-        lang,
-        v=shown,
-        target=t(f"target.{target}", lang),
-    )
-
-
-def input_label(name: str, lang: str) -> str:
-    return t(f"criterion.{name}", lang) if name in CRITERIA else t(f"input.{name}", lang)
-
-
-def _digits(lo: float, hi: float, lang: str) -> int:
-    """Decimals the two ends of an interval need to differ as written (up to 2): near 0 or 1 an interval is
-    narrow, never a point, and must not read as one ("100-100 %")."""
-    return next((d for d in range(3) if formatting.percent(lo, lang, d) != formatting.percent(hi, lang, d)), 2)
-
-
-def interval_text(lo: float, hi: float, lang: str) -> str:
-    """ "intervalle à 80 % : 62 % – 71 %", "… : 99,6 % – 99,9 %" near 1."""
-    digits = _digits(lo, hi, lang)
-    return t(
-        "interval.text",
-        lang,
-        level=formatting.percent(INTERVAL_LEVEL, lang),
-        lo=formatting.percent(lo, lang, digits),
-        hi=formatting.percent(hi, lang, digits),
-    )
-
-
-def _interval(bands: dict[str, Any], values: dict[str, float], lang: str) -> dict[str, Any]:
-    """Each target's interval, its words, and the probability written with as many decimals as its interval
-    (`shown`): "0,4 %" beside "0,3 % – 0,5 %", not "0 %"."""
-    out: dict[str, Any] = {"level": INTERVAL_LEVEL}
-    for target, (lo, hi) in bands.items():
-        out[target] = [float(lo), float(hi)]
-    out["text"] = {target: interval_text(*out[target], lang) for target in bands}
-    out["shown"] = {target: formatting.percent(values[target], lang, _digits(*out[target], lang)) for target in bands}
-    return out
-
-
-# --------------------------------------------------------------------------- actions
-
-
-def _predict_moves(
-    model: CEPModel, base: np.ndarray, row: dict[str, Any], move_sets: list[list[tuple[Question, str, str]]]
-):
-    """Predictions of dossier `row` (model rows `base`) with each set of answer changes applied."""
-    rescored = [row_scores({**row, **{q.id: b for q, _, b in ms}}) for ms in move_sets]
-    scores = np.array([r[0] for r in rescored])
-    sources = np.array([r[1] for r in rescored], dtype=object)
-    return model.what_if(base, ScoreTable(scores, scores, sources))
-
-
-def actions(
-    model: CEPModel,
-    base: np.ndarray,
-    row: dict[str, Any],
-    lang: str,
-    p_success: float,
-    p_labeled: float,
-    focus: str = "success",
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Steps the project can take before the next call, each gain recomputed by the model; and the labelling set.
-
-    A step is one answer level up on one question, where the rubric's requirements (minimum TRL, prior
-    answers) hold (`rubric.feasible_moves`): never a context field. Best first by the gain in `focus`
-    (P(success); P(labelled) when the targeted window cannot take the dossier, whose funding is then no
-    estimate); a step that moves it by less than MIN_GAIN (what reads "+0,0") is not offered. The smallest set
-    of steps that brings P(labelled) over the labelling line is flagged `in_labelling_set` and described in the
-    second value.
-    """
-    moves = feasible_moves(row)
-    pred = _predict_moves(model, base, row, [[m] for m in moves]) if moves else None
-    lab_gains = pred.labeled - p_labeled if moves else np.zeros(0)
-    gains = (pred.success - p_success if focus == "success" else lab_gains) if moves else np.zeros(0)
-    # Steps that leave the five scores the same (one half point on one criterion, by any of its questions)
-    # are one action for the model: offered once, first in the rubric's order, the others named with it.
-    same: dict[tuple, list[int]] = {}
-    for i in range(len(moves)):
-        same.setdefault(tuple(np.nan_to_num(pred.scores[i], nan=-1.0)), []).append(i)
-    others = {group[0]: group[1:] for group in same.values()}
-    order = sorted((i for i in others if gains[i] >= MIN_GAIN), key=lambda i: -gains[i])
-    chosen = order[:N_ACTIONS]
-    labelling, after = _labelling_set(model, base, row, moves, lab_gains, p_labeled)
-    chosen += [i for i in labelling if i not in chosen]
-    chosen.sort(key=lambda i: -gains[i])
-    out = []
-    for i in chosen:
-        q, a, b = moves[i]
-        text = t(
-            f"action.sentence.{focus}",
-            lang,
-            question=t(f"rubric.{q.id}", lang),
-            old=t(f"rubric.{q.id}.{a}", lang),
-            new=t(f"rubric.{q.id}.{b}", lang),
-            success=amount(gains[i], "success", lang),
-            labeled=amount(lab_gains[i], "labeled", lang),
-        )
-        alike = [j for j in others.get(i, []) if j not in labelling]
-        if alike:
-            text = t(
-                f"action.same_effect.{formatting.plural(len(alike), lang)}",
-                lang,
-                action=text,
-                n=formatting.number(len(alike), lang),
-            )
-        out.append(
-            {
-                "field": f"answers.{q.id}",
-                "from": a,
-                "to": b,
-                "gain": float(gains[i]),
-                "gains": {
-                    "labeled": float(lab_gains[i]),
-                    **({"success": float(gains[i])} if focus == "success" else {}),
-                },
-                "in_labelling_set": i in labelling,
-                "same_effect": [f"answers.{moves[j][0].id}" for j in alike],
-                "text": text,
-            }
-        )
-    return out, _labelling_dict(p_labeled, [moves[i] for i in labelling], after, lang)
-
-
-def _labelling_set(
-    model: CEPModel, base: np.ndarray, row: dict[str, Any], moves, lab_gains: np.ndarray, p_labeled: float
-) -> tuple[list[int], float | None]:
-    """(indices of the smallest set of steps reaching the labelling line, P(labelled) after them), or ([], None)."""
-    if p_labeled >= LABELLING_LINE or not moves:
-        return [], None
-    top = sorted(range(len(moves)), key=lambda i: -lab_gains[i])[:8]
-    for size in range(1, min(MAX_SET, len(top)) + 1):
-        sets = list(combinations(top, size))
-        pl = _predict_moves(model, base, row, [[moves[i] for i in s] for s in sets]).labeled
-        ok = np.flatnonzero(pl >= LABELLING_LINE)
-        if len(ok):
-            best = max(ok, key=lambda k: pl[k])
-            return list(sets[best]), float(pl[best])
-    return [], None
-
-
-def _labelling_dict(p_labeled: float, steps: list, after: float | None, lang: str) -> dict[str, Any]:
-    """Where the dossier stands against the labelling line, and the set of steps that crosses it if any."""
-    if p_labeled >= LABELLING_LINE:
-        key = "labelling.above"
-    else:
-        key = "labelling.reached" if steps else "labelling.out_of_reach"
-    return {
-        "line": LABELLING_LINE,
-        "above": p_labeled >= LABELLING_LINE,
-        "steps": [f"answers.{q.id}" for q, _, _ in steps],
-        "labeled_after": after,
-        "text": t(
-            key,
-            lang,
-            line=formatting.percent(LABELLING_LINE, lang),
-            n=formatting.number(len(steps), lang),
-            max=formatting.number(MAX_SET, lang),
-            after=formatting.percent(after, lang) if after is not None else "",
-        ),
-    }
-
-
-# --------------------------------------------------------------------------- one dossier
 
 
 def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str) -> list[list[dict[str, Any]]]:
@@ -374,7 +79,7 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
                 "labeled": float(r["labeled"]),
                 "funded": float(r["funded"]),
                 "success": float(r["success"]),
-                "interval": _interval(
+                "interval": interval_dict(
                     {
                         "labeled": (r["labeled_low"], r["labeled_high"]),
                         "success": (r["success_low"], r["success_high"]),
@@ -385,12 +90,6 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
             }
         )
     return out
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as dicts; one conversion of the whole frame (pandas' to_dict walks Arrow text cell by cell)."""
-    cols = list(frame.columns)
-    return [dict(zip(cols, values)) for values in frame.to_numpy(dtype=object)]
 
 
 def _window_advice(windows: list[dict[str, Any]], target: str, p_success: float, lang: str) -> str:
@@ -513,6 +212,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
     )
     mats = model.matrices(frame, table)
     pred = model.predict(frame, band=True, matrices=mats)
+    lab_band, succ_band = pred.bands()
     contrib = contributions(model, frame, matrices=mats)
     out = []
     per_window = _windows(model, frame, table, lang)
@@ -537,7 +237,7 @@ def explain_frame(frame: pd.DataFrame, bundle, lang: str = "fr") -> list[dict[st
             "criteria": [_criterion_dict(c, lang) for c in crit],
             "probabilities": {
                 **p,
-                "interval": _interval({"labeled": pred.labeled_band[i], "success": pred.success_band[i]}, p, lang),
+                "interval": interval_dict({"labeled": lab_band[i], "success": succ_band[i]}, p, lang),
                 "base_rate": {
                     "filiere": {"value": rate_f, "figure": fig, "text": code_label("filiere", row["filiere"], lang)},
                     "window": {

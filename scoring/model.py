@@ -50,7 +50,11 @@ N_BOOTSTRAP = 20
 INTERVAL_LEVEL = 0.8  # the interval shown beside every probability is meant to hold the true one 80% of the time
 #: "projects like yours": the group whose criterion profile is the explanation's starting point, and the
 #: coarser groups it falls back to when it has fewer than MIN_PROFILE_ROWS training rows
-PROFILE_KEYS = (("filiere", "funding_window", "carrier_type"), ("filiere", "funding_window"), ())
+PROFILE_KEYS: tuple[tuple[str, ...], ...] = (
+    ("filiere", "funding_window", "carrier_type"),
+    ("filiere", "funding_window"),
+    (),
+)
 MIN_PROFILE_ROWS = 30
 TRUE_P = {"labeled": "true_p_labeled", "success": "true_p_success"}
 
@@ -67,6 +71,10 @@ class AdditiveLogit:
     deviation, as in a hierarchical model) a thin level is pulled the most.
     `fit(X, y)`, `decision_function(X)` (log-odds), `predict_proba(X)`.
     """
+
+    intercept_: float
+    coef_: np.ndarray
+    converged_: bool
 
     def __init__(self, lower: np.ndarray, penalty: float | np.ndarray = 1e-3, raw: np.ndarray | None = None):
         self.lower = np.asarray(lower, float)
@@ -186,11 +194,11 @@ def fit_calibrated(
 
     for lam in PENALTIES:
         validate((lam, DEVIATION_PENALTIES[1]))
-    shared = min(cv, key=cv.get)[0]
+    shared = min(cv, key=lambda pair: cv[pair])[0]
     for dev in DEVIATION_PENALTIES:
         if (shared, dev) not in cv:
             validate((shared, dev))
-    best = min(cv, key=cv.get)
+    best = min(cv, key=lambda pair: cv[pair])
     platt = Platt().fit(oof[best], y)
     penalty = np.where(deviation, best[1], best[0])
     model = AdditiveLogit(lower, penalty, deviation).fit(X, y)
@@ -251,6 +259,12 @@ class Scored:
     sources: np.ndarray  # (n, 5) expert / rubric / not_applicable / missing
     labeled_band: np.ndarray | None = None  # (n, 2): the INTERVAL_LEVEL interval (`CEPModel.intervals`)
     success_band: np.ndarray | None = None  # (n, 2)
+
+    def bands(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labelled, success) intervals, (n, 2) each; only probabilities asked with `band=True` have them."""
+        if self.labeled_band is None or self.success_band is None:
+            raise ValueError("these probabilities were computed without their intervals: ask with band=True")
+        return self.labeled_band, self.success_band
 
 
 class Matrices(NamedTuple):

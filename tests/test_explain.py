@@ -15,25 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scoring import formatting, jsonform, schema
+from scoring.actions import LABELLING_LINE, MIN_GAIN
 from scoring.consistency import warnings as answer_warnings
+from scoring.contributions import background, contributions, logit_contributions, profiles_of
 from scoring.eligibility import verdict
 from scoring.evaluate import interval_coverage
-from scoring.explain import (
-    LABELLING_LINE,
-    MIN_GAIN,
-    InvalidDossiers,
-    amount,
-    background,
-    contributions,
-    explain,
-    explain_frame,
-    interval_text,
-    logit_contributions,
-    profiles_of,
-)
+from scoring.explain import InvalidDossiers, explain, explain_frame
 from scoring.features import CONTEXT, CRITERIA
 from scoring.i18n import t
 from scoring.model import INTERVAL_LEVEL, CEPModel, criterion_profiles
+from scoring.phrasing import amount, interval_text
 from scoring.rubric import all_questions, feasible_moves, question
 from scoring.synthetic import generate
 
