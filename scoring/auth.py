@@ -117,13 +117,13 @@ class Authenticator:
             if f and f.locked_until > now:
                 raise TooManyAttempts(f.locked_until - now)
         found = self.store.user((name or "").strip()) if key else None
-        usable = found is not None and found.active and found.password_hash is not None
+        stored = found.password_hash if found is not None and found.active else None
         try:
-            _hasher.verify(found.password_hash if usable else self._dummy, password or "")
-            ok = usable
+            _hasher.verify(stored if stored is not None else self._dummy, password or "")
+            ok = stored is not None
         except (VerificationError, InvalidHashError):
             ok = False
-        if ok:
+        if ok and found is not None:  # ok implies found; said again for the type checker
             with self._lock:
                 self._failures.pop(key, None)
             return found

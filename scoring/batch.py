@@ -214,14 +214,13 @@ class _Plan:
 
 def _run_job(plan: _Plan, job: Job) -> tuple[bytes | list, _Counts, pd.Series]:
     """Parse, validate, score and render one chunk: (what the writer appends, its `_Counts`, id hashes)."""
+    if plan.schema is None:
+        raise RuntimeError("a batch job ran before its input's header was read (_score_file sets plan.schema)")
     table = parse_job(plan.source, plan.schema.names, job)
-    raw = (
-        job.cells
-        if job.cells is not None
-        else files.text_fields(table.to_pandas())
-        if job.ipc is not None
-        else table.to_pandas()
-    )
+    if table is None:
+        raw = _cells(job)
+    else:
+        raw = files.text_fields(table.to_pandas()) if job.ipc is not None else table.to_pandas()
     out, ids = score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated, plan.actions)
     outputs = pa.table(
         [pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs], schema=plan.outputs
@@ -233,22 +232,26 @@ def _run_job(plan: _Plan, job: Job) -> tuple[bytes | list, _Counts, pd.Series]:
         cells = (
             [table.column(i).to_pylist() for i in plan.kept]
             if table is not None
-            else [job.cells.iloc[:, i].tolist() for i in plan.kept]
+            else [raw.iloc[:, i].tolist() for i in plan.kept]
         )
         cols = cells + [col.to_pylist() for col in outputs.columns]
         return [[safe_cell(v) for v in row] for row in zip(*cols)], counts, ids
     if table is None:  # worksheet cells have no column type: CSV and Parquet get their text
         table = pa.table(
-            [
-                pa.array([None if v is None else str(v) for v in job.cells[c]], pa.large_string())
-                for c in job.cells.columns
-            ],
+            [pa.array([None if v is None else str(v) for v in raw[c]], pa.large_string()) for c in raw.columns],
             schema=plan.schema,
         )
     full = pa.table([table.column(i) for i in plan.kept] + outputs.columns, schema=plan.output)
     if plan.sink == ".csv":
         return csv_bytes(neutralise(full), plan.excel_fr), counts, ids
     return to_ipc(full), counts, ids
+
+
+def _cells(job: Job) -> pd.DataFrame:
+    """A worksheet job's cells: the one kind of job `parse_job` returns no table for."""
+    if job.cells is None:
+        raise RuntimeError(f"rows {job.first_row}-{job.first_row + job.rows - 1}: a batch job with no rows to read")
+    return job.cells
 
 
 # ---------------------------------------------------------------- scoring in worker processes
@@ -310,7 +313,7 @@ def _reuse_freed_memory() -> None:
     libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD
 
 
-def _worker_job(job: Job) -> tuple[bytes | list, int, pd.Series]:
+def _worker_job(job: Job) -> tuple[bytes | list, _Counts, pd.Series]:
     return _run_job(_worker_plan[0], job)
 
 
@@ -346,7 +349,8 @@ class _Scorer:
                 # A worker killed while sending its result leaves half a message in the pipe, which
                 # the pool's thread would wait on forever: with the parent's write end closed too,
                 # the dead workers' were the last ones, and that wait ends at end of file.
-                self.pool._result_queue._writer.close()
+                # the stubs leave out the private pipe ends of the pool's multiprocessing queue
+                self.pool._result_queue._writer.close()  # type: ignore[attr-defined]
             self.pool.shutdown(cancel_futures=True)
         if self.limits:
             self.limits.restore_original_limits()

@@ -112,6 +112,13 @@ class _Writer:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def write(self, payload: Any) -> None:
+        """Append one chunk as `scoring.batch` rendered it for this format (bytes, or rows of cells)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
 
 class _CsvWriter(_Writer):
     def __init__(self, path: Path, output: pa.Schema, excel_fr: bool):

@@ -38,10 +38,14 @@ from scoring.rubric import all_questions, question
 COMPANY_FREE = ("academic", "hospital")  # carriers whose consortium must hold the industrial partner they cite
 
 
+# (code, question, answer, what it needs: a least TRL, or (another question, the weakest answer that meets it))
+_StageCheck = tuple[str, str, str, int | tuple[str, str]]
+
+
 @lru_cache(maxsize=1)
-def _stage_checks() -> tuple[tuple[str, str, str, Any], ...]:
+def _stage_checks() -> tuple[_StageCheck, ...]:
     """(code, question, answer, what it needs): one per stage requirement of the rubric."""
-    out = []
+    out: list[_StageCheck] = []
     for q in all_questions():
         for answer, req in q.requires.items():
             if req.trl_min is not None:

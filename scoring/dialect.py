@@ -88,7 +88,8 @@ def file_encoding(path, head: bytes) -> str:
     bom = _encoding(head[:4], whole=False)
     if bom in ("utf-16", "utf-8-sig"):
         return bom
-    utf8, cp1252 = codecs.getincrementaldecoder("utf-8")(), True
+    utf8: codecs.IncrementalDecoder | None = codecs.getincrementaldecoder("utf-8")()  # None: not UTF-8
+    cp1252 = True
     with open(path, "rb") as fh:
         while block := fh.read(4 << 20):
             if utf8 is not None:

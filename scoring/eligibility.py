@@ -125,7 +125,7 @@ def _knockouts(scores: np.ndarray, window: str) -> dict[str, np.ndarray]:
 
 def eligible(frame: pd.DataFrame, windows: Iterable[str] | None = None, scores: np.ndarray | None = None) -> np.ndarray:
     """(n, len(windows)) bool: the row breaks no rule of the window."""
-    return ~broken(frame, windows, scores).any(axis=2)
+    return np.asarray(~broken(frame, windows, scores).any(axis=2))  # an array to numpy's stubs too, not a scalar
 
 
 def first_rule(
@@ -241,16 +241,26 @@ def _sentence(code: str, w: Window, row: dict[str, Any], expert: np.ndarray, lan
         )
     elif code == "knockout.total":
         named = [CRITERIA.index(c) for c in window_rules()[w.code]]
-        params.update(score=_half(float(np.sum(expert[named])), lang), threshold=_half(w.knockout_total, lang))
+        params.update(
+            score=_half(float(np.sum(expert[named])), lang),
+            threshold=_half(_threshold(w.knockout_total, code, w), lang),
+        )
     elif code.startswith("knockout."):
         c = code.split(".", 1)[1]
         key = "knockout"
         params.update(
             criterion=t(f"criterion.{c}", lang),
             score=formatting.score(float(expert[CRITERIA.index(c)]), lang),
-            threshold=formatting.score(window_rules()[w.code][c][0], lang),
+            threshold=formatting.score(_threshold(window_rules()[w.code][c][0], code, w), lang),
         )
     return f"{t(f'eligibility.{key}', lang, **params).rstrip('.')} {source}."
+
+
+def _threshold(value: float | None, code: str, w: Window) -> float:
+    """A broken knock-out's threshold: `_knockouts` only tests the rules that have one."""
+    if value is None:
+        raise RuntimeError(f"{w.code}: {code} is reported broken but the window sets no threshold for it")
+    return value
 
 
 def source_text(source: str, lang: str) -> str:

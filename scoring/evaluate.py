@@ -12,6 +12,7 @@ ECE is mostly sampling noise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from scoring.catalogue import CRITERIA
@@ -90,7 +91,7 @@ _NUMERIC = list(CRITERIA) + [
 ]
 
 
-def _logistic() -> object:
+def _logistic() -> Pipeline:
     pre = ColumnTransformer(
         [
             ("cat", OneHotEncoder(handle_unknown="ignore"), list(CATEGORICAL)),
@@ -170,11 +171,12 @@ def evaluate(model, baselines: Baselines | None, frame: pd.DataFrame) -> dict:
     report: dict = {"targets": {}, "n": int(len(frame))}
     for t in TARGETS:
         y = ys[t]
+        groups: list[dict[str, Any]] = []
         entry = {
             "model": metrics(y, mine[t]),
             "oracle": metrics(y, frame[oracle_cols[t]].to_numpy(dtype=float)) if has_oracle else None,
             "baselines": {b: metrics(y, base[b][t]) for b in base},
-            "groups": [],
+            "groups": groups,
         }
         for by in GROUPS:
             values = frame[by].astype(str).to_numpy()
@@ -184,7 +186,7 @@ def evaluate(model, baselines: Baselines | None, frame: pd.DataFrame) -> dict:
                 # On a group of n rows even the true probabilities score an ECE of about 1/sqrt(n)/2:
                 # a group's ECE means something only beside theirs on the same rows.
                 oracle = ece(y[m], frame[oracle_cols[t]].to_numpy(dtype=float)[m]) if has_oracle else None
-                entry["groups"].append(
+                groups.append(
                     {
                         "by": by,
                         "value": v,

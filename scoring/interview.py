@@ -220,7 +220,7 @@ def _item(
         "criterion": q.criterion if q else None,
         "criterion_label": t(f"criterion.{q.criterion}", lang) if q else "",
         "label": t(f"rubric.{q.id}", lang) if q else "",
-        "ask": ask if ask is not None else t(f"ask.{q.id}", lang),
+        "ask": t(f"ask.{q.id}", lang) if q else ask,  # `ask`: the words when no rubric question is asked
         "answer": given,
         "answer_label": t(f"rubric.{q.id}.{given}", lang) if q and given and given != NOT_APPLICABLE else "",
         "strong": strong,
@@ -242,7 +242,7 @@ def pick_questions(
         move = gains.get(q.id) if q else None
         # a contradiction on context alone (partners) has no rubric question: its sentence is the question
         candidates["warning"].append(
-            _item("warning", q, row, lang, w["text"], move[0] if move else None, ask=None if q else w["text"])
+            _item("warning", q, row, lang, w["text"], move[0] if move else None, ask=w["text"])
         )
     by_weight = sorted(all_questions(), key=lambda q: -q.weight)  # stable: rubric order among equal weights
     na_rule = {q["id"]: q.get("na_only_when") for q in catalogue_questions()}

@@ -156,7 +156,7 @@ class Collector:
             return
         order = np.argsort(index, kind="stable")
         at = np.searchsorted(index[order], np.arange(len(distinct.bad) + 1))
-        rows = {k: order[at[k] : at[k + 1]] for k in np.flatnonzero(distinct.bad)}
+        rows = {int(k): order[at[k] : at[k + 1]] for k in np.flatnonzero(distinct.bad)}
         for k in rows.values():
             self.bad[k] = True
         for issue in distinct.issues:

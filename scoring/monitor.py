@@ -155,8 +155,8 @@ def monitor(frame: pd.DataFrame, target: str = "labeled", groupings=GROUPINGS, a
                     curve=tuple(reliability(p, y)),
                 )
             )
-    tested = [i for i, g in enumerate(groups) if g.p_value is not None]
-    for i, adj in zip(tested, _holm([groups[i].p_value for i in tested])):
+    tested = [(i, g.p_value) for i, g in enumerate(groups) if g.p_value is not None]
+    for (i, _), adj in zip(tested, _holm([value for _, value in tested])):
         groups[i] = Group(**{**groups[i].__dict__, "p_holm": adj, "drift": adj < alpha})
     overall_z, overall_p = calibration_z(p_all, y_all) if testable(p_all) else (None, None)
     drifted = [g for g in groups if g.drift]

@@ -154,9 +154,8 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool, actions: bool = Fals
     target = broken[np.arange(len(frame)), code_index(frame["funding_window"], "funding_window")]
     out["eligible"] = (~target.any(axis=1)).astype(float)
     out["eligibility_reason"] = eligibility.reasons(target)
-    out["best_window"], out["best_window_p_success"] = _best_window(
-        model, frame, table.score, z_lab, z_f1, ~broken.any(axis=2)
-    )
+    allowed = np.asarray(~broken.any(axis=2))  # (n, windows): an array to numpy's stubs too, not a scalar
+    out["best_window"], out["best_window_p_success"] = _best_window(model, frame, table.score, z_lab, z_f1, allowed)
     out["warnings"] = eligibility.reasons(consistency.flags(frame), consistency.codes())
     if explain:  # contributions need the design matrix; the probabilities never do
         matrices = model.matrices(frame, table)
