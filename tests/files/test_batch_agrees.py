@@ -35,7 +35,7 @@ def messy_csv(draw) -> bytes:
     lines = [sep.join(_cell(c, sep, False) for c in BASE.columns)]
     if draw(st.booleans()):
         lines.insert(0, "")
-    for k, row in enumerate(BASE.itertuples(index=False)):
+    for row in BASE.itertuples(index=False):
         cells = list(row)
         kind = draw(st.sampled_from(["plain", "quoted", "line_break", "stray_quote", "short", "repeat_id"]))
         if kind == "line_break":

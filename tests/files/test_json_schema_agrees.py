@@ -54,7 +54,7 @@ def _value(f: fields.Field) -> st.SearchStrategy:
 
 
 def _numeric_text(v) -> bool:
-    """Numbers written as text: the validator reads them, the schema (typed JSON) does not (listed in its description)."""
+    """Numbers written as text: the validator reads them, the schema (typed JSON) does not (its description says so)."""
     if not isinstance(v, str):
         return False
     try:
