@@ -21,13 +21,14 @@ import json
 import math
 from typing import Any
 
-from scoring import catalogue, reference
+from scoring import catalogue, i18n, reference
 
 FILE = "world.json"
 TABLES = ("codes", "windows", "window_rules", "rubric")
-#: Keys holding words for people (both languages, sources, the interview's question `ask`, and any key starting
-#: with "source", "fr_", "en_" or ending in "_fr", "_en"): not part of what a model computes with.
-TEXT_KEYS = frozenset({"fr", "en", "source", "description", "help", "note", "ask"})
+#: Keys holding words for people (every language of the translation tables, sources, the interview's question
+#: `ask`, and any key starting with "source" or a language and "_", or ending in "_" and a language): not part of
+#: what a model computes with, so a new language or a reworded label needs no retraining.
+TEXT_KEYS = frozenset({*i18n.LANGS, "source", "description", "help", "note", "ask"})
 
 
 def snapshot() -> dict[str, Any]:
@@ -68,7 +69,11 @@ def _plain(value: Any) -> Any:
 
 
 def _is_text(key: str) -> bool:
-    return key in TEXT_KEYS or key.startswith(("source", "fr_", "en_")) or key.endswith(("_fr", "_en"))
+    return (
+        key in TEXT_KEYS
+        or key.startswith(("source", *(f"{lang}_" for lang in i18n.LANGS)))
+        or key.endswith(tuple(f"_{lang}" for lang in i18n.LANGS))
+    )
 
 
 # --------------------------------------------------------------------------- differences

@@ -21,12 +21,13 @@ import streamlit as st
 from scoring import display, formatting, io, jsonform, persist
 from scoring.explain import explain
 from scoring.fields import FIELD_BY_NAME
-from scoring.i18n import code_label, t
+from scoring.i18n import DEFAULT_LANG, LANGS, code_label, t
+from scoring.i18n import name as language_name
 from scoring.issues import Issue
 from scoring.schema import SchemaError
 from ui import shaping
 
-LANG_KEY = "app.lang_en"
+LANG_KEY = "app.lang"  # the reader's language code, one of scoring.i18n.LANGS
 #: Key prefixes of the pages' value widgets (choices, numbers, texts); buttons and uploaders have other keys.
 VALUE_WIDGETS = (
     "sa.f.",
@@ -57,7 +58,8 @@ POSITIVE, NEGATIVE, NEUTRAL, ACCENT = "#1a7f37", "#c0392b", "#8c959f", "#0b5cad"
 
 
 def lang() -> str:
-    return "en" if st.session_state.get(LANG_KEY) else "fr"
+    chosen = st.session_state.get(LANG_KEY)
+    return chosen if chosen in LANGS else DEFAULT_LANG
 
 
 def tr(key: str, **fmt: object) -> str:
@@ -72,9 +74,24 @@ def _relabel() -> None:
             st.session_state[k] = st.session_state[k]
 
 
-def language_toggle() -> None:
-    # French is the default; the toggle is the only place English is chosen.
-    st.sidebar.toggle(t("ui.lang.toggle", "fr"), key=LANG_KEY, persist_state="session", on_change=_relabel)
+def languages() -> dict[str, str]:
+    """{code: the language's name in itself}, for every language the translation tables hold, the default first."""
+    return {code: language_name(code) for code in LANGS}
+
+
+def language_choice() -> None:
+    # The default language (French) first; this is the only place another one is chosen. Each language is
+    # named in itself, so a reader finds theirs whatever the page's language is.
+    names = languages()
+    st.sidebar.radio(
+        tr("ui.lang.choose"),
+        list(names),
+        key=LANG_KEY,
+        format_func=names.get,
+        horizontal=True,
+        persist_state="session",
+        on_change=_relabel,
+    )
 
 
 #: CommonMark lets any ASCII punctuation be backslash-escaped, which makes it literal.

@@ -38,7 +38,7 @@ def test_every_page_opens_in_french_and_switches_to_english(app, name):
         app.switch_page(path).run()
     assert not app.exception, app.exception
     assert app.title[0].value == t(title, "fr")
-    app.session_state[components.LANG_KEY] = True  # the sidebar's toggle (see below why not clicked)
+    app.session_state[components.LANG_KEY] = "en"  # the sidebar's language choice (see below why not clicked)
     app.run()
     assert not app.exception, app.exception
     assert app.title[0].value == t(title, "en")

@@ -304,7 +304,7 @@ def test_the_committee_page_and_its_minutes_speak_one_language(panel, lang):
     panel.record_decision(ids[0], labeled=False, reasons="data access", user="carla")
     at = on_committee("carla")
     if lang == "en":
-        at.session_state[components.LANG_KEY] = True
+        at.session_state[components.LANG_KEY] = "en"
         at.run()
     assert not at.exception, at.exception
     # The dossiers' titles and the experts' own words are in the language they were typed in.

@@ -77,7 +77,7 @@ PAGES = {"self_assessment": _self_assessment, "triage": _triage, "portfolio": _p
 @pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_speaks_one_language(app, page, lang):
     if lang == "en":
-        app.session_state[components.LANG_KEY] = True
+        app.session_state[components.LANG_KEY] = "en"
         app.run()
     texts = PAGES[page](app)
     assert not app.exception, app.exception
