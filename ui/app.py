@@ -1,6 +1,6 @@
 """Entry point of the app: `streamlit run ui/app.py`.
 
-Sets the language toggle, asks who is using the app (ui.auth: a sign-in in shared
+Sets the language choice, asks who is using the app (ui.auth: a sign-in in shared
 mode, a name on a workstation), loads the model once for every session, and hands
 over to the pages the user's role opens (self-assessment, expert triage, committee,
 portfolio, model card).
@@ -28,7 +28,7 @@ st.set_page_config(
     page_title="CEP Medicen", layout="wide", menu_items={"Get help": None, "Report a bug": None, "About": None}
 )
 
-components.language_toggle()
+components.language_choice()
 # Shared mode: nothing past this line runs before a sign-in, so no page is reachable without one.
 signed = auth.gate()
 components.uploader_words()
