@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from scoring.calibrated import CalibratedAdditive
 from scoring.features import CRITERIA, KNOTS, Design
-from scoring.model import PROFILE_KEYS, CalibratedAdditive, CEPModel, Matrices
+from scoring.model import PROFILE_KEYS, CEPModel, Matrices
 from scoring.rubric import ScoreTable
 
 

@@ -1,6 +1,6 @@
 """The likelihood model: P(labelled), P(funded) and P(labelled and funded).
 
-Two glass-box additive logistic models (`AdditiveLogit`) over the columns of
+Owns `CEPModel`: two calibrated additive logistic models (`scoring.calibrated`) over the columns of
 `scoring.features.Design`:
 
 * the label model, P(labelled | dossier);
@@ -10,14 +10,11 @@ Two glass-box additive logistic models (`AdditiveLogit`) over the columns of
 
 They combine into P(success) = P(L) P(F | L) and P(funded) = P(L) P(F | L) +
 (1 - P(L)) P(F | not L): success is at most each of the other two by
-construction. Criterion columns carry coefficients bounded at >= 0 (L-BFGS-B),
-so monotonicity is a property of the fitted model, not a clipping after it.
-Each filière, window and axis level has its own criterion slopes, penalised
-apart per score point (partial pooling, `fit_calibrated`): a thin level's stay
-near the common ramps. Each model is calibrated by a Platt map fitted on cross-validated
-(out-of-fold) logits; the map is affine with a positive slope, so it keeps
-monotonicity and the exact additivity of contributions in log-odds.
-Bootstrap refits give the uncertainty band.
+construction. Also owns the uncertainty band beside every probability
+(`CEPModel.intervals`: the bootstrap refits' spread in log-odds, widened to
+hold the true probability INTERVAL_LEVEL of the time), every window's
+probabilities for a dossier (`window_matrix`), and the criterion profiles of
+"projects like yours" (`criterion_profiles`) stored for the explanations.
 
 `predict` computes the log-odds straight from the frame (`Design.linear`);
 what-if variants and windows start from a dossier's design matrix
@@ -26,27 +23,21 @@ what-if variants and windows start from a dossier's design matrix
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 from scipy.special import expit, log_expit, logit
 from scipy.stats import norm
 
 from scoring import eligibility
+from scoring.calibrated import N_BOOTSTRAP, fit_calibrated
 from scoring.catalogue import CRITERIA, codes
 from scoring.features import KNOTS, Design
 from scoring.reference import catalogue
 from scoring.rubric import ScoreTable, score_table
 
-PENALTIES = (3e-4, 1e-3, 3e-3)  # L2 on standardised columns: every column but the deviations
-#: L2 on a context level's criterion slopes, per score point: on a level with a share r of the rows, about
-#: penalty / (penalty + 2 r) of its departure from the common ramps goes; at 1 nearly all of it, on any level
-DEVIATION_PENALTIES = (1e-3, 1e-2, 1e-1, 1.0)
-N_FOLDS = 5
-N_BOOTSTRAP = 20
 INTERVAL_LEVEL = 0.8  # the interval shown beside every probability is meant to hold the true one 80% of the time
 #: "projects like yours": the group whose criterion profile is the explanation's starting point, and the
 #: coarser groups it falls back to when it has fewer than MIN_PROFILE_ROWS training rows
@@ -57,164 +48,6 @@ PROFILE_KEYS: tuple[tuple[str, ...], ...] = (
 )
 MIN_PROFILE_ROWS = 30
 TRUE_P = {"labeled": "true_p_labeled", "success": "true_p_success"}
-
-
-class AdditiveLogit:
-    """L2-penalised logistic regression with per-coefficient lower bounds.
-
-    Columns are scaled by their training standard deviation before the penalty
-    (so it treats them alike); a positive scaling keeps the bounds' meaning.
-    Columns marked `raw` are penalised per unit of the column instead: a context
-    level's slope column has a standard deviation that shrinks with the level's
-    rows, and standardising would shrink its penalty with its evidence, pulling
-    every level alike; on the raw slope (one prior variance for every level's
-    deviation, as in a hierarchical model) a thin level is pulled the most.
-    `fit(X, y)`, `decision_function(X)` (log-odds), `predict_proba(X)`.
-    """
-
-    intercept_: float
-    coef_: np.ndarray
-    converged_: bool
-
-    def __init__(self, lower: np.ndarray, penalty: float | np.ndarray = 1e-3, raw: np.ndarray | None = None):
-        self.lower = np.asarray(lower, float)
-        self.penalty = penalty  # one for every column, or one per column
-        self.raw = np.zeros(len(self.lower), bool) if raw is None else np.asarray(raw, bool)
-
-    def fit(
-        self,
-        X: np.ndarray,
-        y: np.ndarray,
-        sample_weight: np.ndarray | None = None,
-        warm_start: "AdditiveLogit | None" = None,
-    ) -> "AdditiveLogit":
-        X = np.asarray(X, float)
-        y = np.asarray(y, float)
-        if X.shape[1] != len(self.lower):
-            raise ValueError(f"X has {X.shape[1]} columns but the design has {len(self.lower)}")
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, float)
-        w = w / w.sum()
-        scale = X.std(axis=0)
-        scale[scale < 1e-12] = 1.0
-        Xs = X / scale
-        p = X.shape[1]
-        prior = np.clip(np.average(y, weights=w), 1e-6, 1 - 1e-6)
-        theta0 = np.zeros(p + 1)
-        theta0[0] = np.log(prior / (1 - prior))
-        if warm_start is not None:  # bootstrap refits start from the full fit: same optimum, fewer steps
-            theta0 = np.concatenate(([warm_start.intercept_], warm_start.coef_ * scale))
-        # lam_j theta_j^2 on the standardised coefficient theta_j = beta_j scale_j; for a raw column lam_j beta_j^2
-        lam = np.asarray(self.penalty, float) / np.where(self.raw, scale**2, 1.0)
-
-        def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            z = theta[0] + Xs @ theta[1:]
-            nll = -(w * (y * log_expit(z) + (1 - y) * log_expit(-z))).sum()
-            r = w * (expit(z) - y)
-            grad = np.concatenate(([r.sum()], Xs.T @ r + lam * theta[1:]))
-            return nll + 0.5 * (lam * theta[1:]) @ theta[1:], grad
-
-        bounds = [(None, None)] + [(0.0 if lo == 0.0 else None, None) for lo in self.lower]
-        res = minimize(
-            loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds, options={"maxiter": 3000, "gtol": 1e-6}
-        )
-        self.intercept_ = float(res.x[0])
-        self.coef_ = res.x[1:] / scale
-        self.converged_ = bool(res.success)
-        return self
-
-    def decision_function(self, X: np.ndarray) -> np.ndarray:
-        return self.intercept_ + np.asarray(X, float) @ self.coef_
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        p = expit(self.decision_function(X))
-        return np.column_stack([1 - p, p])
-
-
-@dataclass
-class Platt:
-    """Affine calibration map of log-odds, slope > 0: z_cal = a z + b."""
-
-    a: float = 1.0
-    b: float = 0.0
-
-    def fit(self, z: np.ndarray, y: np.ndarray) -> "Platt":
-        m = AdditiveLogit(lower=np.array([0.0]), penalty=0.0).fit(z[:, None], y)
-        self.a, self.b = max(float(m.coef_[0]), 1e-6), m.intercept_
-        return self
-
-    def __call__(self, z: np.ndarray) -> np.ndarray:
-        return self.a * z + self.b
-
-
-@dataclass
-class CalibratedAdditive:
-    """One calibrated additive model: the fitted logit, its Platt map and bootstrap refits."""
-
-    model: AdditiveLogit
-    platt: Platt
-    penalty: tuple[float, float]  # (shared columns, deviations)
-    cv_log_loss: dict[tuple[float, float], float]
-    boot_coef: np.ndarray  # (B, p)
-    boot_intercept: np.ndarray  # (B,)
-    background_mean: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-    def logit(self, X: np.ndarray) -> np.ndarray:
-        """Calibrated log-odds."""
-        return self.platt(self.model.decision_function(X))
-
-    def boot_logits(self, X: np.ndarray) -> np.ndarray:
-        """(n, B) calibrated log-odds of the bootstrap refits."""
-        return self.platt(X @ self.boot_coef.T + self.boot_intercept)
-
-
-def fit_calibrated(
-    X: np.ndarray, y: np.ndarray, lower: np.ndarray, deviation: np.ndarray, seed: int, n_bootstrap: int = N_BOOTSTRAP
-) -> CalibratedAdditive:
-    """Choose the penalties by K-fold log loss, fit the Platt map on out-of-fold logits, refit, bootstrap.
-
-    `deviation` marks the columns penalised apart, per score point (a context level's criterion
-    slopes): partial pooling, where the data decide how far a level may depart from the common
-    ramps, and a thin level, whose rows weigh little against the penalty, departs less. Two steps
-    keep the search to six fits per fold instead of twelve: the shared penalty with the deviations'
-    at a middle value, then the deviations' penalty given the shared one.
-    """
-    rng = np.random.default_rng(seed)
-    folds = rng.permutation(len(y)) % N_FOLDS
-    cv: dict[tuple[float, float], float] = {}
-    oof: dict[tuple[float, float], np.ndarray] = {}
-
-    def validate(pair: tuple[float, float]) -> None:
-        z = np.zeros(len(y))
-        for k in range(N_FOLDS):
-            tr, te = folds != k, folds == k
-            model = AdditiveLogit(lower, np.where(deviation, pair[1], pair[0]), deviation).fit(X[tr], y[tr])
-            z[te] = model.decision_function(X[te])
-        oof[pair] = z
-        cv[pair] = float(-(y * log_expit(z) + (1 - y) * log_expit(-z)).mean())
-
-    for lam in PENALTIES:
-        validate((lam, DEVIATION_PENALTIES[1]))
-    shared = min(cv, key=lambda pair: cv[pair])[0]
-    for dev in DEVIATION_PENALTIES:
-        if (shared, dev) not in cv:
-            validate((shared, dev))
-    best = min(cv, key=lambda pair: cv[pair])
-    platt = Platt().fit(oof[best], y)
-    penalty = np.where(deviation, best[1], best[0])
-    model = AdditiveLogit(lower, penalty, deviation).fit(X, y)
-    boots = [
-        AdditiveLogit(lower, penalty, deviation).fit(X[idx], y[idx], warm_start=model)
-        for idx in (rng.integers(0, len(y), len(y)) for _ in range(n_bootstrap))
-    ]
-    return CalibratedAdditive(
-        model,
-        platt,
-        best,
-        cv,
-        np.array([b.coef_ for b in boots]),
-        np.array([b.intercept_ for b in boots]),
-        X.mean(axis=0),
-    )
 
 
 def _success_logit(z_lab: np.ndarray, z_f1: np.ndarray) -> np.ndarray:

@@ -31,9 +31,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from scoring.additive import AdditiveLogit
+from scoring.calibrated import CalibratedAdditive, Platt
 from scoring.evaluate import Baselines
 from scoring.features import Design
-from scoring.model import AdditiveLogit, CalibratedAdditive, CEPModel, Platt
+from scoring.model import CEPModel
 
 #: Bump when the meaning of a stored attribute changes; readers refuse other versions.
 FORMAT = 2

@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from scoring import __version__, catalogue, fields, i18n, io, issues, persist, schema
+from scoring.calibrated import DEVIATION_PENALTIES, N_BOOTSTRAP, PENALTIES
 from scoring.evaluate import SMALL_GROUP, TARGETS, Baselines, evaluate
 from scoring.features import INPUTS
-from scoring.model import DEVIATION_PENALTIES, INTERVAL_LEVEL, N_BOOTSTRAP, PENALTIES, CEPModel
+from scoring.model import INTERVAL_LEVEL, CEPModel
 
 HOLDOUT_YEAR = 2024
 CARD_LIMITS = ("synthetic", "thin_windows", "late_years", "self_declared")  # card.limit.* rows of data/i18n.csv

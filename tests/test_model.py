@@ -8,10 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring import eligibility, jsonform, persist, schema
+from scoring.additive import AdditiveLogit
+from scoring.calibrated import DEVIATION_PENALTIES, PENALTIES
 from scoring.catalogue import CRITERIA, codes
 from scoring.evaluate import ece, evaluate
 from scoring.features import INTERACTIONS
-from scoring.model import DEVIATION_PENALTIES, PENALTIES, AdditiveLogit, CEPModel
+from scoring.model import CEPModel
 from scoring.synthetic import generate
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import OptimizeResult
 
-import scoring.model
+import scoring.additive
 from scoring import training
 from scoring.io import write_table
 from scoring.model import CEPModel
@@ -42,14 +42,14 @@ def test_a_fit_that_did_not_converge_is_a_warning_and_one_that_diverged_an_error
 
 
 def test_training_reports_a_fit_stopped_early(tmp_path, monkeypatch):
-    real = scoring.model.minimize
+    real = scoring.additive.minimize
 
     def stopped(*args, **kwargs) -> OptimizeResult:  # what L-BFGS-B returns at its iteration limit
         res = real(*args, **kwargs)
         res.success, res.message = False, "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT"
         return res
 
-    monkeypatch.setattr(scoring.model, "minimize", stopped)
+    monkeypatch.setattr(scoring.additive, "minimize", stopped)
     base = generate(400, seed=4).drop(columns=["true_p_labeled", "true_p_funded", "true_p_success"])
     write_table(base, tmp_path / "base.csv")
     with pytest.warns(training.ConvergenceWarning) as caught:
