@@ -119,8 +119,8 @@ def train(
     baselines = Baselines().fit(frame)
     fresh, mediation = None, None
     if synthetic and fresh_rows:
-        from scoring.synthetic import generate
-        from scoring.synthetic import mediation as synthetic_mediation
+        from scoring.synthetic_mediation import mediation as synthetic_mediation
+        from scoring.synthetic_world import generate
 
         fresh_raw = generate(fresh_rows, FRESH_SEED)
         fresh = evaluate(model, baselines, schema.validate_frame(fresh_raw).frame)
@@ -258,7 +258,7 @@ def render_card(card: dict) -> str:
         "",
     ]
     if d.get("mediation"):
-        from scoring.synthetic import mediation_rows
+        from scoring.synthetic_mediation import mediation_rows
 
         lines += (
             [
