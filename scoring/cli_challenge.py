@@ -9,7 +9,7 @@ import click
 
 from scoring import io, schema
 from scoring.challenge import decision_path
-from scoring.cli_files import UnusableFile
+from scoring.cli_files import UnusableFile, load_bundle
 
 
 def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read: io.ReadOptions) -> None:
@@ -18,10 +18,9 @@ def run_challenge(data: str, out: str, champion_dir: str | None, seed: int, read
     decision is written beside the new folder (`decision_path`), printed, and entered in the store's audit
     chain (`CEP_DB_URL`), promoted or not."""
     from scoring.challenge import challenge
-    from scoring.cli import _load_bundle
     from scoring.training import read_training_base, train
 
-    champion = _load_bundle(champion_dir)
+    champion = load_bundle(champion_dir)
     if Path(out).resolve() == Path(champion.directory).resolve():
         raise UnusableFile(f"--out {out} is the champion's folder; give a new folder so that both cards are kept")
     try:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from scoring import io, jsonform, schema
-from scoring.cli_files import UnusableFile, exit_invalid, read_options
+from scoring.cli_files import UnusableFile, exit_invalid, load_bundle, read_options, table_dossiers
+from scoring.i18n import LANGS
 
 FORMATS = ("text", "json", "html")
 
@@ -16,8 +17,6 @@ FORMATS = ("text", "json", "html")
 def _dossiers(path: str, read: io.ReadOptions) -> list[dict]:
     """The dossiers of a JSON file (one or a list), a table (CSV, XLSX, Parquet), or every such file of a
     folder, in name order: an expert prepares a day of interviews from one folder."""
-    from scoring.cli import _table_dossiers  # the score command's reading of a table, shared, not copied
-
     p = Path(path)
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in io.TABLE_SUFFIXES)
@@ -27,7 +26,7 @@ def _dossiers(path: str, read: io.ReadOptions) -> list[dict]:
     if io.suffix(path) == ".json":
         return jsonform.load_json_dossiers(io.read_json_text(path))[0]
     try:
-        return _table_dossiers(io.read_file(path, read).frame)
+        return table_dossiers(io.read_file(path, read).frame)
     except schema.SchemaError as exc:
         raise UnusableFile(f"{path}: {exc}") from None
 
@@ -43,18 +42,17 @@ def _dossiers(path: str, read: io.ReadOptions) -> list[dict]:
     help="The expert's brief, or its mirror for the applicant who prepares the interview.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
-@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
 @read_options
 def interview_cmd(
     path: str, fmt: str, audience: str, out: str | None, lang: str, model_dir: str | None, read: io.ReadOptions
 ) -> None:
     """Preliminary-interview brief of each dossier of PATH (a JSON or table file, or a folder of them)."""
-    from scoring.cli import _load_bundle
     from scoring.explain import InvalidDossiers
     from scoring.interview import briefs, render_html, render_text
 
-    bundle = _load_bundle(model_dir)
+    bundle = load_bundle(model_dir)
     try:
         items = briefs(_dossiers(path, read), bundle, lang, audience)
     except schema.SchemaError as exc:

@@ -7,6 +7,7 @@ import json
 import click
 
 from scoring import monitor as mon
+from scoring.cli_files import load_bundle
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -66,10 +67,9 @@ def monitor_cmd(as_json: bool, model_dir: str | None, recorded_only: bool) -> No
     """Calibration by year, window and filière, discrimination and drift, from the store's decided dossiers.
 
     Exit 1 when drift is flagged (the model no longer matches the committee beyond sampling noise)."""
-    from scoring.cli import _load_bundle
     from scoring.store import Store
 
-    bundle = None if recorded_only else _load_bundle(model_dir)
+    bundle = None if recorded_only else load_bundle(model_dir)
     with Store.from_env() as store:
         frame, counts = mon.decided_frame(store, bundle)
     if not len(frame):
