@@ -7,6 +7,7 @@ the schema is migrated with Alembic when a `Store` opens. See docs/store.md.
 from scoring.store.consensus import Consensus, ConsensusSettings, CriterionConsensus, combine
 from scoring.store.db import default_path, url_from_env
 from scoring.store.errors import ConflictError, ConflictOfInterestError, InvalidDossierError
+from scoring.store.panel import CommitteeScores
 from scoring.store.records import (
     Assessment,
     Assignment,
@@ -22,7 +23,7 @@ from scoring.store.records import (
     User,
     prepare,
 )
-from scoring.store.repository import CommitteeScores, Store
+from scoring.store.repository import Store
 from scoring.store.transfer import (
     ExportReport,
     ImportReport,
