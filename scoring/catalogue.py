@@ -1,7 +1,7 @@
 """The catalogue: what the tables of `data/` say a dossier may hold.
 
 This module owns the five criteria and the outcomes, the allowed codes of
-each coded field with their French and English labels (`data/codes.csv`),
+each coded field with their labels in every language (`data/codes.csv`),
 the questionnaire and its "not applicable" rules (`data/rubric.toml`). Each
 table is read once and checked as it is read: a rule naming an unknown code
 or field is refused with the file and the fix.
@@ -26,7 +26,7 @@ NOT_APPLICABLE = "na"
 
 @lru_cache(maxsize=1)
 def _code_rows() -> tuple[dict[str, str], ...]:
-    """The rows of `data/codes.csv` (field, code, fr, en), in file order."""
+    """The rows of `data/codes.csv` (field, code, then a label per language), in file order."""
     with open(DATA_DIR / "codes.csv", encoding="utf-8", newline="") as fh:
         return tuple(csv.DictReader(fh))
 
@@ -40,6 +40,11 @@ def codes() -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
+def _labels(row: dict[str, str]) -> list[str]:
+    """A code's labels, one per language column of `data/codes.csv`."""
+    return [text for column, text in row.items() if column not in ("field", "code")]
+
+
 def fold(text: str) -> str:
     """Case- and accent-insensitive form, for matching labels typed by people."""
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
@@ -48,22 +53,22 @@ def fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def code_aliases() -> dict[str, dict[str, str]]:
-    """Per coded field, {folded French or English label: code}.
+    """Per coded field, {folded label in any language: code}.
 
-    A CEP export writes "e-santé" or "Pharma / Biotech", not our codes; both
-    labels of `data/codes.csv` are accepted and mapped to the code.
+    A CEP export writes "e-santé" or "Pharma / Biotech", not our codes; every
+    label of `data/codes.csv` is accepted and mapped to the code.
     """
     out: dict[str, dict[str, str]] = {}
     for row in _code_rows():
         m = out.setdefault(row["field"], {})
-        for text in (row["code"], row["fr"], row["en"]):
+        for text in (row["code"], *_labels(row)):
             m[fold(text)] = row["code"]
     return out
 
 
 def code_labels(name: str) -> list[str]:
-    """The French and English labels of a coded field's codes, as `data/codes.csv` writes them."""
-    return [text for row in _code_rows() if row["field"] == name for text in (row["fr"], row["en"])]
+    """The labels of a coded field's codes in every language, as `data/codes.csv` writes them."""
+    return [text for row in _code_rows() if row["field"] == name for text in _labels(row)]
 
 
 @lru_cache(maxsize=1)

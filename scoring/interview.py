@@ -155,7 +155,7 @@ def summary_lines(row: dict[str, Any], lang: str) -> list[str]:
             else unknown,
         ),
     ]
-    return [formatting.french_spacing(s) if lang == "fr" else s for s in lines]
+    return [formatting.typeset(s, lang) for s in lines]
 
 
 def _eligibility_text(result: dict[str, Any], lang: str) -> str:
@@ -355,7 +355,7 @@ def readiness(row: dict[str, Any], result: dict[str, Any], lang: str, audience: 
         "window": window,
         "probabilities": numbers,
         "steps": steps,
-        "text": formatting.french_spacing(text) if lang == "fr" else text,
+        "text": formatting.typeset(text, lang),
     }
 
 

@@ -52,7 +52,7 @@ def model_line(r: DossierConsensus, lang: str) -> str:
 def rules_text(row: DossierConsensus, lang: str) -> str:
     if row.rules is None or row.rules.eligible:
         return t("ui.cm.rules_pass", lang)
-    return (formatting.NNBSP + "; " if lang == "fr" else "; ").join(row.rules.sentences)
+    return formatting.typeset("; ".join(row.rules.sentences), lang)
 
 
 def frame(rows: list[DossierConsensus], lang: str) -> pd.DataFrame:
