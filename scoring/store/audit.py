@@ -33,7 +33,7 @@ CHAIN_LOCK = 0x43455041  # "CEPA"
 _READ_BATCH = 1000
 
 
-def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+def entry_hash(prev_hash: str, entry: Mapping[str, Any] | sa.RowMapping) -> str:
     """The hash of an entry with these content columns, chained after `prev_hash`."""
     content = {k: _numbers_as_floats(entry[k]) for k in CONTENT if k != "at"}
     at = entry["at"]

@@ -67,6 +67,8 @@ def create_engine(url: str | sa.URL) -> sa.Engine:
     u = normalise_url(url)
     if u.get_backend_name() == "postgresql":
         return sa.create_engine(u, pool_pre_ping=True)
+    if not u.database:  # normalise_url refuses a SQLite URL without a file; this says so to the type checker too
+        raise ValueError(f"{u}: the store needs a database file (sqlite:////path/to/cep.db)")
     _private_file(Path(u.database).expanduser())
     engine = sa.create_engine(u, connect_args={"timeout": BUSY_TIMEOUT_S})
     sa.event.listen(engine, "connect", _sqlite_connect)

@@ -53,7 +53,7 @@ class Decisions(Ledger):
         canonical_json(dict(explanation))  # refuses what the JSON column could not store
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            row = {
+            row: dict[str, Any] = {
                 "dossier_id": dossier_id,
                 "dossier_version": head.version,
                 "model_name": model_name,
@@ -87,7 +87,7 @@ class Decisions(Ledger):
             raise TypeError(f"reasons must be text, got {type(reasons).__name__}")
         with db.write_transaction(self.engine) as conn:
             head = self._require_head(conn, dossier_id)
-            row = {
+            row: dict[str, Any] = {
                 "dossier_id": dossier_id,
                 "dossier_version": head.version,
                 **outcome.columns(),

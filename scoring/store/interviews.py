@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -55,7 +56,7 @@ def record_interview(
         )
     with db.write_transaction(store.engine) as conn:
         version = store._require_head(conn, dossier_id).version  # the store's own head lookup, in this transaction
-        row = {
+        row: dict[str, Any] = {
             "dossier_id": dossier_id,
             "dossier_version": version,
             "outcome": outcome,

@@ -40,7 +40,7 @@ class Ledger:
 
     def _append(
         self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]], *, user: str, action: str
-    ) -> list[Any]:
+    ) -> Sequence[Any]:
         """Insert `rows` into `table` and one audit entry per row; returns their primary keys."""
         if not rows:
             return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import SchemaItem  # not exported by the top-level sqlalchemy module
 
 #: Constraint names are fixed so that later migrations can refer to them on every backend.
 metadata = sa.MetaData(
@@ -42,7 +43,7 @@ def _who_when() -> list[sa.Column]:
     ]
 
 
-def _dossier_ref() -> list[sa.SchemaItem]:
+def _dossier_ref() -> list[SchemaItem]:
     """The dossier a row belongs to, and the version it was made against."""
     return [
         sa.Column("dossier_id", sa.String(ID_LENGTH), sa.ForeignKey("dossiers.dossier_id"), nullable=False, index=True),

@@ -90,6 +90,7 @@ def prepare(payload: Mapping[str, Any], *, draft: bool = False, today: dt.date |
     bad_id = id_issue(dossier_id, 1)
     if bad_id:
         raise InvalidDossierError(dossier_id, [bad_id])
+    assert isinstance(dossier_id, str), "id_issue refuses anything but a non-empty string"
     given = [k for k in OUTCOMES if flat.get(k) is not None]
     if given:
         raise ValueError(

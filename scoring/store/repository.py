@@ -20,6 +20,7 @@ review), and a dossier's history from the audit log.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -93,7 +94,7 @@ class Store(Versions, Panel, Decisions, Users):
             t = assessments
             mine = superseding(t, t.c.expert).where(t.c.expert == user)
             latest = {r.dossier_id: r for r in conn.execute(sa.select(t).where(t.c.id.in_(mine)))}
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "dossier_id": i,
                     "dossier_version": version[i],

@@ -158,8 +158,9 @@ def training_frame(store: Store) -> tuple[pd.DataFrame, ExportReport]:
         if dossier_id in consensus:
             values = consensus[dossier_id].values()
             for crit, col in zip(CRITERIA, SCORE_COLUMNS):
-                if flat.get(col) is None and values[crit] is not None:
-                    flat[col] = float(round_half(values[crit]))
+                value = values[crit]
+                if flat.get(col) is None and value is not None:
+                    flat[col] = float(round_half(value))
                     filled += 1
         rows.append(flat)
     frame = _typed(pd.DataFrame(rows, columns=list(COLUMNS), dtype=object))

@@ -60,4 +60,4 @@ class Users(Ledger):
             row = conn.execute(
                 sa.select(users).where(users.c.name == name).order_by(users.c.id.desc()).limit(1)
             ).first()
-        return row and from_row(User, row)
+        return None if row is None else from_row(User, row)

@@ -137,7 +137,7 @@ class Versions(Ledger):
                         dossier_versions.c.dossier_id == dossier_id, dossier_versions.c.version == version
                     )
                 ).first()
-                found = row and from_row(DossierVersion, row)
+                found = None if row is None else from_row(DossierVersion, row)
         if not found:
             raise KeyError(
                 f"dossier {dossier_id!r}"
@@ -162,4 +162,6 @@ class Versions(Ledger):
 def _check_expected(dossier_id: str, expected: int | None, head: DossierVersion | None) -> None:
     current = head.version if head else None
     if current != expected:
-        raise ConflictError(dossier_id, expected, current, head and head.created_by, head and head.created_at)
+        raise ConflictError(
+            dossier_id, expected, current, head.created_by if head else None, head.created_at if head else None
+        )

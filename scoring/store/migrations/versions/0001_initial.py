@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import SchemaItem  # not exported by the top-level sqlalchemy module
 
 revision = "0001"
 down_revision = None
@@ -39,7 +40,7 @@ def _who_when() -> list[sa.Column]:
     ]
 
 
-def _dossier_ref(table: str) -> list[sa.SchemaItem]:
+def _dossier_ref(table: str) -> list[SchemaItem]:
     return [
         sa.Column("dossier_id", sa.String(64), nullable=False),
         sa.Column("dossier_version", sa.Integer, nullable=True),
@@ -52,7 +53,7 @@ def _dossier_ref(table: str) -> list[sa.SchemaItem]:
     ]
 
 
-def _dossier_table(name: str, *columns: sa.SchemaItem) -> None:
+def _dossier_table(name: str, *columns: SchemaItem) -> None:
     op.create_table(
         name,
         sa.Column("id", sa.Integer, nullable=False),

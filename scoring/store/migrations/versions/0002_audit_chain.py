@@ -31,7 +31,7 @@ branch_labels = None
 depends_on = None
 
 #: Every key of every table: an INSERT repeating any of them would replace an existing row.
-KEYS = {
+KEYS: dict[str, list[tuple[str, ...]]] = {
     "dossiers": [("dossier_id",)],
     "dossier_versions": [("id",), ("dossier_id", "version")],
     "assessments": [("id",)],
@@ -76,7 +76,10 @@ def _chain_existing_entries() -> None:
     if context.is_offline_mode():
         # Hashes are computed here, from the rows, which a SQL script cannot do; from an empty
         # database (base) the log has no entries to chain, so the script is still complete.
-        if context.get_context().environment_context.get_starting_revision_argument() is not None:
+        environment = context.get_context().environment_context
+        if environment is None:  # alembic runs a migration inside its environment; without one, nothing can be said
+            raise RuntimeError("0002 runs under alembic (alembic upgrade head, or open the store), not on its own")
+        if environment.get_starting_revision_argument() is not None:
             raise RuntimeError(
                 "0002 chains the audit log's existing entries with hashes computed from them: "
                 "run it on the database (alembic upgrade head, or open the store), not as --sql"
