@@ -91,3 +91,16 @@ def test_the_graph_sees_the_imports_it_checks():
     assert "scoring.schema" in graph["scoring.jsonform"]  # from scoring.schema import ...
     assert "scoring.io" in graph["scoring.batch"]  # from scoring import io as files
     assert "scoring.paths" in graph["scoring"]  # the package itself
+
+
+#: Issue 15: past this many lines (as `ruff format` writes them) a module owns more than one idea.
+MAX_LINES = 450
+
+
+def test_no_module_of_the_library_is_over_the_line_limit():
+    sizes = {name: len(path.read_text(encoding="utf-8").splitlines()) for name, path in sorted(MODULES.items())}
+    assert sizes["scoring.model"] > 0 and "scoring.store.repository" in sizes  # the walk reaches the subpackages
+    long = {name: n for name, n in sizes.items() if n > MAX_LINES}
+    assert not long, (
+        f"modules over {MAX_LINES} lines, to split by idea (one module per idea, its docstring says which): {long}"
+    )
