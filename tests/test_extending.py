@@ -157,6 +157,11 @@ def _named(key: str) -> set[str]:
     return {s.file for s in checklists()[key] if s.file}
 
 
+def _changed(tables: Path) -> set[str]:
+    """The files of the copy that differ from the installed tables, as the page names them."""
+    return {f"data/{p.name}" for p in tables.iterdir() if p.read_bytes() != (DATA_DIR / p.name).read_bytes()}
+
+
 # --------------------------------------------------------------------------- the window and the question
 
 
@@ -182,7 +187,7 @@ def _new(key: str) -> str:
 def test_the_shipped_model_says_to_retrain_after_the_checklist(key, tmp_path):
     tables = _tables(tmp_path / "data")
     commands, messages, edited = walk(key, tables)
-    assert edited <= _named(key) and edited, edited
+    assert edited and _changed(tables) == edited and edited <= _named(key), edited
     assert "make model" in commands and len(messages) == 1
     dossier = _example(tmp_path)
     old = _run(["-m", "scoring.cli", "score", str(dossier)], tables, tmp_path)
@@ -256,6 +261,7 @@ print(json.dumps({
 def test_a_language_is_a_column_of_each_table_and_nothing_in_code(tmp_path):
     tables = _tables(tmp_path / "data")
     commands, _, edited = walk("language", tables)
+    assert edited == {f"data/{name}" for name in i18n.CSV_TABLES}, edited
     header, rows = _read_csv(tables / "i18n_ui.csv")
     (lang,) = [c for c in header if c not in ("key", *i18n.LANGS)]
     translated = [r["key"] for r in rows if r[lang]]
@@ -270,8 +276,7 @@ def test_a_language_is_a_column_of_each_table_and_nothing_in_code(tmp_path):
     assert "- data/rubric.toml: " in partial.stderr and f'write `{lang} = "..."` beside `fr`' in partial.stderr
 
     _complete(tables, lang)
-    edited.add("data/rubric.toml")
-    assert edited <= _named("language") and len(edited) == 4, edited
+    assert _changed(tables) == {f"data/{n}" for n in (*i18n.CSV_TABLES, "rubric.toml")} <= _named("language")
     done = _run(["-c", PROBE, lang], tables, tmp_path)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
