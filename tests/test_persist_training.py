@@ -56,3 +56,20 @@ def test_training_reports_a_fit_stopped_early(tmp_path, monkeypatch):
         _, report = training.train(tmp_path / "base.csv", tmp_path / "model", n_bootstrap=0, fresh_rows=0)
     assert report.warnings == [str(w.message) for w in caught]
     assert [w.split(" fit ")[0] for w in report.warnings] == ["the label model's", "the funding model's"]
+
+
+def test_train_reads_the_packages_base_by_default_and_writes_only_where_told(tmp_path, monkeypatch):
+    """Installed, `cep-scoring train` finds its base through scoring.paths, not the current folder; it has no
+    default output, so the package's own model (or a checkout's) is never overwritten silently."""
+    from click.testing import CliRunner
+
+    from scoring.cli import cli
+    from scoring.paths import SYNTHETIC_BASE
+
+    options = {p.name: p for p in cli.commands["train"].params}
+    assert options["data"].default == str(SYNTHETIC_BASE) and SYNTHETIC_BASE.is_file()
+    assert options["out"].required
+    monkeypatch.chdir(tmp_path)  # a folder with no data/ nor models/
+    r = CliRunner().invoke(cli, ["train"])
+    assert r.exit_code == 2 and "--out" in r.output
+    assert list(tmp_path.iterdir()) == []
