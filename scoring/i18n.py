@@ -37,6 +37,9 @@ CSV_TABLES = {"codes.csv": ("field", "code"), "i18n.csv": ("key",), "i18n_ui.csv
 RUBRIC = "rubric.toml"
 LOCALE_KEY = "lang.locale"  # the i18n.csv row naming each language's Babel locale
 _SHOWN = 8  # missing keys named in a message before "and N more"
+#: Keys the tables' entries use for data: a language of that name would be taken for words (scoring.world leaves
+#: every language's key out of a model's copy of the tables), e.g. Indonesian's "id", a question's id.
+RESERVED = frozenset({"id", "code", "field", "key", "criterion", "weight", "points"})
 
 
 def _csv_columns(name: str) -> list[str]:
@@ -93,6 +96,12 @@ def problems() -> list[str]:
     out = []
     columns = {name: _csv_columns(name) for name in CSV_TABLES}
     for lang in LANGS:
+        if lang in RESERVED:
+            out.append(
+                f"{lang!r} is a key the tables use for data, so it cannot name a language column; name the column "
+                f"by a locale instead (e.g. {lang}_{lang.upper()})"
+            )
+            continue
         try:
             Locale.parse(lang)
         except (ValueError, UnknownLocaleError):

@@ -166,6 +166,14 @@ def test_a_column_that_is_no_language_is_refused(tables):
     assert any(p.startswith("data/i18n.csv: 'notes' is not a language code Babel knows") for p in i18n.problems())
 
 
+def test_a_language_named_like_a_key_of_the_tables_is_refused(tables):
+    """Indonesian's code is the rubric's `id`: as a language, the questions' ids would be taken for words."""
+    copy, reread = tables
+    _edit(copy / "i18n.csv", "key,fr,en\n", "key,fr,en,id\n")
+    assert reread()[-1] == "id"
+    assert i18n.problems()[0].startswith("'id' is a key the tables use for data, so it cannot name a language column")
+
+
 @pytest.fixture
 def locales(monkeypatch):
     """Formatting for languages the tables do not hold, each by the locale given here (caches emptied after)."""
