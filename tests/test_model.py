@@ -150,7 +150,10 @@ def test_uncertainty_band_is_wider_for_thin_windows(bundle, dossier):
     frame = jsonform.validate_records([dossier]).frame
     thick = bundle.model.predict(frame.assign(funding_window="bpifrance"), band=True)
     thin = bundle.model.predict(frame.assign(funding_window="i_demo"), band=True)
-    width = lambda s: s.success_band[0, 1] - s.success_band[0, 0]
+
+    def width(s):
+        return s.success_band[0, 1] - s.success_band[0, 0]
+
     assert width(thin) > width(thick) > 0
 
 
@@ -170,7 +173,7 @@ def test_ece_of_perfect_probabilities_is_small_and_of_a_shift_is_the_shift():
     assert ece(y, np.clip(p + 0.05, 0, 1)) == pytest.approx(0.05, abs=0.006)
 
 
-# --------------------------------------------------------------------------- the card (its files: tests/test_persist.py)
+# ------------------------------------------------------------------------ the card (its files: tests/test_persist.py)
 
 
 def test_card_states_synthetic_training_data(bundle):
