@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale, dates, numbers
@@ -90,9 +91,10 @@ def points(v: float, lang: str, digits: int = 1) -> str:
     return number(100 * v, lang, digits, sign=True)
 
 
-def plural(x: float, lang: str) -> str:
+def plural(x: float | Decimal, lang: str) -> str:
     """CLDR's plural category of the number `x` as written, "one" or "other": French says "1,5 point" and
-    "0 dossier", English "1 point" and "1.5 points". Labels with a count have a key per category (`key.one`)."""
+    "0 dossier", English "1 point" and "1.5 points". Labels with a count have a key per category (`key.one`).
+    A Decimal keeps the written trailing zeros, which CLDR counts ("1.0 points"); a whole float reads as an int."""
     return "one" if _plural_rule(lang)(abs(x)) == "one" else "other"
 
 
