@@ -22,6 +22,7 @@ from typing import Any
 
 from scoring.eligibility import Verdict, verdict
 from scoring.explain import explain
+from scoring.i18n import DEFAULT_LANG
 from scoring.jsonform import validate_records
 from scoring.store.consensus import Consensus, ConsensusSettings
 from scoring.store.records import Assessment, Decision
@@ -88,7 +89,7 @@ def _probabilities(result: dict[str, Any]) -> dict[str, float]:
     return {k: float(p[k]) for k in ("labeled", "success")}
 
 
-def session(store: Store, bundle: Any, settings: ConsensusSettings, lang: str = "fr") -> list[DossierConsensus]:
+def session(store: Store, bundle: Any, settings: ConsensusSettings, lang: str = DEFAULT_LANG) -> list[DossierConsensus]:
     """Every assessed dossier of the store, those to discuss first, then by id (rules worded in `lang`)."""
     consensus = store.consensus(settings=settings)
     if not consensus:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from scoring.eligibility import as_floats
 from scoring.fields import code_index
-from scoring.i18n import code_label, t
+from scoring.i18n import DEFAULT_LANG, code_label, t
 from scoring.reference import PARTNER_KINDS
 from scoring.rubric import all_questions, question
 
@@ -151,12 +151,12 @@ class AnswerWarning:
         return {**asdict(self), "fields": list(self.fields)}
 
 
-def warnings(row: dict[str, Any], lang: str = "fr") -> list[AnswerWarning]:
+def warnings(row: dict[str, Any], lang: str = DEFAULT_LANG) -> list[AnswerWarning]:
     """The warnings of one validated flat row, in `codes()` order, worded in `lang`."""
     return warnings_of(pd.DataFrame([row]), [row], lang)[0]
 
 
-def warnings_of(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str = "fr") -> list[list[AnswerWarning]]:
+def warnings_of(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str = DEFAULT_LANG) -> list[list[AnswerWarning]]:
     """Per row of a validated frame (`rows` are its records), its warnings: the flags are read in one pass."""
     raised = flags(frame)
     return [[_warning(code, row, lang) for code, hit in zip(codes(), raised[i]) if hit] for i, row in enumerate(rows)]

@@ -30,7 +30,7 @@ import pandas as pd
 from scoring import formatting
 from scoring.catalogue import CRITERIA, SCORE_COLUMNS, codes
 from scoring.fields import code_index
-from scoring.i18n import code_label, t
+from scoring.i18n import DEFAULT_LANG, code_label, t
 from scoring.reference import PARTNER_KINDS, Window, catalogue, window_rules
 
 #: Catalogue rules, in the order they are reported.
@@ -177,7 +177,7 @@ class Verdict:
 
 
 def verdicts(
-    row: dict[str, Any], windows: Iterable[str] | None = None, scores: Any = None, lang: str = "fr"
+    row: dict[str, Any], windows: Iterable[str] | None = None, scores: Any = None, lang: str = DEFAULT_LANG
 ) -> list[Verdict]:
     """The verdict of one validated flat row under each window (every window by default).
 
@@ -194,12 +194,12 @@ def verdicts(
     return [_verdict(window, b[k], row, expert, lang) for k, window in enumerate(windows)]
 
 
-def verdict(row: dict[str, Any], window: str, scores: Any = None, lang: str = "fr") -> Verdict:
+def verdict(row: dict[str, Any], window: str, scores: Any = None, lang: str = DEFAULT_LANG) -> Verdict:
     """The verdict of one validated flat row under `window` (see `verdicts`)."""
     return verdicts(row, (window,), scores, lang)[0]
 
 
-def target_verdicts(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str = "fr") -> list[Verdict]:
+def target_verdicts(frame: pd.DataFrame, rows: list[dict[str, Any]], lang: str = DEFAULT_LANG) -> list[Verdict]:
     """Each row's verdict under its own targeted window, its expert scores its score_* fields.
 
     One pass over the frame (`rows` are its records): a queue of twenty dossiers is

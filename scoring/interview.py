@@ -30,7 +30,7 @@ from scoring import formatting, issues, jsonform, schema
 from scoring.catalogue import NOT_APPLICABLE
 from scoring.catalogue import questions as catalogue_questions
 from scoring.explain import LABELLING_LINE, MIN_GAIN, PROMISING, InvalidDossiers, amount, explain_frame
-from scoring.i18n import code_label, t
+from scoring.i18n import DEFAULT_LANG, code_label, t
 from scoring.rubric import Question, ScoreTable, all_questions, feasible_moves, question, row_scores
 
 MIN_QUESTIONS, MAX_QUESTIONS = 5, 8
@@ -413,7 +413,7 @@ footer{font-size:.8rem;color:#555;margin-top:1.5rem}
 
 def render_html(items: list[dict[str, Any]]) -> str:
     """One printable, self-contained HTML page (no external file), one brief per printed page."""
-    lang = items[0]["lang"] if items else "fr"
+    lang = items[0]["lang"] if items else DEFAULT_LANG
     esc = html.escape
     parts = []
     for b in items:

@@ -10,7 +10,7 @@ from typing import Any
 
 from scoring import display, formatting
 from scoring.explain import input_label
-from scoring.i18n import t
+from scoring.i18n import DEFAULT_LANG, t
 
 
 def _table(header: list[str], rows: list[list[str]], right: tuple[int, ...]) -> list[str]:
@@ -22,7 +22,7 @@ def _table(header: list[str], rows: list[list[str]], right: tuple[int, ...]) -> 
     ]
 
 
-def render(result: dict[str, Any], lang: str = "fr", card: dict[str, Any] | None = None) -> str:
+def render(result: dict[str, Any], lang: str = DEFAULT_LANG, card: dict[str, Any] | None = None) -> str:
     """The explanation as text; `card`, the model's card, adds its training-data notice.
 
     What leads: the targeted window's refusal when there is one, then the answers to check with the applicant.
