@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scoring import io, jsonform, schema
-from scoring.i18n import LANGS
+from scoring.i18n import DEFAULT_LANG, LANGS
 
 if TYPE_CHECKING:
     from scoring.persist import Bundle
@@ -34,7 +34,7 @@ def fail(message: str) -> NoReturn:
 
 
 LANG = click.option(
-    "--lang", type=click.Choice(LANGS), default="fr", show_default=True, help="Language of the messages."
+    "--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True, help="Language of the messages."
 )
 
 

@@ -9,7 +9,7 @@ import click
 
 from scoring import io, jsonform, schema
 from scoring.cli_files import UnusableFile, exit_invalid, load_bundle, read_options, table_dossiers
-from scoring.i18n import LANGS
+from scoring.i18n import DEFAULT_LANG, LANGS
 
 FORMATS = ("text", "json", "html")
 
@@ -42,7 +42,7 @@ def _dossiers(path: str, read: io.ReadOptions) -> list[dict]:
     help="The expert's brief, or its mirror for the applicant who prepares the interview.",
 )
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to this file instead of the terminal.")
-@click.option("--lang", type=click.Choice(LANGS), default="fr", show_default=True)
+@click.option("--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True)
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), default=None)
 @read_options
 def interview_cmd(
