@@ -1,7 +1,8 @@
 """The committee's triage queue: dossiers, their explanations and each window's rules -> one sorted table.
 
 Pure (no Streamlit), so the order and the bands are tested without a browser.
-The windows' rules are `scoring.eligibility`'s, as every path applies them:
+The windows' rules are `scoring.eligibility`'s, as every path applies them, read from each
+dossier's explanation:
 the catalogue's (window closed, carrier, collaboration, partner, TRL, aid),
 and the knock-out thresholds per criterion and overall on the experts'
 scores; ranking weights (`scoring.reference`) order dossiers inside a
@@ -15,11 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import eligibility
 from scoring.catalogue import CRITERIA
-from scoring.fields import code_index
 from scoring.i18n import code_label, t
-from scoring.jsonform import validate_records
 from scoring.reference import catalogue, ranking_score, window_rules
 
 BANDS = ("recommend", "discuss", "not_ready")
@@ -55,23 +53,20 @@ def build(
     not ready whatever its probability, and the rule is named.
     """
     notes, decisions = notes or {}, decisions or {}
-    frame = validate_records(docs).frame
     scores = np.array(
         [[np.nan if c["score"] is None else c["score"] for c in r["criteria"]] for r in results], dtype=float
     ).reshape(len(results), len(CRITERIA))
     rank_score = np.zeros(len(docs))
-    windows = frame["funding_window"].to_numpy()
+    windows = np.array([d["funding_window"] for d in docs], dtype=object)
     for w in set(windows):
         m = windows == w
         rank_score[m] = ranking_score(scores[m], w)
-    # each dossier's own window, knock-outs on the experts' scores (the docs' expert_scores)
-    own = eligibility.broken(frame)[np.arange(len(docs)), code_index(frame["funding_window"], "funding_window")]
     rows = []
     for i, (doc, res) in enumerate(zip(docs, results)):
         p = res["probabilities"]
-        blocking = [
-            _rule_text(code, doc["funding_window"], lang) for code, hit in zip(eligibility.CODES, own[i]) if hit
-        ]
+        # the explanation's verdict on its own window, knock-outs on the experts' scores (the docs'
+        # expert_scores): the rules `eligibility` applies, read rather than validated again
+        blocking = [_rule_text(code, doc["funding_window"], lang) for code in res["eligibility"]["codes"]]
         if blocking:
             band = "not_ready"
         else:

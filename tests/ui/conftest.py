@@ -35,6 +35,17 @@ def upload(
     return at
 
 
+def pick_top(at: AppTest) -> str:
+    """Open the triage queue's first dossier in the pane (none is open until one is picked); its id."""
+    from scoring.i18n import t
+
+    [(table, lang)] = [(d.value, x) for d in at.dataframe for x in ("fr", "en") if t("ui.queue.rank", x) in d.value]
+    top = table[t("ui.queue.dossier_id", lang)].iloc[0]
+    at.selectbox(key="tr.pick").select(top).run()
+    assert not at.exception, at.exception
+    return top
+
+
 def example_bytes(**changes) -> bytes:
     doc = jsonform.example()
     doc.update(changes)

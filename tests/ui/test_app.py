@@ -16,7 +16,7 @@ import pytest
 from scoring import catalogue, fields, i18n, jsonform, schema
 from scoring.i18n import t
 from scoring.synthetic import generate
-from tests.ui.conftest import example_bytes, texts, unescape, upload
+from tests.ui.conftest import example_bytes, pick_top, texts, unescape, upload
 from ui import components, form, queue
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,11 +199,14 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
     app.button(key="tr.examples").click().run()
     assert not app.exception, app.exception
     q = _queue(app)
-    p = q[t("ui.queue.p_labeled", "fr")].to_numpy()
+    shown = q[t("ui.queue.p_labeled", "fr")]  # as written: "41 %", "99,6 %"
+    assert all(re.fullmatch(r"\d+(,\d+)?\u202f%", x) for x in shown), list(shown)
+    p = shown.str.replace(",", ".").str.rstrip("\u202f%").astype(float).to_numpy()
     assert len(q) == 12 and (p[:-1] >= p[1:]).all()
     assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}
-    top = q[t("ui.queue.dossier_id", "fr")].iloc[0]
-    assert app.selectbox(key="tr.pick").value == top
+    assert app.selectbox(key="tr.pick").value is None and not app.number_input  # no pane until a pick
+    top = pick_top(app)
+    assert top == q[t("ui.queue.dossier_id", "fr")].iloc[0]
     for c in catalogue.CRITERIA:  # the experts find the leading dossier poor on every criterion
         app.number_input(key=f"tr.score.{top}.{c}").set_value(0.5)
     app.text_area(key=f"tr.note.{top}").input("équipe clinique absente")
@@ -265,6 +268,7 @@ def test_triage_names_the_window_rule_with_its_source_and_lists_answers_to_discu
     }
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", "x.json", json.dumps(doc, ensure_ascii=False).encode(), "application/json")
+    pick_top(app)
     row = jsonform.validate_records([doc]).frame.iloc[0].to_dict()
     q = _queue(app).set_index(t("ui.queue.dossier_id", "fr"))
     assert q.loc["X-ANR", t("ui.queue.blocking", "fr")] == t("rule.partner_academic", "fr")
@@ -280,7 +284,7 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
 
     app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
-    top = app.selectbox(key="tr.pick").value
+    top = pick_top(app)
     app.number_input(key=f"tr.score.{top}.scientific_quality").set_value(4.5)
     app.text_area(key=f"tr.note.{top}").input("dossier solide")
     app.selectbox(key=f"tr.decision.{top}").select(True)
@@ -376,7 +380,7 @@ def test_saving_the_queue_twice_records_nothing_twice_and_says_so(app, tmp_path)
 
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", None, _six_json_dossiers(), None)
-    top = app.selectbox(key="tr.pick").value
+    top = pick_top(app)
     app.number_input(key=f"tr.score.{top}.data_quality").set_value(4.0)
     app.selectbox(key=f"tr.decision.{top}").select(True)
     app.text_input(key="store.user").input("Comité")
@@ -407,6 +411,7 @@ def test_a_note_without_a_score_saves_nothing_and_says_which_dossier_in_french(a
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", None, _six_json_dossiers(), None)
     first, second = _ids(app)[:2]
+    app.selectbox(key="tr.pick").select(first).run()
     app.selectbox(key=f"tr.decision.{first}").select(True).run()
     app.selectbox(key="tr.pick").select(second).run()
     app.text_area(key=f"tr.note.{second}").input("à revoir")

@@ -264,6 +264,13 @@ def _pane_heading(page) -> str:
     return page.locator('[data-testid="stHeading"]').filter(has_text=" — ").last.inner_text().strip()
 
 
+def _pick_first(page, lang: str = "fr") -> None:
+    """Open the queue's first dossier in the pane (none is open until one is picked)."""
+    page.get_by_role("combobox", name=t("ui.triage.pick", lang), exact=True).click()
+    page.get_by_role("option").first.click()
+    _idle(page)
+
+
 def _save_queue(page) -> None:
     page.get_by_text(t("ui.store.title", "fr"), exact=True).click()
     _text(page, t("ui.store.user", "fr"), "Comité")
@@ -367,6 +374,7 @@ def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(ch
             _upload(page, [draft])
             _open(page, server, "triage", t("ui.triage.title", "fr"))
             _upload(page, paths)
+            _pick_first(page)
             notes = page.get_by_role("textbox", name=t("ui.triage.notes", "fr"), exact=True)
             notes.fill(bait("note"))
             notes.blur()
@@ -388,7 +396,7 @@ def test_markdown_images_links_and_html_in_dossiers_fetch_nothing_on_any_page(ch
     assert [u for u in outside if not u.startswith(listener.url)] == []
 
 
-# --------------------------------------------------------------------------- the four pages, in time and in one language
+# -------------------------------------------------------------------------- the four pages, in time and in one language
 
 TIMINGS = ROOT / "test-artifacts" / "app_timings.json"
 NAV = {
@@ -435,6 +443,9 @@ def _fill(page, name: str, lang: str, draft: Path) -> None:
         page.get_by_text(t("ui.triage.pick" if name == "triage" else "ui.pf.table", lang), exact=True).first.wait_for(
             timeout=120_000
         )
+        if name == "triage":  # the pane too: scores, rules, reasons, evidence, interview brief
+            _idle(page)
+            _pick_first(page, lang)
     _idle(page)
 
 

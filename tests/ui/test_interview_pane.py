@@ -5,7 +5,7 @@ from __future__ import annotations
 from scoring.i18n import t
 from scoring.store import Store
 from scoring.store.interviews import latest_interviews
-from tests.ui.conftest import texts
+from tests.ui.conftest import pick_top, texts
 
 
 def _queue_cell(at, dossier_id: str, column: str) -> str:
@@ -16,7 +16,7 @@ def _queue_cell(at, dossier_id: str, column: str) -> str:
 def test_the_expert_reads_the_brief_and_records_a_replan_that_the_store_and_the_queue_keep(app, tmp_path):
     app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
-    top = app.selectbox(key="tr.pick").value
+    top = pick_top(app)
     shown = texts(app)
     assert t("interview.h.questions.expert", "fr") in shown
     assert _queue_cell(app, top, "interview") == ""
@@ -47,7 +47,7 @@ def test_the_expert_reads_the_brief_and_records_a_replan_that_the_store_and_the_
 def test_the_applicants_mirror_is_one_click_away_and_printable(app):
     app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
-    top = app.selectbox(key="tr.pick").value
+    top = pick_top(app)
     app.radio(key=f"tr.interview.audience.{top}").set_value("applicant").run()
     assert not app.exception, app.exception
     assert t("interview.h.questions.applicant", "fr") in texts(app)

@@ -13,7 +13,7 @@ from scoring import catalogue, fields, jsonform
 from scoring.cli import cli
 from scoring.explain import explain
 from scoring.synthetic import generate
-from tests.ui.conftest import example_bytes, upload
+from tests.ui.conftest import example_bytes, pick_top, upload
 from tests.ui.language import ALLOWED, html_text, problems, shown
 from ui import components, form, report
 
@@ -56,7 +56,9 @@ def _self_assessment(at) -> list[str]:
 def _triage(at) -> list[str]:
     at.switch_page("views/triage.py").run()
     upload(at, "tr.upload", "session.csv", _bad_rows_csv(), "text/csv")
-    return [shown(at)]
+    queue_only = shown(at)
+    pick_top(at)  # the pane of a picked dossier: scores, rules, reasons, evidence, interview brief
+    return [queue_only, shown(at)]
 
 
 def _portfolio(at) -> list[str]:

@@ -190,7 +190,8 @@ def _criterion_step(criterion: str, issues: dict, doc_flat: dict) -> None:
     st.caption(ui.tr("ui.sa.rubric_rule"))
     for q in rubric()[criterion]:
         answers = ui.labels(
-            q.answers + ((NOT_APPLICABLE,) if q.na_allowed else ()), lambda a: display.answer_label(q.id, a, ui.lang())
+            q.answers + ((NOT_APPLICABLE,) if q.na_allowed else ()),
+            lambda a, q=q: display.answer_label(q.id, a, ui.lang()),
         )
         st.radio(
             ui.tr(f"rubric.{q.id}"),

@@ -176,8 +176,8 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
             )
     with right:
         c1, c2 = st.columns(2)
-        c1.metric(ui.tr("ui.prob.labeled"), ui.pct(row["p_labeled"]))
-        c2.metric(ui.tr("ui.prob.success"), ui.pct(row["p_success"]))
+        c1.metric(ui.tr("ui.prob.labeled"), _shown(result, "labeled"))
+        c2.metric(ui.tr("ui.prob.success"), _shown(result, "success"))
         st.markdown(f"**{ui.tr('ui.queue.band')}** : {ui.plain(row['band_label'])}")
         if row["blocking"]:  # each rule in a sentence, with its source (the queue's column keeps it short)
             said = result["eligibility"]["reasons"]  # the explanation's verdict, on the experts' scores
@@ -215,7 +215,13 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
     ui.show_evidence(result["criteria"])
 
 
-def _queue_table(q: pd.DataFrame) -> None:
+def _shown(result: dict, target: str) -> str:
+    """A probability with as many decimals as its interval needs: "99,6 %", never a "100 %" it is not."""
+    p = result["probabilities"]
+    return p["interval"]["shown"].get(target) or ui.pct(p[target])
+
+
+def _queue_table(q: pd.DataFrame, results: dict[str, dict]) -> None:
     # What decides first, so that it fits a 1366-pixel screen beside the sidebar: rank, whole id, band,
     # the window rule that blocks, the two probabilities; the details after.
     shown = [
@@ -235,9 +241,11 @@ def _queue_table(q: pd.DataFrame) -> None:
         "notes",
         "decision",
     ]
+    # Text, not a progress bar's printf format: that writes one number of decimals for every row, so 0.996
+    # read "100 %". The queue is sorted by P(labelled) already, and the rank column sorts as numbers.
     table = q[shown].assign(
-        p_labeled=100 * q["p_labeled"],
-        p_success=100 * q["p_success"],
+        p_labeled=[_shown(results[i], "labeled") for i in q["dossier_id"]],
+        p_success=[_shown(results[i], "success") for i in q["dossier_id"]],
         ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
         **{
             f"score_{c}": [shaping.score(None if pd.isna(v) else v, ui.lang()) for v in q[f"score_{c}"]]
@@ -245,7 +253,7 @@ def _queue_table(q: pd.DataFrame) -> None:
         },
     )
     title = partial(queue.column_title, lang=ui.lang())
-    percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100, width="small")
+    percent = st.column_config.TextColumn(width="small")
     st.dataframe(
         table.rename(columns=title),
         hide_index=True,
@@ -340,15 +348,25 @@ counts = q["band"].value_counts()
 cols = st.columns(len(queue.BANDS))
 for col, band in zip(cols, queue.BANDS):
     col.metric(ui.tr(f"ui.band.{band}"), int(counts.get(band, 0)))
-_queue_table(q)
+_queue_table(q, {i: r for i, (_, r) in by_id.items()})
 ui.download_table(queue.export_frame(q, ui.lang()), "file_cep", ("csv", "xlsx"), key="tr.export")
 
 labels = {r.dossier_id: _pick_label(r.dossier_id, r.acronym) for r in q.itertuples()}
 gone = st.session_state.get("tr.pick")
-pick = st.selectbox(ui.tr("ui.triage.pick"), list(labels), format_func=labels.get, key="tr.pick")
+# No dossier until one is picked: the pane (scores with their anchors, evidence, interview brief) is most of
+# the page, and drawing it for a dossier nobody chose doubled the wait for the queue after an upload.
+pick = st.selectbox(
+    ui.tr("ui.triage.pick"),
+    list(labels),
+    index=None,
+    format_func=labels.get,
+    key="tr.pick",
+    placeholder=ui.tr("ui.triage.pick_placeholder"),
+)
 if gone is not None and gone not in labels:
     st.info(ui.tr("ui.triage.pick_gone", id=ui.plain(gone)), icon=":material/info:")
-_detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
-interview.pane(st.session_state[LOADED]["docs"], by_id[pick][0])
+if pick is not None:
+    _detail(q[q["dossier_id"] == pick].iloc[0], *by_id[pick])
+    interview.pane(st.session_state[LOADED]["docs"], by_id[pick][0])
 
 store_link.triage_panel(_work)
