@@ -25,7 +25,7 @@ from scoring.features import CRITERIA
 from scoring.i18n import code_label, t
 from scoring.issues import Issue
 from scoring.model import CEPModel
-from scoring.phrasing import amount, input_label, interval_dict, interval_text
+from scoring.phrasing import amount, input_label, interval_dict
 from scoring.reference import published_rate_filiere, published_rate_window
 from scoring.rubric import ScoreTable, assess, scores_of
 
@@ -42,7 +42,6 @@ __all__ = [
     "explain",
     "explain_frame",
     "input_label",
-    "interval_text",
     "records",
 ]
 
