@@ -122,18 +122,19 @@ def find_chromium() -> str | None:
 
 
 @contextmanager
-def serve_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
-    """`streamlit run ui/app.py` on the repository's configuration and a free local port, in the environment
-    `env` (one BLAS thread added); yields its URL. RuntimeError, with `log`'s content, if it does not start."""
+def serve_app(env: dict[str, str], log: Path | None = None, script: str = "ui/app.py") -> Iterator[str]:
+    """`streamlit run ui/app.py` (or `script`) on the repository's configuration and a free local port, in the
+    environment `env` (one BLAS thread added); yields its URL. RuntimeError, with `log`'s content, if it does
+    not start."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    out = open(log, "w+b") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below, after the server stops
+    out = open(log, "w+b") if log else None  # noqa: SIM115 - closed below, after the server stops
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port)],
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port)],
         cwd=ROOT,
         env={**env, "OMP_NUM_THREADS": "1"},
-        stdout=out,
+        stdout=out or subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -148,7 +149,7 @@ def serve_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 said = ""
-                if log:
+                if out:
                     out.seek(0)
                     said = ":\n" + out.read().decode(errors="replace")
                 raise RuntimeError(f"the app did not start (exit code {proc.poll()}){said}")
@@ -161,18 +162,23 @@ def serve_app(env: dict[str, str], log: Path | None = None) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if log:
+        if out:
             out.close()
 
 
+#: Per chart on the page, whether Vega drew a mark item (a bar, a rule, a text): an empty frame with its
+#: axes is not a drawn chart. Streamlit has Vega draw small charts as SVG; past 2,000 points a datum it
+#: switches to a canvas, whose marks cannot be counted, and such a chart reads as not drawn.
+CHART_MARKS = (
+    "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
+    ".map(c => c.querySelector('svg .role-mark > *') !== null)"
+)
+
+
 def _settled(page) -> None:
-    """The script run the last action started has finished and its charts are drawn."""
+    """The script run the last action started has finished and its charts are drawn, marks included."""
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]')]"
-        ".every(c => c.querySelector('canvas, svg'))",
-        timeout=60_000,
-    )
+    page.wait_for_function(f"() => ({CHART_MARKS})().every(Boolean)", timeout=60_000)
 
 
 def _first_page(context, url: str, title: str) -> float:

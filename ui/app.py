@@ -17,7 +17,7 @@ from pathlib import Path  # noqa: E402
 # `ui` is an installed package (pip install, or make's editable install): no sys.path editing needed.
 import streamlit as st  # noqa: E402
 
-from ui import auth, components  # noqa: E402
+from ui import auth, components, streamlit_words  # noqa: E402
 
 # Not "pages/": Streamlit would run a pages/ folder's scripts on their own, without this entry point.
 VIEWS = Path(__file__).resolve().parent / "views"
@@ -31,7 +31,7 @@ st.set_page_config(
 components.language_choice()
 # Shared mode: nothing past this line runs before a sign-in, so no page is reachable without one.
 signed = auth.gate()
-components.uploader_words()
+streamlit_words.style()
 bundle = components.bundle()
 pages = {
     "self_assessment": st.Page(

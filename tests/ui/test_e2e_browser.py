@@ -194,6 +194,36 @@ def test_a_project_lead_fills_the_form_and_reads_an_explained_result(chromium, s
     assert outside == [], f"the page asked outside hosts for {outside}"
 
 
+CHARTS = """import streamlit as st
+
+x, y = {"field": "p", "type": "quantitative"}, {"field": "w", "type": "nominal"}
+spec = {"mark": "bar", "encoding": {"x": x, "y": y}}
+st.vega_lite_chart({**spec, "data": {"values": []}})
+st.vega_lite_chart({**spec, "data": {"values": [{"p": 1.0, "w": "a"}, {"p": 2.0, "w": "b"}]}})
+"""
+
+
+def test_a_chart_drawn_without_marks_is_not_counted_as_drawn(chromium, tmp_path):
+    """The timings wait for the charts (scoring.bench._settled): an empty chart, its axes drawn, must not pass."""
+    from playwright.sync_api import sync_playwright
+
+    from scoring.bench import CHART_MARKS
+
+    script = tmp_path / "charts.py"
+    script.write_text(CHARTS, encoding="utf-8")
+    with serve_app(dict(os.environ), script=str(script)) as url, sync_playwright() as p:
+        browser, page = _launch(p, chromium)
+        try:
+            page.goto(url)
+            page.wait_for_function(
+                "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] svg').length == 2"
+            )
+            _idle(page)
+            assert page.evaluate(CHART_MARKS) == [False, True]
+        finally:
+            browser.close()
+
+
 # --------------------------------------------------------------------------- nothing leaves the machine
 
 
@@ -419,6 +449,53 @@ UPLOADER_WORDS = """() => [...document.querySelectorAll('[data-testid="stFileUpl
     .map(part => getComputedStyle(zone.querySelector(part), '::after').content))"""
 
 
+# The words Streamlit draws only on an event, forced here: files dragged over the first uploader (a drag
+# holding a file, as the browser sends it), a file the uploader refuses (a .txt), and a download that failed
+# (its error element, placed as Streamlit places it, since no download of the app fails on demand).
+DRAG_OVER = """zone => { const data = new DataTransfer();
+    data.items.add(new File(['{}'], 'a.json', {type: 'application/json'}));
+    zone.dispatchEvent(new DragEvent('dragenter', {dataTransfer: data, bubbles: true})); }"""
+DRAG_END = (
+    """zone => zone.dispatchEvent(new DragEvent('dragleave', {dataTransfer: new DataTransfer(), bubbles: true}))"""
+)
+FAILED_DOWNLOAD = """button => { const error = document.createElement('div');
+    error.setAttribute('data-testid', 'stDownloadButtonError');
+    error.textContent = 'Failed to generate file for download'; button.appendChild(error); }"""
+SHOWN = """element => [getComputedStyle(element, '::after').content, element.innerText.trim()]"""
+
+
+def _event_words(page, lang: str, tmp_path: Path) -> list[str]:
+    """What the uploader says while files are dragged over it and for a refused file, what a failed download
+    says, each in `lang` with Streamlit's own English hidden, and the file chips' sizes still shown."""
+    from ui import streamlit_words as sw
+
+    expected = {
+        sw.DRAG: t("ui.upload.drag", lang),
+        sw.CHIP_ERROR: t("ui.upload.refused", lang),
+        sw.DOWNLOAD_ERROR: t("ui.download.error", lang),
+    }
+    found = {}
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
+    zone.evaluate(DRAG_OVER)
+    found[sw.DRAG] = page.locator(sw.DRAG).first.evaluate(SHOWN)
+    zone.evaluate(DRAG_END)
+    refused = tmp_path / "notes.txt"
+    refused.write_text("pas un dossier", encoding="utf-8")
+    page.get_by_test_id("stFileUploaderDropzoneInput").first.set_input_files(str(refused))
+    found[sw.CHIP_ERROR] = page.locator(sw.CHIP_ERROR).first.evaluate(SHOWN)
+    sizes = page.locator(sw.CHIP_SIZE)  # the refused file's chip, like any, would give its size ("14 bytes")
+    assert sizes.count(), "no file chip to look at"
+    shown_sizes = [sizes.nth(k).inner_text() for k in range(sizes.count()) if sizes.nth(k).is_visible()]
+    page.locator('[data-testid="stDownloadButton"]').first.evaluate(FAILED_DOWNLOAD)
+    found[sw.DOWNLOAD_ERROR] = page.locator(sw.DOWNLOAD_ERROR).first.evaluate(SHOWN)
+    out = [
+        f"{where} shows {shown!r} and says {own!r}"
+        for where, (shown, own) in found.items()
+        if shown != f'"{expected[where]}"' or own
+    ]
+    return out + [f"a file chip says {x!r}" for x in shown_sizes]
+
+
 ICONS = """() => [...document.querySelectorAll('span')].filter(e => e.children.length === 0 &&
     getComputedStyle(e).fontFamily.includes('Material')).map(e => e.textContent.trim())"""
 
@@ -452,7 +529,8 @@ def _fill(page, name: str, lang: str, draft: Path) -> None:
 def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, server, tmp_path):
     """Timings recorded for `cep-scoring bench --app` to print (not asserted: a shared machine's load moves
     them), then the four pages in French and in English, each with something to show (a result, a queue, a
-    scored base): a screenshot each, the language checks, and the uploaders' words."""
+    scored base): a screenshot each, the language checks, and Streamlit's own words (uploaders, file chips, a
+    failed download)."""
     from playwright.sync_api import sync_playwright
 
     from scoring.bench import app_timings
@@ -490,6 +568,8 @@ def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, se
                     expected = [f'"{t("ui.upload.button", lang)}"', f'"{t("ui.upload.limit", lang, mb=MAX_UPLOAD_MB)}"']
                     found += [f"{name} ({lang}): the uploader says {z}" for z in zones if z != expected]
                     uploaders += len(zones)
+                    if name == "triage":  # last: the refused file stays in its uploader
+                        found += [f"{name} ({lang}): {x}" for x in _event_words(page, lang, tmp_path)]
         finally:
             browser.close()
     assert not found, "\n".join(found)
