@@ -262,28 +262,6 @@ def issues_frame(issues: list[Issue], **extra: object) -> pd.DataFrame:
 # --------------------------------------------------------------------------- files
 
 
-def _css_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
-
-
-def uploader_words() -> None:
-    """Streamlit's file uploaders write their own words in English ("Upload", "20MB per file"): it has no locale.
-    A style sheet on the page hides them and shows the table's words in their place, on every uploader; it is
-    sent with the page, nothing is fetched. (The "Drag and drop files here" drawn while a file is dragged over
-    a zone has no element of its own to select; it is not replaced.)"""
-    zone = '[data-testid="stFileUploaderDropzone"]'
-    button, limit = (
-        f"{zone} button [data-testid='stMarkdownContainer']",
-        f"{zone} [data-testid='stFileUploaderDropzoneInstructions'] > div",
-    )
-    words = {button: tr("ui.upload.button"), limit: tr("ui.upload.limit", mb=MAX_UPLOAD_MB)}
-    hidden = f"{button} > p, {limit} > span"
-    rules = [f"{hidden} {{display: none}}"] + [
-        f"{where}::after {{content: {_css_string(text)}}}" for where, text in words.items()
-    ]
-    st.html("<style>" + "\n".join(rules) + "</style>")
-
-
 def upload_help(formats: str) -> str:
     return tr("ui.upload.help", formats=formats, mb=MAX_UPLOAD_MB)
 
