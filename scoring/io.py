@@ -6,9 +6,8 @@ guessing, no silent NaN for "NA" or "None"): the schema's validator does the
 typing, so that a bad cell is reported with its row rather than coerced.
 A CSV's encoding, separator, line ends and decimal mark are detected
 (`scoring.dialect`) or forced by `ReadOptions`; a workbook is read cell by
-cell whatever its `<dimension>` tag says. Every failure to read or write is
-a `SchemaError` naming the file and what to do; its costs are bounded
-(`MAX_XLSX_BYTES`, `MAX_XLSX_CELLS`).
+cell whatever its `<dimension>` tag says, its costs bounded (`scoring.xlsx`).
+Every failure to read or write is a `SchemaError` naming the file and what to do.
 
 Every spreadsheet output (CSV and XLSX, headers included) goes through one
 formula rule, `safe_text`.
@@ -22,7 +21,6 @@ import errno
 import json
 import os
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -30,16 +28,15 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from scoring import dialect
-from scoring.fields import FIELD_BY_NAME, REQUIRED_COLUMNS
+from scoring import dialect, xlsx
+from scoring.fields import FIELD_BY_NAME
+from scoring.i18n import t
 from scoring.jsonform import load_json_dossiers, records_frame
 from scoring.schema import SchemaError, canonical_columns, check_headers
 
 TABLE_SUFFIXES = (".csv", ".xlsx", ".parquet", ".json")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"  # "-5" is data to a spreadsheet, not a formula
-MAX_XLSX_BYTES = 200 << 20  # uncompressed: a 20 MB upload of real data expands to about 100 MB
-MAX_XLSX_CELLS = 5_000_000  # 100,000 dossiers of 50 columns
 _NUMBER_KINDS = ("int", "float", "score")
 _TEXT_KINDS = ("str",)
 
@@ -56,8 +53,26 @@ class ReadOptions:
 
 @dataclass
 class Table:
+    """A file's rows, and how it was read: `how` is a translation key and its fields (a field that is itself
+    a key is translated too); `said(lang)` is the line the command line prints, `read_as` its English."""
+
     frame: pd.DataFrame
-    read_as: str  # one line: how the file was read ("read as ;-separated, Windows-1252, ...")
+    how: tuple[str, dict[str, str]]
+
+    def said(self, lang: str) -> str:
+        key, fields = self.how
+        return t(key, lang, **{k: t(v, lang) if v.startswith("io.") else v for k, v in fields.items()})
+
+    @property
+    def read_as(self) -> str:  # the JSON reports' and the logs' one line ("read as ;-separated, ...")
+        return self.said("en")
+
+
+def _csv_how(d: dialect.Dialect) -> tuple[str, dict[str, str]]:
+    encoding = "io.encoding.bom" if d.encoding == "utf-8-sig" else dialect.ENCODING_NAMES.get(d.encoding, d.encoding)
+    sep = "io.sep.tab" if d.sep == "\t" else d.sep
+    mark = "io.decimal.comma" if d.decimal == "," else "io.decimal.point"
+    return "io.read_as.csv", {"sep": sep, "encoding": encoding, "newline": d.newline, "mark": mark}
 
 
 def suffix(path: str | Path) -> str:
@@ -81,13 +96,14 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
         if s == ".csv":
             d = detect_csv(data, options)
             frames = list(csv_frames(path, d))
-            return Table(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], d.describe())
+            return Table(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], _csv_how(d))
         if s == ".xlsx":
-            return _read_xlsx(path, data, options.sheet)
+            frame, sheet, row = xlsx.read_sheet(path, data, options.sheet)
+            return Table(text_fields(frame), ("io.read_as.xlsx", {"sheet": sheet, "row": str(row)}))
         if s == ".parquet":
-            return Table(text_fields(pd.read_parquet(path)), "read as Parquet")
+            return Table(text_fields(pd.read_parquet(path)), ("io.read_as.parquet", {}))
         docs, _ = load_json_dossiers(_json_text(data))
-        return Table(records_frame(docs), "read as JSON")
+        return Table(records_frame(docs), ("io.read_as.json", {}))
     except SchemaError as exc:
         raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
     except dialect.DialectError as exc:
@@ -174,7 +190,7 @@ def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = No
         with reader:
             for chunk in reader:
                 first = names is None
-                if first:
+                if names is None:
                     names = header_names(chunk.iloc[0])
                     chunk = chunk.iloc[1:]
                 chunk = _rows(chunk, names, d)
@@ -232,112 +248,6 @@ def _rows(chunk: pd.DataFrame, names: list[str], d: dialect.Dialect) -> pd.DataF
             if f is not None and f.kind in _NUMBER_KINDS:
                 chunk[col] = dialect.french_numbers(chunk[col])
     return chunk
-
-
-# --------------------------------------------------------------------------- XLSX
-
-
-def _read_xlsx(path: str | Path, data: bytes, sheet: str | None) -> Table:
-    from python_calamine import CalamineWorkbook
-
-    _check_workbook(data)
-    wb = CalamineWorkbook.from_path(str(path))
-    names = list(wb.sheet_names)
-    listed = ", ".join(repr(n) for n in names)
-    if sheet is not None and sheet not in names:
-        raise SchemaError(f"no sheet {sheet!r}; the sheets are {listed}")
-    name = sheet or names[0]
-    ws = wb.get_sheet_by_name(name)
-    rows = ws.to_python(skip_empty_area=False)
-    top = next((k for k, r in enumerate(rows) if any(v != "" for v in r)), None)
-    if top is None:
-        raise SchemaError(f"sheet {name!r} is empty; the sheets are {listed} (choose one with --sheet)")
-    merged = [
-        f"{_cell(r0, c0)}:{_cell(r1, c1)}"
-        for (r0, c0), (r1, c1) in ws.merged_cell_ranges or ()
-        if r0 <= top <= r1 and c1 > c0
-    ]
-    if merged:
-        raise SchemaError(
-            f"sheet {name!r}: header cells {', '.join(merged)} are merged; unmerge them so that "
-            "each column has its own header"
-        )
-    header = [str(v).strip() for v in rows[top]]
-    while header and not header[-1]:
-        header.pop()
-    check_headers(header)
-    header = [h or f"Unnamed: {k}" for k, h in enumerate(header)]
-    width = len(header)
-    body = [[None if v == "" else v for v in r[:width]] + [None] * (width - len(r)) for r in rows[top + 1 :]]
-    body = [r for r in body if any(v is not None and not (isinstance(v, str) and not v.strip()) for v in r)]
-    frame = text_fields(pd.DataFrame(body, columns=header, dtype=object))
-    canon = set(canonical_columns(header).values())
-    absent = [c for c in REQUIRED_COLUMNS if c not in canon]
-    if absent:
-        others = [n for n in names if n != name and _has_columns(wb, n)]
-        hint = f"; the dossiers look to be on sheet {others[0]!r}: choose it with --sheet" if others else ""
-        raise SchemaError(
-            f"sheet {name!r} (header read on row {top + 1}) lacks the column(s) "
-            f"{', '.join(absent)}; the sheets are {listed}{hint}"
-        )
-    return Table(frame, f"read as XLSX, sheet {name!r}, header on row {top + 1}")
-
-
-def _cell(row: int, col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, r = divmod(col - 1, 26)
-        letters = chr(65 + r) + letters
-    return f"{letters}{row + 1}"
-
-
-def _has_columns(wb, name: str) -> bool:
-    ws = wb.get_sheet_by_name(name)
-    first = next((r for r in ws.iter_rows() if any(v != "" for v in r)), [])
-    canon = set(canonical_columns([str(v) for v in first]).values())
-    return all(c in canon for c in REQUIRED_COLUMNS)
-
-
-def _check_workbook(data: bytes) -> None:
-    """Refuse before parsing what is not a workbook, or one that would expand past MAX_XLSX_BYTES."""
-    import io as _io
-
-    if data[:4] != b"PK\x03\x04":
-        raise SchemaError("is not an Excel workbook (.xlsx); if it is a CSV file, rename it .csv")
-    try:
-        with zipfile.ZipFile(_io.BytesIO(data)) as z:
-            size = sum(i.file_size for i in z.infolist())
-            if size > MAX_XLSX_BYTES:
-                raise SchemaError(
-                    f"the workbook expands to {size / 2**20:,.0f} MB, more than the "
-                    f"{MAX_XLSX_BYTES >> 20} MB read at once; save the sheet as CSV or split it"
-                )
-            for name in z.namelist():
-                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                    _check_extent(name, z.read(name))
-    except zipfile.BadZipFile:
-        raise SchemaError("is a damaged workbook (not a valid zip); save it again from Excel") from None
-
-
-def _check_extent(name: str, xml: bytes) -> None:
-    """Refuse a sheet whose cells span more than MAX_XLSX_CELLS from A1, from its cell references.
-
-    A reader lays a sheet out as a grid from A1 to its farthest cell: one cell at XFD1048576
-    is a grid of 17 billion cells, whatever the `<dimension>` tag claims. Counted in C first.
-    """
-    if xml.count(b"<c ") > MAX_XLSX_CELLS:
-        raise SchemaError(f"{name} holds more than {MAX_XLSX_CELLS:,} cells; split the workbook or save it as CSV")
-    letters = max(set(re.findall(rb'<c r="([A-Z]+)', xml)), key=lambda c: (len(c), c), default=b"A")
-    width = 0
-    for ch in letters:
-        width = width * 26 + ch - 64
-    height = max(map(int, re.findall(rb'<row r="(\d+)"', xml)), default=1)
-    if width * height > MAX_XLSX_CELLS:
-        raise SchemaError(
-            f"{name} spans {height:,} rows x {width:,} columns from A1, more than the "
-            f"{MAX_XLSX_CELLS:,} cells read at once; delete the far cells or save the sheet as CSV"
-        )
 
 
 def text_fields(frame: pd.DataFrame) -> pd.DataFrame:
