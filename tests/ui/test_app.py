@@ -194,13 +194,20 @@ def _queue(at) -> pd.DataFrame:
     return table
 
 
-def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app):
+def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app, bundle):
+    from scoring.explain import explain
+
     app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
     assert not app.exception, app.exception
     q = _queue(app)
     shown = q[t("ui.queue.p_labeled", "fr")]  # as written: "41 %", "99,6 %"
     assert all(re.fullmatch(r"\d+(,\d+)?\u202f%", x) for x in shown), list(shown)
+    docs = app.session_state["tr.loaded"]["docs"]  # each written with the decimals its interval needs
+    written = {d["dossier_id"]: r["probabilities"]["interval"]["shown"] for d, r in zip(docs, explain(docs, bundle))}
+    for target in ("labeled", "success"):
+        ids = q[t("ui.queue.dossier_id", "fr")]
+        assert list(q[t(f"ui.queue.p_{target}", "fr")]) == [written[i][target] for i in ids]
     p = shown.str.replace(",", ".").str.rstrip("\u202f%").astype(float).to_numpy()
     assert len(q) == 12 and (p[:-1] >= p[1:]).all()
     assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}

@@ -107,11 +107,12 @@ def _hints(doc: dict) -> None:
     """The rubric's reading of the dossier and the model's estimate: what the expert scores against."""
     result = ui.explain_doc(doc)
     p = result["probabilities"]
+    shown = p["interval"]["shown"]  # with the decimals its interval needs: never a "100 %" it is not
     if p["estimate"]:
-        st.metric(ui.tr("ui.cm.model_estimate"), ui.pct(p["success"]))
+        st.metric(ui.tr("ui.cm.model_estimate"), shown.get("success") or ui.pct(p["success"]))
     else:  # the targeted window cannot take the dossier: say so first, and estimate the label only
         st.warning(ui.plain(result["eligibility"]["text"]))
-        st.metric(ui.tr("ui.cm.model_estimate_labeled"), ui.pct(p["labeled"]))
+        st.metric(ui.tr("ui.cm.model_estimate_labeled"), shown.get("labeled") or ui.pct(p["labeled"]))
     st.caption(ui.tr("ui.cm.model_estimate_help"))
     for c in result["criteria"]:
         with st.expander(ui.tr("ui.cm.rubric_hint", criterion=c["label"], score=_score(c["rubric_score"]))):
