@@ -345,9 +345,9 @@ q.insert(
 q.insert(q.columns.get_loc("to_discuss") + 1, "interview", interview.queue_column(list(q["dossier_id"])))
 
 counts = q["band"].value_counts()
-cols = st.columns(len(queue.BANDS))
-for col, band in zip(cols, queue.BANDS):
-    col.metric(ui.tr(f"ui.band.{band}"), int(counts.get(band, 0)))
+with st.container(horizontal=True):  # one block, where columns sent four: each is a redraw after an upload
+    for band in queue.BANDS:
+        st.metric(ui.tr(f"ui.band.{band}"), int(counts.get(band, 0)))
 _queue_table(q, {i: r for i, (_, r) in by_id.items()})
 ui.download_table(queue.export_frame(q, ui.lang()), "file_cep", ("csv", "xlsx"), key="tr.export")
 
