@@ -43,7 +43,7 @@ def example_cmd() -> None:
 def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> None:
     """Validate a CSV, XLSX, Parquet or JSON file of dossiers; every bad row is reported."""
     try:
-        table = read_table(file, read, announce=not as_json)
+        table = read_table(file, read, lang, announce=not as_json)
         v = schema.validate_frame(table.frame)
     except schema.SchemaError as exc:
         fail(f"{file}: {exc}")
@@ -90,7 +90,7 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None, read: 
         if io.suffix(file) == ".json":
             docs, was_list = jsonform.load_json_dossiers(io.read_json_text(file))
         else:
-            docs, was_list = table_dossiers(read_table(file, read, announce=not as_json).frame), True
+            docs, was_list = table_dossiers(read_table(file, read, lang, announce=not as_json).frame), True
         results = explain(docs, bundle, lang)
     except schema.SchemaError as exc:
         fail(str(exc) if str(exc).startswith(file) else f"{file}: {exc}")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scoring import io, jsonform, schema
-from scoring.i18n import DEFAULT_LANG, LANGS
+from scoring.i18n import DEFAULT_LANG, LANGS, t
 
 if TYPE_CHECKING:
     from scoring.persist import Bundle
@@ -63,14 +63,15 @@ def read_options(command):
     return wrapper
 
 
-def read_table(file: str, read: io.ReadOptions, announce: bool = True) -> io.Table:
-    """The file through the one reader; how it was read goes to stderr (a JSON report holds it instead)."""
+def read_table(file: str, read: io.ReadOptions, lang: str, announce: bool = True) -> io.Table:
+    """The file through the one reader; how it was read goes to stderr in `lang` (a JSON report holds it
+    instead)."""
     try:
         table = io.read_file(file, read)
     except schema.SchemaError as exc:
         fail(str(exc))
     if announce:
-        click.echo(f"{file}: {table.read_as}", err=True)
+        click.echo(t("cli.read_as", lang, file=file, how=table.said(lang)), err=True)
     return table
 
 

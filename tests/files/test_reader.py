@@ -79,15 +79,23 @@ def test_sheet_picks_the_sheet_and_a_missing_one_lists_them(tmp_path, frame):
     assert len(io.read_table(path, io.ReadOptions(sheet="Dossiers"))) == len(frame)
     with pytest.raises(schema.SchemaError, match="no sheet 'Feuil3'"):
         io.read_table(path, io.ReadOptions(sheet="Feuil3"))
-    r = CliRunner().invoke(cli, ["validate", str(path), "--sheet", "Dossiers"])
+    r = CliRunner().invoke(cli, ["validate", str(path), "--sheet", "Dossiers", "--lang", "en"])
     assert r.exit_code == 0 and "sheet 'Dossiers'" in r.output
 
 
 def test_the_cli_options_reach_the_reader(tmp_path, frame):
     path = tmp_path / "f.csv"
     path.write_bytes(frame.to_csv(index=False, sep=";").encode())
-    r = CliRunner().invoke(cli, ["validate", str(path), "--sep", ";", "--decimal", "."])
+    r = CliRunner().invoke(cli, ["validate", str(path), "--sep", ";", "--decimal", ".", "--lang", "en"])
     assert r.exit_code == 0 and "read as ;-separated, UTF-8, LF line ends, decimal point" in r.output
+
+
+def test_the_cli_says_how_it_read_a_file_in_the_language_asked(tmp_path, frame):
+    path = tmp_path / "f.csv"
+    path.write_bytes(frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig"))
+    r = CliRunner().invoke(cli, ["validate", str(path), "--lang", "fr"])
+    said = "lu en CSV (séparateur « ; », UTF-8 avec BOM, fins de ligne LF, virgule décimale)"
+    assert r.exit_code == 0 and f"{path}\u202f: {said}" in r.output
 
 
 def test_train_evaluate_and_reference_check_take_the_reading_options_too(tmp_path):
