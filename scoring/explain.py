@@ -25,7 +25,7 @@ from scoring.features import CRITERIA
 from scoring.i18n import code_label, t
 from scoring.issues import Issue
 from scoring.model import CEPModel
-from scoring.phrasing import amount, input_label, interval_dict
+from scoring.phrasing import amount, input_label, interval_dict, without_estimate
 from scoring.reference import published_rate_filiere, published_rate_window
 from scoring.rubric import ScoreTable, assess, scores_of
 
@@ -68,6 +68,11 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
     wm = model.window_matrix(frame, table, band=True)
     out: list[list[dict[str, Any]]] = [[] for _ in range(len(frame))]
     for r in records(wm):  # ranked within each dossier's rows
+        interval = interval_dict(
+            {"labeled": (r["labeled_low"], r["labeled_high"]), "success": (r["success_low"], r["success_high"])},
+            r,
+            lang,
+        )
         out[r["row"]].append(
             {
                 "window": r["window"],
@@ -78,14 +83,8 @@ def _windows(model: CEPModel, frame: pd.DataFrame, table: ScoreTable, lang: str)
                 "labeled": float(r["labeled"]),
                 "funded": float(r["funded"]),
                 "success": float(r["success"]),
-                "interval": interval_dict(
-                    {
-                        "labeled": (r["labeled_low"], r["labeled_high"]),
-                        "success": (r["success_low"], r["success_high"]),
-                    },
-                    r,
-                    lang,
-                ),
+                # a window that cannot take the dossier is never written as if it could fund it
+                "interval": interval if r["eligible"] else without_estimate(interval, "success"),
             }
         )
     return out
@@ -305,8 +304,9 @@ def _reasons(
     """Top three criteria for and against P(`focus`), as sentences, measured from "projects like yours".
 
     Only the five criteria are reasons: the committee judges the dossier, so what raises or lowers the odds is
-    told by the criteria and their answers (the one that weighs most in the criterion's score, in the
-    reason's direction). Context (filière, window, carrier, partners, TRL, year...) sets the starting point.
+    told by the criteria and their answers (the one that weighs most in the criterion's score in the
+    reason's direction, when one does). Context (filière, window, carrier, partners, TRL, year...) sets the
+    starting point.
     """
     values = contrib[focus][1][i]
     typical = contrib["typical"][i]
@@ -320,8 +320,13 @@ def _reasons(
         name = CRITERIA[j]
         c = by_crit[name]
         detail = ""
-        if c.evidence and c.source == "rubric":
-            e = max(c.evidence, key=lambda e: e.effect) if kind == "for" else min(c.evidence, key=lambda e: e.effect)
+        # the answer named is one that pushes the criterion's score the reason's way: a criterion can be "for"
+        # only against its group's average (2/5 where projects like yours score 1/5) with no answer above
+        # the rubric's midpoint, and then none is named rather than one that moves nothing
+        sign = 1.0 if kind == "for" else -1.0
+        pushing = [e for e in c.evidence if sign * e.effect > 0] if c.source == "rubric" else []
+        if pushing:
+            e = max(pushing, key=lambda e: sign * e.effect)
             detail = t(
                 "reason.answer",
                 lang,

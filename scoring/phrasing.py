@@ -15,6 +15,10 @@ from scoring.features import CRITERIA
 from scoring.i18n import t
 from scoring.model import INTERVAL_LEVEL
 
+#: What every view writes for a probability that is not estimated (the funding of a window that cannot take
+#: the dossier): a dash in every language, as the app's metrics write it.
+NO_ESTIMATE = "—"
+
 
 def amount(v: float, target: str, lang: str) -> str:
     """A move of a probability in words, with its sign and the probability it moves: "+8,0 points de
@@ -60,3 +64,13 @@ def interval_dict(bands: dict[str, Any], values: dict[str, float], lang: str) ->
         target: formatting.percent(values[target], lang, _digits(lo, hi, lang)) for target, (lo, hi) in ends.items()
     }
     return out
+
+
+def without_estimate(interval: dict[str, Any], target: str) -> dict[str, Any]:
+    """`interval` with `target`'s probability and interval written as not estimated in every view (text,
+    HTML, app): the numbers stay for the JSON's readers, the words never present them as an estimate."""
+    return {
+        **interval,
+        "text": {**interval["text"], target: NO_ESTIMATE},
+        "shown": {**interval["shown"], target: NO_ESTIMATE},
+    }

@@ -24,9 +24,10 @@ from scoring.explain import InvalidDossiers, explain, explain_frame
 from scoring.features import CONTEXT, CRITERIA
 from scoring.i18n import t
 from scoring.model import INTERVAL_LEVEL, CEPModel, criterion_profiles
-from scoring.phrasing import amount, interval_text
+from scoring.phrasing import NO_ESTIMATE, amount, interval_text
 from scoring.rubric import all_questions, feasible_moves, question
 from scoring.synthetic import generate
+from scoring.textreport import render
 
 KEYS = {
     "eligibility",
@@ -283,6 +284,18 @@ def test_a_target_window_the_dossier_cannot_use_leads_the_result(bundle, context
     assert not res["probabilities"]["estimate"]
     target = next(w["label"] for w in res["windows"] if w["window"] == context["funding_window"])
     assert target in e["text"] and all(w["label"] in e["text"] for w in e["alternatives"])
+    # the window table says the same: no funding written for a window that cannot take the dossier
+    for w in res["windows"]:
+        written = (w["interval"]["shown"]["success"], w["interval"]["text"]["success"])
+        assert (written == (NO_ESTIMATE, NO_ESTIMATE)) == (not w["eligible"]), w["window"]
+        assert w["interval"]["shown"]["labeled"] != NO_ESTIMATE
+    lines = render(res, "fr").splitlines()
+    for w in res["windows"]:
+        line = next(x for x in lines if x.strip().startswith(w["label"] + " "))
+        if w["eligible"]:
+            assert w["interval"]["shown"]["success"] in line and NO_ESTIMATE not in line, line
+        else:
+            assert NO_ESTIMATE in line, line
 
 
 # --------------------------------------------------------------------------- actions
@@ -366,6 +379,23 @@ def test_reasons_name_the_criteria_with_the_largest_moves_from_projects_like_you
     for r in result["reasons"]:
         if r["kind"] != "advice":
             assert amount(r["value"], "success", "en") in r["text"]
+
+
+def test_a_reason_names_only_an_answer_that_pushes_its_way(suite):
+    """A criterion can be "for" against its group's average with every answer at or below the rubric's
+    midpoint (w08: 2/5 where projects like yours score 1/5): then no answer is named, never one that moves
+    nothing or pulls the other way."""
+    named = 0
+    for _, res in suite:
+        evidence = {c["criterion"]: c["evidence"] for c in res["criteria"]}
+        for r in res["reasons"]:
+            if r["kind"] not in ("for", "against"):
+                continue
+            sign = 1 if r["kind"] == "for" else -1
+            quoted = [e for e in evidence[r["input"]] if f"« {e['answer_label']} »" in r["text"]]
+            assert all(sign * e["effect"] > 0 for e in quoted), (r["text"], quoted)
+            named += bool(quoted)
+    assert named  # most reasons do name their answer
 
 
 def test_same_dossier_same_explanation(bundle):

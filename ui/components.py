@@ -510,11 +510,13 @@ def contributions_chart(contrib: dict[str, Any]) -> dict[str, Any]:
 
 
 def windows_chart(windows: list[dict[str, Any]]) -> dict[str, Any]:
-    """P(labelled) and P(labelled and funded) under every window; an ineligible one is faded and names its rule."""
+    """P(labelled) and P(labelled and funded) under every window; an ineligible one is faded, names its rule and
+    has no funding bar."""
     rows = []
     for w in windows:
         name = w["label"] if w["eligible"] else f"{w['label']} — {w['rule_text']}"
-        for measure in ("success", "labeled"):
+        # P(labelled) is the committee's, whatever the window; funding only where the window can take it
+        for measure in ("success", "labeled") if w["eligible"] else ("labeled",):
             rows.append(
                 {"window": name, "measure": tr(f"ui.prob.{measure}"), "p": 100 * w[measure], "eligible": w["eligible"]}
             )
