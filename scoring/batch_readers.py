@@ -158,7 +158,9 @@ def stream_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reade
         raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
     except OSError as exc:
         raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return _frame_reader(lambda: files.csv_frames(path, d, chunk_rows), first, None, d.describe(), chunk_rows)
+    return _frame_reader(
+        lambda: files.csv_frames(path, d, chunk_rows), first, None, files.read_as(files.csv_how(d)), chunk_rows
+    )
 
 
 def _frame_reader(
@@ -199,7 +201,10 @@ def _csv_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
     except UnicodeDecodeError:
         raise Undecided("a header that is not UTF-8") from None
     return Reader(
-        pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows), d.describe()
+        pa.schema([(n, pa.large_string()) for n in names]),
+        None,
+        lambda: _csv_jobs(path, chunk_rows),
+        files.read_as(files.csv_how(d)),
     )
 
 

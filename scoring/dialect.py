@@ -3,8 +3,8 @@
 A French Excel saves "CSV" as `;`-separated Windows-1252 with decimal commas,
 "CSV UTF-8" with a BOM; other tools write `,`, tabs, LF, CRLF or a bare CR.
 `detect` reads that from the file's bytes (each choice can be forced), and
-`Dialect.describe` says what was chosen in one line, so that a file read the
-wrong way is seen at once. `french_numbers` turns `1 200 000,50` and
+`scoring.io.csv_how` words what was chosen in one line (in the reader's language),
+so that a file read the wrong way is seen at once. `french_numbers` turns `1 200 000,50` and
 `1.200.000,50` into `1200000.50` in the number columns of a decimal-comma
 file; the validator then reads them as any other number.
 """
@@ -27,7 +27,6 @@ ENCODING_NAMES = {
     "latin-1": "Latin-1",
     "utf-16": "UTF-16",
 }
-_SEP_NAMES = {",": ",", ";": ";", "\t": "tab"}
 SAMPLE_BYTES = 1 << 16
 # a French amount: thousands grouped by a space (plain, no-break, narrow no-break) or a dot, then a decimal comma
 _SPACES = " \u00a0\u202f"
@@ -45,11 +44,6 @@ class Dialect:
     encoding: str  # a Python codec name
     newline: str  # "LF", "CRLF" or "CR"
     decimal: str  # "." or ","
-
-    def describe(self) -> str:
-        sep = f"{_SEP_NAMES.get(self.sep, repr(self.sep))}-separated"
-        mark = "decimal comma" if self.decimal == "," else "decimal point"
-        return f"read as {sep}, {ENCODING_NAMES.get(self.encoding, self.encoding)}, {self.newline} line ends, {mark}"
 
     @property
     def plain(self) -> bool:

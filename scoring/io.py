@@ -60,15 +60,25 @@ class Table:
     how: tuple[str, dict[str, str]]
 
     def said(self, lang: str) -> str:
-        key, fields = self.how
-        return t(key, lang, **{k: t(v, lang) if v.startswith("io.") else v for k, v in fields.items()})
+        return said(self.how, lang)
 
     @property
-    def read_as(self) -> str:  # the JSON reports' and the logs' one line ("read as ;-separated, ...")
-        return self.said("en")
+    def read_as(self) -> str:
+        return read_as(self.how)
 
 
-def _csv_how(d: dialect.Dialect) -> tuple[str, dict[str, str]]:
+def said(how: tuple[str, dict[str, str]], lang: str) -> str:
+    """How a file was read, in `lang`."""
+    key, fields = how
+    return t(key, lang, **{k: t(v, lang) if v.startswith("io.") else v for k, v in fields.items()})
+
+
+def read_as(how: tuple[str, dict[str, str]]) -> str:
+    """The JSON reports' and the logs' one line, in English ("read as ;-separated, ...")."""
+    return said(how, "en")
+
+
+def csv_how(d: dialect.Dialect) -> tuple[str, dict[str, str]]:
     encoding = "io.encoding.bom" if d.encoding == "utf-8-sig" else dialect.ENCODING_NAMES.get(d.encoding, d.encoding)
     sep = "io.sep.tab" if d.sep == "\t" else d.sep
     mark = "io.decimal.comma" if d.decimal == "," else "io.decimal.point"
@@ -96,7 +106,7 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
         if s == ".csv":
             d = detect_csv(data, options)
             frames = list(csv_frames(path, d))
-            return Table(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], _csv_how(d))
+            return Table(pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0], csv_how(d))
         if s == ".xlsx":
             frame, sheet, row = xlsx.read_sheet(path, data, options.sheet)
             return Table(text_fields(frame), ("io.read_as.xlsx", {"sheet": sheet, "row": str(row)}))
