@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from scoring import jsonform
 from scoring.cli import cli
 from tests.conftest import write_json
+from tests.contract import EXPLANATION_KEYS
 
 
 def run(*args):
@@ -70,19 +71,7 @@ def test_score_prints_six_parts_in_both_languages(tmp_path, dossier):
 
 def test_score_json_single_and_list(tmp_path, dossier):
     one = json.loads(run("score", write_json(tmp_path / "a.json", dossier), "--json").output)
-    assert set(one) == {
-        "eligibility",
-        "warnings",
-        "criteria",
-        "probabilities",
-        "starting_point",
-        "contributions",
-        "reasons",
-        "actions",
-        "labelling",
-        "windows",
-        "model",
-    }
+    assert set(one) == EXPLANATION_KEYS
     many = json.loads(
         run("score", write_json(tmp_path / "b.json", [dossier, dict(dossier, dossier_id="X-2")]), "--json").output
     )

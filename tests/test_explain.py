@@ -28,20 +28,8 @@ from scoring.phrasing import NO_ESTIMATE, amount, interval_text
 from scoring.rubric import all_questions, feasible_moves, question
 from scoring.synthetic import generate
 from scoring.textreport import render
+from tests.contract import EXPLANATION_KEYS
 
-KEYS = {
-    "eligibility",
-    "warnings",
-    "criteria",
-    "probabilities",
-    "starting_point",
-    "contributions",
-    "reasons",
-    "actions",
-    "labelling",
-    "windows",
-    "model",
-}
 SUITE = sorted((Path(__file__).parent / "dossiers").glob("*.json"))
 
 
@@ -129,7 +117,7 @@ def check_explanation(row: dict, res: dict, lang: str = "fr") -> None:
 
 
 def test_output_has_exactly_the_contract_keys(result):
-    assert set(result) == KEYS
+    assert set(result) == EXPLANATION_KEYS
     assert set(result["probabilities"]) >= {"labeled", "funded", "success", "base_rate", "interval", "estimate"}
     assert set(result["contributions"]) == {"labeled", "success"}
     assert {"field", "from", "to", "gain", "gains", "same_effect"} <= set(result["actions"][0])
@@ -429,7 +417,7 @@ def test_a_dossier_with_few_answers_still_gets_a_full_explanation(bundle, answer
     doc = jsonform.example()
     doc["answers"] = answers
     res = explain([doc], bundle)[0]
-    assert set(res) == KEYS
+    assert set(res) == EXPLANATION_KEYS
     assert all(a["gain"] > 0 for a in res["actions"])
     assert any(m.startswith("answers.") for m in res["probabilities"]["missing_inputs"])
 
