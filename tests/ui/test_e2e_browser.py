@@ -198,28 +198,37 @@ CHARTS = """import streamlit as st
 
 x, y = {"field": "p", "type": "quantitative"}, {"field": "w", "type": "nominal"}
 spec = {"mark": "bar", "encoding": {"x": x, "y": y}}
-st.vega_lite_chart({**spec, "data": {"values": []}})
+if st.query_params.get("empty"):
+    st.vega_lite_chart({**spec, "data": {"values": []}})
 st.vega_lite_chart({**spec, "data": {"values": [{"p": 1.0, "w": "a"}, {"p": 2.0, "w": "b"}]}})
+st.text("Fin de la page")
 """
 
 
-def test_a_chart_drawn_without_marks_is_not_counted_as_drawn(chromium, tmp_path):
-    """The timings wait for the charts (scoring.bench._settled): an empty chart, its axes drawn, must not pass."""
+def test_a_page_is_timed_as_drawn_only_with_its_text_shown_and_every_chart_marked(chromium, tmp_path):
+    """The timings end on scoring.bench.DRAWN: an empty chart, its axes drawn, does not pass, nor a text that
+    is only part of the one shown; the page with its chart's bars and its text does."""
     from playwright.sync_api import sync_playwright
 
-    from scoring.bench import CHART_MARKS
+    from scoring.bench import CHART_MARKS, DRAWN
 
     script = tmp_path / "charts.py"
     script.write_text(CHARTS, encoding="utf-8")
     with serve_app(dict(os.environ), script=str(script)) as url, sync_playwright() as p:
         browser, page = _launch(p, chromium)
         try:
-            page.goto(url)
-            page.wait_for_function(
-                "() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] svg').length == 2"
-            )
-            _idle(page)
-            assert page.evaluate(CHART_MARKS) == [False, True]
+            for query, charts in (("?empty=1", 2), ("", 1)):
+                page.goto(url + query)
+                page.wait_for_function(
+                    f"() => document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] svg').length == {charts}"
+                )
+                _idle(page)
+                shown = {text: page.evaluate(f"({DRAWN})", text) for text in ("Fin de la page", "Fin", "Absent")}
+                if query:
+                    assert page.evaluate(CHART_MARKS) == [False, True]
+                    assert shown == {"Fin de la page": False, "Fin": False, "Absent": False}
+                else:
+                    assert shown == {"Fin de la page": True, "Fin": False, "Absent": False}
         finally:
             browser.close()
 
