@@ -311,7 +311,9 @@ def _reasons(
     values = contrib[focus][1][i]
     typical = contrib["typical"][i]
     by_crit = {c.criterion: c for c in crit}
-    ranked = np.argsort(-values, kind="stable")
+    # A criterion without a score (not applicable) still moves the probability from its group's average, and
+    # the contributions show it; it is no reason for or against, since the dossier shows nothing on it.
+    ranked = [j for j in np.argsort(-values, kind="stable") if scores[CRITERIA[j]] is not None]
     picks = [(j, "for") for j in ranked[:3] if values[j] >= MIN_GAIN] + [
         (j, "against") for j in ranked[::-1][:3] if values[j] <= -MIN_GAIN
     ]
@@ -333,7 +335,6 @@ def _reasons(
                 question=t(f"rubric.{e.question}", lang),
                 answer=t(f"rubric.{e.question}.{e.answer}", lang),
             )
-        s = scores[name]
         out.append(
             {
                 "input": name,
@@ -343,7 +344,7 @@ def _reasons(
                     "reason.criterion",
                     lang,
                     criterion=input_label(name, lang),
-                    score=t("value.no_score", lang) if s is None else formatting.score(s, lang),
+                    score=formatting.score(scores[name], lang),
                     typical=t("value.no_score", lang)
                     if np.isnan(typical[j])
                     else formatting.score(round(float(typical[j]), 1), lang),

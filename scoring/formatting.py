@@ -69,6 +69,14 @@ def separators(lang: str) -> tuple[str, str]:
     return table[ord(".")], table[ord(",")]
 
 
+def percent_format(lang: str, spec: str = "d") -> str:
+    """A printf pattern of a percentage, for widgets that write their numbers themselves (Streamlit's slider
+    and progress column): "%d %%" with a narrow no-break space (fr), "%d%%" (en); `spec` is the number's
+    conversion ("d", ".0f")."""
+    prefix, suffix = _symbols(lang)[1]
+    return prefix.replace("%", "%%") + "%" + spec + suffix.replace("%", "%%")
+
+
 def number(x: float, lang: str, digits: int = 0, sign: bool = False) -> str:
     """`x` with `digits` decimals and thousands separators: 12345.5 -> "12 345,5" (fr), "12,345.5" (en)."""
     table, _ = _symbols(lang)

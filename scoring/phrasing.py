@@ -37,9 +37,16 @@ def input_label(name: str, lang: str) -> str:
 
 
 def _digits(lo: float, hi: float, lang: str) -> int:
-    """Decimals the two ends of an interval need to differ as written (up to 2): near 0 or 1 an interval is
-    narrow, never a point, and must not read as one ("100-100 %")."""
-    return next((d for d in range(3) if formatting.percent(lo, lang, d) != formatting.percent(hi, lang, d)), 2)
+    """Decimals the two ends of an interval need (up to 2) to differ as written, and so that neither reads
+    0 % or 100 % when it is not: near 0 or 1 an interval is narrow, never a point ("100-100 %"), and a
+    dossier at 0.4 % is not written as one that has no chance ("0 % - 1 %")."""
+
+    def honest(d: int) -> bool:
+        if formatting.percent(lo, lang, d) == formatting.percent(hi, lang, d):
+            return False
+        return all(x in (0.0, 1.0) or round(100 * x, d) not in (0, 100) for x in (lo, hi))
+
+    return next((d for d in range(3) if honest(d)), 2)
 
 
 def interval_text(lo: float, hi: float, lang: str) -> str:

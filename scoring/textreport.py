@@ -40,7 +40,7 @@ def render(result: dict[str, Any], lang: str = DEFAULT_LANG, card: dict[str, Any
         lines += [f"  - {w['text']}" for w in result["warnings"]]
     lines.append(f"== {t('text.criteria', lang)}")
     for c in result["criteria"]:
-        score = "-" if c["score"] is None else formatting.score(c["score"], lang)
+        score = t("value.no_score", lang) if c["score"] is None else formatting.score(c["score"], lang)
         lines.append("  " + t("text.criterion_line", lang, label=c["label"], score=score, source=c["source_label"]))
         for e in c["evidence"][:3]:
             lines.append(
@@ -97,7 +97,11 @@ def render(result: dict[str, Any], lang: str = DEFAULT_LANG, card: dict[str, Any
         typical = contrib["typical"][name]
         lines.append(
             f"  {formatting.points(v, lang):>6}  {input_label(name, lang)} ("
-            + t("text.typical", lang, v="-" if typical is None else formatting.score(round(typical, 1), lang))
+            + t(
+                "text.typical",
+                lang,
+                v=t("value.no_score", lang) if typical is None else formatting.score(round(typical, 1), lang),
+            )
             + ")"
         )
     lines.append("  " + t("text.this_dossier", lang, v=pct(p[focus])))
@@ -114,24 +118,25 @@ def render(result: dict[str, Any], lang: str = DEFAULT_LANG, card: dict[str, Any
     lines.append(f"  {result['labelling']['text']}")
     lines.append(f"== {t('text.windows', lang)}")
     lines += _table(
+        # whether the window can take the dossier is said before any number, as in the HTML report and the app
         [
             t("ui.col.window", lang),
+            t("ui.col.eligibility", lang),
             t("ui.prob.labeled", lang),
             t("ui.prob.success", lang),
             t("text.interval", lang),
-            t("ui.col.eligibility", lang),
         ],
         [
             [
                 w["label"],
+                t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"],
                 w["interval"]["shown"]["labeled"],
                 w["interval"]["shown"]["success"],
                 w["interval"]["text"]["success"],
-                t("ui.windows.eligible", lang) if w["eligible"] else w["rule_text"],
             ]
             for w in result["windows"]
         ],
-        right=(1, 2),
+        right=(2, 3),
     )
     m = result["model"]
     lines.append(f"== {t('text.model_line', lang, name=m['name'], sha=m['sha256'][:12])}")

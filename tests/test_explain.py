@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shap
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from scoring import formatting, jsonform, schema
@@ -386,6 +386,18 @@ def test_a_reason_names_only_an_answer_that_pushes_its_way(suite):
     assert named  # most reasons do name their answer
 
 
+def test_a_criterion_without_a_score_is_no_reason_though_its_move_is_shown(suite):
+    """Not applicable (w06's data quality) moves P from its group's average, and the contributions show it;
+    the dossier shows nothing on it, so it is neither for nor against."""
+    moved = 0
+    for _, res in suite:
+        unscored = {c["criterion"] for c in res["criteria"] if c["score"] is None}
+        values = res["contributions"]["success"]["values"]
+        moved += sum(abs(values[c]) >= MIN_GAIN for c in unscored)
+        assert not unscored & {r["input"] for r in res["reasons"] if r["kind"] != "advice"}, res["dossier_id"]
+    assert moved  # the suite holds such a criterion, large enough to have been a reason
+
+
 def test_same_dossier_same_explanation(bundle):
     assert explain([jsonform.example()], bundle, "fr") == explain([jsonform.example()], bundle, "fr")
 
@@ -442,6 +454,16 @@ def test_intervals_hold_the_true_probability_about_as_often_as_they_say(small_mo
     pred = small_model.predict(fresh)
     for band, p in ((lab, pred.labeled), (succ, pred.success)):
         assert np.all(band[:, 0] < p) and np.all(p < band[:, 1])
+
+
+@given(lo=st.floats(1e-3, 0.99), width=st.floats(1e-3, 0.5))
+def test_an_interval_end_reads_0_or_100_percent_only_when_it_is(lo, width):
+    """A probability of 0.4 % is not written "0 %" (as the triage queue once wrote a not-ready dossier)."""
+    hi = min(lo + width, 0.999)
+    assume(hi > lo)
+    ends = interval_text(lo, hi, "fr").split(":")[-1].split("\u2013")
+    assert ends[0].strip() != ends[1].strip()
+    assert not {e.strip() for e in ends} & {"0\u202f%", "100\u202f%"}, ends
 
 
 def test_an_interval_at_the_extremes_is_narrow_but_never_a_point(bundle):

@@ -87,6 +87,17 @@ def test_numbers_are_written_the_french_or_the_english_way():
     assert formatting.euros(200000, "fr") == "200\u202f000\u202f€" and formatting.euros(200000, "en") == "€200,000"
 
 
+def test_a_widget_writes_its_percentages_as_the_language_does():
+    """Streamlit's slider and progress column apply a printf pattern themselves: the pattern carries the
+    language's percent sign and spacing, so the slider reads "35 %" (narrow no-break space) in French."""
+    from scoring import formatting
+
+    for lang in ("fr", "en"):
+        for spec, value in (("d", 35), (".0f", 35.0)):
+            assert formatting.percent_format(lang, spec) % value == formatting.percent(0.35, lang)
+    assert formatting.percent_format("fr") == "%d\u202f%%"
+
+
 def test_french_spacing_puts_a_narrow_no_break_space_before_high_punctuation_only_where_it_belongs():
     from scoring.formatting import french_spacing
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from streamlit import dataframe_util
 
 from scoring import catalogue, fields, i18n, jsonform, schema
 from scoring.i18n import t
@@ -189,9 +190,12 @@ def test_a_draft_saved_in_the_local_store_reopens(app):
 # --------------------------------------------------------------------------- triage
 
 
-def _queue(at) -> pd.DataFrame:
-    [table] = [d.value for d in at.dataframe if t("ui.queue.rank", "fr") in d.value.columns]
-    return table
+def _queue(at, written: bool = False) -> pd.DataFrame:
+    """The queue table's values, or its cells as the screen writes them (`written`: the Styler's text)."""
+    [table] = [d for d in at.dataframe if t("ui.queue.rank", "fr") in d.value.columns]
+    if written:
+        return dataframe_util.convert_arrow_bytes_to_pandas_df(table.proto.arrow_data.styler.display_values)
+    return table.value
 
 
 def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app, bundle):
@@ -200,15 +204,18 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app, bund
     app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
     assert not app.exception, app.exception
-    q = _queue(app)
-    shown = q[t("ui.queue.p_labeled", "fr")]  # as written: "41 %", "99,6 %"
+    q, on_screen = _queue(app), _queue(app, written=True)
+    shown = on_screen[t("ui.queue.p_labeled", "fr")]  # as written: "41 %", "99,6 %"
     assert all(re.fullmatch(r"\d+(,\d+)?\u202f%", x) for x in shown), list(shown)
     docs = app.session_state["tr.loaded"]["docs"]  # each written with the decimals its interval needs
     written = {d["dossier_id"]: r["probabilities"]["interval"]["shown"] for d, r in zip(docs, explain(docs, bundle))}
+    ids = q[t("ui.queue.dossier_id", "fr")]
     for target in ("labeled", "success"):
-        ids = q[t("ui.queue.dossier_id", "fr")]
-        assert list(q[t(f"ui.queue.p_{target}", "fr")]) == [written[i][target] for i in ids]
-    p = shown.str.replace(",", ".").str.rstrip("\u202f%").astype(float).to_numpy()
+        assert list(on_screen[t(f"ui.queue.p_{target}", "fr")]) == [written[i][target] for i in ids]
+    # numbers under the words, so that a click on a heading sorts "9 %" below "85 %"
+    numeric = ["p_labeled", "p_success", "ranking_score", *[f"score_{c}" for c in catalogue.CRITERIA]]
+    assert all(pd.api.types.is_float_dtype(q[queue.column_title(c, "fr")]) for c in numeric)
+    p = q[t("ui.queue.p_labeled", "fr")].to_numpy()
     assert len(q) == 12 and (p[:-1] >= p[1:]).all()
     assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}
     assert app.selectbox(key="tr.pick").value is None and not app.number_input  # no pane until a pick

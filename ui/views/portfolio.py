@@ -69,7 +69,9 @@ def _results_table(rows: pd.DataFrame) -> None:
             ui.tr("input.funding_window"): ui.code_axis(rows, "funding_window"),
         }
     )
-    percent = st.column_config.ProgressColumn(format="%.0f %%", min_value=0, max_value=100)
+    percent = st.column_config.ProgressColumn(
+        format=formatting.percent_format(ui.lang(), ".0f"), min_value=0, max_value=100
+    )
     st.dataframe(
         table, hide_index=True, column_config={ui.tr(f"ui.prob.{k}"): percent for k in ("labeled", "success", "funded")}
     )

@@ -241,21 +241,26 @@ def _queue_table(q: pd.DataFrame, results: dict[str, dict]) -> None:
         "notes",
         "decision",
     ]
-    # Text, not a progress bar's printf format: that writes one number of decimals for every row, so 0.996
-    # read "100 %". The queue is sorted by P(labelled) already, and the rank column sorts as numbers.
-    table = q[shown].assign(
-        p_labeled=[_shown(results[i], "labeled") for i in q["dossier_id"]],
-        p_success=[_shown(results[i], "success") for i in q["dossier_id"]],
-        ranking_score=[formatting.number(v, ui.lang(), 2) for v in q["ranking_score"]],
-        **{
-            f"score_{c}": [shaping.score(None if pd.isna(v) else v, ui.lang()) for v in q[f"score_{c}"]]
-            for c in CRITERIA
-        },
-    )
+    # Numbers, so that a click on a heading sorts them as numbers, written by a Styler as the rest of the app
+    # writes them: a progress bar's printf format would give every row the same decimals, so 0.996 read
+    # "100 %", where each probability here has the decimals its interval needs ("99,6 %").
     title = partial(queue.column_title, lang=ui.lang())
-    percent = st.column_config.TextColumn(width="small")
+    shown_p = {
+        target: dict(zip(q[f"p_{target}"], (_shown(results[i], target) for i in q["dossier_id"])))
+        for target in ("labeled", "success")
+    }
+
+    def score(v: float) -> str:
+        return shaping.score(None if pd.isna(v) else v, ui.lang())
+
+    written = {
+        title("p_labeled"): shown_p["labeled"].get,
+        title("p_success"): shown_p["success"].get,
+        title("ranking_score"): lambda v: formatting.number(v, ui.lang(), 2),
+        **{title(f"score_{c}"): score for c in CRITERIA},
+    }
     st.dataframe(
-        table.rename(columns=title),
+        q[shown].rename(columns=title).style.format(written),
         hide_index=True,
         key="tr.queue_table",
         column_config={
@@ -263,8 +268,8 @@ def _queue_table(q: pd.DataFrame, results: dict[str, dict]) -> None:
             title("dossier_id"): st.column_config.TextColumn(width=140),
             title("blocking"): st.column_config.TextColumn(width="medium"),
             title("to_discuss"): st.column_config.TextColumn(width="medium"),
-            title("p_labeled"): percent,
-            title("p_success"): percent,
+            title("p_labeled"): st.column_config.NumberColumn(width="small"),
+            title("p_success"): st.column_config.NumberColumn(width="small"),
         },
     )
 
@@ -329,7 +334,7 @@ lo, hi = st.slider(
     key="tr.bands",
     persist_state="session",
     help=ui.tr("ui.triage.thresholds_help"),
-    format="%d %%",
+    format=formatting.percent_format(ui.lang()),
 )
 work = _work()
 with st.spinner(ui.tr("ui.triage.scoring")):
