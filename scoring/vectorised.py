@@ -159,7 +159,7 @@ def _score_valid(frame: pd.DataFrame, model, explain: bool, actions: bool = Fals
     out["warnings"] = eligibility.reasons(consistency.flags(frame), consistency.codes())
     if explain:  # contributions need the design matrix; the probabilities never do
         matrices = model.matrices(frame, table)
-        out.update(_explanations(model, frame, matrices))
+        out.update(_explanations(model, frame, matrices, table.score))
         if actions:
             out.update(_actions(model, frame, matrices.label, out))
     return out
@@ -226,8 +226,10 @@ def _best_window(
     return names, np.where(has, success[rows, best], np.nan)
 
 
-def _explanations(model, frame: pd.DataFrame, matrices) -> dict[str, np.ndarray]:
-    """Intervals, exact contributions to both probabilities, and the three criteria that move P(success) the most."""
+def _explanations(model, frame: pd.DataFrame, matrices, scores: np.ndarray) -> dict[str, np.ndarray]:
+    """Intervals, exact contributions to both probabilities, and the three scored criteria that move P(success)
+    the most (`scores`, (n, 5), NaN where a criterion has none: as in `explain`, such a criterion's move is in
+    the contributions but it is no reason; a row with fewer scored criteria has empty reasons after them)."""
     c = contributions(model, frame, matrices=matrices)
     out: dict[str, np.ndarray] = {}
     for target, band in zip(TARGETS, model.intervals(matrices.label)):
@@ -237,9 +239,11 @@ def _explanations(model, frame: pd.DataFrame, matrices) -> dict[str, np.ndarray]
         out[f"base_{target}"] = base
         out.update((f"contrib_{target}__{name}", values[:, k]) for k, name in enumerate(c["inputs"]))
     values = c["success"][1]
-    top = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :N_REASONS]
+    scored = ~np.isnan(scores)
+    top = np.argsort(np.where(scored, -np.abs(values), np.inf), axis=1, kind="stable")[:, :N_REASONS]
     names = np.array(c["inputs"], dtype=object)[top]
     amounts = np.char.mod("%+.3f", np.take_along_axis(values, top, axis=1)).astype(object)
     text = names + ": " + amounts
+    text[~np.take_along_axis(scored, top, axis=1)] = None
     out.update((f"reason_{k + 1}", text[:, k]) for k in range(N_REASONS))
     return out

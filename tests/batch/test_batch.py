@@ -248,6 +248,31 @@ def test_explanations_add_up_to_each_probability(tmp_path, bundle, portfolio):
     assert out.loc[5, ["reason_1", "contrib_success__data_quality", "p_success_low"]].isna().all()
 
 
+def test_a_criterion_without_a_score_is_no_reason_in_the_file(bundle, portfolio):
+    """As in `explain`: the criterion moving P(success) the most, made not scored, leaves the reasons; the
+    others move up, and a row with two scored criteria has two reasons."""
+    from scoring.rubric import score_table
+    from scoring.schema import validate_frame
+    from scoring.vectorised import _explanations
+
+    frame = validate_frame(portfolio).frame
+    table = score_table(frame)
+    matrices = bundle.model.matrices(frame, table)
+    full = _explanations(bundle.model, frame, matrices, np.zeros_like(table.score))
+    moves = np.abs(np.column_stack([full[f"contrib_success__{c}"] for c in CRITERIA]))
+    order = np.argsort(-moves, axis=1, kind="stable")
+    rows = np.arange(len(frame))
+    without_top = np.zeros_like(table.score)
+    without_top[rows, order[:, 0]] = np.nan
+    first = _explanations(bundle.model, frame, matrices, without_top)["reason_1"]
+    assert [r.split(":")[0] for r in first] == [CRITERIA[k] for k in order[:, 1]]
+    two_scored = np.full_like(table.score, np.nan)
+    two_scored[rows[:, None], order[:, 3:]] = 0.0
+    out = _explanations(bundle.model, frame, matrices, two_scored)
+    assert [r.split(":")[0] for r in out["reason_1"]] == [CRITERIA[k] for k in order[:, 3]]
+    assert all(r is None for r in out["reason_3"])
+
+
 def test_quoted_newlines_and_blank_lines_do_not_shift_rows(tmp_path, bundle, portfolio):
     frame = portfolio.copy()
     frame.loc[[6, 7, 8], "title"] = ["two\nlines", '"quoted"\nand\r\nmore', "\n"]
