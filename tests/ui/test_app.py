@@ -221,6 +221,9 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app, bund
     assert app.selectbox(key="tr.pick").value is None and not app.number_input  # no pane until a pick
     top = pick_top(app)
     assert top == q[t("ui.queue.dossier_id", "fr")].iloc[0]
+    titles = {d["dossier_id"]: d["title"] for d in app.session_state["tr.loaded"]["docs"]}
+    assert all(x.startswith(t("ui.triage.example_title", "fr", n="")) for x in titles.values()), titles  # in French
+    assert [x.value for x in app.text] == [titles[top]]
     for c in catalogue.CRITERIA:  # the experts find the leading dossier poor on every criterion
         app.number_input(key=f"tr.score.{top}.{c}").set_value(0.5)
     app.text_area(key=f"tr.note.{top}").input("équipe clinique absente")

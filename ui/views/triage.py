@@ -126,6 +126,8 @@ def _load_files() -> None:
 
 def _load_examples() -> None:
     raw = generate(EXAMPLE_ROWS, EXAMPLE_SEED)
+    # the generator writes the training base's titles, in English; examples are titled in the reader's language
+    raw["title"] = [ui.tr("ui.triage.example_title", n=k + 1) for k in range(len(raw))]
     _take([(ui.tr("ui.triage.examples_name"), raw.drop(columns=[*SCORE_COLUMNS, *OUTCOMES], errors="ignore"))], [])
 
 
