@@ -40,9 +40,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from scoring import formatting
 from scoring import io as files
 from scoring.batch_readers import Job, Reader, Undecided, open_reader, parse_job, stream_reader, to_ipc
 from scoring.batch_writers import csv_bytes, neutralise, open_writer, safe_cell
+from scoring.i18n import counted, t
 from scoring.schema import SchemaError
 from scoring.vectorised import output_schema, score_columns
 
@@ -67,7 +69,7 @@ class Summary:
     errors: int
     seconds: float
     output: str
-    read_as: str = ""
+    how: files.How = files.PARQUET_HOW  # how the input was read (`said`, `read_as`)
     ineligible: int = 0
     warned: int = 0
 
@@ -75,11 +77,26 @@ class Summary:
     def rows_per_s(self) -> float:
         return self.rows / self.seconds if self.seconds > 0 else 0.0
 
-    def line(self) -> str:
-        return (
-            f"{self.rows:,} rows scored, {self.errors:,} in error, {self.ineligible:,} not eligible for their "
-            f"window (eligibility_reason), {self.warned:,} with answers to discuss (warnings), in "
-            f"{self.seconds:.1f} s ({self.rows_per_s:,.0f} rows/s) -> {self.output}"
+    @property
+    def read_as(self) -> str:
+        return files.read_as(self.how)
+
+    def said(self, lang: str) -> str:
+        """How the input was read, in `lang`."""
+        return files.said(self.how, lang)
+
+    def line(self, lang: str = "en") -> str:
+        """What the batch did, in one line in `lang`, each count with its word in the number it takes."""
+        return t(
+            "cli.batch.summary",
+            lang,
+            rows=counted("cli.batch.rows", self.rows, lang),
+            errors=counted("cli.batch.errors", self.errors, lang),
+            ineligible=counted("cli.batch.ineligible", self.ineligible, lang),
+            warned=counted("cli.batch.warned", self.warned, lang),
+            seconds=formatting.number(self.seconds, lang, 1),
+            speed=formatting.number(self.rows_per_s, lang),
+            output=self.output,
         )
 
 
@@ -94,6 +111,7 @@ def run_batch(
     read: files.ReadOptions | None = None,
     excel_fr: bool = False,
     actions: bool = False,
+    lang: str = "en",
 ) -> Summary:
     """Score a file of dossiers into another, by extension (CSV, XLSX, Parquet), chunk by chunk.
 
@@ -108,6 +126,7 @@ def run_batch(
     `read` forces what `scoring.io` would otherwise detect (separator, encoding, decimal mark, sheet);
     `excel_fr` writes a CSV output as a French Excel opens it (`;`, UTF-8 with BOM, decimal comma).
     `actions` adds, to the explanations, each row's steps before the next call (`scoring.vectorised`).
+    `lang` is the language of the `error` column's reasons (the other columns hold codes and numbers).
     """
     start = time.perf_counter()
     src, dst = Path(input_path), Path(output_path)
@@ -121,7 +140,9 @@ def run_batch(
     tmp = dst.with_name(f".{dst.name}.partial")  # or a killed run's leftover: this run replaces or removes it
     read = read or files.ReadOptions()
     chunk_rows = chunk_rows or (CHUNK_ROWS_EXPLAIN if explain or actions else CHUNK_ROWS)
-    plan = _Plan(bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), excel_fr=excel_fr, actions=actions)
+    plan = _Plan(
+        bundle.model, explain, dt.date.today(), src, dst.suffix.lower(), excel_fr=excel_fr, actions=actions, lang=lang
+    )
     try:
         try:
             reader = open_reader(src, chunk_rows, read)
@@ -140,7 +161,7 @@ def run_batch(
         with contextlib.suppress(OSError):  # nothing to remove where nothing could be written
             tmp.unlink(missing_ok=True)
     return Summary(
-        done, counts.errors, time.perf_counter() - start, str(dst), reader.read_as, counts.ineligible, counts.warned
+        done, counts.errors, time.perf_counter() - start, str(dst), reader.how, counts.ineligible, counts.warned
     )
 
 
@@ -200,6 +221,7 @@ class _Plan:
     repeated: dict[int, tuple[int, ...]] | None = None  # {id hash: rows} of the ids on several rows, once known
     excel_fr: bool = False  # a CSV output as a French Excel opens it
     actions: bool = False  # each row's steps before the next call (implies explain)
+    lang: str = "en"  # of the error column's reasons
 
     def __post_init__(self) -> None:
         if self.schema is None:
@@ -221,7 +243,9 @@ def _run_job(plan: _Plan, job: Job) -> tuple[bytes | list, _Counts, pd.Series]:
         raw = _cells(job)
     else:
         raw = files.text_fields(table.to_pandas()) if job.ipc is not None else table.to_pandas()
-    out, ids = score_columns(raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated, plan.actions)
+    out, ids = score_columns(
+        raw, plan.model, plan.explain, job.first_row, plan.today, plan.repeated, plan.actions, lang=plan.lang
+    )
     outputs = pa.table(
         [pa.array(out[f.name], type=f.type, from_pandas=True) for f in plan.outputs], schema=plan.outputs
     )

@@ -51,7 +51,7 @@ class Reader:
     schema: pa.Schema  # of the rows as Arrow; worksheet columns as text
     total: int | None  # rows, when the file says so up front
     jobs: Callable[[], Iterator[Job]]
-    read_as: str = ""
+    how: files.How = files.PARQUET_HOW  # how the file was read, as scoring.io words it (`io.said`)
 
 
 def parse_job(source: Path, names: list[str], job: Job) -> pa.Table | None:
@@ -138,7 +138,7 @@ def open_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
         if kind == ".parquet":
             return _parquet_reader(path, chunk_rows)
         table = files.read_file(path, read)  # a workbook is bounded (scoring.io's limits): read whole, every row
-        return _frame_reader(lambda: iter([table.frame]), table.frame, len(table.frame), table.read_as, chunk_rows)
+        return _frame_reader(lambda: iter([table.frame]), table.frame, len(table.frame), table.how, chunk_rows)
     except SchemaError as exc:
         raise SchemaError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
     except (pa.ArrowInvalid, OSError) as exc:
@@ -158,13 +158,15 @@ def stream_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reade
         raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
     except OSError as exc:
         raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return _frame_reader(
-        lambda: files.csv_frames(path, d, chunk_rows), first, None, files.read_as(files.csv_how(d)), chunk_rows
-    )
+    return _frame_reader(lambda: files.csv_frames(path, d, chunk_rows), first, None, files.csv_how(d), chunk_rows)
 
 
 def _frame_reader(
-    frames: Callable[[], Iterator[pd.DataFrame]], first: pd.DataFrame, total: int | None, read_as: str, chunk_rows: int
+    frames: Callable[[], Iterator[pd.DataFrame]],
+    first: pd.DataFrame,
+    total: int | None,
+    how: files.How,
+    chunk_rows: int,
 ) -> Reader:
     """Jobs of worksheet cells from frames of rows (a workbook, or a CSV read by the reference reader)."""
     names = [str(c) for c in first.columns]
@@ -178,7 +180,7 @@ def _frame_reader(
                 yield Job(at, len(part), cells=part)
                 at += len(part)
 
-    return Reader(pa.schema([(n, pa.large_string()) for n in names]), total, jobs, read_as)
+    return Reader(pa.schema([(n, pa.large_string()) for n in names]), total, jobs, how)
 
 
 def _csv_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
@@ -201,10 +203,7 @@ def _csv_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
     except UnicodeDecodeError:
         raise Undecided("a header that is not UTF-8") from None
     return Reader(
-        pa.schema([(n, pa.large_string()) for n in names]),
-        None,
-        lambda: _csv_jobs(path, chunk_rows),
-        files.read_as(files.csv_how(d)),
+        pa.schema([(n, pa.large_string()) for n in names]), None, lambda: _csv_jobs(path, chunk_rows), files.csv_how(d)
     )
 
 

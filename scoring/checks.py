@@ -93,12 +93,12 @@ def _check_numeric(
         out.add(frac, col.name, raw, "not_whole", bounds=bounds)
         checked &= ~frac
     if col.lo is not None:
-        out.add(checked & (num < col.lo), col.name, raw, "below_min", lo=f"{col.lo:g}", bounds=bounds)
+        out.add(checked & (num < col.lo), col.name, raw, "below_min", lo=col.lo, bounds=bounds)
     if hi is not None:
         if today is not None:
             out.add(checked & (num > hi), col.name, raw, "future_year", today=today.isoformat())
         else:
-            out.add(checked & (num > hi), col.name, raw, "above_max", hi=f"{hi:g}", bounds=bounds)
+            out.add(checked & (num > hi), col.name, raw, "above_max", hi=hi, bounds=bounds)
     num[~checked] = np.nan
     return num
 

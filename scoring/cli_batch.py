@@ -10,7 +10,8 @@ from typing import Iterator
 
 import click
 
-from scoring.cli_files import UnusableFile, read_options
+from scoring.cli_files import LANG, UnusableFile, read_options
+from scoring.i18n import t
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -85,9 +86,10 @@ def _interruptible() -> Iterator[None]:
     default=None,
     help="Model directory written by `cep-scoring train`  [default: models/default].",
 )
+@LANG
 @read_options
 def batch_cmd(
-    input_path: str, output_path: str, explain: bool, actions: bool, excel_fr: bool, model_dir: str, read
+    input_path: str, output_path: str, explain: bool, actions: bool, excel_fr: bool, model_dir: str, lang: str, read
 ) -> None:
     """Score every row of a portfolio file; exit 1 when some rows are in error (their reason is in the file),
     2 when the input cannot be read or the output written.
@@ -121,16 +123,15 @@ def batch_cmd(
                     read=read,
                     excel_fr=excel_fr,
                     actions=actions,
+                    lang=lang,
                 )
         except SchemaError as exc:
             raise UnusableFile(str(exc)) from None
         except _Interrupted as exc:
             bar.close()  # its last line would otherwise follow the message
-            click.echo(
-                f"Batch interrupted by {signal.Signals(exc.signum).name}: nothing was written to {output_path}.",
-                err=True,
-            )
+            name = signal.Signals(exc.signum).name
+            click.echo(t("cli.batch.interrupted", lang, signal=name, output=output_path), err=True)
             sys.exit(128 + exc.signum)
-    click.echo(f"{input_path}: {summary.read_as}", err=True)
-    click.echo(summary.line(), err=True)
+    click.echo(t("cli.read_as", lang, file=input_path, how=summary.said(lang)), err=True)
+    click.echo(summary.line(lang), err=True)
     sys.exit(1 if summary.errors else 0)

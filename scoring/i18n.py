@@ -30,7 +30,7 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 
 from scoring import DATA_DIR
-from scoring.formatting import typeset
+from scoring.formatting import number, plural, typeset
 
 #: Translation tables read as CSV, with the columns that are not languages (the key).
 CSV_TABLES = {"codes.csv": ("field", "code"), "i18n.csv": ("key",), "i18n_ui.csv": ("key",)}
@@ -193,6 +193,12 @@ def t(key: str, lang: str = DEFAULT_LANG, **fmt: object) -> str:
     """
     text = table()[key][check_lang(lang)]
     return text.format(**fmt) if fmt else text
+
+
+def counted(key: str, n: int, lang: str = DEFAULT_LANG) -> str:
+    """`key`'s words for the count `n`, in the number it takes (`key.one`, `key.other`): "0 ligne notée",
+    "12 345 lignes notées", "1 row scored"."""
+    return t(f"{key}.{plural(n, lang)}", lang, n=number(n, lang))
 
 
 def code_label(field: str, code: str, lang: str = DEFAULT_LANG) -> str:

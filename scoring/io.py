@@ -51,13 +51,18 @@ class ReadOptions:
     sheet: str | None = None
 
 
+#: How a file was read: a translation key and its fields (a field that is itself a key is translated too).
+How = tuple[str, dict[str, str]]
+PARQUET_HOW: How = ("io.read_as.parquet", {})
+
+
 @dataclass
 class Table:
-    """A file's rows, and how it was read: `how` is a translation key and its fields (a field that is itself
-    a key is translated too); `said(lang)` is the line the command line prints, `read_as` its English."""
+    """A file's rows, and how it was read (`How`): `said(lang)` is the line the command line prints,
+    `read_as` its English."""
 
     frame: pd.DataFrame
-    how: tuple[str, dict[str, str]]
+    how: How
 
     def said(self, lang: str) -> str:
         return said(self.how, lang)
@@ -67,18 +72,18 @@ class Table:
         return read_as(self.how)
 
 
-def said(how: tuple[str, dict[str, str]], lang: str) -> str:
+def said(how: How, lang: str) -> str:
     """How a file was read, in `lang`."""
     key, fields = how
     return t(key, lang, **{k: t(v, lang) if v.startswith("io.") else v for k, v in fields.items()})
 
 
-def read_as(how: tuple[str, dict[str, str]]) -> str:
+def read_as(how: How) -> str:
     """The JSON reports' and the logs' one line, in English ("read as ;-separated, ...")."""
     return said(how, "en")
 
 
-def csv_how(d: dialect.Dialect) -> tuple[str, dict[str, str]]:
+def csv_how(d: dialect.Dialect) -> How:
     encoding = "io.encoding.bom" if d.encoding == "utf-8-sig" else dialect.ENCODING_NAMES.get(d.encoding, d.encoding)
     sep = "io.sep.tab" if d.sep == "\t" else d.sep
     mark = "io.decimal.comma" if d.decimal == "," else "io.decimal.point"
@@ -111,7 +116,7 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
             frame, sheet, row = xlsx.read_sheet(path, data, options.sheet)
             return Table(text_fields(frame), ("io.read_as.xlsx", {"sheet": sheet, "row": str(row)}))
         if s == ".parquet":
-            return Table(text_fields(pd.read_parquet(path)), ("io.read_as.parquet", {}))
+            return Table(text_fields(pd.read_parquet(path)), PARQUET_HOW)
         docs, _ = load_json_dossiers(_json_text(data))
         return Table(records_frame(docs), ("io.read_as.json", {}))
     except SchemaError as exc:

@@ -40,15 +40,25 @@ class Issue:
         f = FIELD_BY_NAME.get(self.field)
         return f.dotted if f else self.field
 
+    @property
+    def empty(self) -> bool:
+        """No value given (absent, NaN or blank text): said absent, never quoted."""
+        return is_missing(self.value) or (isinstance(self.value, str) and not self.value.strip())
+
     def reason_in(self, lang: str = "en") -> str:
         return _reason(self.code, dict(self.params), lang) if self.code else self.reason
 
     def message(self, lang: str = "en") -> str:
+        """ "row 3, field 'trl': value 'twelve' is not a whole number; ...", in `lang` ("ligne 3, champ « trl » :
+        la valeur « douze » ..."): the column as the file names it, the value as written there, numbers in the
+        language's way; an empty value is said absent, not quoted."""
         from scoring.i18n import t
 
-        return t(
-            "issue.message", lang, row=self.row, field=self.field, value=_show(self.value), reason=self.reason_in(lang)
-        )
+        if self.empty:
+            return t("issue.message_missing", lang, row=self.row, field=self.field, reason=self.reason_in(lang))
+        value = value_text(self.field, self.value, lang)
+        shown = value if _is_number(self.value) else t("issue.quoted", lang, value=value)
+        return t("issue.message", lang, row=self.row, field=self.field, value=shown, reason=self.reason_in(lang))
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:
         return {
@@ -67,6 +77,8 @@ def _reason(code: str, params: dict[str, Any], lang: str) -> str:
 
     if "na_rule" in params:  # the rule's context in words, from the rubric's table (never copied into a text)
         params = dict(params, when=_na_when(params["na_rule"], lang))
+    # a limit is a number, written as the language writes it ("1 000 000 000", not "1e+09")
+    params = {k: _num(v, lang) if k in ("lo", "hi") and _is_number(v) else v for k, v in params.items()}
     bounds = params.get("bounds")
     if bounds is not None:  # (lo, hi), either may be None
         lo, hi = bounds
@@ -77,7 +89,7 @@ def _reason(code: str, params: dict[str, Any], lang: str) -> str:
             if lo is not None
             else "issue.bounds_max"
         )
-        params = dict(params, bounds=t(key, lang, lo=_num(lo), hi=_num(hi)))
+        params = dict(params, bounds=t(key, lang, lo=_num(lo, lang), hi=_num(hi, lang)))
     return t(f"issue.{code}", lang, **params)
 
 
@@ -100,14 +112,33 @@ def _na_when(rule: str, lang: str) -> str:
     return t("issue.na_when.and", lang).join(parts)
 
 
-def _num(v: float | None) -> str:
-    return "" if v is None else f"{v:g}"
+def _num(v: float | None, lang: str) -> str:
+    """A bound as the language writes it: 1e9 -> "1 000 000 000" (fr), "1,000,000,000" (en)."""
+    from scoring import formatting
+
+    if v is None:
+        return ""
+    decimals = 0 if float(v).is_integer() else min(len(repr(float(v)).split(".")[-1]), 3)
+    return formatting.number(v, lang, decimals)
 
 
-def _show(value: Any) -> str:
-    if is_missing(value):
-        return "(empty)"
-    return repr(value.item() if isinstance(value, np.generic) else value)
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def value_text(field: str, value: Any, lang: str) -> str:
+    """A refused value as the user gave it, in words: a yes/no field's 1.0 is "oui", 200000.0 is "200 000",
+    a text as written."""
+    from scoring import formatting
+    from scoring.i18n import t
+
+    value = value.item() if isinstance(value, np.generic) else value
+    f = FIELD_BY_NAME.get(field)
+    if f is not None and f.kind == "bool" and _is_number(value) and value in (0, 1):
+        return t("value.yes" if value else "value.no", lang)
+    if _is_number(value):
+        return formatting.number(value, lang, 0 if float(value).is_integer() else 2)
+    return str(value)
 
 
 def _jsonable(value: Any) -> Any:

@@ -129,11 +129,11 @@ class Validated:
             out.setdefault(i.row, []).append(i)
         return out
 
-    def reasons(self) -> np.ndarray:
-        """One '; '-joined reason string per row ('' for valid rows), in row order."""
+    def reasons(self, lang: str = "en") -> np.ndarray:
+        """One '; '-joined reason string per row ('' for valid rows), in row order, in `lang`."""
         out = np.full(len(self.frame), "", dtype=object)
         for row, issues in self.issues_by_row().items():
-            out[row - self.first_row] = "; ".join(i.message() for i in issues)
+            out[row - self.first_row] = "; ".join(i.message(lang) for i in issues)
         return out
 
     first_row: int = 1

@@ -80,14 +80,15 @@ def score_frame(
     first_row: int = 1,
     today: dt.date | None = None,
     actions: bool = False,
+    lang: str = "en",
 ) -> pd.DataFrame:
     """Every row of `raw` with its own columns, then the batch columns (see `output_columns`).
 
-    Invalid rows are kept with status "error" and the reason; `first_row` is
+    Invalid rows are kept with status "error" and the reason, in `lang`; `first_row` is
     the 1-based number of raw's first row in its file, for those reasons.
     Raises SchemaError when a required column is absent.
     """
-    out, _ = score_columns(raw, bundle.model, explain, first_row, today, actions=actions)
+    out, _ = score_columns(raw, bundle.model, explain, first_row, today, actions=actions, lang=lang)
     kept = raw.drop(columns=[c for c in raw.columns if c in out])  # a re-scored output gets fresh results
     return pd.concat([kept, pd.DataFrame(out, index=raw.index)], axis=1)
 
@@ -100,6 +101,7 @@ def score_columns(
     today: dt.date | None,
     repeated: dict[int, tuple[int, ...]] | None = None,
     actions: bool = False,
+    lang: str = "en",
 ) -> tuple[dict[str, np.ndarray], pd.Series]:
     """The batch columns of `raw`, and the hashes of its dossier ids (see `_id_hashes`)."""
     ids = _ids(raw)
@@ -109,7 +111,7 @@ def score_columns(
         known = {ids.iat[row]: repeated[h] for row, h in hashes[hashes.isin(list(repeated))].items()}
     v = validate_frame(raw, first_row=first_row, today=today, repeated=known)
     ok = v.ok
-    reasons = v.reasons()
+    reasons = v.reasons(lang)
     reasons[ok] = None
     out: dict[str, np.ndarray] = {"status": np.where(ok, "ok", "error").astype(object), "error": reasons}
     frame = v.frame if ok.all() else v.frame[ok].reset_index(drop=True)

@@ -20,10 +20,9 @@ import streamlit as st
 
 from scoring import display, formatting, io, jsonform, persist
 from scoring.explain import explain
-from scoring.fields import FIELD_BY_NAME
 from scoring.i18n import DEFAULT_LANG, LANGS, code_label, t
 from scoring.i18n import name as language_name
-from scoring.issues import Issue
+from scoring.issues import Issue, value_text
 from scoring.schema import SchemaError
 from ui import shaping
 
@@ -216,30 +215,14 @@ def field_label(name: str) -> str:
     return display.field_label(name, lang())
 
 
-def _value_text(field: str, value: Any) -> str:
-    """A refused value as the user typed it, in words: a yes/no field's 1.0 is "oui", 200000.0 is "200 000"."""
-    f = FIELD_BY_NAME.get(field)
-    if f is not None and f.kind == "bool" and value in (0, 1):
-        return tr("value.yes" if value else "value.no")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return formatting.number(value, lang(), 0 if float(value).is_integer() else 2)
-    return str(value)
-
-
 def issue_text(issue: Issue) -> str:
     """One validation problem, naming the field as the user sees it (its label, never its column name)."""
-    missing = (
-        issue.value is None
-        or (isinstance(issue.value, float) and pd.isna(issue.value))
-        or (isinstance(issue.value, str) and not issue.value.strip())
-    )
-    if missing:
+    if issue.empty:
         return tr("ui.issue.line", field=field_label(issue.field), reason=issue.reason_in(lang()))
-    value = issue.value.item() if hasattr(issue.value, "item") else issue.value
     return tr(
         "ui.issue.line_value",
         field=field_label(issue.field),
-        value=_value_text(issue.field, value),
+        value=value_text(issue.field, issue.value, lang()),
         reason=issue.reason_in(lang()),
     )
 

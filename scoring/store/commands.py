@@ -14,7 +14,8 @@ import sys
 
 import click
 
-from scoring.cli_files import UnusableFile, read_options
+from scoring.cli_files import LANG, UnusableFile, read_options
+from scoring.i18n import t
 from scoring.io import ReadOptions
 from scoring.schema import SchemaError
 from scoring.store.errors import ConflictError
@@ -28,8 +29,9 @@ from scoring.store.transfer import export_training, import_file
     "--user", envvar="USER", required=True, show_envvar=True, help="Name recorded with every change (default: $USER)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@LANG
 @read_options
-def import_cmd(file: str, user: str, as_json: bool, read: ReadOptions) -> None:
+def import_cmd(file: str, user: str, as_json: bool, lang: str, read: ReadOptions) -> None:
     """Load a CEP export or a generated base (CSV, XLSX, Parquet, JSON) into the store; bad rows are reported.
 
     Rows are matched on dossier_id: importing a file twice adds nothing, a changed row becomes a new version.
@@ -42,12 +44,12 @@ def import_cmd(file: str, user: str, as_json: bool, read: ReadOptions) -> None:
     except ConflictError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     if as_json:
-        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(report.as_dict(lang), ensure_ascii=False, indent=2))
     else:
-        click.echo(f"{file}: {report.read_as}", err=True)
+        click.echo(t("cli.read_as", lang, file=file, how=report.said(lang)), err=True)
         for issue in report.issues:
-            click.echo(issue.message())
-        click.echo(report.summary())
+            click.echo(issue.message(lang))
+        click.echo(report.summary(lang))
     sys.exit(1 if report.issues else 0)
 
 
@@ -56,16 +58,17 @@ def import_cmd(file: str, user: str, as_json: bool, read: ReadOptions) -> None:
     "--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV, XLSX or Parquet file to write."
 )
 @click.option("--excel-fr", is_flag=True, help="CSV for a French Excel: ';', UTF-8 with BOM, decimal comma.")
-def export_training_cmd(out: str, excel_fr: bool) -> None:
+@LANG
+def export_training_cmd(out: str, excel_fr: bool, lang: str) -> None:
     """Write the committee's decided dossiers as a training base (canonical columns, dossier_id first)."""
     try:
         with Store.from_env() as store:
             report = export_training(store, out, excel_fr=excel_fr)
     except (SchemaError, ValueError) as exc:
         raise UnusableFile(str(exc)) from None
-    click.echo(report.summary())
+    click.echo(report.summary(lang))
     if not report.rows:
-        raise click.ClickException("the store holds no decided dossier; there is nothing to train on")
+        raise click.ClickException(t("cli.export.empty", lang))
 
 
 @click.group("audit")

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import io, jsonform, schema
+from scoring import formatting, io, jsonform, schema
 from scoring.catalogue import CRITERIA, SCORE_COLUMNS
 from scoring.fields import COLUMNS, FIELD_BY_NAME, FIELDS
+from scoring.i18n import counted, t
 from scoring.issues import Issue
 from scoring.rubric import round_half
 from scoring.store.records import Outcome, check_name, id_issue, prepare_valid
@@ -42,13 +43,22 @@ class ImportReport:
     issues: tuple[Issue, ...]
     ignored_columns: tuple[str, ...]
     path: str | None = None
-    read_as: str = ""
+    how: io.How | None = None  # how the file was read; None for a table given as such
 
     @property
     def bad_rows(self) -> int:
         return len({i.row for i in self.issues})
 
-    def as_dict(self) -> dict[str, Any]:
+    @property
+    def read_as(self) -> str:
+        """How the file was read, in English, as the JSON report and the logs hold it."""
+        return io.read_as(self.how) if self.how else ""
+
+    def said(self, lang: str) -> str:
+        return io.said(self.how, lang) if self.how else ""
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The report as JSON data; its issues' words in `lang`."""
         return {
             "path": self.path,
             "read_as": self.read_as,
@@ -59,17 +69,24 @@ class ImportReport:
             "decisions": self.decisions,
             "bad_rows": self.bad_rows,
             "ignored_columns": list(self.ignored_columns),
-            "issues": [i.as_dict() for i in self.issues],
+            "issues": [i.as_dict(lang) for i in self.issues],
         }
 
-    def summary(self) -> str:
-        text = (
-            f"{self.path or 'table'}: {self.rows} rows; {self.added} dossiers added, {self.new_versions} new "
-            f"versions, {self.unchanged} unchanged, {self.decisions} decisions recorded, {self.bad_rows} bad rows "
-            f"not imported"
+    def summary(self, lang: str = "en") -> str:
+        """What the import did, in `lang`, each count with its word in the number it takes."""
+        text = t(
+            "cli.import.summary",
+            lang,
+            file=self.path or t("cli.import.table", lang),
+            rows=counted("cli.import.rows", self.rows, lang),
+            added=counted("cli.import.added", self.added, lang),
+            versions=counted("cli.import.versions", self.new_versions, lang),
+            unchanged=counted("cli.import.unchanged", self.unchanged, lang),
+            decisions=counted("cli.import.decisions", self.decisions, lang),
+            bad=counted("cli.import.bad", self.bad_rows, lang),
         )
         if self.ignored_columns:
-            text += f"; columns not part of a dossier, ignored: {', '.join(self.ignored_columns)}"
+            text += t("cli.import.ignored", lang, columns=", ".join(self.ignored_columns))
         return text
 
 
@@ -124,7 +141,7 @@ def _row_issues(typed: pd.DataFrame, ok: np.ndarray, first: int) -> list[Issue]:
 def import_file(store: Store, path: str | Path, *, user: str, read: io.ReadOptions | None = None) -> ImportReport:
     """Import a CSV, XLSX, Parquet or JSON file of dossiers (see `import_frame`); `read_as` says how it was read."""
     table = io.read_file(path, read)
-    return replace(import_frame(store, table.frame, user=user), path=str(path), read_as=table.read_as)
+    return replace(import_frame(store, table.frame, user=user), path=str(path), how=table.how)
 
 
 @dataclass(frozen=True)
@@ -135,11 +152,16 @@ class ExportReport:
     consensus_filled: int  # score cells filled from the experts' consensus
     path: str | None = None
 
-    def summary(self) -> str:
-        return (
-            f"wrote {self.rows} decided dossiers to {self.path}; left out {self.pending} awaiting the funding "
-            f"decision and {self.no_valid_version} without a valid version; {self.consensus_filled} scores "
-            f"filled from the committee consensus"
+    def summary(self, lang: str = "en") -> str:
+        """What the export wrote and left out, in `lang`."""
+        return t(
+            "cli.export.summary",
+            lang,
+            rows=counted("cli.export.rows", self.rows, lang),
+            path=self.path,
+            pending=formatting.number(self.pending, lang),
+            invalid=formatting.number(self.no_valid_version, lang),
+            filled=counted("cli.export.filled", self.consensus_filled, lang),
         )
 
 

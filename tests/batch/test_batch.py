@@ -319,12 +319,14 @@ def test_cli_exit_code_says_whether_some_rows_failed(tmp_path, portfolio):
     good = write(portfolio, tmp_path / "good.csv")
     bad = write(_broken(portfolio, [2]), tmp_path / "bad.csv")
     runner = CliRunner()
-    ok = runner.invoke(batch_cmd, ["--input", good, "--output", str(tmp_path / "g.parquet")])
+    ok = runner.invoke(batch_cmd, ["--input", good, "--output", str(tmp_path / "g.parquet"), "--lang", "en"])
     assert ok.exit_code == 0, ok.output
     assert f"{len(portfolio)} rows scored, 0 in error" in ok.stderr
     failed = runner.invoke(batch_cmd, ["--input", bad, "--output", str(tmp_path / "b.csv"), "--explain"])
-    assert failed.exit_code == 1 and "1 in error" in failed.stderr
-    assert "reason_1" in read(tmp_path / "b.csv").columns
+    # French by default, as every command with --lang: the summary, and the reason in the file
+    assert failed.exit_code == 1 and f"{len(portfolio)} lignes notées, 1 en erreur" in failed.stderr
+    out = read(tmp_path / "b.csv")
+    assert "reason_1" in out.columns and "la valeur « twelve » n'est pas un nombre entier" in out.loc[2, "error"]
     missing = runner.invoke(batch_cmd, ["--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "x.csv")])
     assert missing.exit_code == 2 and "no such file" in missing.output
 

@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from scoring import catalogue, persist
 from scoring.batch import run_batch
 from scoring.cli_batch import batch_cmd
+from scoring.i18n import t
 from scoring.schema import SchemaError
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 from tests.batch.conftest import write
@@ -159,7 +160,7 @@ def test_a_signal_stops_the_workers_removes_the_partial_file_and_keeps_the_previ
     assert run.out.read_bytes() == PREVIOUS
     assert run.proc.returncode == status, run.stderr()
     lines = run.stderr().strip().splitlines()
-    assert len(lines) == 1 and "interrupted" in lines[0] and "nothing was written" in lines[0], lines
+    assert lines == [t("cli.batch.interrupted", "fr", signal=sig.name, output=run.out)], lines
 
 
 @pytest.mark.slow
@@ -208,5 +209,7 @@ def test_the_command_takes_sigterm_only_while_the_batch_runs_and_leaves_an_ignor
         signal.signal(signal.SIGTERM, before)
         signal.signal(signal.SIGINT, ignored)
     assert result.exit_code == 143, result.output
-    assert result.stderr.strip() == f"Batch interrupted by SIGTERM: nothing was written to {tmp_path / 'out.csv'}."
+    said = t("cli.batch.interrupted", "fr", signal="SIGTERM", output=tmp_path / "out.csv")
+    assert result.stderr.strip() == said
+    assert said.startswith("Lot interrompu par SIGTERM\u202f: rien n'a été écrit dans ")
     assert not list(tmp_path.glob("*out*"))

@@ -31,8 +31,8 @@ def test_generate_import_export_train_evaluate(tmp_path, monkeypatch):
 
     base, train_base, model = tmp_path / "base.parquet", tmp_path / "train.csv", tmp_path / "model"
     run(cli_module.cli, "generate", "--rows", 250, "--seed", 11, "--out", base)
-    assert "250 dossiers added" in run(import_cmd, base, "--user", "secretary")
-    assert "0 dossiers added" in run(import_cmd, base, "--user", "secretary")
+    assert "250 dossiers added" in run(import_cmd, base, "--user", "secretary", "--lang", "en")
+    assert "0 dossier ajouté, 0 nouvelle version, 250 inchangés" in run(import_cmd, base, "--user", "secretary")
     run(export_training_cmd, "--out", train_base)
 
     exported = validate_frame(read_table(train_base), require=("labeled", "funded"))

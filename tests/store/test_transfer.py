@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 from scoring.catalogue import OUTCOMES
 from scoring.fields import COLUMNS
+from scoring.i18n import t
 from scoring.io import read_table
 from scoring.jsonform import from_json
 from scoring.schema import SchemaError, validate_frame
@@ -104,12 +105,13 @@ def test_import_and_export_commands(base, tmp_path, monkeypatch, db_url):
     runner = CliRunner()
     ok = runner.invoke(import_cmd, [str(path), "--user", "secretary"])
     assert ok.exit_code == 0, ok.output
-    assert "4 dossiers added" in ok.output
+    assert "4 dossiers ajoutés, 0 nouvelle version, 0 inchangé" in ok.output  # French by default, as --lang says
     bad = tmp_path / "bad.csv"
     base.assign(trl=[3, 12, 4, 5]).to_csv(bad, index=False)
-    res = runner.invoke(import_cmd, [str(bad), "--user", "secretary", "--json"])
+    res = runner.invoke(import_cmd, [str(bad), "--user", "secretary", "--json", "--lang", "en"])
     assert res.exit_code == 1
-    assert json.loads(res.output)["issues"][0]["field"] == "trl"
+    [issue] = json.loads(res.output)["issues"]
+    assert issue["field"] == "trl" and issue["message"].startswith("row 2, field 'trl': value '12' is above")
     out = tmp_path / "train.csv"
     res = runner.invoke(export_training_cmd, ["--out", str(out)])
     assert res.exit_code == 0, res.output
@@ -129,5 +131,7 @@ def test_import_command_needs_a_user(base, tmp_path, monkeypatch):
 
 def test_export_command_on_an_empty_store_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setenv("CEP_DB_URL", f"sqlite:///{tmp_path / 'x.db'}")
-    res = CliRunner().invoke(export_training_cmd, ["--out", str(tmp_path / "t.csv")])
+    res = CliRunner().invoke(export_training_cmd, ["--out", str(tmp_path / "t.csv"), "--lang", "en"])
     assert res.exit_code == 1 and "no decided dossier" in res.output
+    res = CliRunner().invoke(export_training_cmd, ["--out", str(tmp_path / "t.csv")])
+    assert res.exit_code == 1 and t("cli.export.empty", "fr") in res.output

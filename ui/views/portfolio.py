@@ -27,9 +27,9 @@ FORMATS = ("csv", "xlsx", "parquet")
 def _score_chunk(raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, pd.DataFrame, list[Issue]]:
     """(every row of `raw`, scored by the batch library; every row's filière and window codes, with the
     valid rows' probabilities, for the charts and the table; the invalid rows' problems)."""
-    scored = score_frame(raw, ui.bundle(), first_row=first_row)
+    scored = score_frame(raw, ui.bundle(), first_row=first_row, lang=ui.lang())
     # The scored rows keep the file's own headers and spellings ("Filière", "e-santé") and word their errors
-    # in English for the file; the page needs the codes and the problems, which the validator gives.
+    # in the reader's language; the page needs the codes and the problems, which the validator gives.
     v = validate_frame(raw, first_row=first_row)
     summary = v.frame[["filiere", "funding_window"]].assign(
         ok=v.ok,
