@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from scoring import io, jsonform, schema
-from scoring.i18n import DEFAULT_LANG, LANGS, t
+from scoring.i18n import DEFAULT_LANG, LANGS, counted, t
 
 if TYPE_CHECKING:
     from scoring.persist import Bundle
@@ -101,7 +101,10 @@ def exit_invalid(path: str, issues: Sequence, lang: str) -> NoReturn:
     """Print each issue (row, field, reason, how to fix) and a closing line naming the file, then exit 1."""
     for issue in issues:
         click.echo(issue.message(lang), err=True)
-    click.echo(f"Error: {path}: {len({i.row for i in issues})} invalid dossier(s); fix the fields above", err=True)
+    click.echo(
+        t("cli.invalid", lang, file=path, dossiers=counted("cli.invalid_dossiers", len({i.row for i in issues}), lang)),
+        err=True,
+    )
     sys.exit(1)
 
 

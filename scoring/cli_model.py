@@ -9,7 +9,7 @@ import click
 
 from scoring import catalogue, formatting, io, schema
 from scoring.cli_files import LANG, echo_json, fail, load_bundle, read_options, read_table, text_table
-from scoring.i18n import t
+from scoring.i18n import counted, t
 from scoring.paths import SYNTHETIC_BASE
 
 
@@ -247,7 +247,7 @@ def train_cmd(
             t(
                 "cli.train.bad",
                 lang,
-                n=formatting.number(len(bad), lang),
+                rows=counted("cli.train.bad_rows", len(bad), lang),
                 first="; ".join(i.message(lang) for i in report.bad_rows[:3]),
             )
         )

@@ -52,13 +52,15 @@ class Issue:
         """ "row 3, field 'trl': value 'twelve' is not a whole number; ...", in `lang` ("ligne 3, champ « trl » :
         la valeur « douze » ..."): the column as the file names it, the value as written there, numbers in the
         language's way; an empty value is said absent, not quoted."""
+        from scoring.display import field_label
         from scoring.i18n import t
 
+        field = field_label(self.field, lang)
         if self.empty:
-            return t("issue.message_missing", lang, row=self.row, field=self.field, reason=self.reason_in(lang))
+            return t("issue.message_missing", lang, row=self.row, field=field, reason=self.reason_in(lang))
         value = value_text(self.field, self.value, lang)
         shown = value if _is_number(self.value) else t("issue.quoted", lang, value=value)
-        return t("issue.message", lang, row=self.row, field=self.field, value=shown, reason=self.reason_in(lang))
+        return t("issue.message", lang, row=self.row, field=field, value=shown, reason=self.reason_in(lang))
 
     def as_dict(self, lang: str = "en") -> dict[str, Any]:
         return {

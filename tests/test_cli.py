@@ -35,7 +35,7 @@ def test_validate_reports_every_bad_row_and_fails(tmp_path):
     frame.to_csv(path, index=False)
     r = run("validate", str(path), "--lang", "en")
     assert r.exit_code == 1
-    assert "row 4, field 'trl'" in r.output and "row 10, field 'funding_window'" in r.output
+    assert "row 4, Technology readiness (TRL): " in r.output and "row 10, Targeted funding window: " in r.output
     assert "20 rows, 18 valid, 2 invalid" in r.output
 
 
@@ -81,7 +81,9 @@ def test_score_json_single_and_list(tmp_path, dossier):
 def test_score_invalid_dossier_names_the_field(tmp_path, dossier):
     dossier["filiere"] = "pharma"
     r = CliRunner().invoke(cli, ["score", write_json(tmp_path / "a.json", dossier)])
-    assert r.exit_code == 1 and "champ « filiere »" in r.output and "n'est pas un code connu" in r.output
+    assert (
+        r.exit_code == 1 and "Filière\u202f: la valeur « pharma »" in r.output and "n'est pas un code connu" in r.output
+    )
 
 
 def test_retraining_on_xlsx_with_french_headers_and_missing_columns(tmp_path):
@@ -117,7 +119,7 @@ def test_retraining_on_xlsx_with_french_headers_and_missing_columns(tmp_path):
     out = tmp_path / "model"
     r = run("train", "--data", str(data), "--out", str(out), "--lang", "en")
     assert r.exit_code == 0, r.output
-    assert "1 rows left out as invalid" in r.output and "row 6, field 'trl'" in r.output
+    assert "1 row left out as invalid" in r.output and "row 6, Technology readiness (TRL): " in r.output
     assert "Commentaire interne" in r.output and "partner_academic" in r.output
     card = json.loads((out / "card.json").read_text())
     assert card["data"]["synthetic"] is False and card["data"]["rows_used"] == 1199

@@ -173,7 +173,8 @@ def test_cli_reports_an_invalid_dossier_by_field(tmp_path, dossier):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(bad), encoding="utf-8")
     r = run("interview", str(path))
-    assert r.exit_code == 1 and "trl" in r.output
+    assert r.exit_code == 1 and "Maturité technologique (TRL)\u202f: la valeur 12 dépasse le maximum 9" in r.output
+    assert f"{path}\u202f: 1 dossier invalide\u202f; corrigez les champs ci-dessus" in r.output
 
 
 def test_a_strong_dossier_aimed_at_a_window_closed_to_it_is_re_planned_to_the_best_open_one(bundle):

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scoring import catalogue, fields, jsonform, schema
+from scoring import catalogue, display, fields, jsonform, schema
 from scoring.synthetic import TRUE_P_COLUMNS, generate
 
 
@@ -44,7 +44,7 @@ def test_bad_values_are_rejected_with_field_and_reason(dossier, field, value, ne
     found = [i for i in issues_of(dossier) if i.field == field]
     assert found, f"{field}={value!r} was accepted"
     assert needle in found[0].message()
-    assert found[0].message().startswith(f"row 1, field '{field}'")
+    assert found[0].message().startswith(f"row 1, {display.field_label(field, 'en')}: ")  # its label, not its code
 
 
 def test_reasons_are_translated_from_the_same_code(dossier):
@@ -53,16 +53,18 @@ def test_reasons_are_translated_from_the_same_code(dossier):
     assert issue.code == "above_max"
     # French typography: a narrow no-break space before ":" and ";" (the translation table adds it).
     assert issue.message("fr") == (
-        "ligne 1, champ « trl »\u202f: la valeur 12 dépasse le maximum 9\u202f; valeurs admises de 1 à 9"
+        "ligne 1, Maturité technologique (TRL)\u202f: la valeur 12 dépasse le maximum 9\u202f; valeurs admises de 1 à 9"
     )
-    assert issue.message("en") == "row 1, field 'trl': value 12 is above the maximum 9; allowed from 1 to 9"
+    assert issue.message("en") == (
+        "row 1, Technology readiness (TRL): value 12 is above the maximum 9; allowed from 1 to 9"
+    )
 
 
 def test_year_in_the_future_is_rejected(dossier):
     dossier["year"] = 2031
     dossier.pop("submission_date")
     msg = [i.message() for i in issues_of(dossier, today=dt.date(2026, 11, 23))]
-    assert any("'year'" in m and "in the future" in m for m in msg)
+    assert any(m.startswith(f"row 1, {display.field_label('year', 'en')}: ") and "in the future" in m for m in msg)
 
 
 def test_aid_above_budget_is_rejected(dossier):
@@ -215,7 +217,9 @@ def test_not_applicable_where_the_question_applies_is_an_error_naming_row_questi
         (1, "rr_reimbursement", "na_forbidden"),
     ]
     en, fr = issues[0].message("en"), issues[0].message("fr")
-    assert "row 1, field 'rr_gdpr'" in en and "Small molecule, Biotherapy, Bioproduction" in en
+    assert (
+        f"row 1, {display.field_label('rr_gdpr', 'en')}: " in en and "Small molecule, Biotherapy, Bioproduction" in en
+    )
     assert "give the answer that describes the project" in en
     assert "Petite molécule, Biothérapie, Bioproduction" in fr
 

@@ -40,7 +40,7 @@ def test_a_bad_row_at_either_edge_of_a_chunk_is_reported_with_its_file_row(tmp_p
     assert summary.rows == len(portfolio) and summary.errors == len(edges)
     assert list(np.flatnonzero(out["status"] == "error")) == edges
     for i in edges:
-        assert out.loc[i, "error"].startswith(f"row {i + 1}, field 'trl': value 'twelve'")
+        assert out.loc[i, "error"].startswith(f"row {i + 1}, Technology readiness (TRL): value 'twelve'")
     assert (out.loc[out["status"] == "ok", "error"] == "").all()
     assert (out.loc[out["status"] == "error", "p_success"] == "").all()
 

@@ -111,7 +111,9 @@ def test_import_and_export_commands(base, tmp_path, monkeypatch, db_url):
     res = runner.invoke(import_cmd, [str(bad), "--user", "secretary", "--json", "--lang", "en"])
     assert res.exit_code == 1
     [issue] = json.loads(res.output)["issues"]
-    assert issue["field"] == "trl" and issue["message"].startswith("row 2, field 'trl': value '12' is above")
+    assert issue["field"] == "trl" and issue["message"].startswith(
+        "row 2, Technology readiness (TRL): value '12' is above"
+    )
     out = tmp_path / "train.csv"
     res = runner.invoke(export_training_cmd, ["--out", str(out)])
     assert res.exit_code == 0, res.output

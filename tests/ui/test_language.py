@@ -131,3 +131,35 @@ def test_the_command_line_summaries_speak_one_language(tmp_path, lang):
         assert r.exit_code == 0, r.output
     found = [p for r in runs for p in problems(r.stdout, lang, ALLOWED + (str(tmp_path),))]
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_portfolio_and_store_commands_speak_one_language(tmp_path, monkeypatch, lang):
+    """batch, validate, import and export-training on a file with bad rows (a number out of range, an empty
+    required value, a rule broken): their summaries, the reasons they print and the reasons batch writes in
+    its error column, in the chosen language (file names and the output's column names aside)."""
+    from scoring.io import read_table
+    from scoring.store.commands import export_training_cmd, import_cmd
+
+    monkeypatch.setenv("CEP_DB_URL", f"sqlite:///{tmp_path / 'cep.db'}")
+    raw = generate(12, 11).astype(object)
+    raw.loc[1, "trl"] = "12"
+    raw.loc[2, "budget_eur"] = None
+    raw.loc[3, "title"] = ""
+    base, out = tmp_path / "base.csv", tmp_path / "sortie.csv"
+    raw.to_csv(base, index=False)
+    runner = CliRunner()
+    runs = [
+        runner.invoke(cli, ["batch", "--input", str(base), "--output", str(out), "--lang", lang]),
+        runner.invoke(cli, ["validate", str(base), "--lang", lang]),
+        runner.invoke(import_cmd, [str(base), "--user", "secretary", "--lang", lang]),
+        runner.invoke(export_training_cmd, ["--out", str(tmp_path / "train.csv"), "--lang", lang]),
+    ]
+    assert [r.exit_code for r in runs] == [1, 1, 1, 0], [r.output for r in runs]
+    errors = [e for e in read_table(out)["error"] if isinstance(e, str) and e]
+    assert len(errors) == 3
+    allowed = ALLOWED + (str(tmp_path), "eligibility_reason", "warnings", "true_p_labeled", "true_p_funded")
+    found = [
+        p for text in [r.output for r in runs] + errors for p in problems(text, lang, allowed + ("true_p_success",))
+    ]
+    assert not found, "\n".join(found)
