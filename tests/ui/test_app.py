@@ -213,8 +213,11 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app, bund
     for target in ("labeled", "success"):
         assert list(on_screen[t(f"ui.queue.p_{target}", "fr")]) == [written[i][target] for i in ids]
     # numbers under the words, so that a click on a heading sorts "9 %" below "85 %"
-    numeric = ["p_labeled", "p_success", "ranking_score", *[f"score_{c}" for c in catalogue.CRITERIA]]
+    numeric = ["p_labeled", "p_success", "ranking_score"]
     assert all(pd.api.types.is_float_dtype(q[queue.column_title(c, "fr")]) for c in numeric)
+    # a criterion without a score is a dash (as text: the table would draw a missing number "None")
+    scores = q[queue.column_title("score_data_quality", "fr")]
+    assert (scores == "—").any() and scores.str.fullmatch(r"—|\d(,5)?/5").all()
     p = q[t("ui.queue.p_labeled", "fr")].to_numpy()
     assert len(q) == 12 and (p[:-1] >= p[1:]).all()
     assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}

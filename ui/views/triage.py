@@ -243,35 +243,38 @@ def _queue_table(q: pd.DataFrame, results: dict[str, dict]) -> None:
         "notes",
         "decision",
     ]
-    # Numbers, so that a click on a heading sorts them as numbers, written by a Styler as the rest of the app
-    # writes them: a progress bar's printf format would give every row the same decimals, so 0.996 read
-    # "100 %", where each probability here has the decimals its interval needs ("99,6 %").
+    # Probabilities and the ranking score are numbers, so that a click on a heading sorts them as numbers,
+    # written by a Styler as the rest of the app writes them: a progress bar's printf format would give every
+    # row the same decimals, so 0.996 read "100 %", where each has the decimals its interval needs ("99,6 %").
+    # The scores stay text: a criterion without one would be drawn "None" by the table, not "—".
     title = partial(queue.column_title, lang=ui.lang())
     shown_p = {
         target: dict(zip(q[f"p_{target}"], (_shown(results[i], target) for i in q["dossier_id"])))
         for target in ("labeled", "success")
     }
-
-    def score(v: float) -> str:
-        return shaping.score(None if pd.isna(v) else v, ui.lang())
-
     written = {
         title("p_labeled"): shown_p["labeled"].get,
         title("p_success"): shown_p["success"].get,
         title("ranking_score"): lambda v: formatting.number(v, ui.lang(), 2),
-        **{title(f"score_{c}"): score for c in CRITERIA},
     }
+    table = q[shown].assign(
+        **{
+            f"score_{c}": [shaping.score(None if pd.isna(v) else v, ui.lang()) for v in q[f"score_{c}"]]
+            for c in CRITERIA
+        }
+    )
+    # the two probabilities' headings whole at 1366 px ("P(labellisé et financé)"), the rule's a little narrower
     st.dataframe(
-        q[shown].rename(columns=title).style.format(written),
+        table.rename(columns=title).style.format(written),
         hide_index=True,
         key="tr.queue_table",
         column_config={
             title("rank"): st.column_config.NumberColumn(width=40),
             title("dossier_id"): st.column_config.TextColumn(width=140),
-            title("blocking"): st.column_config.TextColumn(width="medium"),
+            title("blocking"): st.column_config.TextColumn(width=170),
             title("to_discuss"): st.column_config.TextColumn(width="medium"),
-            title("p_labeled"): st.column_config.NumberColumn(width="small"),
-            title("p_success"): st.column_config.NumberColumn(width="small"),
+            title("p_labeled"): st.column_config.NumberColumn(width=95),
+            title("p_success"): st.column_config.NumberColumn(width=165),
         },
     )
 
