@@ -12,9 +12,9 @@ import sys
 
 import click
 
-from scoring import formatting, io, jsonform, schema
+from scoring import io, jsonform, schema
 from scoring.cli_files import LANG, echo_json, exit_invalid, fail, load_bundle, read_options, read_table, table_dossiers
-from scoring.i18n import t
+from scoring.i18n import counted, t
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,9 +66,9 @@ def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> N
                 "cli.validate.summary",
                 lang,
                 file=file,
-                rows=formatting.number(len(v.ok), lang),
-                valid=formatting.number(int(v.ok.sum()), lang),
-                invalid=formatting.number(n_bad, lang),
+                rows=counted("cli.validate.rows", len(v.ok), lang),
+                valid=counted("cli.validate.valid", int(v.ok.sum()), lang),
+                invalid=counted("cli.validate.invalid", n_bad, lang),
             )
         )
     sys.exit(1 if n_bad else 0)

@@ -214,6 +214,9 @@ def _item(
 ) -> dict[str, Any]:
     given = row.get(q.id) if q else None
     given = given if isinstance(given, str) else None
+    label = t(f"rubric.{q.id}.{strong}", lang) if q and strong else ""
+    # an unanswered or "na" question is shown the best answer at its stage; the others the next step up
+    which = "interview.strong" if kind in ("missing", "not_applicable") else "interview.next_step"
     return {
         "kind": kind,
         "question": q.id if q else None,
@@ -224,7 +227,8 @@ def _item(
         "answer": given,
         "answer_label": t(f"rubric.{q.id}.{given}", lang) if q and given and given != NOT_APPLICABLE else "",
         "strong": strong,
-        "strong_label": t(f"rubric.{q.id}.{strong}", lang) if q and strong else "",
+        "strong_label": label,
+        "strong_text": t(which, lang, answer=label) if label else "",
         "gain": gain,
         "why": why,
     }
@@ -374,8 +378,8 @@ def render_text(b: dict[str, Any]) -> str:
     for n, q in enumerate(b["questions"], 1):
         out.append(f"  {n}. {q['ask']}")
         out.append(f"     {_why_line(q, lang)}")
-        if q["strong_label"]:
-            out.append(f"     {t('interview.strong', lang, answer=q['strong_label'])}")
+        if q["strong_text"]:
+            out.append(f"     {q['strong_text']}")
     out += ["", t(f"interview.h.verdict.{aud}", lang), "  " + b["readiness"]["text"]]
     out += [f"  - {s['text']}" for s in b["readiness"]["steps"]]
     return "\n".join(out)
@@ -420,11 +424,7 @@ def render_html(items: list[dict[str, Any]]) -> str:
         aud = b["audience"]
         qs = "".join(
             f'<li><strong>{esc(q["ask"])}</strong><span class="why">{esc(_why_line(q, lang))}</span>'
-            + (
-                f'<span class="strong">{esc(t("interview.strong", lang, answer=q["strong_label"]))}</span>'
-                if q["strong_label"]
-                else ""
-            )
+            + (f'<span class="strong">{esc(q["strong_text"])}</span>' if q["strong_text"] else "")
             + "</li>"
             for q in b["questions"]
         )

@@ -81,6 +81,8 @@ def test_a_strong_answer_is_the_next_feasible_level_and_its_gain_is_the_models(b
     for q in weak[:2]:
         assert q["strong"] == moves[q["question"]]
         assert q["strong_label"] == t(f"rubric.{q['question']}.{q['strong']}", "en")
+        # said as the next step, not as "a strong answer" (a step up may still be far from the rubric's top)
+        assert q["strong_text"] == t("interview.next_step", "en", answer=q["strong_label"])
         moved = copy.deepcopy(doc)
         moved["answers"][q["question"]] = q["strong"]
         p1 = explain([moved], bundle, "en")[0]["probabilities"]

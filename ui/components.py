@@ -330,7 +330,7 @@ def show_evidence(criteria: list[dict[str, Any]]) -> None:
     for c in criteria:
         score = shaping.score(c["score"], lang())
         source = c["source_label"]
-        with st.expander(f"{c['label']} : {score} ({source})"):
+        with st.expander(t("text.criterion_line", lang(), label=c["label"], score=score, source=source)):
             if c["evidence"]:
                 # A static table wraps the long questions; the interactive one cut them. Every cell is the
                 # rubric's own wording (data/rubric.toml), never a dossier's text.

@@ -100,9 +100,7 @@ def pane(docs: list[dict[str, Any]], doc: dict[str, Any]) -> None:
         st.markdown(f"**{ui.tr('ui.interview.eligibility')}** {ui.plain(b['eligibility']['text'])}")
         st.markdown(f"**{ui.plain(ui.tr(f'interview.h.questions.{audience}'))}**")
         for n, q in enumerate(b["questions"], 1):
-            strong = (
-                f"  \n_{ui.plain(ui.tr('interview.strong', answer=q['strong_label']))}_" if q["strong_label"] else ""
-            )
+            strong = f"  \n_{ui.plain(q['strong_text'])}_" if q["strong_text"] else ""
             st.markdown(f"{n}. **{ui.plain(q['ask'])}**  \n{ui.plain(q['why'])}{strong}")
         r = b["readiness"]
         show = {"submit": st.success, "strengthen": st.warning, "replan": st.error}[r["verdict"]]

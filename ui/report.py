@@ -167,8 +167,10 @@ def _display(name: str, value: Any, lang: str) -> str:
         return code_label(name, value, lang)
     if f.kind == "answer":
         return display.answer_label(name, value, lang)
-    if f.kind == "int":
-        return formatting.number(value, lang)
+    if f.kind == "int":  # a year is a name, not a quantity: "2024", never "2 024"
+        return str(value) if name == "year" else formatting.number(value, lang)
+    if f.kind == "date":
+        return formatting.date(dt.date.fromisoformat(str(value)[:10]), lang)
     if f.kind == "bool":
         return t("value.yes" if value else "value.no", lang)
     if f.kind == "float":

@@ -3,9 +3,10 @@
 Streamlit has no locale: its file uploaders say "Upload", "20MB per file" and, while files are dragged over
 them, "Drag and drop files here"; a file's chip gives its size in English units ("12.3KB") and a refused
 file "Error: application/pdf files are not allowed."; a download that fails says "Failed to generate file
-for download". None of these is a parameter. A style sheet sent with the page hides each of them and shows
-the table's words in its place (CSS `::after` content), selected by the elements' `data-testid`, which
-Streamlit keeps stable for its own tests, rather than by generated class names. Nothing is fetched.
+for download"; a required select box's label ends in "(required)". None of these is a parameter. A style
+sheet sent with the page hides each of them and shows the table's words in its place (CSS `::after`
+content), selected by the elements' `data-testid`, which Streamlit keeps stable for its own tests, rather
+than by generated class names. Nothing is fetched.
 
 What the style sheet cannot reach: the tooltip a refused chip shows on hover (drawn elsewhere in the
 page, with no test id), and the screen reader's labels ("Remove a.json", "Add files").
@@ -26,6 +27,8 @@ DRAG = f"{ZONE} > div:not([data-testid]) > span:only-child"
 CHIP_SIZE = '[data-testid="stFileChip"] [data-testid="stFileChipName"] + *'
 CHIP_ERROR = '[data-testid="stFileChip"] [role="alert"]'
 DOWNLOAD_ERROR = '[data-testid="stDownloadButtonError"]'
+#: "(required)" after a required widget's label: the form marks every required field its own way ("Filière *").
+REQUIRED = '[data-testid="stWidgetLabelRequired"]'
 
 
 def _css_string(text: str) -> str:
@@ -53,6 +56,7 @@ def style() -> None:
         f"{DRAG}::after, {CHIP_ERROR}::after, {DOWNLOAD_ERROR}::after {{font-size: 0.875rem; visibility: visible}}",
         # a size in Streamlit's units and decimal point; the name beside it is what identifies the file
         f"{CHIP_SIZE} {{display: none}}",
+        f"{REQUIRED} {{display: none}}",
     ]
     rules += [f"{where}::after {{content: {_css_string(text)}}}" for where, text in words().items()]
     st.html("<style>" + "\n".join(rules) + "</style>")

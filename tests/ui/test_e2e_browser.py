@@ -555,6 +555,12 @@ def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, se
         browser, page = _launch(p, chromium)
         try:
             _open(page, server, "", t("ui.sa.title", "fr"))
+            # the form's first step: Streamlit's "(required)" after a required select box is drawn, and hidden
+            # (the form marks its required fields itself, "Filière *")
+            from ui.streamlit_words import REQUIRED
+
+            marks = page.locator(REQUIRED)
+            assert marks.count() and not any(marks.nth(k).is_visible() for k in range(marks.count()))
             for lang in ("fr", "en"):
                 if lang == "en":  # the sidebar's language choice; the session keeps the language from page to page
                     page.get_by_text(languages()["en"], exact=True).click()

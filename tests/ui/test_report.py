@@ -50,3 +50,11 @@ def test_report_is_self_contained_and_escapes_what_the_user_typed(bundle):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
     assert not re.search(r"(src|href)\s*=|url\(|@import|https?://", html)
     assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
+
+
+def test_the_dossier_as_entered_writes_its_year_as_a_year_and_its_date_the_reader_s_way(bundle):
+    for lang in ("fr", "en"):
+        _, html = _report(bundle, lang, year=2024, submission_date="2024-03-15")
+        text = re.sub(r"<[^>]+>", " ", html)
+        assert re.search(r"\b2024\b", text) and not re.search(r"2[\u202f ,]024", text)
+        assert "15/03/2024" in text and "2024-03-15" not in text

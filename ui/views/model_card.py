@@ -4,6 +4,8 @@ The technical card the training wrote beside the model is one click away, as its
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import streamlit as st
 
 from scoring import formatting
@@ -20,6 +22,12 @@ def _number(v: float, digits: int = 2) -> str:
     return formatting.number(v, ui.lang(), digits)
 
 
+def _points(v: float) -> str:
+    """Percentage points with one decimal, the noun in the number it takes: "0,5 point" (fr), "0.5 points"."""
+    written = f"{v:.1f}"
+    return ui.tr(f"ui.model.points.{formatting.plural(Decimal(written), ui.lang())}", n=_number(v, 1))
+
+
 def _sentences(target: dict) -> list[str]:
     """One sentence per number, each saying what it measures in the reader's words."""
     model, oracle, base = target["model"], target["oracle"], target["baselines"]["base_rate"]
@@ -30,7 +38,7 @@ def _sentences(target: dict) -> list[str]:
     )
     return [
         auc,
-        ui.tr("ui.model.say.ece", ece=_number(100 * model["ece"], 1)),
+        ui.tr("ui.model.say.ece", points=_points(100 * model["ece"])),
         ui.tr("ui.model.say.brier", model=_number(model["brier"], 3), base=_number(base["brier"], 3)),
         ui.tr("ui.model.say.log_loss", model=_number(model["log_loss"], 2), base=_number(base["log_loss"], 2)),
     ]

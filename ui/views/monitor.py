@@ -56,8 +56,13 @@ if report["drift"]:
         ui.tr("ui.mon.drift")
         + "\n"
         + "\n".join(
-            f"- {ui.plain(d['group'])} : {ui.tr('ui.mon.direction.' + d['direction'].replace(' ', '_'))} "
-            f"({ui.pct(d['predicted'])} → {ui.pct(d['observed'])}, n = {d['n']})"
+            "- "
+            + ui.tr(
+                "ui.label_value",
+                label=ui.plain(d["group"]),
+                value=ui.tr("ui.mon.direction." + d["direction"].replace(" ", "_")),
+            )
+            + f" ({ui.pct(d['predicted'])} → {ui.pct(d['observed'])}, n = {d['n']})"
             for d in report["drifted"]
         )
     )

@@ -41,12 +41,13 @@ def _score_chunk(raw: pd.DataFrame, first_row: int) -> tuple[pd.DataFrame, pd.Da
 
 
 def _score(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, list[Issue]]:
-    bar = st.progress(0.0, text=ui.tr("ui.pf.scoring", done=0, total=len(raw)))
+    total = formatting.number(len(raw), ui.lang())
+    bar = st.progress(0.0, text=ui.tr("ui.pf.scoring", done=0, total=total))
     parts = []
     for start in range(0, len(raw), CHUNK):
         parts.append(_score_chunk(raw.iloc[start : start + CHUNK], first_row=start + 1))
         done = min(start + CHUNK, len(raw))
-        bar.progress(done / len(raw), text=ui.tr("ui.pf.scoring", done=done, total=len(raw)))
+        bar.progress(done / len(raw), text=ui.tr("ui.pf.scoring", done=formatting.number(done, ui.lang()), total=total))
     bar.empty()
     return (
         pd.concat([p[0] for p in parts], ignore_index=True),

@@ -180,7 +180,7 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         c1, c2 = st.columns(2)
         c1.metric(ui.tr("ui.prob.labeled"), _shown(result, "labeled"))
         c2.metric(ui.tr("ui.prob.success"), _shown(result, "success"))
-        st.markdown(f"**{ui.tr('ui.queue.band')}** : {ui.plain(row['band_label'])}")
+        st.markdown(ui.tr("ui.label_value", label=f"**{ui.tr('ui.queue.band')}**", value=ui.plain(row["band_label"])))
         if row["blocking"]:  # each rule in a sentence, with its source (the queue's column keeps it short)
             said = result["eligibility"]["reasons"]  # the explanation's verdict, on the experts' scores
             st.error(
