@@ -211,6 +211,24 @@ def sidebar_footer(b: persist.Bundle) -> None:
 # --------------------------------------------------------------------------- labels
 
 
+#: The committee's 0-5 scale in half points, the only scores the validator accepts.
+SCORE_STEPS = tuple(k / 2 for k in range(11))
+
+
+def score_input(label: str, key: str, placeholder: str, where: Any = st, **kwargs: Any) -> Any:
+    """An expert's score, chosen among the scale's half points written the reader's way ("3,5/5"), or none
+    (the placeholder says what then counts): a number box read a French "2,5" as 25."""
+    return where.selectbox(
+        label,
+        SCORE_STEPS,
+        index=None,
+        key=key,
+        placeholder=placeholder,
+        format_func=lambda v: formatting.score(v, lang()),
+        **kwargs,
+    )
+
+
 def field_label(name: str) -> str:
     return display.field_label(name, lang())
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from streamlit import dataframe_util
 
-from scoring import catalogue, fields, i18n, jsonform, schema
+from scoring import catalogue, fields, formatting, i18n, jsonform, schema
 from scoring.i18n import t
 from scoring.synthetic import generate
 from tests.ui.conftest import example_bytes, pick_top, texts, unescape, upload
@@ -221,14 +221,17 @@ def test_triage_queue_is_sorted_by_probability_and_follows_the_experts(app, bund
     p = q[t("ui.queue.p_labeled", "fr")].to_numpy()
     assert len(q) == 12 and (p[:-1] >= p[1:]).all()
     assert set(q[t("ui.queue.band_label", "fr")]) <= {t(f"ui.band.{b}", "fr") for b in queue.BANDS}
-    assert app.selectbox(key="tr.pick").value is None and not app.number_input  # no pane until a pick
+    scores = [b for b in app.selectbox if (b.key or "").startswith("tr.score.")]
+    assert app.selectbox(key="tr.pick").value is None and not scores  # no pane until a pick
     top = pick_top(app)
     assert top == q[t("ui.queue.dossier_id", "fr")].iloc[0]
+    box = app.selectbox(key=f"tr.score.{top}.scientific_quality")  # half points, written the French way
+    assert box.options == [formatting.score(k / 2, "fr") for k in range(11)] and box.value is None
     titles = {d["dossier_id"]: d["title"] for d in app.session_state["tr.loaded"]["docs"]}
     assert all(x.startswith(t("ui.triage.example_title", "fr", n="")) for x in titles.values()), titles  # in French
     assert [x.value for x in app.text] == [titles[top]]
     for c in catalogue.CRITERIA:  # the experts find the leading dossier poor on every criterion
-        app.number_input(key=f"tr.score.{top}.{c}").set_value(0.5)
+        app.selectbox(key=f"tr.score.{top}.{c}").set_value(0.5)
     app.text_area(key=f"tr.note.{top}").input("équipe clinique absente")
     app.run()
     assert not app.exception, app.exception
@@ -305,7 +308,7 @@ def test_triage_work_is_recorded_in_the_local_store(app, tmp_path):
     app.switch_page("views/triage.py").run()
     app.button(key="tr.examples").click().run()
     top = pick_top(app)
-    app.number_input(key=f"tr.score.{top}.scientific_quality").set_value(4.5)
+    app.selectbox(key=f"tr.score.{top}.scientific_quality").set_value(4.5)
     app.text_area(key=f"tr.note.{top}").input("dossier solide")
     app.selectbox(key=f"tr.decision.{top}").select(True)
     app.text_input(key="store.user").input("Comité")
@@ -357,7 +360,7 @@ def test_the_picked_dossier_stays_in_the_pane_while_expert_scores_resort_the_que
     picked = _ids(app)[2]
     app.selectbox(key="tr.pick").select(picked).run()
     for criterion in catalogue.CRITERIA:  # the experts find it poor on every criterion: it sinks in the queue
-        app.number_input(key=f"tr.score.{picked}.{criterion}").set_value(0.5).run()
+        app.selectbox(key=f"tr.score.{picked}.{criterion}").set_value(0.5).run()
         assert app.selectbox(key="tr.pick").value == picked
     assert _ids(app).index(picked) > 2
     assert picked in app.subheader[0].value.replace("\\", "")
@@ -401,7 +404,7 @@ def test_saving_the_queue_twice_records_nothing_twice_and_says_so(app, tmp_path)
     app.switch_page("views/triage.py").run()
     upload(app, "tr.upload", None, _six_json_dossiers(), None)
     top = pick_top(app)
-    app.number_input(key=f"tr.score.{top}.data_quality").set_value(4.0)
+    app.selectbox(key=f"tr.score.{top}.data_quality").set_value(4.0)
     app.selectbox(key=f"tr.decision.{top}").select(True)
     app.text_input(key="store.user").input("Comité")
     app.run()

@@ -153,7 +153,7 @@ def test_an_expert_sees_their_queue_only(panel):
 def _score(at: AppTest, dossier: str, scores: dict[str, float], why: dict[str, str]) -> AppTest:
     at.selectbox(key="cm.pick").set_value(dossier).run()
     for c in CRITERIA:
-        at.number_input(key=f"cm.s.{dossier}.{c}").set_value(scores[c])
+        at.selectbox(key=f"cm.s.{dossier}.{c}").set_value(scores[c])
         at.text_area(key=f"cm.j.{dossier}.{c}").input(why.get(c, ""))
     return _click(at, t("ui.cm.submit", "fr"))
 

@@ -21,11 +21,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from scoring import catalogue, jsonform, schema
+from scoring import catalogue, formatting, jsonform, schema
 from scoring.bench import CHROMIUM_ARGS, find_chromium, serve_app
 from scoring.i18n import code_label, t
 from scoring.jsonform import example
 from scoring.synthetic import generate
+from ui import streamlit_words as sw
 from ui.components import MAX_UPLOAD_MB, languages
 
 pytestmark = pytest.mark.browser
@@ -341,7 +342,7 @@ def test_an_expert_scores_notes_and_decides_the_dossier_they_picked(chromium, se
             page.get_by_role("option", name=picked).click()
             _idle(page)
             for criterion in catalogue.CRITERIA:  # poor on every criterion: it sinks in the queue
-                _number(page, t(f"criterion.{criterion}", "fr"), 0.5)
+                _choose(page, t(f"criterion.{criterion}", "fr"), formatting.score(0.5, "fr"))  # "0,5/5"
                 assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
             assert _queue_ids(page).index(picked) > 2
             assert _pane_heading(page).endswith(f"{picked} — {_acronym(picked)}")
@@ -476,8 +477,6 @@ SHOWN = """element => [getComputedStyle(element, '::after').content, element.inn
 def _event_words(page, lang: str, tmp_path: Path) -> list[str]:
     """What the uploader says while files are dragged over it and for a refused file, what a failed download
     says, each in `lang` with Streamlit's own English hidden, and the file chips' sizes still shown."""
-    from ui import streamlit_words as sw
-
     expected = {
         sw.DRAG: t("ui.upload.drag", lang),
         sw.CHIP_ERROR: t("ui.upload.refused", lang),
@@ -522,6 +521,10 @@ def _fill(page, name: str, lang: str, draft: Path) -> None:
         if not page.get_by_test_id("stFileUploaderDropzoneInput").count():  # the drafts' panel is closed
             page.get_by_text(t("ui.draft.title", lang), exact=True).click()
         _upload(page, [draft])
+        # the draft fills the required select boxes, after which Streamlit adds "(required)" to their labels:
+        # drawn, and hidden (the form marks its required fields itself, "Filière *")
+        marks = page.locator(sw.REQUIRED)
+        assert marks.count() and not any(marks.nth(k).is_visible() for k in range(marks.count()))
         page.get_by_role("button", name=t("ui.sa.evaluate", lang)).click()
         page.get_by_role("button", name=t("ui.report.download", lang)).wait_for(timeout=60_000)
     elif name in ("triage", "portfolio"):
@@ -555,12 +558,6 @@ def test_the_app_answers_in_time_and_every_page_speaks_one_language(chromium, se
         browser, page = _launch(p, chromium)
         try:
             _open(page, server, "", t("ui.sa.title", "fr"))
-            # the form's first step: Streamlit's "(required)" after a required select box is drawn, and hidden
-            # (the form marks its required fields itself, "Filière *")
-            from ui.streamlit_words import REQUIRED
-
-            marks = page.locator(REQUIRED)
-            assert marks.count() and not any(marks.nth(k).is_visible() for k in range(marks.count()))
             for lang in ("fr", "en"):
                 if lang == "en":  # the sidebar's language choice; the session keeps the language from page to page
                     page.get_by_text(languages()["en"], exact=True).click()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from scoring import formatting
 from scoring.auth import hash_password
 from scoring.bench import CHROMIUM_ARGS, serve_app
 from scoring.catalogue import CRITERIA
@@ -103,9 +104,10 @@ class Person:
     def score(self, dossier: str, scores: dict[str, float], why: dict[str, str]) -> None:
         self.pick(dossier)
         for c in CRITERIA:
-            box = self.page.get_by_role("spinbutton", name=fr(f"criterion.{c}"), exact=True)
-            box.fill(str(scores[c]))
-            box.press("Tab")
+            # half points, written the French way ("3,5/5"): a number box read "3,5" as 35
+            self.page.get_by_role("combobox", name=fr(f"criterion.{c}"), exact=True).click()
+            self.page.get_by_role("option", name=formatting.score(scores[c], "fr"), exact=True).click()
+            _idle(self.page)
             if why.get(c):
                 self.page.get_by_role(
                     "textbox", name=fr("ui.cm.justification", criterion=fr(f"criterion.{c}")), exact=True

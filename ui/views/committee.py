@@ -166,7 +166,7 @@ def _queue(me: auth.Signed) -> None:
         st.caption(ui.tr("ui.cm.form_help"))
         for c in CRITERIA:
             left, right = st.columns([1, 3])
-            left.number_input(_crit(c), min_value=0.0, max_value=5.0, step=0.5, format="%.1f", key=_score_key(pick, c))
+            ui.score_input(_crit(c), _score_key(pick, c), ui.tr("ui.cm.no_score"), where=left)
             right.text_area(ui.tr("ui.cm.justification", criterion=_crit(c)), key=_why_key(pick, c), height=68)
         st.form_submit_button(ui.tr("ui.cm.submit"), on_click=_submit, args=(pick, me))
     _show_message("queue")

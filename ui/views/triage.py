@@ -30,7 +30,6 @@ from ui import interview, queue, shaping, store_link
 
 LOADED = "tr.loaded"  # {"docs": [dossier JSON without expert scores], "bad": [(file, Issue)]}
 EXAMPLE_ROWS, EXAMPLE_SEED = 12, 11  # a seed whose dossiers fall in all three bands
-SCALE = (0.0, 5.0)
 
 
 def _score_key(dossier_id: str, criterion: str) -> str:
@@ -164,15 +163,10 @@ def _detail(row: pd.Series, doc: dict, result: dict) -> None:
         st.caption(ui.tr("ui.triage.expert_help"))
         for c in result["criteria"]:
             placeholder = ui.tr("ui.triage.keep_rubric", score=shaping.score(c["rubric_score"], ui.lang()))
-            st.number_input(
+            ui.score_input(
                 c["label"],
-                min_value=SCALE[0],
-                max_value=SCALE[1],
-                value=None,
-                step=0.5,
-                key=_score_key(i, c["criterion"]),
-                placeholder=placeholder,
-                format="%.1f",
+                _score_key(i, c["criterion"]),
+                placeholder,
                 help=_anchors(c["criterion"], doc, result),
                 persist_state="session",
             )
