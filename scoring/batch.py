@@ -154,7 +154,7 @@ def run_batch(
             done, counts, _ = _score_file(reader, replace(plan, repeated=repeated), tmp, workers, progress)
         os.replace(tmp, dst)
     except SchemaError as exc:  # one line that names the file
-        raise SchemaError(str(exc) if str(exc).startswith((str(src), str(dst))) else f"{src}: {exc}") from None
+        raise (exc if str(exc).startswith(str(dst)) else exc.at(src)) from None
     except OSError as exc:  # reading errors are SchemaErrors by now: this is the output
         raise files.write_error(dst, exc) from None
     finally:

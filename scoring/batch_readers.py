@@ -132,7 +132,7 @@ def open_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
     kind = path.suffix.lower()
     try:
         if path.stat().st_size == 0:
-            raise SchemaError(f"{path}: the file is empty; a batch file needs at least its header row")
+            raise SchemaError(key="empty", path=str(path))
         if kind == ".csv":
             return _csv_reader(path, chunk_rows, read)
         if kind == ".parquet":
@@ -140,7 +140,7 @@ def open_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reader:
         table = files.read_file(path, read)  # a workbook is bounded (scoring.io's limits): read whole, every row
         return _frame_reader(lambda: iter([table.frame]), table.frame, len(table.frame), table.how, chunk_rows)
     except SchemaError as exc:
-        raise SchemaError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+        raise exc.at(path) from None
     except (pa.ArrowInvalid, OSError) as exc:
         raise SchemaError(f"{path}: cannot be read as {kind[1:].upper()} ({files.first_line(exc)})") from None
 
@@ -154,8 +154,10 @@ def stream_reader(path: Path, chunk_rows: int, read: files.ReadOptions) -> Reade
             read = replace(read, encoding=dialect.file_encoding(path, head))
         d = files.detect_csv(head, read, whole=False)
         first = next(files.csv_frames(path, d, chunk_rows))
-    except (dialect.DialectError, SchemaError) as exc:
-        raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+    except SchemaError as exc:
+        raise exc.at(path) from None
+    except dialect.DialectError as exc:
+        raise SchemaError(f"{path}: {exc}") from None
     except OSError as exc:
         raise SchemaError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     return _frame_reader(lambda: files.csv_frames(path, d, chunk_rows), first, None, files.csv_how(d), chunk_rows)

@@ -46,7 +46,7 @@ def validate_cmd(file: str, as_json: bool, lang: str, read: io.ReadOptions) -> N
         table = read_table(file, read, lang, announce=not as_json)
         v = schema.validate_frame(table.frame)
     except schema.SchemaError as exc:
-        fail(f"{file}: {exc}")
+        fail(exc.at(file).said(lang))
     n_bad = int((~v.ok).sum())
     if as_json:
         echo_json(
@@ -93,7 +93,7 @@ def score_cmd(file: str, as_json: bool, lang: str, model_dir: str | None, read: 
             docs, was_list = table_dossiers(read_table(file, read, lang, announce=not as_json).frame), True
         results = explain(docs, bundle, lang)
     except schema.SchemaError as exc:
-        fail(str(exc) if str(exc).startswith(file) else f"{file}: {exc}")
+        fail(exc.at(file).said(lang))
     except InvalidDossiers as exc:
         exit_invalid(file, exc.issues, lang)
     if as_json:

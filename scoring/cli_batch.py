@@ -126,7 +126,7 @@ def batch_cmd(
                     lang=lang,
                 )
         except SchemaError as exc:
-            raise UnusableFile(str(exc)) from None
+            raise UnusableFile(exc.said(lang)) from None
         except _Interrupted as exc:
             bar.close()  # its last line would otherwise follow the message
             name = signal.Signals(exc.signum).name

@@ -69,7 +69,7 @@ def read_table(file: str, read: io.ReadOptions, lang: str, announce: bool = True
     try:
         table = io.read_file(file, read)
     except schema.SchemaError as exc:
-        fail(str(exc))
+        fail(exc.said(lang))
     if announce:
         click.echo(t("cli.read_as", lang, file=file, how=table.said(lang)), err=True)
     return table
@@ -83,7 +83,7 @@ def table_dossiers(frame) -> list[dict]:
     if v.issues:
         raise InvalidDossiers(v.issues)
     if not len(v.frame):
-        raise schema.SchemaError("the file holds no dossier, only its header; add rows")
+        raise schema.SchemaError(key="header_only")
     return [jsonform.to_json(r) for r in v.frame.to_dict("records")]
 
 

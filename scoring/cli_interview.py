@@ -56,7 +56,7 @@ def interview_cmd(
     try:
         items = briefs(_dossiers(path, read), bundle, lang, audience)
     except schema.SchemaError as exc:
-        raise UnusableFile(str(exc) if str(exc).startswith(path) else f"{path}: {exc}") from None
+        raise UnusableFile(exc.at(path).said(lang)) from None
     except InvalidDossiers as exc:
         exit_invalid(path, exc.issues, lang)
     if fmt == "json":

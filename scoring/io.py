@@ -93,7 +93,7 @@ def csv_how(d: dialect.Dialect) -> How:
 def suffix(path: str | Path) -> str:
     s = Path(path).suffix.lower()
     if s not in TABLE_SUFFIXES:
-        raise SchemaError(f"{path}: unsupported file type {s or '(none)'!r}; use one of {', '.join(TABLE_SUFFIXES)}")
+        raise SchemaError(key="unsupported", path=str(path), suffix=s, allowed=", ".join(TABLE_SUFFIXES))
     return s
 
 
@@ -120,7 +120,7 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
         docs, _ = load_json_dossiers(_json_text(data))
         return Table(records_frame(docs), ("io.read_as.json", {}))
     except SchemaError as exc:
-        raise SchemaError(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc)) from None
+        raise exc.at(path) from None
     except dialect.DialectError as exc:
         raise SchemaError(f"{path}: {exc}") from None
     except OSError as exc:
@@ -145,12 +145,12 @@ def first_line(exc: BaseException) -> str:
 def _bytes(path: str | Path) -> bytes:
     p = Path(path)
     if not p.exists():
-        raise SchemaError(f"{path}: no such file")
+        raise SchemaError(key="no_such_file", path=str(path))
     if p.is_dir():
-        raise SchemaError(f"{path}: is a folder; give the file inside it")
+        raise SchemaError(key="folder", path=str(path))
     data = p.read_bytes()
     if not data.strip():
-        raise SchemaError(f"{path}: the file is empty; a file of dossiers needs at least its header row")
+        raise SchemaError(key="empty", path=str(path))
     return data
 
 
@@ -159,7 +159,7 @@ def read_json_text(path: str | Path) -> str:
     try:
         return _json_text(_bytes(path))
     except SchemaError as exc:
-        raise SchemaError(str(exc) if str(exc).startswith(str(path)) else f"{path}: {exc}") from None
+        raise exc.at(path) from None
     except OSError as exc:
         raise SchemaError(
             f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
@@ -170,7 +170,7 @@ def _json_text(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise SchemaError("not UTF-8 text; JSON files are UTF-8 (save it again as UTF-8)") from None
+        raise SchemaError(key="not_utf8_json") from None
 
 
 # --------------------------------------------------------------------------- CSV
@@ -212,9 +212,9 @@ def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = No
                 if len(chunk) or first:  # the first, even empty, tells the header
                     yield chunk
         if names is None:
-            raise SchemaError("the file is empty; a file of dossiers needs at least its header row")
+            raise SchemaError(key="empty")
     except pd.errors.EmptyDataError:
-        raise SchemaError("the file is empty; a file of dossiers needs at least its header row") from None
+        raise SchemaError(key="empty") from None
     except pd.errors.ParserError as exc:
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:

@@ -62,7 +62,7 @@ def from_json(doc: dict[str, Any]) -> dict[str, Any]:
     Values are not validated here (`validate_records` does it, with the row numbers).
     """
     if not isinstance(doc, dict):
-        raise SchemaError(f"a dossier must be a JSON object, got {type(doc).__name__}")
+        raise SchemaError(key="not_object", kind=type(doc).__name__)
     flat: dict[str, Any] = {}
     _walk(doc, (), flat)
     return flat
@@ -84,8 +84,9 @@ def _walk(node: dict[str, Any], prefix: tuple[str, ...], flat: dict[str, Any]) -
         else:
             known = sorted(".".join(p) for p in _BY_PATH if p[: len(prefix)] == prefix)
             raise SchemaError(
-                f"unknown field {'.'.join(path)!r}; known fields here: {', '.join(known[:12])}"
-                + (" ..." if len(known) > 12 else "")
+                key="unknown_field",
+                name=".".join(path),
+                known=", ".join(known[:12]) + (" ..." if len(known) > 12 else ""),
             )
 
 
@@ -107,7 +108,7 @@ def load_json_dossiers(text: str) -> tuple[list[dict[str, Any]], bool]:
     try:
         data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
-        raise SchemaError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+        raise SchemaError(key="invalid_json", error=exc.msg, line=exc.lineno, column=exc.colno) from None
     if isinstance(data, list):
         if not data:
             raise SchemaError("the list holds no dossier; give at least one")

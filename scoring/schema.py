@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -48,7 +49,46 @@ from scoring.issues import Collector, Issue
 
 
 class SchemaError(ValueError):
-    """A file-level problem (a missing required column, two headers for one column)."""
+    """A file-level problem (a missing required column, two headers for one column).
+
+    Raised with a `key` and its fields, it is worded from the translation table (`file.<key>`) in any
+    language (`said`), its message being the English; `at(path)` names the file in front. Raised with a
+    message only, it says that message in every language.
+    """
+
+    def __init__(self, message: str = "", *, key: str = "", path: str = "", **fields: Any):
+        self.key, self.path, self.fields = key, path, fields
+        super().__init__(self.said("en") if key else message)
+
+    def said(self, lang: str, named: bool = True) -> str:
+        """The problem in `lang`, after the file's name unless `named` is False (a table naming the file)."""
+        from scoring.i18n import t
+
+        if not self.key:
+            return str(self)
+        text = t(f"file.{self.key}", lang, **self.fields)
+        return t("file.at", lang, path=self.path, text=text) if self.path and named else text
+
+    def at(self, path: str | Path) -> SchemaError:
+        """This problem, named for the file `path` (as it is when it names a file already)."""
+        if self.path or str(self).startswith(str(path)):
+            return self
+        if self.key:
+            return SchemaError(key=self.key, path=str(path), **self.fields)
+        return SchemaError(f"{path}: {self}")
+
+    def renamed(self, path: str, name: str) -> SchemaError:
+        """This problem with the file `path` called `name` (an upload's temporary copy called by its name)."""
+        if self.key:
+            return SchemaError(key=self.key, path=name if self.path == path else self.path, **self.fields)
+        return SchemaError(str(self).replace(path, name))
+
+    def __reduce__(self):  # a batch worker's error crosses to the parent with its key
+        return (_schema_error, (str(self), self.key, self.path, self.fields))
+
+
+def _schema_error(message: str, key: str, path: str, fields: dict[str, Any]) -> SchemaError:
+    return SchemaError(message, key=key, path=path, **fields)
 
 
 # --------------------------------------------------------------------------- headers
@@ -194,8 +234,8 @@ def validate_frame(
     required = list(REQUIRED_COLUMNS) + [c for c in require if c not in REQUIRED_COLUMNS]
     absent = [c for c in required if c not in frame.columns]
     if absent:
-        listed = ", ".join(f"{c!r}" + (f" (or {_header_hint(c)!r})" if _header_hint(c) else "") for c in absent)
-        raise SchemaError(f"missing required column(s): {listed}; add them to the file header")
+        listed = ", ".join(f"{c!r}" + (f" / {_header_hint(c)!r}" if _header_hint(c) else "") for c in absent)
+        raise SchemaError(key="missing_columns", columns=listed)
     n = len(frame)
     out = Collector(n, first_row)
     typed: dict[str, Any] = {}

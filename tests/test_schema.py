@@ -98,10 +98,25 @@ def test_unknown_json_field_is_refused_with_known_fields(dossier):
         jsonform.validate_records([dossier])
 
 
-def test_missing_required_column_is_a_file_level_error():
+def test_missing_required_column_is_a_file_level_error_in_the_reader_s_language():
     frame = pd.DataFrame({"dossier_id": ["a"]})
-    with pytest.raises(schema.SchemaError, match="missing required column.*'filiere' \\(or 'Filière'\\)"):
+    with pytest.raises(schema.SchemaError, match="missing required column.*'filiere' / 'Filière'") as caught:
         schema.validate_frame(frame)
+    said = caught.value.at("base.csv").said("fr")
+    assert (
+        said.startswith("base.csv\u202f: colonne(s) obligatoire(s) absente(s)\u202f: ")
+        and "'filiere' / 'Filière'" in said
+    )
+    assert caught.value.at("base.csv").said("fr", named=False).startswith("colonne(s) obligatoire(s)")
+
+
+def test_a_file_level_error_keeps_its_words_across_processes():
+    """A batch worker's error reaches the parent whole, in both languages (pickled with its key)."""
+    import pickle
+
+    exc = schema.SchemaError(key="empty", path="a.csv")
+    back = pickle.loads(pickle.dumps(exc))
+    assert (str(back), back.said("fr")) == (str(exc), exc.said("fr")) and "vide" in back.said("fr")
 
 
 def test_every_bad_row_is_reported_none_dropped():

@@ -235,6 +235,8 @@ def field_label(name: str) -> str:
 
 def issue_text(issue: Issue) -> str:
     """One validation problem, naming the field as the user sees it (its label, never its column name)."""
+    if issue.row == 0:  # the whole file: its problem, said whole
+        return issue.reason_in(lang())
     if issue.empty:
         return tr("ui.issue.line", field=field_label(issue.field), reason=issue.reason_in(lang()))
     return tr(
@@ -279,7 +281,7 @@ def read_upload(uploaded: Any) -> pd.DataFrame:
         try:
             return io.read_table(path)
         except SchemaError as exc:  # the message names the upload, not the temporary copy
-            raise SchemaError(str(exc).replace(str(path), uploaded.name)) from None
+            raise exc.renamed(str(path), uploaded.name) from None
 
 
 def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:

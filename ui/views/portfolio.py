@@ -157,7 +157,7 @@ def _take(name: str, token: str, read) -> None:
         raw = read()
         scored, summary, issues = _score(raw)
     except SchemaError as exc:
-        st.session_state[RESULT] = {"name": name, "token": token, "error": str(exc)}
+        st.session_state[RESULT] = {"name": name, "token": token, "error": exc.said(ui.lang(), named=False)}
         return
     st.session_state[RESULT] = {"name": name, "token": token, "frame": scored, "summary": summary, "issues": issues}
 

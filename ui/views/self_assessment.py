@@ -53,7 +53,8 @@ def load_draft(doc: object, source: str) -> None:
     try:
         state, rejected = form.state_from_doc(doc, ui.lang())
     except SchemaError as exc:
-        st.session_state[DRAFT_MESSAGES] = ("error", [ui.tr("ui.draft.unreadable", source=source, error=str(exc))])
+        error = exc.said(ui.lang(), named=False)
+        st.session_state[DRAFT_MESSAGES] = ("error", [ui.tr("ui.draft.unreadable", source=source, error=error)])
         return
     st.session_state.update(state)
     for k in (ATTEMPTED, SCORED):
@@ -72,7 +73,13 @@ def _load_uploaded_draft() -> None:
     except (SchemaError, UnicodeDecodeError) as exc:
         st.session_state[DRAFT_MESSAGES] = (
             "error",
-            [ui.tr("ui.draft.unreadable", source=uploaded.name, error=str(exc))],
+            [
+                ui.tr(
+                    "ui.draft.unreadable",
+                    source=uploaded.name,
+                    error=exc.said(ui.lang(), named=False) if isinstance(exc, SchemaError) else str(exc),
+                )
+            ],
         )
         return
     if was_list and len(docs) != 1:

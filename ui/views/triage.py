@@ -20,6 +20,7 @@ import streamlit as st
 
 from scoring import display, formatting
 from scoring.catalogue import CRITERIA, OUTCOMES, SCORE_COLUMNS
+from scoring.i18n import counted
 from scoring.issues import Issue
 from scoring.jsonform import to_json
 from scoring.rubric import rubric
@@ -80,7 +81,9 @@ def _validated_together(
         v = validate_frame(pd.concat([frames[k][1] for k in members], ignore_index=True))
     except SchemaError as exc:
         if len(members) == 1:
-            bad.append((frames[members[0]][0], Issue(0, ui.tr("ui.triage.whole_file"), None, str(exc))))
+            bad.append(
+                (frames[members[0]][0], Issue(0, ui.tr("ui.triage.whole_file"), None, exc.said(ui.lang(), named=False)))
+            )
             return out
         for k in members:  # one file spoils the group: each on its own, so the others still load
             out.update(_validated_together(frames, [k], bad))
@@ -119,7 +122,7 @@ def _load_files() -> None:
         try:
             frames.append((f.name, ui.read_upload(f)))
         except SchemaError as exc:
-            bad.append((f.name, Issue(0, ui.tr("ui.triage.whole_file"), None, str(exc))))
+            bad.append((f.name, Issue(0, ui.tr("ui.triage.whole_file"), None, exc.said(ui.lang(), named=False))))
     _take(frames, bad)
 
 
@@ -315,11 +318,22 @@ c2.button(
 
 loaded = st.session_state.get(LOADED)
 if loaded and loaded["bad"]:
-    with st.expander(ui.tr("ui.triage.bad_rows", n=len(loaded["bad"])), expanded=True, icon=":material/warning:"):
-        st.dataframe(
-            pd.concat([ui.issues_frame([i], file=name) for name, i in loaded["bad"]], ignore_index=True),
-            hide_index=True,
-        )
+    with st.expander(
+        ui.tr("ui.triage.bad_rows", problems=counted("ui.triage.problems", len(loaded["bad"]), ui.lang())),
+        expanded=True,
+        icon=":material/warning:",
+    ):
+        # a file refused whole says why in a line (row 0); the rows refused are a table, row by row
+        for name, issue in loaded["bad"]:
+            if issue.row == 0:
+                st.error(
+                    ui.tr("ui.label_value", label=ui.plain(name), value=ui.plain(issue.reason)), icon=":material/error:"
+                )
+        rows = [(name, i) for name, i in loaded["bad"] if i.row]
+        if rows:
+            st.dataframe(
+                pd.concat([ui.issues_frame([i], file=name) for name, i in rows], ignore_index=True), hide_index=True
+            )
 if not loaded or not loaded["docs"]:
     st.info(ui.tr("ui.triage.empty"), icon=":material/info:")
     st.stop()
