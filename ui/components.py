@@ -513,11 +513,12 @@ def contributions_chart(contrib: dict[str, Any]) -> dict[str, Any]:
 
 
 def windows_chart(windows: list[dict[str, Any]]) -> dict[str, Any]:
-    """P(labelled) and P(labelled and funded) under every window; an ineligible one is faded, names its rule and
-    has no funding bar."""
+    """P(labelled) and P(labelled and funded) under every window; an ineligible one is faded, says so (its rule
+    is in the table beside) and has no funding bar."""
     rows = []
     for w in windows:
-        name = w["label"] if w["eligible"] else f"{w['label']} — {w['rule_text']}"
+        # the rule itself is in the table below: a long one would be cut on the axis
+        name = w["label"] if w["eligible"] else f"{w['label']} — {tr('ui.windows.ineligible')}"
         # P(labelled) is the committee's, whatever the window; funding only where the window can take it
         for measure in ("success", "labeled") if w["eligible"] else ("labeled",):
             rows.append(

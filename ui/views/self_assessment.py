@@ -311,6 +311,7 @@ def _show_result(doc: dict, result: dict) -> None:
                 {
                     ui.tr("ui.col.window"): w["label"],
                     ui.tr("ui.col.eligibility"): ui.tr("ui.windows.eligible") if w["eligible"] else w["rule_text"],
+                    ui.tr("ui.prob.labeled"): w["interval"]["shown"]["labeled"],
                     ui.tr("ui.prob.success"): w["interval"]["shown"]["success"],
                     ui.tr("text.interval"): w["interval"]["text"]["success"],
                 }
