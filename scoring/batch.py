@@ -132,11 +132,11 @@ def run_batch(
     src, dst = Path(input_path), Path(output_path)
     for p in (src, dst):
         if p.suffix.lower() not in SUFFIXES:
-            raise SchemaError(f"{p}: unsupported file type {p.suffix or '(none)'!r}; use {', '.join(SUFFIXES)}")
+            raise SchemaError(key="unsupported", path=str(p), suffix=p.suffix or "(none)", allowed=", ".join(SUFFIXES))
     if not src.is_file():
-        raise SchemaError(f"{src}: no such file")
+        raise SchemaError(key="no_such_file", path=str(src))
     if dst.exists() and dst.resolve() == src.resolve():
-        raise SchemaError(f"{dst}: the output would overwrite the input; choose another file")
+        raise SchemaError(key="overwrite", path=str(dst))
     tmp = dst.with_name(f".{dst.name}.partial")  # or a killed run's leftover: this run replaces or removes it
     read = read or files.ReadOptions()
     chunk_rows = chunk_rows or (CHUNK_ROWS_EXPLAIN if explain or actions else CHUNK_ROWS)

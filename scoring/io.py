@@ -93,7 +93,7 @@ def csv_how(d: dialect.Dialect) -> How:
 def suffix(path: str | Path) -> str:
     s = Path(path).suffix.lower()
     if s not in TABLE_SUFFIXES:
-        raise SchemaError(key="unsupported", path=str(path), suffix=s, allowed=", ".join(TABLE_SUFFIXES))
+        raise SchemaError(key="unsupported", path=str(path), suffix=s or "(none)", allowed=", ".join(TABLE_SUFFIXES))
     return s
 
 
@@ -124,16 +124,11 @@ def read_file(path: str | Path, options: ReadOptions | None = None) -> Table:
     except dialect.DialectError as exc:
         raise SchemaError(f"{path}: {exc}") from None
     except OSError as exc:
-        raise SchemaError(
-            f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
-        ) from None
+        raise SchemaError(key="cannot_read", path=str(path), reason=exc.strerror or str(exc)) from None
     except BaseException as exc:  # a parser's own error on a damaged file: one line, never a traceback
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":  # calamine's Rust panics
             raise  # Ctrl-C and exit stay what they are
-        raise SchemaError(
-            f"{path}: cannot be read as {s[1:].upper()} ({first_line(exc)}); "
-            f"check that it is a {s[1:].upper()} file, not another format renamed"
-        ) from None
+        raise SchemaError(key="wrong_format", path=str(path), kind=s[1:].upper(), error=first_line(exc)) from None
 
 
 def first_line(exc: BaseException) -> str:
@@ -161,9 +156,7 @@ def read_json_text(path: str | Path) -> str:
     except SchemaError as exc:
         raise exc.at(path) from None
     except OSError as exc:
-        raise SchemaError(
-            f"{path}: cannot be read ({exc.strerror or exc}); check the path and its permissions"
-        ) from None
+        raise SchemaError(key="cannot_read", path=str(path), reason=exc.strerror or str(exc)) from None
 
 
 def _json_text(data: bytes) -> str:
@@ -219,22 +212,14 @@ def csv_frames(path: str | Path, d: dialect.Dialect, chunk_rows: int | None = No
         found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if found:
             want, line, saw = found.groups()
-            raise SchemaError(
-                f"line {line} has {saw} cells, the header {want}; a value holding the separator "
-                f"{d.sep!r} must be in quotes (or give --sep)"
-            ) from None
+            raise SchemaError(key="cells", line=line, saw=saw, want=want, sep=d.sep) from None
         unclosed = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if unclosed:
-            raise SchemaError(
-                f"a quoted value opened on line {int(unclosed.group(1)) + 1} is never closed; close it, "
-                "and double any quote inside a quoted value"
-            ) from None
-        raise SchemaError(f"cannot be read as CSV ({first_line(exc)}); close every quoted value") from None
+            raise SchemaError(key="unclosed", line=int(unclosed.group(1)) + 1) from None
+        raise SchemaError(key="csv_unreadable", error=first_line(exc)) from None
     except UnicodeDecodeError as exc:
-        raise SchemaError(
-            f"not {dialect.ENCODING_NAMES.get(d.encoding, d.encoding)} text ({exc.reason} at byte "
-            f"{exc.start}); give its encoding with --encoding"
-        ) from None
+        encoding = dialect.ENCODING_NAMES.get(d.encoding, d.encoding)
+        raise SchemaError(key="not_encoding", encoding=encoding, reason=exc.reason, byte=exc.start) from None
 
 
 def header_names(cells) -> list[str]:
@@ -348,7 +333,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_dir():
-            raise SchemaError(f"{path}: is a folder; give a file name to write")
+            raise SchemaError(key="folder_out", path=str(path))
         if s == ".csv":
             tmp.write_bytes(csv_bytes(frame, excel_fr))
         elif s == ".xlsx":
@@ -373,7 +358,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False
 def write_error(path: str | Path, exc: OSError) -> SchemaError:
     """One line for a failed write: what happened and what to do."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return SchemaError(f"{path}: the disk is full; free some space or write elsewhere")
+        return SchemaError(key="disk_full", path=str(path))
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return SchemaError(f"{path}: cannot write here (permission denied); choose a folder you can write to")
-    return SchemaError(f"{path}: cannot be written ({exc.strerror or exc}); choose another path")
+        return SchemaError(key="no_permission", path=str(path))
+    return SchemaError(key="cannot_write", path=str(path), reason=exc.strerror or str(exc))

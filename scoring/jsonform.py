@@ -111,7 +111,7 @@ def load_json_dossiers(text: str) -> tuple[list[dict[str, Any]], bool]:
         raise SchemaError(key="invalid_json", error=exc.msg, line=exc.lineno, column=exc.colno) from None
     if isinstance(data, list):
         if not data:
-            raise SchemaError("the list holds no dossier; give at least one")
+            raise SchemaError(key="empty_list")
         return data, True
     return [data], False
 
@@ -127,7 +127,7 @@ def _depth(text: str) -> int:
 
 
 def _no_constant(name: str) -> None:
-    raise SchemaError(f"not valid JSON: {name} is not a number JSON allows; leave the field out or give a number")
+    raise SchemaError(key="not_a_json_number", name=name)
 
 
 # --------------------------------------------------------------------------- JSON Schema

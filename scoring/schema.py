@@ -135,7 +135,7 @@ def normalise_columns(frame: pd.DataFrame) -> pd.DataFrame:
     seen: dict[str, str] = {}
     for src, dst in mapping.items():
         if dst in seen:
-            raise SchemaError(f"columns {seen[dst]!r} and {src!r} both mean {dst!r}; keep only one of them")
+            raise SchemaError(key="same_meaning", first=seen[dst], second=src, column=dst)
         seen[dst] = src
     if all(src == dst for src, dst in mapping.items()):
         return frame  # renaming copies the whole frame
@@ -148,7 +148,7 @@ def check_headers(names: Iterable[Any]) -> None:
     for k, name in enumerate(names, 1):
         key = str(name).strip()
         if key and key in seen:
-            raise SchemaError(f"columns {seen[key]} and {k} are both named {key!r}; rename or remove one of them")
+            raise SchemaError(key="same_name", first=seen[key], second=k, name=key)
         seen.setdefault(key, k)
 
 

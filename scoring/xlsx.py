@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -33,23 +34,20 @@ def read_sheet(path: str | Path, data: bytes, sheet: str | None) -> tuple[pd.Dat
     names = list(wb.sheet_names)
     listed = ", ".join(repr(n) for n in names)
     if sheet is not None and sheet not in names:
-        raise SchemaError(f"no sheet {sheet!r}; the sheets are {listed}")
+        raise SchemaError(key="no_sheet", sheet=sheet, listed=listed)
     name = sheet or names[0]
     ws = wb.get_sheet_by_name(name)
     rows = ws.to_python(skip_empty_area=False)
     top = next((k for k, r in enumerate(rows) if any(v != "" for v in r)), None)
     if top is None:
-        raise SchemaError(f"sheet {name!r} is empty; the sheets are {listed} (choose one with --sheet)")
+        raise SchemaError(key="empty_sheet", sheet=name, listed=listed)
     merged = [
         f"{_cell(r0, c0)}:{_cell(r1, c1)}"
         for (r0, c0), (r1, c1) in ws.merged_cell_ranges or ()
         if r0 <= top <= r1 and c1 > c0
     ]
     if merged:
-        raise SchemaError(
-            f"sheet {name!r}: header cells {', '.join(merged)} are merged; unmerge them so that "
-            "each column has its own header"
-        )
+        raise SchemaError(key="merged", sheet=name, cells=", ".join(merged))
     header = [str(v).strip() for v in rows[top]]
     while header and not header[-1]:
         header.pop()
@@ -63,11 +61,10 @@ def read_sheet(path: str | Path, data: bytes, sheet: str | None) -> tuple[pd.Dat
     absent = [c for c in REQUIRED_COLUMNS if c not in canon]
     if absent:
         others = [n for n in names if n != name and _has_columns(wb, n)]
-        hint = f"; the dossiers look to be on sheet {others[0]!r}: choose it with --sheet" if others else ""
-        raise SchemaError(
-            f"sheet {name!r} (header read on row {top + 1}) lacks the column(s) "
-            f"{', '.join(absent)}; the sheets are {listed}{hint}"
-        )
+        fields: dict[str, Any] = dict(sheet=name, row=top + 1, columns=", ".join(absent), listed=listed)
+        if others:
+            raise SchemaError(key="sheet_lacks_other", other=others[0], **fields)
+        raise SchemaError(key="sheet_lacks", **fields)
     return frame, name, top + 1
 
 
@@ -92,7 +89,7 @@ def _check_workbook(data: bytes) -> None:
     import io as _io
 
     if data[:4] != b"PK\x03\x04":
-        raise SchemaError("is not an Excel workbook (.xlsx); if it is a CSV file, rename it .csv")
+        raise SchemaError(key="not_workbook")
     try:
         with zipfile.ZipFile(_io.BytesIO(data)) as z:
             size = sum(i.file_size for i in z.infolist())
@@ -105,7 +102,7 @@ def _check_workbook(data: bytes) -> None:
                 if name.startswith("xl/worksheets/") and name.endswith(".xml"):
                     _check_extent(name, z.read(name))
     except zipfile.BadZipFile:
-        raise SchemaError("is a damaged workbook (not a valid zip); save it again from Excel") from None
+        raise SchemaError(key="damaged_workbook") from None
 
 
 def _check_extent(name: str, xml: bytes) -> None:

@@ -16,6 +16,7 @@ from scoring.batch_readers import Records
 from scoring.catalogue import CRITERIA
 from scoring.cli_batch import batch_cmd
 from scoring.explain import records
+from scoring.i18n import t
 from scoring.rubric import feasible_moves
 from scoring.schema import SchemaError, validate_frame
 from scoring.vectorised import output_columns, score_frame
@@ -328,7 +329,7 @@ def test_cli_exit_code_says_whether_some_rows_failed(tmp_path, portfolio):
     out = read(tmp_path / "b.csv")
     assert "reason_1" in out.columns and "la valeur « twelve » n'est pas un nombre entier" in out.loc[2, "error"]
     missing = runner.invoke(batch_cmd, ["--input", str(tmp_path / "none.csv"), "--output", str(tmp_path / "x.csv")])
-    assert missing.exit_code == 2 and "no such file" in missing.output
+    assert missing.exit_code == 2 and t("file.no_such_file", "fr") in missing.output
 
 
 def test_crlf_line_ends_and_a_last_row_without_newline_are_read(tmp_path, bundle, portfolio):
