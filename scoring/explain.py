@@ -22,8 +22,8 @@ from scoring.consistency import warnings_of
 from scoring.contributions import contributions, records
 from scoring.eligibility import Verdict, target_verdicts
 from scoring.features import CRITERIA
-from scoring.i18n import code_label, t
-from scoring.issues import Issue
+from scoring.i18n import code_label, counted, t
+from scoring.issues import WHOLE_DOSSIER, Issue
 from scoring.model import CEPModel
 from scoring.phrasing import amount, input_label, interval_dict, without_estimate
 from scoring.reference import published_rate_filiere, published_rate_window
@@ -151,7 +151,7 @@ def _eligibility(row: dict[str, Any], v: Verdict, windows: list[dict[str, Any]],
 def _join(items, lang: str) -> str:
     """Items of a list inside a sentence, "; "-separated, French spacing included."""
     text = "; ".join(items)
-    return formatting.french_spacing(text) if lang == "fr" else text
+    return formatting.typeset(text, lang)
 
 
 def _missing_inputs(row: dict[str, Any], crit: list) -> list[str]:
@@ -172,12 +172,7 @@ def _starting_point(
     (P(labelled) alone in the words when the targeted window cannot take the dossier: its funding is no estimate)."""
     keys, rows = contrib["group"][0][i], int(contrib["group"][1][i])
     names = ", ".join(code_label(k, row[k], lang) for k in keys)
-    group = t(
-        f"start.group.{len(keys)}",
-        lang,
-        names=names,
-        rows=t(f"start.rows.{formatting.plural(rows, lang)}", lang, n=formatting.number(rows, lang)),
-    )
+    group = t(f"start.group.{len(keys)}", lang, names=names, rows=counted("start.rows", rows, lang))
     labeled, success = float(contrib["labeled"][0][i]), float(contrib["success"][0][i])
     return {
         "group": {"keys": list(keys), "values": [row[k] for k in keys], "rows": rows, "text": group},
@@ -356,12 +351,19 @@ def _reasons(
     return out
 
 
-def explain(docs: list[dict[str, Any]], bundle, lang: str = "fr") -> list[dict[str, Any]]:
-    """Explain dossier JSON objects; raises InvalidDossiers naming every bad row and field."""
+def validated(docs: list[dict[str, Any]], lang: str) -> schema.Validated:
+    """Dossier JSON objects validated; InvalidDossiers naming every bad row and field, or, for a document that
+    is not a dossier (an unknown field, not an object), why, in `lang`."""
     try:
         v = jsonform.validate_records(docs)
     except schema.SchemaError as exc:
-        raise InvalidDossiers([Issue(1, "(dossier)", None, str(exc))]) from None
+        raise InvalidDossiers([Issue(1, WHOLE_DOSSIER, None, exc.said(lang))]) from None
     if v.issues:
         raise InvalidDossiers(v.issues)
+    return v
+
+
+def explain(docs: list[dict[str, Any]], bundle, lang: str = "fr") -> list[dict[str, Any]]:
+    """Explain dossier JSON objects; raises InvalidDossiers naming every bad row and field."""
+    v = validated(docs, lang)
     return explain_frame(v.frame, bundle, lang)

@@ -26,10 +26,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring import formatting, issues, jsonform, schema
+from scoring import formatting
 from scoring.catalogue import NOT_APPLICABLE
 from scoring.catalogue import questions as catalogue_questions
-from scoring.explain import LABELLING_LINE, MIN_GAIN, PROMISING, InvalidDossiers, amount, explain_frame
+from scoring.explain import LABELLING_LINE, MIN_GAIN, PROMISING, amount, explain_frame, validated
 from scoring.i18n import DEFAULT_LANG, code_label, t
 from scoring.rubric import Question, ScoreTable, all_questions, feasible_moves, question, row_scores
 
@@ -50,13 +50,7 @@ def briefs(docs: list[dict[str, Any]], bundle, lang: str = "fr", audience: str =
     """The brief of each dossier JSON object; raises InvalidDossiers naming every bad row and field."""
     if audience not in AUDIENCES:
         raise ValueError(f"audience={audience!r}; use one of {', '.join(AUDIENCES)}")
-    try:
-        v = jsonform.validate_records(docs)
-    except schema.SchemaError as exc:
-        raise InvalidDossiers([issues.Issue(1, "(dossier)", None, str(exc))]) from None
-    if v.issues:
-        raise InvalidDossiers(v.issues)
-    frame = v.frame.reset_index(drop=True)
+    frame = validated(docs, lang).frame.reset_index(drop=True)
     results = explain_frame(frame, bundle, lang)
     rows = [dict(zip(frame.columns, values)) for values in frame.to_numpy(dtype=object)]
     return [

@@ -18,6 +18,9 @@ import pandas as pd
 from scoring.catalogue import NA_CONTEXT, na_rules
 from scoring.fields import FIELD_BY_NAME, is_missing
 
+#: The field of an issue about a whole dossier rather than one of its fields (a JSON document that is not one).
+WHOLE_DOSSIER = "(dossier)"
+
 
 @dataclass(frozen=True)
 class Issue:
@@ -49,12 +52,15 @@ class Issue:
         return _reason(self.code, dict(self.params), lang) if self.code else self.reason
 
     def message(self, lang: str = "en") -> str:
-        """ "row 3, field 'trl': value 'twelve' is not a whole number; ...", in `lang` ("ligne 3, champ « trl » :
-        la valeur « douze » ..."): the column as the file names it, the value as written there, numbers in the
-        language's way; an empty value is said absent, not quoted."""
+        """ "row 3, Technology readiness (TRL): value 'twelve' is not a whole number; ...", in `lang` ("ligne 3,
+        Maturité technologique (TRL) : la valeur « douze » ..."): the field by its label (the French one is also
+        a header the reader takes), the value as written, numbers in the language's way; an empty value is said
+        absent, not quoted; an issue about the whole dossier is its reason after the row."""
         from scoring.display import field_label
         from scoring.i18n import t
 
+        if self.field == WHOLE_DOSSIER:
+            return t("issue.message_whole", lang, row=self.row, reason=self.reason_in(lang))
         field = field_label(self.field, lang)
         if self.empty:
             return t("issue.message_missing", lang, row=self.row, field=field, reason=self.reason_in(lang))

@@ -146,3 +146,11 @@ def test_evaluate_json_shape(tmp_path, small_model_dir):
         assert set(e["baselines"]) == {"logistic", "score_sum", "base_rate"}
         assert {g["by"] for g in e["groups"]} == {"filiere", "funding_window"}
         assert all({"by", "value", "n", "auc", "ece"} <= set(g) for g in e["groups"])
+
+
+def test_a_json_that_is_not_a_dossier_says_why_in_the_chosen_language(tmp_path):
+    path = write_json(tmp_path / "a.json", {"hello": 1})
+    fr = CliRunner().invoke(cli, ["score", path])
+    assert fr.exit_code == 1 and "ligne 1\u202f: champ inconnu « hello »\u202f; champs connus ici" in fr.output
+    en = CliRunner().invoke(cli, ["score", path, "--lang", "en"])
+    assert "row 1: unknown field 'hello'; known fields here" in en.output and "(dossier)" not in en.output

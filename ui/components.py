@@ -235,8 +235,6 @@ def field_label(name: str) -> str:
 
 def issue_text(issue: Issue) -> str:
     """One validation problem, naming the field as the user sees it (its label, never its column name)."""
-    if issue.row == 0:  # the whole file: its problem, said whole
-        return issue.reason_in(lang())
     if issue.empty:
         return tr("ui.issue.line", field=field_label(issue.field), reason=issue.reason_in(lang()))
     return tr(

@@ -39,8 +39,10 @@ def import_cmd(file: str, user: str, as_json: bool, lang: str, read: ReadOptions
     try:
         with Store.from_env() as store:
             report = import_file(store, file, user=user, read=read)
-    except (SchemaError, ValueError) as exc:
-        raise UnusableFile(str(exc) if str(exc).startswith(file) else f"{file}: {exc}") from None
+    except SchemaError as exc:
+        raise UnusableFile(exc.at(file).said(lang)) from None
+    except ValueError as exc:
+        raise UnusableFile(f"{file}: {exc}") from None
     except ConflictError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
     if as_json:
@@ -64,7 +66,9 @@ def export_training_cmd(out: str, excel_fr: bool, lang: str) -> None:
     try:
         with Store.from_env() as store:
             report = export_training(store, out, excel_fr=excel_fr)
-    except (SchemaError, ValueError) as exc:
+    except SchemaError as exc:
+        raise UnusableFile(exc.said(lang)) from None
+    except ValueError as exc:
         raise UnusableFile(str(exc)) from None
     click.echo(report.summary(lang))
     if not report.rows:
